@@ -1,0 +1,4 @@
+"""``python -m mgx.cli`` runs the ``mgx`` command (launchers start workers this way)."""
+from mgx.cli.main import main
+
+main()

@@ -1,0 +1,76 @@
+"""``mgx plugins``: what is installed, what it registers, and what failed to load."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from mgx.core.errors import PluginError
+from mgx.core.plugins import _disabled_names
+
+from .context import plugin_manager
+
+
+def plugin_rows(include_blocked: bool) -> list[dict]:
+    manager = plugin_manager()
+    registry_error = None
+    try:
+        manager.registry  # fills each plugin's components
+    except PluginError as exc:
+        registry_error = str(exc)
+    rows = [
+        {
+            "name": info.name,
+            "module": info.module,
+            "distribution": info.distribution,
+            "version": info.version,
+            "builtin": info.builtin,
+            "hooks": info.hooks,
+            "components": {kind: sorted(names) for kind, names in sorted(info.components.items())},
+            "error": None,
+        }
+        for info in manager.plugins.values()
+    ]
+    rows += [
+        {"name": failure.name, "module": None, "distribution": failure.distribution, "version": failure.version,
+         "builtin": failure.distribution == "mgx", "hooks": [], "components": {}, "error": failure.error}
+        for failure in manager.load_errors
+    ]
+    if include_blocked:
+        rows += [
+            {"name": name, "module": None, "distribution": None, "version": None, "builtin": None,
+             "hooks": [], "components": {}, "error": "blocked by MGX_DISABLE_PLUGINS"}
+            for name in sorted(_disabled_names())
+        ]
+    if registry_error:
+        rows.append({"name": "<registry>", "module": None, "distribution": None, "version": None, "builtin": None,
+                     "hooks": [], "components": {}, "error": registry_error})
+    return rows
+
+
+@click.command("plugins")
+@click.option("--all", "include_blocked", is_flag=True, help="Also list plugins blocked by MGX_DISABLE_PLUGINS.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def plugins(include_blocked: bool, as_json: bool) -> None:
+    """List plugins: distribution, version, hooks, registered components, load errors."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # failures are listed below instead
+        rows = plugin_rows(include_blocked)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        origin = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
+        click.echo(f"{row['name']}  [{origin}]{'  (built-in)' if row['builtin'] else ''}")
+        if row["error"]:
+            click.echo(f"    ERROR: {row['error']}")
+            continue
+        if row["hooks"]:
+            click.echo(f"    hooks: {', '.join(row['hooks'])}")
+        for kind, names in row["components"].items():
+            click.echo(f"    {kind}s: {', '.join(names)}")
+
+
+COMMANDS = [plugins]
