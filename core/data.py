@@ -1,0 +1,92 @@
+"""DataLoaders from config: dataset, sampler and loader options, seeded and resumable."""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ConfigError
+from .registry import build
+
+LOADER_KEYS = {"batch_size", "num_workers", "persistent_workers", "pin_memory", "drop_last", "dataset", "sampler",
+               "collate_fn", "prefetch_factor"}
+
+
+def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infinite: bool = False,
+                     device: Any = None) -> Any:
+    """Build ``train_dataloader``/``val_dataloader``/``test_dataloader`` (``field`` names it in errors).
+
+    Iteration-based training replaces a DefaultSampler by an InfiniteSampler with
+    the same options, so the loader never has to be re-created between epochs.
+    Evaluation loaders never pad (``round_up=False``): every sample counts once.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{field} must be a dict(batch_size=..., dataset=dict(type=...), ...), got {cfg!r}")
+    unknown = sorted(set(cfg) - LOADER_KEYS)
+    if unknown:
+        raise ConfigError(f"{field} has unknown key(s) {unknown}; accepted: {sorted(LOADER_KEYS - {'collate_fn'})}")
+    if "dataset" not in cfg:
+        raise ConfigError(f"{field} needs a dataset=dict(type=...)")
+    batch_size = cfg.get("batch_size", 1)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"{field}.batch_size must be a positive integer, got {batch_size!r}")
+    dataset = build(cfg["dataset"], "dataset")
+    size = len(dataset)
+    if size == 0:
+        raise ConfigError(f"{field}.dataset ({cfg['dataset'].get('type')}) is empty")
+    drop_last = bool(cfg.get("drop_last", False))
+    sampler_cfg = dict(cfg.get("sampler") or {"type": "DefaultSampler", "shuffle": training})
+    if infinite and sampler_cfg.get("type") == "DefaultSampler":
+        sampler_cfg["type"] = "InfiniteSampler"
+    defaults: dict[str, Any] = {"dataset": dataset, "seed": seed}
+    if not training:
+        defaults["round_up"] = False
+    sampler = build(sampler_cfg, "sampler", **defaults)
+    if drop_last and batch_size > len(sampler):
+        raise ConfigError(f"{field}.batch_size={batch_size} is larger than the {len(sampler)} samples this process gets "
+                          f"from the dataset of {size} with drop_last=True: no batch would ever be produced. "
+                          f"Lower batch_size or set drop_last=False")
+    num_workers = int(cfg.get("num_workers", 0))
+    loader_kwargs: dict[str, Any] = {}
+    if num_workers > 0:
+        loader_kwargs["persistent_workers"] = bool(cfg.get("persistent_workers", False))
+        if cfg.get("prefetch_factor") is not None:
+            loader_kwargs["prefetch_factor"] = int(cfg["prefetch_factor"])
+    pin_memory = bool(cfg.get("pin_memory", False)) and device is not None and device.type == "cuda"
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        drop_last=drop_last,
+        generator=torch.Generator().manual_seed(seed),
+        worker_init_fn=_seed_worker,
+        **loader_kwargs,
+    )
+
+
+def _seed_worker(worker_id: int) -> None:
+    """Give numpy/random in each worker a seed derived from torch's per-worker seed."""
+    import random
+
+    import numpy as np
+    import torch
+
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def to_device(batch: Any, device: Any, non_blocking: bool = False) -> Any:
+    """Move every tensor in a (nested) batch to ``device``."""
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, dict):
+        return {key: to_device(value, device, non_blocking) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(value, device, non_blocking) for value in batch)
+    return batch

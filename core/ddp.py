@@ -1,0 +1,43 @@
+"""DistributedDataParallel around each trainable sub-network.
+
+A GAN steps its generator and discriminator with separate optimizers, so the
+engine wraps every direct child module that has trainable parameters (not the
+whole model): ``self.generator(z)`` then goes through DDP. Checkpoints and EMA
+see the plain modules through :func:`plain_children`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+
+def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False) -> dict[str, Any]:
+    """Replace trainable children by DDP wrappers; returns the originals by name."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    originals: dict[str, Any] = {}
+    for name, child in list(model.named_children()):
+        if not any(parameter.requires_grad for parameter in child.parameters()):
+            continue
+        originals[name] = child
+        device_ids = [device.index] if device.type == "cuda" else None
+        setattr(model, name, DistributedDataParallel(child, device_ids=device_ids,
+                                                     find_unused_parameters=find_unused_parameters,
+                                                     broadcast_buffers=False))
+    return originals
+
+
+@contextlib.contextmanager
+def plain_children(model: Any, originals: dict[str, Any]) -> Iterator[Any]:
+    """Within the block the model holds its original children (state_dict keys without 'module.')."""
+    if not originals:
+        yield model
+        return
+    wrapped = {name: getattr(model, name) for name in originals}
+    for name, child in originals.items():
+        setattr(model, name, child)
+    try:
+        yield model
+    finally:
+        for name, wrapper in wrapped.items():
+            setattr(model, name, wrapper)

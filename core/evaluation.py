@@ -1,0 +1,232 @@
+"""Metrics and the Evaluator that feeds them.
+
+A metric sees data through one or more paths, declared by class attributes:
+
+* paired: ``process(batch, outputs)`` with the outputs of ``model.val_step``;
+* reals: ``process_real(images, indices)`` with real images of the dataloader;
+* fakes: ``process_fake(images, indices)`` with images the model generates;
+* full control: ``evaluate(ctx)`` returning the result itself (PPL, EQ).
+
+Images handed to metrics are float32 N×C×H×W, RGB, in [0, 255]. ``indices``
+are global sample indices: each rank sees only its shard, and ``compute`` must
+reduce across ranks (``mgx.core.distributed``) so that results are identical
+whatever the number of processes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import distributed
+from .errors import ConfigError, MgxError
+from .registry import build_list
+
+
+class BaseMetric:
+    """Base of every metric; subclasses set the class attributes and override the paths they use."""
+
+    default_prefix: str | None = None
+    needs_fakes: bool = False
+    needs_reals: bool = False
+    uses_val_step: bool = False
+
+    def __init__(self, prefix: str | None = None) -> None:
+        self.prefix = prefix if prefix is not None else self.default_prefix
+
+    def setup(self, ctx: "MetricContext") -> None:
+        """Called once before each evaluation; reset accumulated state here."""
+
+    def process(self, batch: dict, outputs: dict) -> None:
+        """Paired path: one batch and the outputs ``model.val_step(batch)`` returned."""
+
+    def process_real(self, images, indices) -> None:
+        """Real images of this rank's shard."""
+
+    def process_fake(self, images, indices) -> None:
+        """Generated images of this rank's shard."""
+
+    def evaluate(self, ctx: "MetricContext") -> dict[str, float] | None:
+        """Full-control path; return None to use the feeding paths."""
+        return None
+
+    def compute(self) -> dict[str, float]:
+        """Final values (keys without prefix), identical on every rank."""
+        raise NotImplementedError
+
+    def full_key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+
+class GenerativeMetric(BaseMetric):
+    """A metric over generated samples (and, for some, real images)."""
+
+    needs_fakes = True
+
+    def __init__(self, fake_nums: int | None = None, real_nums: int = -1, real_key: str = "gt_img",
+                 fake_key: str | None = None, need_cond_input: bool = False, sample_model: str = "ema",
+                 prefix: str | None = None) -> None:
+        super().__init__(prefix)
+        if fake_nums is None:
+            raise ConfigError(f"metric {type(self).__name__} needs fake_nums (how many images to generate), "
+                              f"e.g. dict(type={type(self).__name__!r}, fake_nums=50000)")
+        if not isinstance(fake_nums, int) or fake_nums <= 0:
+            raise ConfigError(f"metric {type(self).__name__}: fake_nums must be a positive integer, got {fake_nums!r}")
+        if sample_model not in ("ema", "orig"):
+            raise ConfigError(f"metric {type(self).__name__}: sample_model must be 'ema' or 'orig', got {sample_model!r}")
+        self.fake_nums = fake_nums
+        self.real_nums = real_nums
+        self.real_key = real_key
+        self.fake_key = fake_key
+        self.need_cond_input = need_cond_input
+        self.sample_model = sample_model
+
+
+@dataclass
+class MetricContext:
+    """What a metric may use during one evaluation."""
+
+    model: Any
+    device: Any
+    cache_dir: Path
+    work_dir: Path
+    dataloader_cfg: dict | None = None
+    seed: int = 0
+    amp: bool = False
+    ema_model: Any = None
+    batch_size: int = 32
+    dataloader: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+    def model_for(self, sample_model: str) -> Any:
+        """The network that ``sample_model`` ('ema' or 'orig') names; 'ema' falls back to orig without EMA."""
+        if sample_model == "ema" and self.ema_model is not None:
+            return self.ema_model
+        return self.model
+
+    def noise(self, indices: Iterable[int], latent_dim: int) -> Any:
+        """Latent noise of the given global sample indices (independent of rank and batch)."""
+        import torch
+
+        rows = [torch.randn(latent_dim, generator=torch.Generator().manual_seed(sample_seed(self.seed, index)))
+                for index in indices]
+        return torch.stack(rows).to(self.device)
+
+    def generate(self, indices: list[int], sample_model: str) -> Any:
+        """Images of the given global sample indices, RGB float in [0, 255]."""
+        import torch
+
+        model = self.model_for(sample_model)
+        if not hasattr(model, "sample"):
+            raise MgxError(f"model {type(model).__name__} has no sample() method, which generative metrics need; "
+                           f"implement sample(num=None, *, noise=None) or remove the generative metrics")
+        noise = self.noise(indices, int(model.latent_dim))
+        with torch.inference_mode(), autocast_context(self.device, self.amp):
+            images = model.sample(noise=noise)
+        return to_pixel_range(images.float())
+
+
+def sample_seed(seed: int, index: int) -> int:
+    """A per-sample seed: the same sample gets the same noise on any number of ranks."""
+    return (seed * 1_000_003 + index * 7919 + 12345) % (2**63 - 1)
+
+
+def to_pixel_range(images: Any) -> Any:
+    """Model outputs in [-1, 1] -> [0, 255] float."""
+    return (images.clamp(-1, 1) + 1) * 127.5
+
+
+def as_float_pixels(images: Any) -> Any:
+    """Dataset images (uint8 [0, 255], or float already in [0, 255]) -> float32."""
+    return images.float()
+
+
+def autocast_context(device: Any, enabled: bool):
+    import contextlib
+
+    import torch
+
+    if not enabled:
+        return contextlib.nullcontext()
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+class Evaluator:
+    """Holds metrics built from config dicts and runs one evaluation pass."""
+
+    def __init__(self, metrics: list[dict] | None = None) -> None:
+        self.metrics: list[BaseMetric] = build_list(metrics or [], "metric")
+        for metric in self.metrics:
+            if not isinstance(metric, BaseMetric):
+                raise ConfigError(f"metric {type(metric).__name__} does not derive from mgx.core.evaluation.BaseMetric")
+
+    def evaluate(self, ctx: MetricContext, dataloader: Any, val_step: Callable[[dict], dict] | None,
+                 to_device: Callable[[Any], Any]) -> dict[str, float]:
+        for metric in self.metrics:
+            metric.setup(ctx)
+        direct = {id(m): m.evaluate(ctx) for m in self.metrics if type(m).evaluate is not BaseMetric.evaluate}
+        fed = [m for m in self.metrics if id(m) not in direct or direct[id(m)] is None]
+        self._feed_dataloader(fed, dataloader, val_step, to_device)
+        self._feed_fakes(ctx, [m for m in fed if m.needs_fakes])
+        results: dict[str, float] = {}
+        for metric in self.metrics:
+            values = direct.get(id(metric)) or metric.compute()
+            for key, value in values.items():
+                full = metric.full_key(key)
+                if full in results:
+                    raise ConfigError(f"two metrics both produce {full!r}: give them different prefix= values")
+                results[full] = float(value)
+        return results
+
+    def _feed_dataloader(self, metrics: list[BaseMetric], dataloader: Any, val_step, to_device) -> None:
+        paired = [m for m in metrics if m.uses_val_step]
+        reals = [m for m in metrics if m.needs_reals]
+        if not paired and not reals:
+            return
+        if dataloader is None:
+            names = ", ".join(type(m).__name__ for m in paired + reals)
+            raise ConfigError(f"metrics {names} need a dataloader (val_dataloader / test_dataloader) but none is configured")
+        import torch
+
+        for batch in dataloader:
+            batch = to_device(batch)
+            if paired:
+                with torch.inference_mode():
+                    outputs = val_step(batch)
+                for metric in paired:
+                    metric.process(batch, outputs)
+            for metric in reals:
+                key = metric.real_key if metric.real_key in batch else "gt_img"
+                if key not in batch:
+                    raise ConfigError(f"metric {type(metric).__name__} reads real images from batch key "
+                                      f"{metric.real_key!r}, but batches have {sorted(batch)}: set real_key=")
+                indices = batch.get("sample_idx")
+                if indices is None:
+                    raise MgxError("batches carry no 'sample_idx'; datasets must add the sample index to each sample")
+                metric.process_real(as_float_pixels(batch[key]), torch.as_tensor(indices))
+
+    def _feed_fakes(self, ctx: MetricContext, metrics: list[BaseMetric]) -> None:
+        import torch
+
+        groups: dict[str, list[BaseMetric]] = {}
+        for metric in metrics:
+            groups.setdefault(metric.sample_model, []).append(metric)
+        for sample_model, group in groups.items():
+            total = max(metric.fake_nums for metric in group)
+            mine = list(distributed.shard_indices(total))
+            for start in range(0, len(mine), ctx.batch_size):
+                indices = mine[start:start + ctx.batch_size]
+                images = ctx.generate(indices, sample_model)
+                index_tensor = torch.as_tensor(indices)
+                for metric in group:
+                    keep = index_tensor < metric.fake_nums
+                    if bool(keep.any()):
+                        metric.process_fake(images[keep.to(images.device)], index_tensor[keep])
+
+
+def format_metrics(results: dict[str, float]) -> str:
+    """MMagic's form: ``FID-Full-50k/fid: 3.6561  FID-Full-50k/mean: 0.4263``."""
+    return "  ".join(f"{key}: {value:.4f}" if math.isfinite(value) else f"{key}: {value}" for key, value in results.items())

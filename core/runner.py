@@ -1,0 +1,435 @@
+"""``train`` and ``test``: wire config, plugins, data, model, optimizers, tracking and loops.
+
+This module only assembles parts that live in their own modules (loops,
+training session, validation, checkpoint, optim, data, distributed, tracking).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import distributed, preemption
+from .checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, find_resumable,
+                         load_checkpoint, load_model_weights, weights_of)
+from .config import Config, dump_config, to_plain
+from .context import RunContext
+from .data import build_dataloader
+from .ddp import wrap_trainable_children
+from .ema import ExponentialMovingAverage
+from .errors import ConfigError, MgxError
+from .evaluation import Evaluator, format_metrics
+from .loops import train_loop_from_cfg
+from .optim import SchedulerSet, build_optim_wrappers
+from .progress import Progress
+from .randomness import rank_seed, restore_rng_state, seed_everything
+from .registry import build, build_list
+from .runlog import close_run_logger, setup_run_logger
+from .training import Trainer
+from .validation import EvalSet, Validator
+
+log = logging.getLogger("mgx")
+
+
+@dataclass
+class RunOptions:
+    """What the command line adds to the config."""
+
+    config_path: Path
+    work_dir: Path | None = None
+    amp: bool = False
+    resume: str | None = None          # None, "auto" (newest in work_dir) or a checkpoint path
+    seed: int | None = None
+    deterministic: bool = False
+    launcher: str = "local"
+    tracking: dict = field(default_factory=dict)  # tracking_uri, experiment, run_name, enabled
+    out: Path | None = None            # test results JSON
+
+
+@dataclass
+class RunResult:
+    status: str
+    work_dir: Path
+    iteration: int = 0
+    metrics: dict = field(default_factory=dict)
+    best: tuple[str, float] | None = None
+    last_checkpoint: Path | None = None
+    best_checkpoint: Path | None = None
+    tracking_run_id: str | None = None
+
+
+def resolve_work_dir(cfg: Config, options: RunOptions) -> Path:
+    """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config stem>``."""
+    if options.work_dir is not None:
+        return Path(options.work_dir)
+    if cfg.get("work_dir"):
+        return Path(cfg["work_dir"])
+    return Path("work_dirs") / options.config_path.stem
+
+
+# -- shared set-up -----------------------------------------------------------------
+
+
+class _Setup:
+    """Process-level set-up both commands share: distributed, work_dir, log, seed."""
+
+    def __init__(self, cfg: Config, options: RunOptions, mode: str) -> None:
+        self.device = distributed.init_distributed()
+        self.rank, self.world_size = distributed.get_rank(), distributed.get_world_size()
+        self.work_dir = resolve_work_dir(cfg, options).resolve()
+        if self.rank == 0:
+            try:
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create work_dir {self.work_dir}: {exc.strerror}") from None
+        distributed.barrier()
+        self.logger, self.log_path = setup_run_logger(self.work_dir, self.rank, self.world_size)
+        self.mode = mode
+        self.amp = bool(options.amp)
+        self.cfg, self.options = cfg, options
+
+    def apply_seed(self, resumed_seed: int | None = None) -> None:
+        """Seed every RNG: --seed, else the resumed run's seed, else the config's, else a fresh one."""
+        cfg, options = self.cfg, self.options
+        randomness = dict(cfg.get("randomness") or {})
+        seed = options.seed
+        if seed is None:
+            seed = resumed_seed if resumed_seed is not None else randomness.get("seed")
+        if seed is None:
+            seed = distributed.broadcast_object(random.SystemRandom().randrange(2**31))
+        self.seed = int(seed)
+        self.deterministic = bool(options.deterministic or randomness.get("deterministic", False))
+        self.diff_rank_seed = bool(randomness.get("diff_rank_seed", False))
+        # the seed goes into the saved config so a resumed or repeated run uses the same one
+        cfg.setdefault("randomness", {})
+        cfg["randomness"]["seed"] = self.seed
+        seed_everything(rank_seed(self.seed, self.rank, self.diff_rank_seed), self.deterministic)
+        if self.amp and self.device.type != "cuda":
+            self.logger.warning("--amp: no CUDA device here, so autocast runs in bfloat16 on the CPU "
+                                "(no gradient scaling is needed for bfloat16)")
+        self.logger.info(f"mgx {self.mode}: config {options.config_path}, work_dir {self.work_dir}, "
+                         f"{self.world_size} process(es) on {self.device}, seed {self.seed}")
+
+    def build_model(self, cfg: Config) -> Any:
+        if "model" not in cfg:
+            raise ConfigError(f"config {cfg.filename} has no model=dict(type=...)")
+        return build(cfg["model"], "model").to(self.device)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def build_eval_sets(cfg: Config, loader_key: str, evaluator_key: str, seed: int, device: Any) -> list[EvalSet]:
+    """Dataloader/evaluator pairs: one, or the same number of each (MultiValLoop), or one evaluator for all."""
+    loaders = _as_list(cfg.get(loader_key))
+    evaluators = _as_list(cfg.get(evaluator_key))
+    if not loaders and not evaluators:
+        return []
+    if not evaluators:
+        raise ConfigError(f"{loader_key} is set but {evaluator_key} is not: add {evaluator_key}=dict(type='Evaluator', metrics=[...])")
+    if len(evaluators) == 1 and len(loaders) > 1:
+        evaluators = evaluators * len(loaders)
+    if loaders and len(loaders) != len(evaluators):
+        raise ConfigError(f"{loader_key} has {len(loaders)} entries but {evaluator_key} has {len(evaluators)}: "
+                          f"give one evaluator, or one per dataloader")
+    sets = []
+    for index, evaluator_cfg in enumerate(evaluators):
+        field = f"{evaluator_key}[{index}]" if len(evaluators) > 1 else evaluator_key
+        if not isinstance(evaluator_cfg, dict) or evaluator_cfg.get("type", "Evaluator") != "Evaluator":
+            raise ConfigError(f"{field} must be dict(type='Evaluator', metrics=[...]), got {evaluator_cfg!r}")
+        unknown = set(evaluator_cfg) - {"type", "metrics"}
+        if unknown:
+            raise ConfigError(f"{field} has unknown key(s) {sorted(unknown)}; it takes metrics=[...]")
+        loader_cfg = loaders[index] if loaders else None
+        loader = (build_dataloader(loader_cfg, field=f"{loader_key}[{index}]" if len(loaders) > 1 else loader_key,
+                                   seed=seed, training=False, device=device) if loader_cfg else None)
+        sets.append(EvalSet(loader, Evaluator(_as_list(evaluator_cfg.get("metrics"))), to_plain(loader_cfg)))
+    return sets
+
+
+def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
+    from .tracking import TrackingSettings
+
+    config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})}
+    return TrackingSettings.from_layers(options.tracking, config_layer)
+
+
+def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, resume_run_id: str | None,
+                   resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None) -> Any:
+    if setup.rank != 0:
+        return None
+    from .tracking import Tracker, default_tags, flatten_config
+
+    settings = _tracking_settings(cfg, options)
+    if not settings.enabled:
+        return None
+    plugin_versions = {info.distribution if not info.builtin else info.name: info.version
+                       for info in plugins.plugins.values()} if plugins is not None else None
+    tags = default_tags(config_file=options.config_path, launcher=options.launcher, world_size=setup.world_size,
+                        hosts=hosts, plugins=plugin_versions)
+    tags["mgx.mode"] = mode
+    return Tracker.start(settings, setup.work_dir, run_id_to_resume=resume_run_id,
+                         config_flat=flatten_config(to_plain(cfg)), tags=tags, resume_step=resume_step,
+                         config_file=options.config_path, resolved_config_text=config_text)
+
+
+def _register_custom_hooks(cfg: Config, plugins: Any) -> list[Any]:
+    hooks = build_list(_as_list(cfg.get("custom_hooks")), "run_hook")
+    for index, hook in enumerate(hooks):
+        plugins.register_run_hook(hook, name=f"custom_hooks[{index}]:{type(hook).__name__}")
+    return hooks
+
+
+def _finish(plugins: Any, custom_hooks: list, run: RunContext | None, status: str, tracker: Any) -> None:
+    if run is not None:
+        try:
+            plugins.hook.mgx_after_run(run=run, status=status)
+        finally:
+            for hook in custom_hooks:
+                plugins.unregister(hook)
+    if tracker is not None:
+        if status == "PREEMPTED":
+            tracker.leave_open_preempted()
+        else:
+            tracker.finish(status)
+
+
+def _status_of(exc: BaseException | None) -> str:
+    if exc is None:
+        return "FINISHED"
+    return "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+
+
+# -- train ---------------------------------------------------------------------------
+
+
+def _resume_state(options: RunOptions, work_dir: Path, logger: logging.Logger) -> tuple[Path, dict] | None:
+    if options.resume is None:
+        return None
+    if options.resume != "auto":
+        path = Path(options.resume)
+        return path, load_checkpoint(path)
+    found = find_resumable(work_dir)
+    if found is None:
+        logger.info(f"--resume: no checkpoint in {work_dir} yet, starting from scratch")
+    return found
+
+
+def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
+    """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
+    setup = _Setup(cfg, options, "train")
+    run: RunContext | None = None
+    tracker = None
+    custom_hooks: list = []
+    status = "FAILED"
+    try:
+        if setup.rank == 0:
+            clean_stale_temporaries(setup.work_dir)
+        resume = _resume_state(options, setup.work_dir, setup.logger)
+        setup.apply_seed(resume[1].get("meta", {}).get("seed") if resume is not None else None)
+        hosts = distributed.all_gather_object(socket.gethostname())
+        config_text = dump_config(cfg)
+        if setup.rank == 0:
+            atomic_write_bytes(setup.work_dir / Path(options.config_path).name, lambda f: f.write(config_text.encode()))
+        model = setup.build_model(cfg)
+        if cfg.get("load_from") and resume is None:
+            load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
+            setup.logger.info(f"loaded weights from {cfg['load_from']}")
+        ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
+        train_cfg = dict(cfg.get("train_cfg") or {})
+        loop = train_loop_from_cfg(train_cfg, build)
+        by_epoch = type(loop).__name__ == "EpochBasedTrainLoop" or bool(getattr(loop, "max_epochs", None))
+        if "train_dataloader" not in cfg:
+            raise ConfigError(f"config {cfg.filename} has no train_dataloader")
+        loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
+                                  training=True, infinite=not by_epoch, device=setup.device)
+        eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
+        ddp_originals = (wrap_trainable_children(model, setup.device,
+                                                 bool(cfg.get("model_wrapper_cfg", {}).get("find_unused_parameters")))
+                         if setup.world_size > 1 else {})
+        if "optim_wrapper" not in cfg:
+            raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
+        optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp)
+        schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch)
+        hooks_cfg = dict(cfg.get("default_hooks") or {})
+        policy = CheckpointPolicy(**{k: v for k, v in dict(hooks_cfg.get("checkpoint") or {}).items()})
+        logger_cfg = dict(hooks_cfg.get("logger") or {})
+        run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
+                         world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
+                         logger=setup.logger)
+        resume_run_id = None
+        if resume is not None:
+            resume_run_id = _restore(resume, run, model, ema, optim, schedulers, policy, ddp_originals, setup)
+            plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
+        validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
+                              seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
+        tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, resume_run_id,
+                                               run.iteration if resume else None, config_text, "train", hosts)
+        if tracker is not None:
+            tracker.log_artifact(setup.log_path, "logs")
+        custom_hooks = _register_custom_hooks(cfg, plugins)
+        trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
+                          validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
+                          log_interval=int(logger_cfg.get("interval", 10)), config_text=config_text,
+                          extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed})
+        preemption.install_handlers()
+        plugins.hook.mgx_before_run(run=run)
+        trainer.progress = Progress(getattr(loop, "max_iters", None) or loop.max_epochs * trainer.iters_per_epoch,
+                                    run.iteration, setup.logger, enabled=setup.rank == 0)
+        try:
+            status = loop.run(trainer)
+        finally:
+            trainer.progress.close()
+        if status == "PREEMPTED":
+            _preempt(trainer, run, setup)
+        else:
+            trainer.save_checkpoint("last")
+        result = _summary(run, trainer, status, policy)
+        return result
+    except BaseException as exc:
+        status = _status_of(exc)
+        if isinstance(exc, KeyboardInterrupt) and run is not None:
+            setup.logger.warning(f"interrupted at iteration {run.iteration}")
+        raise
+    finally:
+        try:
+            if tracker is not None:
+                tracker.log_artifact(setup.log_path, "logs")
+            _finish(plugins, custom_hooks, run, status, tracker)
+        finally:
+            preemption.uninstall_handlers()
+            distributed.destroy_distributed()
+            close_run_logger()
+
+
+def _restore(resume: tuple[Path, dict], run: RunContext, model: Any, ema: Any, optim: Any, schedulers: Any,
+             policy: CheckpointPolicy, ddp_originals: dict, setup: _Setup) -> str | None:
+    from .ddp import plain_children
+
+    path, state = resume
+    meta = state.get("meta", {})
+    with plain_children(model, ddp_originals):
+        load_model_weights(model, state["model"], str(path))
+    if ema is not None:
+        if state.get("ema") is None:
+            raise ConfigError(f"checkpoint {path} has no EMA weights but the config sets ema_config")
+        ema.load_state_dict(state["ema"])
+    optim.load_state_dict(state["optimizers"])
+    schedulers.load_state_dict(state.get("schedulers", []))
+    run.iteration = int(meta.get("iteration", 0))
+    run.epoch = int(meta.get("epoch", 0))
+    policy.best_score = meta.get("best_score")
+    if meta.get("best_path"):
+        policy.best_path = setup.work_dir / meta["best_path"]
+    rng_states = state.get("rng") or []
+    if rng_states:
+        restore_rng_state(rng_states[setup.rank] if setup.rank < len(rng_states) else rng_states[0])
+    setup.logger.info(f"resumed from {path} at iteration {run.iteration} (epoch {run.epoch})")
+    return meta.get("tracking_run_id")
+
+
+def _preempt(trainer: Trainer, run: RunContext, setup: _Setup) -> None:
+    trainer.save_checkpoint("preempt")
+    why = preemption.reason() or "a stop signal"
+    setup.logger.warning(f"stopped by {why} at iteration {run.iteration}; checkpoint saved, resume with --resume")
+    if run.is_main:
+        preemption.requeue_if_slurm()
+
+
+def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointPolicy) -> RunResult:
+    from .checkpoint import read_marker
+
+    best = (policy.save_best, policy.best_score) if policy.save_best and policy.best_score is not None else None
+    result = RunResult(status=status, work_dir=run.work_dir, iteration=run.iteration, metrics=run.latest_metrics,
+                       best=best, last_checkpoint=read_marker(run.work_dir), best_checkpoint=policy.best_path,
+                       tracking_run_id=run.tracker.run_id if run.tracker is not None else None)
+    if run.is_main:
+        lines = [f"training {status.lower()} at iteration {run.iteration}"]
+        if best:
+            lines.append(f"best {best[0]}: {best[1]:.4f} ({policy.best_path})")
+        if run.latest_metrics:
+            lines.append(f"last validation: {format_metrics(run.latest_metrics)}")
+        lines.append(f"checkpoints in {run.work_dir} (latest: {result.last_checkpoint.name if result.last_checkpoint else '-'})")
+        if result.tracking_run_id:
+            lines.append(f"MLflow run {result.tracking_run_id}")
+        for line in lines:
+            run.logger.info(line)
+    return result
+
+
+# -- test ----------------------------------------------------------------------------
+
+
+def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
+    """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
+    setup = _Setup(cfg, options, "test")
+    setup.apply_seed()
+    run: RunContext | None = None
+    tracker = None
+    custom_hooks: list = []
+    status = "FAILED"
+    try:
+        state = load_checkpoint(checkpoint)
+        model = setup.build_model(cfg)
+        load_model_weights(model, state["model"], str(checkpoint))
+        ema = None
+        if state.get("ema") is not None and cfg.get("ema_config"):
+            ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"]))
+            ema.load_state_dict(state["ema"])
+        loader_key, evaluator_key = "test_dataloader", "test_evaluator"
+        if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
+            loader_key, evaluator_key = "val_dataloader", "val_evaluator"
+            setup.logger.info("no test_evaluator in the config: evaluating with val_dataloader/val_evaluator")
+        eval_sets = build_eval_sets(cfg, loader_key, evaluator_key, setup.seed, setup.device)
+        if not eval_sets:
+            raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
+        meta = state.get("meta", {})
+        run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,
+                         world_size=setup.world_size, device=setup.device, model=model, ema=ema,
+                         iteration=int(meta.get("iteration", 0)), epoch=int(meta.get("epoch", 0)), logger=setup.logger)
+        plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
+        config_text = dump_config(cfg)
+        tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
+        if tracker is not None and meta.get("tracking_run_id"):
+            tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
+        custom_hooks = _register_custom_hooks(cfg, plugins)
+        plugins.hook.mgx_before_run(run=run)
+        plugins.hook.mgx_before_test(run=run)
+        validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp, seed=setup.seed,
+                              work_dir=setup.work_dir)
+        started = time.perf_counter()
+        metrics = validator.evaluate()
+        run.latest_metrics = metrics
+        plugins.hook.mgx_after_test(run=run, metrics=metrics)
+        if run.is_main:
+            setup.logger.info(f"Test  {format_metrics(metrics)}  ({time.perf_counter() - started:.1f} s)")
+            out = options.out or setup.work_dir / "test_results.json"
+            payload = {"checkpoint": str(checkpoint), "iteration": run.iteration, "metrics": metrics}
+            atomic_write_bytes(Path(out), lambda f: f.write(json.dumps(payload, indent=2).encode()))
+            setup.logger.info(f"results written to {out}")
+            if tracker is not None:
+                tracker.log_metrics(metrics, step=run.iteration)
+                tracker.log_artifact(Path(out), "test")
+        status = "FINISHED"
+        return RunResult(status=status, work_dir=setup.work_dir, iteration=run.iteration, metrics=metrics,
+                         tracking_run_id=tracker.run_id if tracker is not None else None)
+    except BaseException as exc:
+        status = _status_of(exc)
+        raise
+    finally:
+        try:
+            _finish(plugins, custom_hooks, run, status, tracker)
+        finally:
+            distributed.destroy_distributed()
+            close_run_logger()
+
+
+__all__ = ["RunOptions", "RunResult", "train", "test", "resolve_work_dir", "MgxError"]

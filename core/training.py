@@ -1,0 +1,249 @@
+"""The training session a loop drives: one step, interval logging, validation,
+checkpoints and the stop flag. Built and wired by ``mgx.core.runner``."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import distributed, preemption
+from .checkpoint import CheckpointPolicy, prune_periodic, save_checkpoint, write_marker
+from .context import RunContext
+from .data import to_device
+from .ddp import plain_children
+from .errors import ConfigError, MgxError
+from .evaluation import format_metrics
+from .progress import Progress
+from .randomness import capture_rng_state
+from .validation import Validator
+
+STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
+
+
+class NonFiniteLoss(MgxError):
+    """A loss became NaN or Inf: training stops, the last good checkpoint stays."""
+
+
+class Trainer:
+    def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
+                 validator: Validator | None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
+                 log_interval: int, config_text: str, extra_meta: dict) -> None:
+        self.run = run
+        self.hooks = hooks
+        self.loader = loader
+        self.optim = optim
+        self.schedulers = schedulers
+        self.ema = ema
+        self.validator = validator
+        self.policy = policy
+        self.ddp_originals = ddp_originals
+        self.by_epoch = by_epoch
+        self.log_interval = max(1, int(log_interval))
+        self.config_text = config_text
+        self.extra_meta = extra_meta
+        self.batch_size = loader.batch_size
+        self.iters_per_epoch = len(loader)
+        self.samples_per_epoch = len(loader.sampler)
+        self.progress: Progress | None = None
+        self._window: dict[str, float] = {}
+        self._window_count = 0
+        self._step_time = 0.0
+        self._data_time = 0.0
+        self._last_saved_iteration = -1
+        self._validated_at = -1
+
+    # -- data ------------------------------------------------------------------
+
+    def batches(self, epoch: int | None, skip_iterations: int = 0) -> Iterator[dict]:
+        """Batches from where the run stands: the sampler seeks, no data is replayed."""
+        sampler = self.loader.sampler
+        if epoch is None:
+            sampler.seek(self.run.iteration * self.batch_size)
+        else:
+            sampler.set_epoch(epoch)
+            sampler.seek(skip_iterations * self.batch_size)
+            self.hooks.mgx_before_train_epoch(run=self.run, epoch=epoch)
+        iterator = iter(self.loader)
+        while True:
+            started = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            self._data_time += time.perf_counter() - started
+            yield batch
+
+    # -- one step --------------------------------------------------------------
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        run = self.run
+        started = time.perf_counter()
+        if not self.by_epoch and run.iteration * self.batch_size % self.samples_per_epoch < self.batch_size:
+            self.hooks.mgx_before_train_epoch(run=run, epoch=run.iteration * self.batch_size // self.samples_per_epoch)
+        batch = to_device(batch, run.device, non_blocking=True)
+        self.hooks.mgx_before_train_iter(run=run, iteration=run.iteration, batch=batch)
+        outputs = run.model.train_step(batch, self.optim)
+        if not isinstance(outputs, dict):
+            raise MgxError(f"{type(run.model).__name__}.train_step must return a dict of scalar losses, "
+                           f"got {type(outputs).__name__}")
+        values = {key: float(value) for key, value in outputs.items()}
+        bad = [key for key, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise NonFiniteLoss(
+                f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at iteration {run.iteration + 1}: training stopped. "
+                f"The last good checkpoint is kept; lower the learning rate, enable clip_grad, or check the data")
+        if self.ema is not None:
+            with plain_children(run.model, self.ddp_originals):
+                self.ema.update(run.model, run.iteration + 1)
+        self.schedulers.step_iteration()
+        run.iteration += 1
+        for key, value in values.items():
+            self._window[key] = self._window.get(key, 0.0) + value
+        self._window_count += 1
+        self._step_time += time.perf_counter() - started
+        self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=values)
+        if self.progress is not None and self.progress.tty:
+            self.progress.draw(run.iteration, values)
+        return values
+
+    def end_of_epoch(self, epoch: int) -> None:
+        self.schedulers.step_epoch()
+        self.hooks.mgx_after_train_epoch(run=self.run, epoch=epoch - 1)
+
+    # -- logging ---------------------------------------------------------------
+
+    def log_progress(self) -> None:
+        run = self.run
+        if run.iteration % self.log_interval and run.iteration != run.max_iters:
+            return
+        count = max(self._window_count, 1)
+        values = {key: total / count for key, total in self._window.items()}
+        values.update(self.optim.learning_rates())
+        values["time"] = (self._step_time + self._data_time) / count
+        values["data_time"] = self._data_time / count
+        self._window, self._window_count, self._step_time, self._data_time = {}, 0, 0.0, 0.0
+        if run.is_main:
+            if self.progress is not None:
+                self.progress.log(run.iteration, values)
+            if run.tracker is not None:
+                run.tracker.log_metrics({f"train/{k}" if "/" not in k and not k.startswith("lr") else k: v
+                                         for k, v in values.items()}, step=run.iteration)
+
+    # -- validation ----------------------------------------------------------------
+
+    def validate(self) -> dict[str, float]:
+        run = self.run
+        if self.validator is None or self._validated_at == run.iteration:
+            return {}
+        self._validated_at = run.iteration
+        self.hooks.mgx_before_val(run=run)
+        started = time.perf_counter()
+        metrics = self.validator.evaluate()
+        run.latest_metrics = metrics
+        if run.is_main:
+            where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
+            run.logger.info(f"{where}  {format_metrics(metrics)}  ({time.perf_counter() - started:.1f} s)")
+            if run.tracker is not None and metrics:
+                run.tracker.log_metrics(metrics, step=run.iteration)
+            grid = self.validator.save_sample_grid(run.work_dir / "samples" / f"iter_{run.iteration:07d}.png")
+            if grid is not None and run.tracker is not None:
+                run.tracker.log_image(grid, key="samples", step=run.iteration)
+        self.hooks.mgx_after_val(run=run, metrics=metrics)
+        self._maybe_save_best(metrics)
+        return metrics
+
+    def _maybe_save_best(self, metrics: dict[str, float]) -> None:
+        key = self.policy.save_best
+        if not key or not metrics:
+            return
+        if key not in metrics:
+            raise ConfigError(f"default_hooks.checkpoint.save_best={key!r} but validation produced no such metric; "
+                              f"it produced: {', '.join(sorted(metrics))}")
+        if not self.policy.is_better(metrics[key]):
+            return
+        self.policy.best_score = metrics[key]
+        safe_key = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)
+        unit = f"epoch_{self.run.epoch}" if self.by_epoch else f"iter_{self.run.iteration}"
+        path = self.run.work_dir / f"best_{safe_key}_{unit}.pth"
+        previous = self.policy.best_path
+        self._write(path, "best")
+        self.policy.best_path = path
+        if self.run.is_main:
+            if previous is not None and previous != path:
+                previous.unlink(missing_ok=True)
+            self.run.logger.info(f"new best {key}: {metrics[key]:.4f} -> {path.name}")
+
+    # -- checkpoints ---------------------------------------------------------------
+
+    def save_checkpoint(self, reason: str) -> None:
+        run = self.run
+        count = run.epoch if self.by_epoch else run.iteration
+        if reason == "interval":
+            # (epoch-based loops call this once per epoch, iteration-based once per iteration)
+            if self.policy.interval <= 0 or count % self.policy.interval:
+                return
+        elif reason == "last" and (not self.policy.save_last or self._last_saved_iteration == run.iteration):
+            return
+        prefix = "epoch" if self.by_epoch else "iter"
+        path = run.work_dir / f"{prefix}_{count}.pth"
+        self._write(path, reason)
+        self._last_saved_iteration = run.iteration
+        if run.is_main:
+            prune_periodic(run.work_dir, self.policy.max_keep_ckpts, prefix)
+
+    def checkpoint_state(self, kind: str) -> dict:
+        from mgx import __version__
+
+        run = self.run
+        with plain_children(run.model, self.ddp_originals):
+            model_state = run.model.state_dict()
+        return {
+            "format": 1,
+            "mgx_version": __version__,
+            "meta": {
+                "kind": kind,
+                "iteration": run.iteration,
+                "epoch": run.epoch,
+                "by_epoch": self.by_epoch,
+                "batch_size": self.batch_size,
+                "world_size": run.world_size,
+                "model_class": type(run.model).__name__,
+                "seed": self.extra_meta.get("seed"),
+                "best_key": self.policy.save_best,
+                "best_score": self.policy.best_score,
+                "best_path": self.policy.best_path.name if self.policy.best_path else None,
+                "tracking_run_id": run.tracker.run_id if run.tracker is not None else self.extra_meta.get("tracking_run_id"),
+                "saved_at": time.time(),
+                "config_text": self.config_text,
+            },
+            "model": model_state,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "optimizers": self.optim.state_dict(),
+            "schedulers": self.schedulers.state_dict(),
+            "rng": distributed.all_gather_object(capture_rng_state()),
+            "extra": {},
+        }
+
+    def _write(self, path: Path, kind: str) -> None:
+        state = self.checkpoint_state(kind)  # every rank: the RNG gather is collective
+        if not self.run.is_main:
+            return
+        self.hooks.mgx_before_save_checkpoint(run=self.run, checkpoint=state)
+        save_checkpoint(state, path)
+        write_marker(self.run.work_dir, path)
+        if self.run.tracker is not None:
+            self.run.tracker.log_checkpoint(path, kind="periodic" if kind == "interval" else kind)
+
+    # -- stopping ------------------------------------------------------------------
+
+    def stop_requested(self) -> bool:
+        if self.run.world_size == 1:
+            return preemption.requested()
+        if self.run.iteration % STOP_CHECK_EVERY:
+            return False
+        import torch
+
+        flag = torch.tensor([1.0 if preemption.requested() else 0.0])
+        return bool(distributed.all_reduce_sum(flag).item() > 0)
