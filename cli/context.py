@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from mgx.core.plugins import PluginManager
-from mgx.plugins import DEFAULT_PLUGINS
+if TYPE_CHECKING:
+    from mgx.core.plugins import PluginManager
 
 
 @lru_cache(maxsize=1)
-def plugin_manager() -> PluginManager:
-    """Created on first use; loading happens lazily inside the manager."""
+def plugin_manager() -> "PluginManager":
+    """Created on first use (importing pluggy and entry-point metadata only then, so
+    ``mgx --help`` stays fast); loading happens lazily inside the manager."""
+    from mgx.core.plugins import PluginManager
+    from mgx.plugins import DEFAULT_PLUGINS
+
     return PluginManager(DEFAULT_PLUGINS).activate()

@@ -5,13 +5,13 @@ import json
 
 import click
 
-from mgx.core.errors import PluginError
-from mgx.core.plugins import _disabled_names
-
 from .context import plugin_manager
 
 
 def plugin_rows(include_blocked: bool) -> list[dict]:
+    from mgx.core.errors import PluginError
+    from mgx.core.plugins import _disabled_names
+
     manager = plugin_manager()
     registry_error = None
     try:

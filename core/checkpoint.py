@@ -61,11 +61,26 @@ def save_checkpoint(state: dict, path: Path) -> None:
 
     try:
         atomic_write_bytes(path, lambda handle: torch.save(state, handle))
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
+        # torch.save turns a failed write (ENOSPC, EFBIG) into a RuntimeError when it closes the archive
+        cause = _os_error_in(exc)
+        if cause is None and not isinstance(exc, OSError) and "inline_container" not in str(exc):
+            raise
+        reason = (cause.strerror or str(cause)) if cause is not None else str(exc)
         previous = read_marker(path.parent)
-        kept = f"; the previous checkpoint {previous} is intact" if previous else ""
-        raise CheckpointError(f"could not write checkpoint {path}: {exc.strerror or exc}{kept}. "
+        kept = f"; the previous checkpoint {previous.name} is intact" if previous else ""
+        raise CheckpointError(f"could not write checkpoint {path}: {reason}{kept}. "
                               f"Free disk space or choose another --work-dir") from exc
+
+
+def _os_error_in(exc: BaseException | None) -> OSError | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def write_marker(work_dir: Path, checkpoint: Path) -> None:

@@ -170,12 +170,27 @@ def load_config(path: str | Path, cfg_options: Iterable[str] = ()) -> Config:
 
 
 def parse_value(text: str) -> Any:
-    """A Python literal when the text is one, else the text itself."""
+    """A Python literal (``dict(a=1)`` calls included) when the text is one, else the text itself."""
     try:
-        return ast.literal_eval(text)
+        return _literal(ast.parse(text.strip(), mode="eval").body)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         # TypeError: e.g. an unhashable dict key such as {[1]: 2}; keep the text as given
         return text
+
+
+def _literal(node: ast.AST) -> Any:
+    """ast.literal_eval plus ``dict(key=value, ...)``, the way configs spell dicts."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        if any(item.arg is None for item in node.keywords):
+            raise ValueError("dict(**x) is not a literal")
+        return {item.arg: _literal(item.value) for item in node.keywords}
+    if isinstance(node, ast.List):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_literal(item) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return {_literal(key): _literal(value) for key, value in zip(node.keys, node.values)}
+    return ast.literal_eval(node)
 
 
 def apply_option(data: dict, item: str) -> None:

@@ -23,6 +23,7 @@ from .registry import Register, Registry, set_registry_source
 
 ENTRY_POINT_GROUP = "mgx"
 DISABLE_ENV = "MGX_DISABLE_PLUGINS"
+EXTRA_ENV = "MGX_PLUGINS"  # importable module names loaded as plugins without packaging (like pytest -p)
 
 
 @dataclass
@@ -53,6 +54,10 @@ class LoadError:
 
 def _disabled_names() -> set[str]:
     return {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+
+
+def _extra_modules() -> list[str]:
+    return [name.strip() for name in os.environ.get(EXTRA_ENV, "").split(",") if name.strip()]
 
 
 def _own_distribution() -> tuple[str, str]:
@@ -88,6 +93,11 @@ class PluginManager:
             if module_name in disabled:
                 continue
             self._guarded_register(module_name, module_name, dist, version, True,
+                                   lambda name=module_name: importlib.import_module(name))
+        for module_name in _extra_modules():
+            if module_name in disabled:
+                continue
+            self._guarded_register(module_name, module_name, "MGX_PLUGINS", "-", False,
                                    lambda name=module_name: importlib.import_module(name))
         for entry_point in self._entry_points():
             if entry_point.name in disabled:

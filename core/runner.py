@@ -265,6 +265,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                          logger=setup.logger)
+        custom_hooks = _register_custom_hooks(cfg, plugins)
         resume_run_id = None
         if resume is not None:
             resume_run_id = _restore(resume, run, model, ema, optim, schedulers, policy, ddp_originals, setup)
@@ -275,7 +276,6 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                                                run.iteration if resume else None, config_text, "train", hosts)
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
-        custom_hooks = _register_custom_hooks(cfg, plugins)
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
                           validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
                           log_interval=int(logger_cfg.get("interval", 10)), config_text=config_text,
@@ -395,12 +395,12 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema,
                          iteration=int(meta.get("iteration", 0)), epoch=int(meta.get("epoch", 0)), logger=setup.logger)
+        custom_hooks = _register_custom_hooks(cfg, plugins)
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
         config_text = dump_config(cfg)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
         if tracker is not None and meta.get("tracking_run_id"):
             tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
-        custom_hooks = _register_custom_hooks(cfg, plugins)
         plugins.hook.mgx_before_run(run=run)
         plugins.hook.mgx_before_test(run=run)
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp, seed=setup.seed,

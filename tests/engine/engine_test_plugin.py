@@ -1,0 +1,121 @@
+"""A plugin module the engine tests load with MGX_PLUGINS (as a user would load a local plugin).
+
+It registers run hooks that record every lifecycle call, that widen the
+checkpoint-write window (so a test can kill a run mid-write), and a model whose
+loss turns NaN at a chosen iteration.
+"""
+from __future__ import annotations
+
+import json
+
+import torch
+from torch import nn
+
+from mgx.core.hookspecs import hookimpl
+
+
+class RecordingHook:
+    """Appends one JSON line per lifecycle call to ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _record(self, name: str, **fields) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"hook": name, **fields}) + "\n")
+
+    @hookimpl
+    def mgx_before_run(self, run):
+        self._record("before_run", mode=run.mode, iteration=run.iteration)
+
+    @hookimpl
+    def mgx_after_run(self, run, status):
+        self._record("after_run", status=status, iteration=run.iteration)
+
+    @hookimpl
+    def mgx_before_train_epoch(self, run, epoch):
+        self._record("before_train_epoch", epoch=epoch)
+
+    @hookimpl
+    def mgx_after_train_epoch(self, run, epoch):
+        self._record("after_train_epoch", epoch=epoch)
+
+    @hookimpl
+    def mgx_before_train_iter(self, run, iteration, batch):
+        self._record("before_train_iter", iteration=iteration)
+
+    @hookimpl
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        self._record("after_train_iter", iteration=iteration, losses=sorted(outputs))
+
+    @hookimpl
+    def mgx_before_val(self, run):
+        self._record("before_val", iteration=run.iteration)
+
+    @hookimpl
+    def mgx_after_val(self, run, metrics):
+        self._record("after_val", iteration=run.iteration, metrics=sorted(metrics))
+
+    @hookimpl
+    def mgx_before_test(self, run):
+        self._record("before_test")
+
+    @hookimpl
+    def mgx_after_test(self, run, metrics):
+        self._record("after_test", metrics=sorted(metrics))
+
+    @hookimpl
+    def mgx_before_save_checkpoint(self, run, checkpoint):
+        self._record("before_save_checkpoint", iteration=checkpoint["meta"]["iteration"])
+
+    @hookimpl
+    def mgx_after_load_checkpoint(self, run, checkpoint):
+        self._record("after_load_checkpoint", iteration=checkpoint["meta"]["iteration"])
+
+
+class BulkyCheckpoints:
+    """Adds ``megabytes`` of data to every checkpoint so that writing one takes a while."""
+
+    def __init__(self, megabytes: int = 64, grow: bool = False) -> None:
+        self.megabytes = megabytes
+        self.grow = grow
+        self.saved = 0
+
+    @hookimpl
+    def mgx_before_save_checkpoint(self, run, checkpoint):
+        self.saved += 1
+        size = self.megabytes * (self.saved if self.grow else 1)
+        checkpoint["extra"]["ballast"] = torch.ones(size * 1024 * 1024 // 4)
+
+
+class NaNAtIteration(nn.Module):
+    """A one-layer regressor whose loss is NaN from iteration ``nan_at`` (1-based) on."""
+
+    def __init__(self, nan_at: int = 3) -> None:
+        super().__init__()
+        self.layer = nn.Linear(8, 1)
+        self.nan_at = nan_at
+        self.steps = 0
+
+    def train_step(self, batch, optim):
+        self.steps += 1
+        x = batch["inputs"].float().flatten(1)[:, :8] / 255.0
+        loss = self.layer(x).pow(2).mean()
+        if self.steps >= self.nan_at:
+            loss = loss * float("nan")
+        optim.update_params(loss)
+        return {"loss": loss.detach()}
+
+    def val_step(self, batch):
+        return {}
+
+
+@hookimpl
+def mgx_register_run_hooks(register):
+    register(RecordingHook)
+    register(BulkyCheckpoints)
+
+
+@hookimpl
+def mgx_register_models(register):
+    register(NaNAtIteration)
