@@ -119,10 +119,14 @@ def _run_options(params: dict, config: str) -> Any:
     )
 
 
+# Exit codes by how a run ended: a stop signal outside Slurm exits like SIGTERM would (128 + 15).
+EXIT_CODES = {"FINISHED": 0, "PREEMPTED": 0, "KILLED": 143}
+
+
 def _in_worker(job: Callable[[], Any]) -> int:
     """Run the engine; under torchrun record the error so the launcher's summary names this rank."""
     try:
-        job()
+        result = job()
     except MgxError:
         raise
     except BaseException as exc:
@@ -130,7 +134,7 @@ def _in_worker(job: Callable[[], Any]) -> int:
 
         record_worker_error(exc)
         raise
-    return 0
+    return EXIT_CODES.get(getattr(result, "status", "FINISHED"), 1)
 
 
 @run.command("train")

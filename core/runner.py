@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import socket
 import time
@@ -290,6 +291,9 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             trainer.progress.close()
         if status == "PREEMPTED":
             _preempt(trainer, run, setup)
+            # Under Slurm the job is requeued and resumes into the same MLflow run; elsewhere a
+            # stop signal ends the run as KILLED (its checkpoint still lets --resume continue).
+            status = "PREEMPTED" if os.environ.get("SLURM_JOB_ID") else "KILLED"
         else:
             trainer.save_checkpoint("last")
         result = _summary(run, trainer, status, policy)

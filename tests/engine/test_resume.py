@@ -99,3 +99,29 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path: Path
     assert previous["meta"]["iteration"] == 4
     _resume_and_compare(tmp_path, config, work_dir, expected)
     assert not list(work_dir.glob("*.tmp-*")), "resume cleans up stale temp files"
+
+
+@pytest.mark.timeout(300)
+def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None:
+    config = write_tiny_config(tmp_path, max_iters=100000, val_interval=100000, ckpt_interval=1000)
+    work_dir = tmp_path / "stopped"
+    process = subprocess.Popen(mgx_command("run", "train", str(config), "--work-dir", str(work_dir), "--no-track",
+                                           "--cfg-options", "default_hooks.logger.interval=1"),
+                               cwd=tmp_path, env=mgx_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log_lines: list[str] = []
+    while not any("Iter [3/" in line for line in log_lines):
+        line = process.stderr.readline()
+        assert line, "the run ended before its third iteration"
+        log_lines.append(line)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 143, rest
+    assert "stopped by SIGTERM" in rest
+    marker = (work_dir / "last_checkpoint").read_text()
+    stopped_at = torch.load(work_dir / marker, weights_only=True)["meta"]["iteration"]
+    assert stopped_at >= 3 and marker == f"iter_{stopped_at}.pth"
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--no-track", "--resume",
+                      "--cfg-options", f"train_cfg.max_iters={stopped_at + 2}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from {work_dir / marker} at iteration {stopped_at}" in resumed.stderr
+    assert f"training finished at iteration {stopped_at + 2}" in resumed.stderr
