@@ -36,7 +36,7 @@ val_dataloader = [
 ]
 
 # define val interval
-train_cfg = dict(by_epoch=False, val_begin=1, val_interval=400)
+train_cfg = dict(by_epoch=False, val_begin=1, val_interval=500)
 
 # define val loop and evaluator: one evaluator per validation set
 val_cfg = dict(type='MultiValLoop')

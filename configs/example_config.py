@@ -4,7 +4,7 @@
 #   mgx run train configs/example_config.py
 #   mgx run test configs/example_config.py work_dirs/example_config/<best checkpoint>.pth
 
-model = dict(type='DCGAN', latent_dim=64, image_size=32, channels=3, base_channels=32)
+model = dict(type='DCGAN', latent_dim=64, image_size=32, channels=3, base_channels=16, loss='hinge')
 ema_config = dict(momentum=0.999, interval=1)
 
 train_dataloader = dict(
@@ -20,7 +20,7 @@ optim_wrapper = dict(
     discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
 )
 
-train_cfg = dict(by_epoch=False, max_iters=1200, val_begin=1, val_interval=400)
+train_cfg = dict(by_epoch=False, max_iters=1000, val_begin=1, val_interval=500)
 
 metrics = [
     dict(type='SlicedWassersteinDistance', prefix='SWD', fake_nums=512, image_shape=(3, 32, 32)),
@@ -41,7 +41,7 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=400, max_keep_ckpts=2, save_best='SWD/avg', rule='less',
+    checkpoint=dict(type='CheckpointHook', interval=500, max_keep_ckpts=2, save_best='SWD/avg', rule='less',
                     save_last=True),
 )
 randomness = dict(seed=2026, deterministic=False)

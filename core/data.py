@@ -7,7 +7,7 @@ from .errors import ConfigError
 from .registry import build
 
 LOADER_KEYS = {"batch_size", "num_workers", "persistent_workers", "pin_memory", "drop_last", "dataset", "sampler",
-               "collate_fn", "prefetch_factor"}
+               "prefetch_factor"}
 
 
 def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infinite: bool = False,
@@ -25,7 +25,7 @@ def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infini
         raise ConfigError(f"{field} must be a dict(batch_size=..., dataset=dict(type=...), ...), got {cfg!r}")
     unknown = sorted(set(cfg) - LOADER_KEYS)
     if unknown:
-        raise ConfigError(f"{field} has unknown key(s) {unknown}; accepted: {sorted(LOADER_KEYS - {'collate_fn'})}")
+        raise ConfigError(f"{field} has unknown key(s) {unknown}; accepted: {sorted(LOADER_KEYS)}")
     if "dataset" not in cfg:
         raise ConfigError(f"{field} needs a dataset=dict(type=...)")
     batch_size = cfg.get("batch_size", 1)
@@ -54,10 +54,13 @@ def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infini
         if cfg.get("prefetch_factor") is not None:
             loader_kwargs["prefetch_factor"] = int(cfg["prefetch_factor"])
     pin_memory = bool(cfg.get("pin_memory", False)) and device is not None and device.type == "cuda"
+    # A dataset with get_batch(indices) hands the loader whole collated batches.
+    batched = callable(getattr(dataset, "get_batch", None))
     return DataLoader(
-        dataset,
+        BatchFetch(dataset) if batched else dataset,
         batch_size=batch_size,
         sampler=sampler,
+        collate_fn=_already_collated if batched else None,
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,
@@ -65,6 +68,28 @@ def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infini
         worker_init_fn=_seed_worker,
         **loader_kwargs,
     )
+
+
+class BatchFetch:
+    """Exposes a dataset's ``get_batch(indices)`` through torch's batched-fetch protocol
+    (``__getitems__``), so one call per batch replaces per-sample loading and collation.
+    Indexing and ``len`` pass through to the dataset."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[index]
+
+    def __getitems__(self, indices: list[int]) -> Any:
+        return self.dataset.get_batch(indices)
+
+
+def _already_collated(batch: Any) -> Any:
+    return batch
 
 
 def _seed_worker(worker_id: int) -> None:

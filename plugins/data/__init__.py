@@ -1,0 +1,37 @@
+"""Built-in datasets, transforms and samplers.
+
+Registered exactly as a third-party plugin would register them; the imports sit
+inside the hooks so that loading the plugin (for ``mgx --help``) stays cheap.
+See docs/data.md for the sample conventions every component here follows.
+"""
+from mgx.core.hookspecs import hookimpl
+
+
+@hookimpl
+def mgx_register_datasets(register):
+    from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
+
+    register(BasicImageDataset)
+    register(DigitsDataset)
+    register(TorchvisionDataset)
+
+
+@hookimpl
+def mgx_register_transforms(register):
+    from .transforms import (DegradeForRestoration, Flip, LoadImageFromFile, Normalize, PackInputs,
+                             Resize)
+
+    register(LoadImageFromFile)
+    register(Resize)
+    register(Flip)
+    register(Normalize)
+    register(DegradeForRestoration)
+    register(PackInputs)
+
+
+@hookimpl
+def mgx_register_samplers(register):
+    from .samplers import DefaultSampler, InfiniteSampler
+
+    register(DefaultSampler)
+    register(InfiniteSampler)
