@@ -152,12 +152,11 @@ def find_resumable(work_dir: Path) -> tuple[Path, dict] | None:
     """The newest complete checkpoint in ``work_dir`` and its state; corrupt ones are skipped with a warning."""
     if not work_dir.is_dir():
         return None
-    candidates: list[Path] = []
+    # The highest iteration wins; the marker only breaks ties (a kill can land between a
+    # checkpoint's rename and the marker update, leaving the marker one checkpoint behind).
     marked = read_marker(work_dir)
-    if marked is not None and marked.is_file():
-        candidates.append(marked)
-    others = [p for p in work_dir.glob("*.pth") if TMP_TAG not in p.name and p != marked]
-    candidates += sorted(others, key=lambda p: (checkpoint_number(p), p.stat().st_mtime), reverse=True)
+    files = [p for p in work_dir.glob("*.pth") if TMP_TAG not in p.name]
+    candidates = sorted(files, key=lambda p: (checkpoint_number(p), p == marked, p.stat().st_mtime), reverse=True)
     for candidate in candidates:
         try:
             return candidate, load_checkpoint(candidate)

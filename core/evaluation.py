@@ -173,7 +173,9 @@ class Evaluator:
         self._feed_fakes(ctx, [m for m in fed if m.needs_fakes])
         results: dict[str, float] = {}
         for metric in self.metrics:
-            values = direct.get(id(metric)) or metric.compute()
+            values = direct.get(id(metric))
+            if values is None:
+                values = metric.compute()
             for key, value in values.items():
                 full = metric.full_key(key)
                 if full in results:

@@ -63,9 +63,11 @@ class IterBasedTrainLoop(_TrainLoop):
             session.train_step(next(batches))
             count = run.iteration
             session.log_progress()
-            session.save_checkpoint("interval")
+            # validate before the periodic checkpoint: once a checkpoint exists, everything up to
+            # it (validation metrics included) is recorded, and a resume never skips a validation
             if self.validation_due(count, self.max_iters):
                 session.validate()
+            session.save_checkpoint("interval")
             if session.stop_requested() and count < self.max_iters:
                 return "PREEMPTED"
         return "FINISHED"
@@ -92,9 +94,9 @@ class EpochBasedTrainLoop(_TrainLoop):
                     return "PREEMPTED"
             run.epoch += 1
             session.end_of_epoch(run.epoch)
-            session.save_checkpoint("interval")
             if self.validation_due(run.epoch, self.max_epochs):
                 session.validate()
+            session.save_checkpoint("interval")
             if session.stop_requested() and run.epoch < self.max_epochs:
                 return "PREEMPTED"
         return "FINISHED"

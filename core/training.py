@@ -231,6 +231,10 @@ class Trainer:
         if not self.run.is_main:
             return
         self.hooks.mgx_before_save_checkpoint(run=self.run, checkpoint=state)
+        if self.run.tracker is not None:
+            # values up to this checkpoint reach the store (or the spool) before it is committed:
+            # a crash after it loses nothing that a resume from it would not log again
+            self.run.tracker.flush_metrics(timeout=30)
         save_checkpoint(state, path)
         write_marker(self.run.work_dir, path)
         if self.run.tracker is not None:

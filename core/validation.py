@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 from dataclasses import dataclass
@@ -72,8 +73,11 @@ class Validator:
         try:
             with preserved_rng():
                 for eval_set in self.eval_sets:
-                    values = eval_set.evaluator.evaluate(self.context(eval_set), eval_set.loader, self.model.val_step,
+                    ctx = self.context(eval_set)
+                    values = eval_set.evaluator.evaluate(ctx, eval_set.loader, self.model.val_step,
                                                          lambda batch: to_device(batch, self.device))
+                    for note in dict.fromkeys(ctx.warnings):  # metrics' notes, once each
+                        logging.getLogger("mgx").warning(note)
                     clash = sorted(set(values) & set(results))
                     if clash:
                         raise ConfigError(f"validation sets produce the same metric key(s) {clash}: give the metrics "

@@ -152,12 +152,13 @@ class DCGAN(nn.Module):
         return losses
 
     def val_step(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``{'fake_img': N samples in [-1, 1]}`` for the batch's size N."""
+        """``{'fake_img': N samples, RGB float in [0, 255]}`` for the batch's size N (every ``*_img``
+        output of ``val_step`` is in pixel range, as paired and Trans* metrics read them)."""
         sized = [value for value in batch.values() if isinstance(value, torch.Tensor) and value.dim() > 0] \
             if isinstance(batch, dict) else []
         if not sized:
             raise MgxError("DCGAN.val_step needs a batch with at least one tensor to take its size from")
-        return {"fake_img": self.sample(int(sized[0].shape[0]))}
+        return {"fake_img": (self.sample(int(sized[0].shape[0])).clamp(-1, 1) + 1) * 127.5}
 
     @torch.no_grad()
     def sample(self, num: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:

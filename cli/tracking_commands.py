@@ -1,0 +1,197 @@
+"""Tracking commands: ``mgx init``, ``mgx sync``, ``mgx ui``, ``mgx runs list|compare``.
+
+MLflow is imported inside the commands only, so ``mgx --help`` stays fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mgx.core.errors import ConfigError, MgxError
+
+TRACKING_URI_HELP = "Store to read (default: MLFLOW_TRACKING_URI, else the workspace's mlflow.db)."
+
+
+def _store_uri(tracking_uri: str | None, workspace: str | None) -> str:
+    """--tracking-uri > MLFLOW_TRACKING_URI > <workspace>/mlflow.db (which must exist)."""
+    from mgx.core.tracking.settings import TrackingSettings
+    from mgx.core.tracking.store import sqlite_path
+
+    uri = TrackingSettings(tracking_uri=tracking_uri, workspace=Path(workspace) if workspace else None).resolve_uri()
+    db = sqlite_path(uri)
+    if db is not None and not db.exists():
+        raise ConfigError(f"no tracking store at {db}: nothing was tracked there yet "
+                          "(create one with `mgx init`, or pass --workspace / --tracking-uri)")
+    return uri
+
+
+def _client(uri: str):
+    from mlflow import MlflowClient
+
+    from mgx.core.tracking.settings import configure_http_env
+
+    configure_http_env()
+    return MlflowClient(uri)
+
+
+@click.command("init")
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Lay down a workspace in DIRECTORY (default: here): mlflow.db + mlartifacts/."""
+    from mgx.core.tracking.store import artifact_root, init_workspace
+
+    db_path, created = init_workspace(Path(directory))
+    verb = "created" if created else "already present, schema up to date:"
+    click.echo(f"tracking store {verb} {db_path}")
+    click.echo(f"artifacts go to {artifact_root(db_path)}")
+    click.echo(f"browse runs with: mgx ui {directory}")
+
+
+@click.command("sync")
+@click.argument("work_dir", required=False, default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--tracking-uri", default=None, help="Replay into this store instead of the one each spool names.")
+def sync(work_dir: str, tracking_uri: str | None) -> None:
+    """Replay spooled tracking records of WORK_DIR (and work dirs below it) into their store.
+
+    Idempotent: values already in the store are not written twice.
+    """
+    from mgx.core.tracking.replay import ReplayReport, find_spool_dirs, replay_spool_dir
+    from mgx.core.tracking.settings import configure_http_env, normalise_uri
+
+    configure_http_env()
+    folders = find_spool_dirs(Path(work_dir))
+    report = ReplayReport()
+    for folder in folders:
+        replay_spool_dir(folder, normalise_uri(tracking_uri) if tracking_uri else None, report)
+    if report.nothing_to_do:
+        click.echo(f"nothing to sync under {Path(work_dir).resolve()}")
+        return
+    click.echo(report.summary())
+    if report.files_failed:
+        raise MgxError(f"{len(report.files_failed)} spool file(s) could not be replayed; they are kept")
+
+
+@click.command("ui")
+@click.argument("workspace", required=False, default=".", type=click.Path(file_okay=False))
+@click.option("--port", type=int, default=5000, show_default=True, help="Port (a free one is used if taken).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (localhost only by default).")
+@click.option("--experiment", default=None, help="Experiment whose runs page to print (default: latest run's).")
+def ui(workspace: str, port: int, host: str, experiment: str | None) -> None:
+    """Serve the MLflow UI over WORKSPACE's store and print the runs-page URL."""
+    from mgx.core.tracking.server import free_port, port_is_free, start_server, stop_server, wait_healthy
+    from mgx.core.tracking.store import artifact_root, sqlite_path
+
+    from mgx.core.tracking.store import workspace_uri
+
+    # The workspace's own store, whatever MLFLOW_TRACKING_URI says (a team server has its own UI).
+    uri = workspace_uri(Path(workspace))
+    if not sqlite_path(uri).exists():
+        raise ConfigError(f"no tracking store at {sqlite_path(uri)}; create one with `mgx init {workspace}`")
+    experiment_id = _landing_experiment(_client(uri), experiment)
+    if not port_is_free(port, host):
+        new_port = free_port(host)
+        click.echo(f"port {port} is taken; using {new_port}", err=True)
+        port = new_port
+    log_path = sqlite_path(uri).parent / "mlflow-ui.log"
+    import signal
+    import sys
+
+    # The server runs in its own session; a SIGTERM/SIGHUP to us must still stop it (via `finally`).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: sys.exit(0))
+    process = start_server(uri, artifact_root(sqlite_path(uri)), port, host, log_path)
+    base = f"http://{host}:{port}"
+    try:
+        wait_healthy(base, process, timeout_s=90, log_path=log_path)
+        click.echo(f"MLflow UI: {base}/#/experiments/{experiment_id}/runs", color=False)
+        click.echo(f"(server log: {log_path}; Ctrl-C stops it)")
+        process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(process)
+
+
+def _landing_experiment(client, name: str | None) -> str:
+    from mlflow.entities import ViewType
+
+    if name:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise ConfigError(f"no experiment named {name!r} in the workspace store")
+        return found.experiment_id
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    latest = client.search_runs(experiments, order_by=["attributes.start_time DESC"], max_results=1) \
+        if experiments else []
+    return latest[0].info.experiment_id if latest else "0"
+
+
+@click.group("runs")
+def runs() -> None:
+    """List and compare tracked runs."""
+
+
+def _store_options(func):
+    func = click.option("--workspace", default=None, type=click.Path(file_okay=False),
+                        help="Workspace holding mlflow.db (default: MGX_WORKSPACE or here).")(func)
+    return click.option("--tracking-uri", default=None, help=TRACKING_URI_HELP)(func)
+
+
+@runs.command("list")
+@click.option("--experiment", default=None, help="Only this experiment (default: all).")
+@click.option("--max", "max_results", default=50, show_default=True, help="Most runs to show (newest first).")
+@_store_options
+def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None, workspace: str | None) -> None:
+    """Print a table of runs: id, name, experiment, status, start, duration."""
+    import datetime
+
+    from mlflow.entities import ViewType
+
+    from mgx.core.tracking.query import format_table
+
+    uri = _store_uri(tracking_uri, workspace)
+    client = _client(uri)
+    experiments = {e.experiment_id: e.name for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)}
+    if experiment is not None:
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            raise ConfigError(f"no experiment named {experiment!r} in {uri}; known: {', '.join(experiments.values())}")
+        experiments = {found.experiment_id: found.name}
+    found_runs = client.search_runs(list(experiments), order_by=["attributes.start_time DESC"],
+                                    max_results=max_results) if experiments else []
+    if not found_runs:
+        click.echo(f"no runs in {uri}")
+        return
+    rows = []
+    for r in found_runs:
+        start = datetime.datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        end = r.info.end_time or (r.info.start_time if r.info.status != "RUNNING" else None)
+        duration = f"{(end - r.info.start_time) / 1000:.0f}s" if end else "running"
+        rows.append([r.info.run_id, r.info.run_name or "", experiments.get(r.info.experiment_id, ""),
+                     r.info.status, start, duration])
+    click.echo(format_table(["RUN ID", "NAME", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
+
+
+@runs.command("compare")
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+              help="Also draw the metric curves into this image file (png/svg/pdf).")
+@click.option("--system", is_flag=True, help="Include system/* metrics.")
+@_store_options
+def runs_compare(run_refs: tuple[str, ...], plot_path: str | None, system: bool, tracking_uri: str | None,
+                 workspace: str | None) -> None:
+    """Show differing params and final + best metrics of RUNs (ids or unique names) side by side."""
+    from mgx.core.tracking.query import compare_text, plot_curves, resolve_runs
+
+    uri = _store_uri(tracking_uri, workspace)
+    client = _client(uri)
+    found = resolve_runs(client, run_refs, uri)
+    text, curves = compare_text(client, found, include_system=system)
+    click.echo(text)
+    if plot_path:
+        labels = {r.info.run_id: f"{r.info.run_name or ''} ({r.info.run_id[:8]})" for r in found}
+        click.echo(f"curves written to {plot_curves(curves, labels, Path(plot_path))}")
+
+
+COMMANDS = [init, sync, ui, runs]

@@ -1,0 +1,177 @@
+"""Reading runs back: lists, side-by-side comparison, metric curves.
+
+Curves use the *effective* history of a metric: for every step, the value with
+the latest timestamp. After a resume from step S, the steps the crashed session
+logged past S are logged again by the resumed session; the later values win
+(see docs/tracking.md, "Resume").
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from mgx.core.errors import ConfigError
+
+LOWER_IS_BETTER = re.compile(r"(loss|fid|kid|lpips|mse|mae|ppl|err|nll|bpd|swd|l1|l2|niqe|time)", re.I)
+HIGHER_IS_BETTER = re.compile(r"(psnr|ssim|acc|precision|recall|iou|(^|/)is(/|$)|inception_score|auc|f1)", re.I)
+
+
+def metric_direction(key: str) -> str | None:
+    """"min" or "max" when the name says which is better (e.g. FID: min, PSNR: max), else None."""
+    name = key.rsplit("/", 1)[-1] if "/" in key else key
+    for text in (name, key):
+        if HIGHER_IS_BETTER.search(text):
+            return "max"
+        if LOWER_IS_BETTER.search(text):
+            return "min"
+    return None
+
+
+def effective_history(history) -> list[tuple[int, float]]:
+    """``[(step, value)]`` sorted by step, keeping the latest-timestamp value of each step."""
+    latest: dict[int, tuple[int, float]] = {}
+    for m in history:
+        kept = latest.get(m.step)
+        if kept is None or m.timestamp >= kept[0]:
+            latest[m.step] = (m.timestamp, m.value)
+    return [(step, latest[step][1]) for step in sorted(latest)]
+
+
+@dataclass
+class MetricSummary:
+    final: float
+    best: float | None
+    direction: str | None
+    best_step: int | None
+
+
+def summarise(points: list[tuple[int, float]], key: str) -> MetricSummary:
+    """Final value (at the last step) and the best value by the metric's direction."""
+    direction = metric_direction(key)
+    finite = [(s, v) for s, v in points if not math.isnan(v)]
+    best = best_step = None
+    if direction and finite:
+        pick = min if direction == "min" else max
+        best_step, best = pick(finite, key=lambda sv: sv[1])
+    return MetricSummary(points[-1][1], best, direction, best_step)
+
+
+def resolve_runs(client, refs: Sequence[str], uri: str):
+    """Run objects for ids or unique run names; ConfigError naming any unknown or ambiguous one."""
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
+    runs = []
+    for ref in refs:
+        run = None
+        if re.fullmatch(r"[0-9a-f]{32}", ref):
+            try:
+                run = client.get_run(ref)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+        if run is None:
+            experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+            quoted = ref.replace("'", "\\'")
+            matches = client.search_runs(experiments, filter_string=f"attributes.run_name = '{quoted}'",
+                                         max_results=10) if experiments else []
+            if len(matches) > 1:
+                ids = ", ".join(m.info.run_id for m in matches)
+                raise ConfigError(f"run name {ref!r} matches several runs in {uri} ({ids}); give a run id")
+            if not matches:
+                raise ConfigError(f"unknown run {ref!r}: no run with that id or name in {uri} "
+                                  "(see `mgx runs list`)")
+            run = matches[0]
+        runs.append(run)
+    return runs
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain aligned text table."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_value(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6g}"
+
+
+def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[str, dict[str, list]]]:
+    """Text of differing params and final/best metrics; also returns the effective curves."""
+    names = [r.info.run_name or r.info.run_id[:8] for r in runs]
+    header = ["", *[f"{n} ({r.info.run_id[:8]})" for n, r in zip(names, runs)]]
+    param_keys = sorted(set().union(*(r.data.params for r in runs)))
+    differing = [k for k in param_keys if len({r.data.params.get(k) for r in runs}) > 1]
+    out = []
+    if differing:
+        out.append("params that differ:")
+        out.append(format_table(["param", *header[1:]],
+                                [[k, *[_short(r.data.params.get(k, "-")) for r in runs]] for k in differing]))
+    else:
+        out.append(f"params: all {len(param_keys)} equal")
+    keys = sorted(k for k in set().union(*(r.data.metrics for r in runs))
+                  if include_system or not k.startswith("system/"))
+    curves: dict[str, dict[str, list]] = {}
+    rows = []
+    for key in keys:
+        cells = []
+        for r in runs:
+            points = effective_history(client.get_metric_history(r.info.run_id, key)) \
+                if key in r.data.metrics else []
+            curves.setdefault(key, {})[r.info.run_id] = points
+            if not points:
+                cells.append("-")
+                continue
+            s = summarise(points, key)
+            best = f" best({s.direction}) {fmt_value(s.best)}@{s.best_step}" if s.best is not None else ""
+            cells.append(f"final {fmt_value(s.final)}@{points[-1][0]}{best}")
+        rows.append([key, *cells])
+    out.append("")
+    out.append("metrics (value@step; after a resume the latest value per step counts):" if rows else "metrics: none")
+    if rows:
+        out.append(format_table(["metric", *header[1:]], rows))
+    return "\n".join(out), curves
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def plot_curves(curves: dict[str, dict[str, list]], labels: dict[str, str], path: Path) -> Path:
+    """One panel per metric, one line per run; saved as an image (png/pdf/svg by suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k, per_run in curves.items() if any(per_run.values())]
+    if not keys:
+        raise ConfigError("the runs have no metrics to plot")
+    cols = min(3, len(keys))
+    rows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        for run_id, points in curves[key].items():
+            if points:
+                steps, values = zip(*points)
+                ax.plot(steps, values, marker="." if len(points) < 30 else None, label=labels[run_id])
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,34 @@
+"""Built-in generative and image metrics, registered under MMagic's names and aliases."""
+from mgx.core.hookspecs import hookimpl
+
+from .equivariance import Equivariance
+from .fid import FrechetInceptionDistance, TransFID
+from .inception_score import InceptionScore, TransIS
+from .kid import KernelInceptionDistance
+from .ms_ssim import MultiScaleStructureSimilarity
+from .paired import MAE, MSE, PSNR, SSIM
+from .ppl import PerceptualPathLength
+from .precision_recall import PrecisionAndRecall
+from .swd import SlicedWassersteinDistance
+
+__all__ = ["FrechetInceptionDistance", "TransFID", "InceptionScore", "TransIS", "KernelInceptionDistance",
+           "PrecisionAndRecall", "PerceptualPathLength", "MultiScaleStructureSimilarity",
+           "SlicedWassersteinDistance", "Equivariance", "PSNR", "SSIM", "MAE", "MSE"]
+
+
+@hookimpl
+def mgx_register_metrics(register):
+    register(FrechetInceptionDistance, aliases=("FID", "FID-Full"))
+    register(TransFID)
+    register(InceptionScore, aliases=("IS",))
+    register(TransIS)
+    register(KernelInceptionDistance, aliases=("KID",))
+    register(PrecisionAndRecall, aliases=("PR",))
+    register(PerceptualPathLength, aliases=("PPL",))
+    register(MultiScaleStructureSimilarity, aliases=("MS_SSIM",))
+    register(SlicedWassersteinDistance, aliases=("SWD",))
+    register(Equivariance, aliases=("EQ",))
+    register(PSNR)
+    register(SSIM)
+    register(MAE)
+    register(MSE)

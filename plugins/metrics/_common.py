@@ -1,0 +1,99 @@
+"""Pieces shared by the metric classes: extractor choice, batched extraction, gathering by index."""
+from __future__ import annotations
+
+import torch
+
+from mgx.core import distributed
+from mgx.core.errors import ConfigError, MgxError
+from mgx.core.evaluation import autocast_context
+from mgx.core.registry import build
+
+INCEPTION_STYLES = ("StyleGAN", "PyTorch")
+
+
+def check_inception_style(metric: str, style: str) -> None:
+    if style not in INCEPTION_STYLES:
+        raise ConfigError(f"{metric}: inception_style must be one of {INCEPTION_STYLES}, got {style!r}")
+
+
+def check_extractor_arg(metric: str, feature_extractor) -> None:
+    if feature_extractor is None or isinstance(feature_extractor, torch.nn.Module):
+        return
+    if not isinstance(feature_extractor, dict) or "type" not in feature_extractor:
+        raise ConfigError(f"{metric}: feature_extractor must be dict(type=<registered extractor>, ...) "
+                          f"or an nn.Module, got {feature_extractor!r}")
+
+
+def build_extractor(feature_extractor, default: str, **default_kwargs) -> torch.nn.Module:
+    """The extractor a metric uses: an nn.Module as given, a config dict built by the registry,
+    or the registered extractor ``default`` built with ``default_kwargs``."""
+    if isinstance(feature_extractor, torch.nn.Module):
+        return feature_extractor
+    if isinstance(feature_extractor, dict):
+        return build(feature_extractor, "feature_extractor")
+    kwargs = {key: value for key, value in default_kwargs.items() if value is not None}
+    return build(dict(type=default, **kwargs), "feature_extractor")
+
+
+def inception_for_style(feature_extractor, style: str, inception_path: str | None) -> torch.nn.Module:
+    default = "StyleGANInception" if style == "StyleGAN" else "FIDInceptionV3"
+    return build_extractor(feature_extractor, default, inception_path=inception_path)
+
+
+def prepare_extractor(extractor: torch.nn.Module, device) -> torch.nn.Module:
+    extractor.eval()
+    try:
+        extractor.to(device)
+    except Exception:  # a TorchScript-only module that cannot move stays where it is
+        pass
+    return extractor
+
+
+def run_extractor(fn, images: torch.Tensor, device, amp: bool) -> torch.Tensor:
+    """Apply ``fn`` to images on ``device`` under inference_mode (+ autocast when amp)."""
+    with torch.inference_mode(), autocast_context(torch.device(device), amp):
+        out = fn(images.to(device, dtype=torch.float32))
+    return out.float()
+
+
+def keep_below(images: torch.Tensor, indices: torch.Tensor, limit: int):
+    """Drop samples whose global index is ≥ limit (limit < 0 keeps everything)."""
+    indices = torch.as_tensor(indices).reshape(-1)
+    if limit is None or limit < 0:
+        return images, indices
+    keep = indices < limit
+    return images[keep.to(images.device)], indices[keep]
+
+
+class IndexedRows:
+    """Rows (features, descriptors …) of this rank, remembered with their global indices."""
+
+    def __init__(self) -> None:
+        self.rows: list[torch.Tensor] = []
+        self.indices: list[torch.Tensor] = []
+
+    def add(self, rows: torch.Tensor, indices: torch.Tensor) -> None:
+        rows = rows.detach().cpu()
+        self.rows.append(rows if rows.dtype == torch.float64 else rows.float())
+        self.indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+
+    def __len__(self) -> int:
+        return sum(int(i.numel()) for i in self.indices)
+
+    def gather(self) -> torch.Tensor:
+        """All ranks' rows ordered by global index: the same tensor on 1 or N processes."""
+        local = (torch.cat(self.indices) if self.indices else torch.zeros(0, dtype=torch.long),
+                 torch.cat(self.rows) if self.rows else None)
+        parts = [part for part in distributed.all_gather_object(local) if part[1] is not None]
+        if not parts:
+            raise MgxError("the metric received no samples on any process: check fake_nums/real_nums and the dataloader")
+        indices = torch.cat([p[0] for p in parts])
+        rows = torch.cat([p[1] for p in parts])
+        order = torch.argsort(indices, stable=True)
+        return rows[order]
+
+
+def agree_on_all_ranks(flag: bool) -> bool:
+    """True only when every rank says True (one rank's cache miss makes all recompute)."""
+    total = distributed.all_reduce_sum(torch.tensor([1.0 if flag else 0.0], dtype=torch.float64))
+    return int(total.item()) == distributed.get_world_size()

@@ -1,0 +1,73 @@
+"""Reference transforms of Equivariance: integer/fractional translation and rotation, each with
+the mask of pixels whose source lies inside the original image."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _shift_zero(x: torch.Tensor, k: int, dim: int) -> torch.Tensor:
+    """out[i] = x[i - k] along ``dim``, zero where i - k is outside."""
+    size = x.shape[dim]
+    out = torch.zeros_like(x)
+    if abs(k) >= size:
+        return out
+    src = x.narrow(dim, max(-k, 0), size - abs(k))
+    out.narrow(dim, max(k, 0), size - abs(k)).copy_(src)
+    return out
+
+
+def integer_translate(x: torch.Tensor, dx: int, dy: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift by whole pixels (dx along width, dy along height); mask marks covered pixels."""
+    ones = torch.ones_like(x)
+    ref = _shift_zero(_shift_zero(x, dx, 3), dy, 2)
+    mask = _shift_zero(_shift_zero(ones, dx, 3), dy, 2)
+    return ref, mask
+
+
+def _lanczos(v: torch.Tensor, a: int) -> torch.Tensor:
+    return torch.where(v.abs() < a, torch.sinc(v) * torch.sinc(v / a), torch.zeros_like(v))
+
+
+def _fractional_1d(x: torch.Tensor, mask: torch.Tensor, d: float, dim: int, a: int):
+    n = math.floor(d)
+    f = d - n
+    taps = torch.arange(-a + 1, a + 1, dtype=torch.float64)
+    weights = _lanczos(taps - f, a)
+    weights = weights / weights.sum()
+    ref = torch.zeros_like(x)
+    valid = torch.ones_like(mask)
+    for j, w in zip(taps.tolist(), weights.tolist()):
+        ref = ref + w * _shift_zero(x, n + int(j), dim)
+        valid = valid * _shift_zero(mask, n + int(j), dim)
+    return ref, valid
+
+
+def fractional_translate(x: torch.Tensor, dx: float, dy: float, a: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift by fractional pixels with a Lanczos-``a`` resampler; mask excludes the border it cannot fill."""
+    mask = torch.ones_like(x)
+    ref, mask = _fractional_1d(x, mask, dx, 3, a)
+    ref, mask = _fractional_1d(ref, mask, dy, 2, a)
+    return ref, mask
+
+
+def rotation_matrix(angle: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def rotate(x: torch.Tensor, angle: float, margin: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """ref(p) = x(R(−angle)·p) about the image centre (bicubic); mask keeps sources ≥ margin px inside."""
+    n, _, h, w = x.shape
+    inv = rotation_matrix(-angle)[:2, :2].to(x)
+    ys = (torch.arange(h, dtype=x.dtype, device=x.device) + 0.5) / h - 0.5
+    xs = (torch.arange(w, dtype=x.dtype, device=x.device) + 0.5) / w - 0.5
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([grid_x, grid_y], dim=-1) @ inv.T           # H×W×2 source coords in [-0.5, 0.5]
+    ref = F.grid_sample(x, (points * 2).expand(n, h, w, 2), mode="bicubic", padding_mode="zeros",
+                        align_corners=False)
+    limit_x, limit_y = 0.5 - margin / w, 0.5 - margin / h
+    inside = (points[..., 0].abs() <= limit_x) & (points[..., 1].abs() <= limit_y)
+    return ref, inside.to(x.dtype).expand_as(x)

@@ -1,0 +1,83 @@
+"""SSIM and MS-SSIM on N×C×H×W tensors (float64 inside).
+
+Conventions follow pytorch-msssim (valid Gaussian filtering, per-channel
+statistics, 2×2 average pooling padded on odd sizes, negative terms clipped
+to 0 before the fractional powers), with MMagic's rule for small images: the
+Gaussian window shrinks to min(11, H, W) with its sigma scaled alike, so
+MS-SSIM also works at 64 and 32 px where the reference libraries refuse.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def gaussian_window(size: int, sigma: float, dtype=torch.float64, device=None) -> torch.Tensor:
+    """Normalised 1-D Gaussian of ``size`` taps centred between taps when size is even."""
+    coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    window = torch.exp(-coords.square() / (2 * sigma * sigma))
+    return window / window.sum()
+
+
+def _blur_valid(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    channels = x.shape[1]
+    size = window.numel()
+    horizontal = window.view(1, 1, 1, size).expand(channels, 1, 1, size)
+    vertical = window.view(1, 1, size, 1).expand(channels, 1, size, 1)
+    return F.conv2d(F.conv2d(x, horizontal, groups=channels), vertical, groups=channels)
+
+
+def _window_for(height: int, width: int, win_size: int, sigma: float, device) -> torch.Tensor:
+    size = min(win_size, height, width)
+    return gaussian_window(size, sigma * size / win_size, device=device)
+
+
+def ssim_and_contrast(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor, data_range: float = 255.0,
+                      k1: float = 0.01, k2: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel (N×C) mean SSIM and mean contrast-structure term."""
+    c1 = (k1 * data_range) ** 2
+    c2 = (k2 * data_range) ** 2
+    mu_x, mu_y = _blur_valid(x, window), _blur_valid(y, window)
+    var_x = _blur_valid(x * x, window) - mu_x.square()
+    var_y = _blur_valid(y * y, window) - mu_y.square()
+    cov_xy = _blur_valid(x * y, window) - mu_x * mu_y
+    contrast = (2 * cov_xy + c2) / (var_x + var_y + c2)
+    luminance = (2 * mu_x * mu_y + c1) / (mu_x.square() + mu_y.square() + c1)
+    return (luminance * contrast).flatten(2).mean(-1), contrast.flatten(2).mean(-1)
+
+
+def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.shape != y.shape or x.dim() != 4:
+        raise ValueError(f"expected two N×C×H×W tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0, win_size: int = 11,
+         sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """SSIM of each image pair (N values), averaged over channels and valid positions."""
+    _check_pair(x, y)
+    x, y = x.to(torch.float64), y.to(torch.float64)
+    window = _window_for(x.shape[2], x.shape[3], win_size, sigma, x.device)
+    return ssim_and_contrast(x, y, window, data_range, k1, k2)[0].mean(dim=1)
+
+
+def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
+            weights: tuple[float, ...] = MS_SSIM_WEIGHTS, win_size: int = 11, sigma: float = 1.5,
+            k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """Multi-scale SSIM of each image pair (N values)."""
+    _check_pair(x, y)
+    x, y = x.to(torch.float64), y.to(torch.float64)
+    levels = len(weights)
+    weight = torch.tensor(weights, dtype=torch.float64, device=x.device).view(-1, 1, 1)
+    terms = []
+    for level in range(levels):
+        window = _window_for(x.shape[2], x.shape[3], win_size, sigma, x.device)
+        ssim_pc, cs_pc = ssim_and_contrast(x, y, window, data_range, k1, k2)
+        if level < levels - 1:
+            terms.append(torch.relu(cs_pc))
+            padding = [s % 2 for s in x.shape[2:]]
+            x = F.avg_pool2d(x, kernel_size=2, padding=padding)
+            y = F.avg_pool2d(y, kernel_size=2, padding=padding)
+    terms.append(torch.relu(ssim_pc))
+    return torch.prod(torch.stack(terms) ** weight, dim=0).mean(dim=1)

@@ -1,0 +1,115 @@
+"""Inception Score (IS) and TransIS."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from mgx.core import distributed
+from mgx.core.errors import ConfigError, MgxError
+from mgx.core.evaluation import BaseMetric, GenerativeMetric
+
+from ._common import check_extractor_arg, check_inception_style, inception_for_style, keep_below, prepare_extractor, run_extractor
+from .fid import images_from, sample_indices
+from .functional.inception_score import inception_score_from_split_sums, inception_split_sums
+
+
+class _ISState:
+    def _init_is(self, resize, splits, inception_style, inception_path, feature_extractor) -> None:
+        name = type(self).__name__
+        check_inception_style(name, inception_style)
+        check_extractor_arg(name, feature_extractor)
+        if not isinstance(splits, int) or splits < 1:
+            raise ConfigError(f"{name}: splits must be a positive integer, got {splits!r}")
+        self.resize, self.splits = resize, splits
+        self.inception_style, self.inception_path = inception_style, inception_path
+        self.feature_extractor = feature_extractor
+        self._extractor = None
+
+    def _setup_is(self, ctx) -> None:
+        self.ctx = ctx
+        if self._extractor is None:
+            self._extractor = inception_for_style(self.feature_extractor, self.inception_style, self.inception_path)
+            if not hasattr(self._extractor, "class_probabilities"):
+                raise ConfigError(f"{type(self).__name__}: feature extractor {type(self._extractor).__name__} has no "
+                                  f"class_probabilities(images) method, which the Inception Score needs")
+        prepare_extractor(self._extractor, ctx.device)
+        self._probs: list[torch.Tensor] = []
+        self._indices: list[torch.Tensor] = []
+
+    def _add(self, images: torch.Tensor, indices: torch.Tensor) -> None:
+        size = getattr(self._extractor, "input_size", None)
+        if self.resize and size and tuple(images.shape[-2:]) != (size, size):
+            # MMagic: bicubic resize of uint8-range pixels, clamped back to [0, 255].
+            images = F.interpolate(images.round(), size=(size, size), mode="bicubic",
+                                   align_corners=False).clamp(0, 255)
+        probs = run_extractor(self._extractor.class_probabilities, images, self.ctx.device, self.ctx.amp)
+        self._probs.append(probs.double().cpu())
+        self._indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+
+    def _score(self) -> dict[str, float]:
+        local_idx = torch.cat(self._indices) if self._indices else torch.zeros(0, dtype=torch.long)
+        all_idx = torch.sort(torch.cat(distributed.all_gather_object(local_idx))).values
+        if all_idx.numel() == 0:
+            raise MgxError(f"{type(self).__name__}: no images were evaluated")
+        # Position of each sample in the global order (indices need not be contiguous).
+        positions = torch.searchsorted(all_idx, local_idx)
+        dims = [d for d in distributed.all_gather_object(self._probs[0].shape[1] if self._probs else None)
+                if d is not None]
+        probs = torch.cat(self._probs) if self._probs else torch.zeros(0, dims[0], dtype=torch.float64)
+        sums = inception_split_sums(probs, positions, int(all_idx.numel()), self.splits)
+        mean, std = inception_score_from_split_sums(distributed.all_reduce_sum(sums))
+        return {"is": mean, "is_std": std}
+
+
+class InceptionScore(_ISState, GenerativeMetric):
+    """exp E[KL(p(y|x) ‖ p(y))] over ``splits`` contiguous blocks of the generated samples."""
+
+    default_prefix = "IS"
+
+    def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,
+                 inception_style: str = "StyleGAN", inception_path: str | None = None,
+                 fake_key: str | None = None, need_cond_input: bool = False, sample_model: str = "orig",
+                 prefix: str | None = None, feature_extractor=None) -> None:
+        super().__init__(fake_nums=int(fake_nums) if isinstance(fake_nums, float) else fake_nums,
+                         fake_key=fake_key, need_cond_input=need_cond_input, sample_model=sample_model,
+                         prefix=prefix)
+        self._init_is(resize, splits, inception_style, inception_path, feature_extractor)
+
+    def setup(self, ctx) -> None:
+        self._setup_is(ctx)
+
+    def process_fake(self, images: torch.Tensor, indices: torch.Tensor) -> None:
+        images, indices = keep_below(images, indices, self.fake_nums)
+        if indices.numel():
+            self._add(images, indices)
+
+    def compute(self) -> dict[str, float]:
+        return self._score()
+
+
+class TransIS(_ISState, BaseMetric):
+    """IS of an image-translation model's outputs (``outputs[fake_key]`` of ``val_step``)."""
+
+    default_prefix = "IS"
+    uses_val_step = True
+
+    def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,
+                 inception_style: str = "StyleGAN", inception_path: str | None = None,
+                 fake_key: str = "fake_img", need_cond_input: bool = False, sample_model: str = "ema",
+                 prefix: str | None = None, feature_extractor=None) -> None:
+        super().__init__(prefix)
+        self.fake_nums, self.fake_key = int(fake_nums), fake_key
+        self.need_cond_input, self.sample_model = need_cond_input, sample_model
+        self._init_is(resize, splits, inception_style, inception_path, feature_extractor)
+
+    def setup(self, ctx) -> None:
+        self._setup_is(ctx)
+
+    def process(self, batch: dict, outputs: dict) -> None:
+        images, indices = keep_below(images_from(outputs, self.fake_key, "fake", "TransIS"),
+                                     sample_indices(batch, "TransIS"), self.fake_nums)
+        if indices.numel():
+            self._add(images, indices)
+
+    def compute(self) -> dict[str, float]:
+        return self._score()

@@ -1,0 +1,110 @@
+"""Perceptual Path Length (PPL) of a generator, with an LPIPS embedding network."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mgx.core import distributed
+from mgx.core.errors import ConfigError
+from mgx.core.evaluation import GenerativeMetric, autocast_context, sample_seed, to_pixel_range
+
+from ._common import IndexedRows, build_extractor, check_extractor_arg, prepare_extractor
+from .functional.ppl import face_crop, lerp, robust_mean, slerp
+from .model_capabilities import latent_dim_of, require_method
+
+
+class PerceptualPathLength(GenerativeMetric):
+    """Mean LPIPS distance/ε² between images at latent t and t+ε (1st–99th percentile kept).
+
+    space='W': lerp between mapped latents (model.mapping / model.synthesis);
+    space='Z': slerp between Gaussian latents fed to model.sample (rescaled to
+    norm √latent_dim, so models that do not normalise z see typical latents).
+    sampling='end' uses t=0, 'full' t~U(0,1). LPIPS network: ``feature_extractor``,
+    else NVIDIA's vgg16.pt (return_lpips), else torchvision VGG16 + LPIPS v0.1 weights.
+    """
+
+    default_prefix = "PPL"
+    needs_fakes = False
+
+    def __init__(self, fake_nums: int | None = None, real_nums: int = -1, fake_key: str | None = None,
+                 real_key: str | None = None, need_cond_input: bool = False, sample_model: str = "ema",
+                 prefix: str | None = None, crop: bool = True, epsilon: float = 1e-4, space: str = "W",
+                 sampling: str = "end", latent_dim: int = 512, feature_extractor=None,
+                 vgg16_script: str | None = None) -> None:
+        super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key or "gt_img",
+                         fake_key=fake_key, need_cond_input=need_cond_input, sample_model=sample_model,
+                         prefix=prefix)
+        if space not in ("W", "Z"):
+            raise ConfigError(f"PerceptualPathLength: space must be 'W' or 'Z', got {space!r}")
+        if sampling not in ("end", "full"):
+            raise ConfigError(f"PerceptualPathLength: sampling must be 'end' or 'full', got {sampling!r}")
+        check_extractor_arg("PerceptualPathLength", feature_extractor)
+        self.crop, self.epsilon, self.space, self.sampling = crop, epsilon, space, sampling
+        self.latent_dim, self.feature_extractor, self.vgg16_script = latent_dim, feature_extractor, vgg16_script
+        self._lpips = None
+
+    def _make_lpips(self, ctx) -> torch.nn.Module:
+        if self.feature_extractor is not None or self.vgg16_script:
+            return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script, lpips=True)
+        from mgx.core.errors import MgxError
+
+        try:
+            return build_extractor(None, "NvidiaVGG16", lpips=True)
+        except MgxError as script_error:
+            try:
+                return build_extractor(None, "LPIPSVGG")
+            except MgxError as fallback_error:
+                raise MgxError(f"PerceptualPathLength needs LPIPS-VGG weights. {script_error} "
+                               f"Fallback also failed: {fallback_error}") from fallback_error
+
+    def _latents(self, indices: list[int], dim: int, seed: int):
+        z0, z1, t = [], [], []
+        for index in indices:
+            gen = torch.Generator().manual_seed(sample_seed(seed, index))
+            pair = torch.randn(2, dim, generator=gen)
+            z0.append(pair[0])
+            z1.append(pair[1])
+            t.append(torch.rand(1, generator=gen) if self.sampling == "full" else torch.zeros(1))
+        return torch.stack(z0), torch.stack(z1), torch.stack(t)
+
+    def _images(self, model, z0, z1, t):
+        eps = self.epsilon
+        if self.space == "Z":
+            scale = z0.shape[1] ** 0.5
+            zt0, zt1 = slerp(z0, z1, t) * scale, slerp(z0, z1, t + eps) * scale
+            return model.sample(noise=torch.cat([zt0, zt1]))
+        w0, w1 = model.mapping(z0), model.mapping(z1)
+        shape = (-1,) + (1,) * (w0.dim() - 1)
+        t = t.reshape(shape).to(w0)
+        return model.synthesis(torch.cat([lerp(w0, w1, t), lerp(w0, w1, t + eps)]))
+
+    def evaluate(self, ctx) -> dict[str, float]:
+        model = ctx.model_for(self.sample_model)
+        if self.space == "W":
+            require_method(model, "mapping", "PerceptualPathLength(space='W')", "maps z to w")
+            require_method(model, "synthesis", "PerceptualPathLength(space='W')", "renders w")
+        else:
+            require_method(model, "sample", "PerceptualPathLength(space='Z')", "renders latent noise")
+        dim = latent_dim_of(model, self.latent_dim, "PerceptualPathLength")
+        if self._lpips is None:
+            self._lpips = self._make_lpips(ctx)
+        lpips = prepare_extractor(self._lpips, ctx.device)
+        distances = IndexedRows()
+        mine = list(distributed.shard_indices(self.fake_nums))
+        for start in range(0, len(mine), ctx.batch_size):
+            indices = mine[start:start + ctx.batch_size]
+            z0, z1, t = (x.to(ctx.device) for x in self._latents(indices, dim, ctx.seed))
+            with torch.inference_mode(), autocast_context(torch.device(ctx.device), ctx.amp):
+                images = to_pixel_range(self._images(model, z0, z1, t).float())
+                if self.crop:
+                    images = face_crop(images)
+                factor = images.shape[2] // 256
+                if factor > 1:  # StyleGAN: LPIPS at ≤256 px, area downsampling
+                    images = F.avg_pool2d(images, factor)
+                emb = lpips(images).float()
+            half = len(indices)
+            dist = (emb[:half] - emb[half:]).square().flatten(1).sum(dim=1) / self.epsilon ** 2
+            distances.add(dist[:, None].double(), torch.as_tensor(indices))
+        values = distances.gather()[:, 0].numpy().astype(np.float64)
+        return {"ppl_score": robust_mean(values)}

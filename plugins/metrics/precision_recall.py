@@ -1,0 +1,56 @@
+"""Improved Precision and Recall (PR) on VGG16 features."""
+from __future__ import annotations
+
+import torch
+
+from mgx.core.errors import ConfigError, MgxError
+
+from ._common import build_extractor, check_extractor_arg
+from .features_metric import FeatureSetMetric
+from .functional.precision_recall import precision_recall
+
+
+class PrecisionAndRecall(FeatureSetMetric):
+    """Fraction of fakes inside the real k-NN manifold (precision) and of reals inside the fake one (recall).
+
+    Extractor: ``feature_extractor`` if given, else NVIDIA's VGG16 TorchScript
+    (``vgg16_script`` or ``$MGX_VGG16_SCRIPT_PATH`` or the cache), else
+    torchvision's VGG16 fc2 (with a warning: values differ from StyleGAN's).
+    ``vgg16_pkl`` names a precomputed real-features file.
+    """
+
+    default_prefix = "PR"
+    cache_name = "pr"
+    precomputed_arg = "vgg16_pkl"
+
+    def __init__(self, fake_nums: int | None = None, real_nums: int = -1, k: int = 3, sample_model: str = "ema",
+                 vgg16_script: str | None = None, vgg16_pkl: str | None = None, row_batch_size: int = 10000,
+                 col_batch_size: int = 10000, fake_key: str | None = None, real_key: str = "gt_img",
+                 need_cond_input: bool = False, prefix: str | None = None, feature_extractor=None) -> None:
+        super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key, fake_key=fake_key,
+                         need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
+        check_extractor_arg("PrecisionAndRecall", feature_extractor)
+        if not isinstance(k, int) or k < 1:
+            raise ConfigError(f"PrecisionAndRecall: k must be a positive integer, got {k!r}")
+        self.k, self.vgg16_script, self.vgg16_pkl = k, vgg16_script, vgg16_pkl
+        self.row_batch_size, self.col_batch_size = row_batch_size, col_batch_size
+        self.feature_extractor = feature_extractor
+
+    def _make_extractor(self):
+        if self.feature_extractor is not None or self.vgg16_script:
+            return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script)
+        try:
+            return build_extractor(None, "NvidiaVGG16")
+        except MgxError as script_error:
+            try:
+                extractor = build_extractor(None, "TorchvisionVGG16Features")
+            except MgxError as fallback_error:
+                raise MgxError(f"PrecisionAndRecall needs VGG16 weights. {script_error} "
+                               f"Fallback also failed: {fallback_error}") from fallback_error
+            self.ctx.warnings.append("PrecisionAndRecall: NVIDIA vgg16.pt unavailable, using torchvision VGG16 "
+                                     "fc2 features (values are not comparable with StyleGAN's)")
+            return extractor
+
+    def _score(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        precision, recall = precision_recall(real, fake, self.k, self.row_batch_size, self.col_batch_size)
+        return {"precision": precision, "recall": recall}

@@ -1,0 +1,115 @@
+"""`mgx ui` over a workspace, and the MLflow pages rendered by headless Chromium.
+
+Chromium comes from Debian (`.ci/install-chromium.sh`). Without it the browser test
+skips, except under CI=true where it fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mgx.core.tracking.server import free_port, stop_server
+
+from tracking_helpers import make_two_runs
+
+ARTIFACTS_DIR = Path(os.environ.get("MGX_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1400,900"]
+
+
+def start_ui(workspace: Path, port: int):
+    """`mgx ui WORKSPACE --port PORT` as a subprocess; returns (process, runs-page URL)."""
+    process = subprocess.Popen([sys.executable, "-m", "mgx.cli.main", "ui", str(workspace), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.startswith("MLflow UI: "):
+            return process, line.split("MLflow UI: ", 1)[1].strip()
+        if not line and process.poll() is not None:
+            break
+    stop_server(process)
+    raise AssertionError(f"mgx ui printed no URL (exit {process.poll()})")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """A workspace with two runs, served by `mgx ui`: (trackers, runs-page URL, port)."""
+    root = tmp_path_factory.mktemp("ui")
+    workspace = root / "ws"
+    workspace.mkdir()
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    trackers = make_two_runs(workspace, root, experiment="browser")
+    port = free_port()
+    process, url = start_ui(workspace, port)
+    yield trackers, url, port
+    process.send_signal(signal.SIGINT)  # Ctrl-C: `mgx ui` stops its server, then exits
+    try:
+        process.wait(60)
+    finally:
+        stop_server(process)
+    assert _server_down(port), f"mgx ui left its mlflow server on port {port}"
+
+
+def _server_down(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.timeout(200)
+def test_mgx_ui_prints_runs_page_and_serves_the_workspace(ui):
+    (alpha, _beta), url, port = ui
+    assert url == f"http://127.0.0.1:{port}/#/experiments/{alpha.experiment_id}/runs"
+    assert b"<html" in urllib.request.urlopen(url.split("#")[0], timeout=10).read().lower()
+    api = f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/get?run_id={alpha.run_id}"
+    assert b"alpha-run" in urllib.request.urlopen(api, timeout=10).read()
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is required under CI=true: run .ci/install-chromium.sh")
+        pytest.skip("chromium not installed (run .ci/install-chromium.sh)")
+    return found
+
+
+def _render(chromium: str, url: str, screenshot: Path) -> str:
+    """The DOM of ``url`` after the page's scripts ran; a screenshot from the same load."""
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mgx-chromium-") as profile:
+        command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--run-all-compositor-stages-before-draw",
+                   "--virtual-time-budget=20000", f"--screenshot={screenshot}", "--dump-dom", url]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return result.stdout
+
+
+@pytest.mark.timeout(400)
+def test_browser_renders_runs_and_compare_pages(ui):
+    chromium = _chromium()
+    (alpha, beta), url, port = ui
+    shots = ARTIFACTS_DIR / "tracking"
+    dom = _render(chromium, url, shots / "runs_page.png")
+    assert "alpha-run" in dom and "beta-run" in dom, dom[-2000:]
+    runs = urllib.parse.quote(json.dumps([alpha.run_id, beta.run_id]))
+    experiments = urllib.parse.quote(json.dumps([alpha.experiment_id]))
+    compare_url = f"http://127.0.0.1:{port}/#/compare-runs?runs={runs}&experiments={experiments}"
+    dom = _render(chromium, compare_url, shots / "compare_page.png")
+    assert "alpha-run" in dom and "beta-run" in dom, dom[-2000:]
+    assert (shots / "runs_page.png").stat().st_size > 10_000
+    assert (shots / "compare_page.png").stat().st_size > 10_000

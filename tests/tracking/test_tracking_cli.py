@@ -1,0 +1,35 @@
+"""`mgx runs list`, `mgx runs compare` (text + plot), error paths."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from mgx.cli.main import cli
+
+from tracking_helpers import make_two_runs
+
+
+@pytest.mark.timeout(120)
+def test_runs_list_and_compare(workspace, tmp_path):
+    alpha, beta = make_two_runs(workspace, tmp_path)
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace)])
+    assert listed.exit_code == 0, listed.output
+    assert alpha.run_id in listed.output and "beta-run" in listed.output and "FINISHED" in listed.output
+    unknown_exp = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace), "--experiment", "nope"])
+    assert unknown_exp.exit_code == 2 and "nope" in unknown_exp.output
+
+    plot = tmp_path / "curves.png"
+    compared = runner.invoke(cli, ["runs", "compare", alpha.run_id, "beta-run", "--workspace", str(workspace),
+                                   "--plot", str(plot)])
+    assert compared.exit_code == 0, compared.output
+    out = compared.output
+    assert "lr" in out and "0.01" in out and "batch" not in out.split("metrics")[0]  # only differing params
+    assert "final 0.010989@90" in out  # alpha loss at step 90: 1/91
+    assert "best(max) 38@90" in out  # beta PSNR: higher is better
+    assert plot.stat().st_size > 5000
+
+    missing = runner.invoke(cli, ["runs", "compare", alpha.run_id, "f" * 32, "--workspace", str(workspace)])
+    assert missing.exit_code == 2 and "unknown run 'ffffffff" in missing.output
+    no_store = runner.invoke(cli, ["runs", "list", "--workspace", str(tmp_path / "empty")])
+    assert no_store.exit_code == 2 and "no tracking store" in no_store.output

@@ -1,0 +1,127 @@
+"""Team mode: a real `mlflow server` over HTTP, killed mid-logging and restarted."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+
+from mgx.cli.tracking_commands import sync
+from mgx.core.tracking import Tracker, spool_dir
+from mgx.core.tracking.spool import pending_files
+
+from tracking_helpers import LocalServer, fast_settings
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (each start costs seconds); the crash test kills and restarts it."""
+    local = LocalServer(tmp_path_factory.mktemp("server")).start()
+    yield local
+    local.stop()
+
+
+@pytest.mark.timeout(120)
+def test_team_server_logging_with_credentials_in_env(server, tmp_path, monkeypatch):
+    # MLflow sends these as basic auth; a server without auth ignores them. They must not break logging.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "secret")
+    settings = fast_settings(tracking_uri=server.url, experiment="team", run_name="team-run")
+    tracker = Tracker.start(settings, tmp_path / "wd", config_flat={"a": "1"}, log_environment=False)
+    for step in range(1500):
+        tracker.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+    note = tmp_path / "n.txt"
+    note.write_text("hi")
+    tracker.log_artifact(note)
+    assert tracker.finish() is True
+    client = MlflowClient(server.url)
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "team-run"
+    assert len(client.get_metric_history(tracker.run_id, "loss")) == 1500
+    assert [a.path for a in client.list_artifacts(tracker.run_id)] == ["n.txt"]
+
+
+@pytest.mark.timeout(120)
+def test_finish_is_bounded_when_the_server_hangs(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "4")
+    wd = tmp_path / "wd"
+    tracker = Tracker.start(fast_settings(tracking_uri=server.url, experiment="frozen", flush_timeout_s=3.0), wd,
+                            log_environment=False)
+    tracker.log_metrics({"loss": -1.0}, step=0)
+    assert tracker.flush(20)
+    server.freeze(True)
+    try:
+        for step in range(1, 301):
+            tracker.log_metrics({"loss": float(step)}, step=step)
+        started = time.monotonic()
+        assert tracker.finish() is False  # not everything reached the store in time
+        assert time.monotonic() - started < 6  # 3 s budget + spooling
+        assert any("did not take everything within 3 s" in p for p in tracker.problems)
+    finally:
+        server.freeze(False)
+    deadline = time.monotonic() + 30
+    while tracker._writer.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the abandoned writer finishes its hung call, then exits (and unlocks)
+    result = CliRunner().invoke(sync, [str(wd)])
+    assert result.exit_code == 0, result.output
+    client = MlflowClient(server.url)
+    history = client.get_metric_history(tracker.run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(301))  # all there, none twice
+    assert client.get_run(tracker.run_id).info.status == "FINISHED"
+
+
+@pytest.mark.timeout(300)
+def test_server_killed_mid_logging_loses_nothing(server, tmp_path):
+    settings = fast_settings(tracking_uri=server.url, experiment="crash", offline_retry_s=0.5)
+    wd = tmp_path / "wd"
+    tracker = Tracker.start(settings, wd, log_environment=False)
+    total = 0
+    note = tmp_path / "during-outage.txt"
+    note.write_text("uploaded while the server was down")
+    late_wd = tmp_path / "late"
+    for phase in ("up", "down", "back"):
+        for _ in range(200):
+            tracker.log_metrics({"loss": float(total), "acc": total / 1000}, step=total)
+            total += 1
+            time.sleep(0.002)  # ~0.4 s of "training" per phase: several writer flushes
+        if phase == "up":
+            tracker.flush(10)
+            server.kill()
+        elif phase == "down":
+            tracker.log_artifact(note, "outage")
+            tracker.flush(20)  # the writer meets the dead server and spools
+            assert any("failed" in p for p in tracker.problems)
+            # Meanwhile another job starts while the store is down: it runs on, spooled.
+            late = Tracker.start(fast_settings(tracking_uri=server.url, experiment="late"), late_wd,
+                                 log_environment=False)
+            offline_id = late.run_id
+            assert offline_id.startswith("offline-")
+            for step in range(100):
+                late.log_metrics({"loss": float(step)}, step=step)
+            late.finish("FAILED")
+            assert len(pending_files(spool_dir(late_wd))) == 1
+            server.start()  # same port, same database
+    tracker.finish()
+    # Whatever the writer did not replay by itself, sync does; then nothing is pending.
+    result = CliRunner().invoke(sync, [str(wd)])
+    assert result.exit_code == 0, result.output
+    assert not pending_files(spool_dir(wd))
+    client = MlflowClient(server.url)
+    for key in ("loss", "acc"):
+        history = client.get_metric_history(tracker.run_id, key)
+        assert len(history) == total == 600  # every value once: none lost, none doubled
+        assert sorted(m.step for m in history) == list(range(600))
+    assert client.get_run(tracker.run_id).info.status == "FINISHED"
+    assert [a.path for a in client.list_artifacts(tracker.run_id, "outage")] == ["outage/during-outage.txt"]
+
+    # The late job resumes: its start replays the spool (creating the run) and continues it.
+    second = Tracker.start(fast_settings(tracking_uri=server.url, experiment="late"), late_wd,
+                           run_id_to_resume=offline_id, resume_step=99, log_environment=False)
+    assert not second.run_id.startswith("offline-")
+    assert not pending_files(spool_dir(late_wd))
+    second.log_metrics({"loss": 100.0}, step=100)
+    second.finish()
+    assert len(client.get_metric_history(second.run_id, "loss")) == 101
+    run = client.get_run(second.run_id)
+    assert run.data.tags["mgx.resumed_from_step"] == "99" and run.info.status == "FINISHED"
