@@ -16,12 +16,44 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from mgx.core.tracking.server import free_port, stop_server
 
-from tracking_helpers import make_two_runs
+TRAIN_CONFIG = """
+model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
+train_dataloader = dict(batch_size=16, drop_last=True,
+    dataset=dict(type='DigitsDataset', image_size=16, split='train', pipeline=[dict(type='PackInputs')]))
+optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr={lr})),
+                     discriminator=dict(optimizer=dict(type='Adam', lr={lr})))
+train_cfg = dict(by_epoch=False, max_iters=4, val_interval=2)
+val_dataloader = dict(batch_size=32,
+    dataset=dict(type='DigitsDataset', image_size=16, split='val', pipeline=[dict(type='PackInputs')]))
+val_evaluator = dict(type='Evaluator', metrics=[dict(type='SWD', prefix='SWD', fake_nums=32, image_shape=(3, 16, 16))])
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+randomness = dict(seed=3)
+"""
+
+
+def train_two_runs(workspace: Path, experiment: str) -> list[SimpleNamespace]:
+    """Two runs made by `mgx run train` (differing in lr) in the workspace's embedded store."""
+    from mlflow import MlflowClient
+
+    made = []
+    for name, lr in (("alpha-run", "1e-3"), ("beta-run", "2e-4")):
+        config = workspace / f"{name}.py"
+        config.write_text(TRAIN_CONFIG.format(lr=lr))
+        result = subprocess.run([sys.executable, "-m", "mgx.cli", "run", "train", str(config), "--experiment",
+                                 experiment, "--run-name", name, "--work-dir", str(workspace / name)],
+                                cwd=workspace, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
+        experiment_id = client.get_experiment_by_name(experiment).experiment_id
+        (run,) = client.search_runs([experiment_id], filter_string=f"attributes.run_name = '{name}'")
+        made.append(SimpleNamespace(run_id=run.info.run_id, experiment_id=experiment_id))
+    return made
 
 ARTIFACTS_DIR = Path(os.environ.get("MGX_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,12 +78,12 @@ def start_ui(workspace: Path, port: int):
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    """A workspace with two runs, served by `mgx ui`: (trackers, runs-page URL, port)."""
+    """A workspace with two runs of `mgx run train`, served by `mgx ui`: (runs, runs-page URL, port)."""
     root = tmp_path_factory.mktemp("ui")
     workspace = root / "ws"
     workspace.mkdir()
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-    trackers = make_two_runs(workspace, root, experiment="browser")
+    trackers = train_two_runs(workspace, experiment="browser")
     port = free_port()
     process, url = start_ui(workspace, port)
     yield trackers, url, port
@@ -71,7 +103,7 @@ def _server_down(port: int) -> bool:
     return False
 
 
-@pytest.mark.timeout(200)
+@pytest.mark.timeout(400)
 def test_mgx_ui_prints_runs_page_and_serves_the_workspace(ui):
     (alpha, _beta), url, port = ui
     assert url == f"http://127.0.0.1:{port}/#/experiments/{alpha.experiment_id}/runs"
