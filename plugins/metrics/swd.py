@@ -80,8 +80,8 @@ class SlicedWassersteinDistance(GenerativeMetric):
         for res, real_rows, fake_rows in zip(resolutions, self._real, self._fake):
             real, fake = real_rows.gather(), fake_rows.gather()
             channels = real.shape[1] // 49
-            real = normalise_descriptors(real.double(), channels)
-            fake = normalise_descriptors(fake.double(), channels)
+            real = normalise_descriptors(real.float(), channels)
+            fake = normalise_descriptors(fake.float(), channels)
             results[str(res)] = sliced_wasserstein(real, fake, generator) * 1e3
         results["avg"] = sum(results.values()) / len(results)
         return results
