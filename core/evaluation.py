@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from . import distributed
 from .errors import ConfigError, MgxError
+from .optim import autocast
 from .registry import build_list
 
 
@@ -122,7 +123,7 @@ class MetricContext:
             raise MgxError(f"model {type(model).__name__} has no sample() method, which generative metrics need; "
                            f"implement sample(num=None, *, noise=None) or remove the generative metrics")
         noise = self.noise(indices, int(model.latent_dim))
-        with torch.inference_mode(), autocast_context(self.device, self.amp):
+        with torch.inference_mode(), autocast(self.device, self.amp):
             images = model.sample(noise=noise)
         return to_pixel_range(images.float())
 
@@ -140,18 +141,6 @@ def to_pixel_range(images: Any) -> Any:
 def as_float_pixels(images: Any) -> Any:
     """Dataset images (uint8 [0, 255], or float already in [0, 255]) -> float32."""
     return images.float()
-
-
-def autocast_context(device: Any, enabled: bool):
-    import contextlib
-
-    import torch
-
-    if not enabled:
-        return contextlib.nullcontext()
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
 class Evaluator:

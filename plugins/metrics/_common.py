@@ -5,7 +5,7 @@ import torch
 
 from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.evaluation import autocast_context
+from mgx.core.optim import autocast
 from mgx.core.registry import build
 
 INCEPTION_STYLES = ("StyleGAN", "PyTorch")
@@ -51,7 +51,7 @@ def prepare_extractor(extractor: torch.nn.Module, device) -> torch.nn.Module:
 
 def run_extractor(fn, images: torch.Tensor, device, amp: bool) -> torch.Tensor:
     """Apply ``fn`` to images on ``device`` under inference_mode (+ autocast when amp)."""
-    with torch.inference_mode(), autocast_context(torch.device(device), amp):
+    with torch.inference_mode(), autocast(torch.device(device), amp):
         out = fn(images.to(device, dtype=torch.float32))
     return out.float()
 

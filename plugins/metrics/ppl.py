@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from mgx.core import distributed
 from mgx.core.errors import ConfigError
-from mgx.core.evaluation import GenerativeMetric, autocast_context, sample_seed, to_pixel_range
+from mgx.core.evaluation import GenerativeMetric, sample_seed, to_pixel_range
+from mgx.core.optim import autocast
 
 from ._common import IndexedRows, build_extractor, check_extractor_arg, prepare_extractor
 from .functional.ppl import face_crop, lerp, robust_mean, slerp
@@ -95,7 +96,7 @@ class PerceptualPathLength(GenerativeMetric):
         for start in range(0, len(mine), ctx.batch_size):
             indices = mine[start:start + ctx.batch_size]
             z0, z1, t = (x.to(ctx.device) for x in self._latents(indices, dim, ctx.seed))
-            with torch.inference_mode(), autocast_context(torch.device(ctx.device), ctx.amp):
+            with torch.inference_mode(), autocast(torch.device(ctx.device), ctx.amp):
                 images = to_pixel_range(self._images(model, z0, z1, t).float())
                 if self.crop:
                     images = face_crop(images)
