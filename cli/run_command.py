@@ -150,8 +150,10 @@ def train_command(config: str, **params: Any) -> None:
     cfg_items = split_options(params.get("cfg_options") or ())
 
     def run_here() -> int:
+        from mgx.core import preemption
         from mgx.core.runner import train
 
+        preemption.install_handlers()  # first: a USR1 during set-up must not kill the worker
         cfg = load_config(config, cfg_items)
         return _in_worker(lambda: train(cfg, _run_options(params, config), plugin_manager()))
 

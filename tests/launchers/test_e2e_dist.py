@@ -1,0 +1,77 @@
+"""`mgx run ... --launcher dist` end to end: torchrun on CPU, two "nodes" on one
+machine, a failing rank, and `mgx run test` giving the same metrics as local."""
+import json
+import subprocess
+import time
+
+import pytest
+
+from mgx.core.launch import free_port
+
+from launcher_helpers import metric_line_of, mgx, mgx_env, run_mgx
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.timeout(320)
+def test_dist_two_cpu_processes_train(dist_trained):
+    work, result, checkpoint = dist_trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "starting 2 CPU process(es)" in result.stderr
+    assert "2 process(es) on cpu" in result.stderr
+    assert checkpoint.exists()
+
+
+@pytest.mark.timeout(320)
+def test_two_nodes_on_one_machine_rendezvous(tiny_config, tmp_path):
+    """Node 0 configured by flags, node 1 by the seed's variables (NNODES, NODE_RANK, PORT, MASTER_ADDR)."""
+    port = free_port()
+    common = ["run", "train", str(tiny_config), "--launcher", "dist", "--gpus", "1", "--work-dir",
+              str(tmp_path / "work"), "--no-track", "--cfg-options", "train_cfg.max_iters=4"]
+    node0 = subprocess.Popen(mgx(*common, "--nnodes", "2", "--node-rank", "0", "--master-addr", "127.0.0.1",
+                                 "--master-port", str(port)),
+                             cwd=tmp_path, env=mgx_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)  # node 0 owns the port check; then node 1 joins
+    node1 = subprocess.Popen(mgx(*common), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=mgx_env(NNODES="2", NODE_RANK="1", PORT=str(port), MASTER_ADDR="127.0.0.1"))
+    out0, err0 = node0.communicate(timeout=280)
+    out1, err1 = node1.communicate(timeout=60)
+    assert node0.returncode == 0, err0[-3000:]
+    assert node1.returncode == 0, err1[-3000:]
+    assert "2 process(es)" in err0  # rank 0 reports world size 2
+    assert (tmp_path / "work" / "iter_4.pth").exists()
+
+
+FAILING_CONFIG = """
+import os
+_base_ = ['tiny.py']
+if os.environ.get('RANK') == '1':
+    raise RuntimeError('rank 1 cannot read its config (on purpose)')
+"""
+
+
+@pytest.mark.timeout(200)
+def test_failing_rank_fails_the_job_with_its_error(tiny_config, tmp_path):
+    failing = tiny_config.parent / "failing_rank.py"
+    failing.write_text(FAILING_CONFIG)
+    started = time.monotonic()
+    result = run_mgx(["run", "train", str(failing), "--launcher", "dist", "--gpus", "2", "--work-dir",
+                      str(tmp_path), "--no-track"], cwd=tmp_path, timeout=180)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "rank 1 cannot read its config (on purpose)" in output
+    assert "Root Cause" in output and "rank      : 1" in output
+    assert elapsed < 150, f"the job took {elapsed:.0f} s to fail"
+
+
+@pytest.mark.timeout(320)
+def test_dist_test_prints_the_same_metrics_as_local(dist_trained, local_test_result, tiny_config, tmp_path):
+    _, _, checkpoint = dist_trained
+    local_line, local_values = local_test_result
+    dist = run_mgx(["run", "test", str(tiny_config), str(checkpoint), "--work-dir", str(tmp_path), "--no-track",
+                    "--launcher", "dist", "--gpus", "2"], cwd=tmp_path)
+    assert dist.returncode == 0, dist.stderr[-3000:]
+    assert metric_line_of(dist.stdout + dist.stderr) == local_line
+    dist_values = json.loads((tmp_path / "test_results.json").read_text())["metrics"]
+    assert local_values and dist_values == pytest.approx(local_values, rel=1e-6)
