@@ -97,6 +97,8 @@ def _launch(command: str, params: dict, positional: list[str], run_here: Callabl
         work_dir = resolve_work_dir(cfg, RunOptions(config_path=Path(positional[0])))
     request = LaunchRequest(command=command, worker_args=_worker_args(params, positional), work_dir=work_dir,
                             options=options, run_here=run_here)
+    if params["launcher"] != "local":
+        os.environ["MGX_LAUNCHER"] = params["launcher"]  # workers run `--launcher local`; tags name the real one
     code = launcher.launch(request)
     if code:
         raise SystemExit(code)

@@ -67,8 +67,9 @@ def dist_trained(tiny_config, tmp_path_factory):
     """The tiny config trained by 2 CPU processes through `--launcher dist` (uninterrupted):
     (work_dir, completed process, final checkpoint)."""
     work = tmp_path_factory.mktemp("dist-train")
+    tracked = [arg for arg in E2E_TRAIN_ARGS if arg != "--no-track"]  # into work/mlflow.db
     result = run_mgx(["run", "train", str(tiny_config), "--launcher", "dist", "--gpus", "2", "--work-dir",
-                      str(work), *E2E_TRAIN_ARGS], cwd=work)
+                      str(work), "--run-name", "dist-run", *tracked], cwd=work)
     return work, result, work / f"iter_{E2E_MAX_ITERS}.pth"
 
 

@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
 
 def slurm_env() -> dict[str, str]:
     """Environment for subprocesses that talk to the test cluster, outside any allocation."""
@@ -95,3 +99,12 @@ def start_requeued_now(job_id):
     wait_for(pending_again, 60, f"job {job_id} to be requeued")
     time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)
+
+
+def runs_in(workspace) -> list:
+    """The MLflow runs of a workspace's embedded store (every experiment)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments)

@@ -8,7 +8,7 @@ import pytest
 
 from mgx.core.launch import free_port
 
-from launcher_helpers import metric_line_of, mgx, mgx_env, run_mgx
+from launcher_helpers import REPO, metric_line_of, mgx, mgx_env, run_mgx, runs_in
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +20,34 @@ def test_dist_two_cpu_processes_train(dist_trained):
     assert "starting 2 CPU process(es)" in result.stderr
     assert "2 process(es) on cpu" in result.stderr
     assert checkpoint.exists()
+    runs = runs_in(work)
+    assert len(runs) == 1, "rank 0 alone records the job: exactly one MLflow run"
+    (run,) = runs
+    assert run.info.status == "FINISHED" and run.info.run_name == "dist-run"
+    assert run.data.tags["mgx.launcher"] == "dist" and run.data.tags["mgx.world_size"] == "2"
+
+
+@pytest.mark.timeout(400)
+def test_ddp_with_the_same_global_batch_ends_equal_to_one_process(tmp_path):
+    """2 processes × batch 8 step like 1 process × batch 16 (rank-strided shards of the same order)."""
+    import torch
+
+    from mgx.core.checkpoint import weights_of
+
+    config = REPO / "configs" / "srcnn_digits.py"
+    common = ["--no-track", "--deterministic", "--seed", "5", "--cfg-options", "train_cfg.max_iters=8",
+              "train_cfg.val_interval=1000", "default_hooks.checkpoint.interval=8", "param_scheduler=None"]
+    one = run_mgx(["run", "train", str(config), "--work-dir", str(tmp_path / "one"), *common,
+                   "train_dataloader.batch_size=16"], cwd=tmp_path)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = run_mgx(["run", "train", str(config), "--work-dir", str(tmp_path / "two"), "--launcher", "dist",
+                   "--gpus", "2", *common, "train_dataloader.batch_size=8"], cwd=tmp_path)
+    assert two.returncode == 0, two.stderr[-3000:]
+    single = weights_of(torch.load(tmp_path / "one" / "iter_8.pth", weights_only=True))
+    ddp = weights_of(torch.load(tmp_path / "two" / "iter_8.pth", weights_only=True))
+    assert single.keys() == ddp.keys()
+    for key in single:
+        torch.testing.assert_close(ddp[key], single[key], rtol=1e-4, atol=1e-6, msg=key)
 
 
 @pytest.mark.timeout(320)

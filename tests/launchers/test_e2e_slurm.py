@@ -14,7 +14,7 @@ from mgx.core.checkpoint import weights_of
 from mgx.plugins.launchers import slurm_commands
 
 from launcher_helpers import (E2E_MAX_ITERS as MAX_ITERS, E2E_TRAIN_ARGS as CFG, metric_line_of, run_mgx as _run,
-                              start_requeued_now)
+                              runs_in, start_requeued_now)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm_cluster")]
 
@@ -49,8 +49,9 @@ def test_interrupted_job_resumes_to_the_same_weights(interruption, dist_trained,
     _, trained, reference = dist_trained
     assert trained.returncode == 0, trained.stderr[-3000:]
     work = tmp_path / "work"
-    submitted = _run(["run", "train", str(tiny_config), *SLURM, "--job-name", "rq", "--work-dir", str(work), *CFG],
-                     cwd=tmp_path)
+    tracked = [arg for arg in CFG if arg != "--no-track"]  # into tmp_path/mlflow.db
+    submitted = _run(["run", "train", str(tiny_config), *SLURM, "--job-name", "rq", "--work-dir", str(work),
+                      *tracked], cwd=tmp_path)
     assert submitted.returncode == 0, submitted.stderr
     job_id = re.search(r"Submitted Slurm job (\d+)", submitted.stdout).group(1)
     log = work / f"rq-{job_id}.out"
@@ -74,6 +75,11 @@ def test_interrupted_job_resumes_to_the_same_weights(interruption, dist_trained,
     assert expected.keys() == final.keys()
     for key in expected:
         assert torch.equal(expected[key], final[key]), key
+    runs = runs_in(tmp_path)
+    assert len(runs) == 1, "the requeued job resumed into the same MLflow run"
+    (run,) = runs
+    assert run.info.status == "FINISHED" and run.data.tags["mgx.launcher"] == "slurm"
+    assert run.data.tags["mgx.slurm.job_id"] == job_id and "mgx.resume_points" in run.data.tags
 
 
 @pytest.mark.timeout(400)
