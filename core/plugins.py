@@ -78,10 +78,22 @@ class PluginManager:
         self._loaded = False
         self._registry: Registry | None = None
         self._registry_error: PluginError | None = None
-        self.plugins: dict[str, PluginInfo] = {}
-        self.load_errors: list[LoadError] = []
+        self._plugins: dict[str, PluginInfo] = {}
+        self._load_errors: list[LoadError] = []
 
     # -- loading ---------------------------------------------------------
+
+    @property
+    def plugins(self) -> dict[str, PluginInfo]:
+        """Loaded plugins by name (loading them first if needed)."""
+        self.load()
+        return self._plugins
+
+    @property
+    def load_errors(self) -> list[LoadError]:
+        """Plugins that failed to load, with the reason (loading first if needed)."""
+        self.load()
+        return self._load_errors
 
     def load(self) -> "PluginManager":
         if self._loaded:
@@ -138,7 +150,7 @@ class PluginManager:
 
     def _fail(self, name: str, dist: str, version: str, error: str) -> None:
         failure = LoadError(name, dist, version, error)
-        self.load_errors.append(failure)
+        self._load_errors.append(failure)
         warnings.warn(str(failure), RuntimeWarning, stacklevel=3)
 
     def _spec_names(self) -> set[str]:
