@@ -20,6 +20,8 @@ from .randomness import capture_rng_state
 from .validation import Validator
 
 STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
+# why a checkpoint was written -> the kind the tracker's log_checkpoints policy knows
+TRACKED_KIND = {"interval": "periodic", "best": "best", "last": "last", "preempt": "last"}
 
 
 class NonFiniteLoss(MgxError):
@@ -238,7 +240,7 @@ class Trainer:
         save_checkpoint(state, path)
         write_marker(self.run.work_dir, path)
         if self.run.tracker is not None:
-            self.run.tracker.log_checkpoint(path, kind="periodic" if kind == "interval" else kind)
+            self.run.tracker.log_checkpoint(path, kind=TRACKED_KIND[kind])
 
     # -- stopping ------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path: Path
 def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path, max_iters=100000, val_interval=100000, ckpt_interval=1000)
     work_dir = tmp_path / "stopped"
-    process = subprocess.Popen(mgx_command("run", "train", str(config), "--work-dir", str(work_dir), "--no-track",
+    process = subprocess.Popen(mgx_command("run", "train", str(config), "--work-dir", str(work_dir),
                                            "--cfg-options", "default_hooks.logger.interval=1"),
                                cwd=tmp_path, env=mgx_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log_lines: list[str] = []
@@ -120,8 +120,15 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None
     marker = (work_dir / "last_checkpoint").read_text()
     stopped_at = torch.load(work_dir / marker, weights_only=True)["meta"]["iteration"]
     assert stopped_at >= 3 and marker == f"iter_{stopped_at}.pth"
-    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--no-track", "--resume",
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    assert run.info.status == "KILLED", "a stop signal outside Slurm ends the MLflow run as KILLED"
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--resume",
                       "--cfg-options", f"train_cfg.max_iters={stopped_at + 2}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed from {work_dir / marker} at iteration {stopped_at}" in resumed.stderr
     assert f"training finished at iteration {stopped_at + 2}" in resumed.stderr
+    (run,) = client.search_runs([run.info.experiment_id])
+    assert run.info.status == "FINISHED", "the resume continued the same run"
