@@ -199,7 +199,9 @@ class DigitsDataset(PipelineDataset):
 
         positions = np.asarray(indices, dtype=np.int64) % len(self)
         source = self.indices[positions]
-        images = torch.from_numpy(np.ascontiguousarray(self.images[source].transpose(0, 3, 1, 2)))
+        if getattr(self, "_chw", None) is None:  # N×C×H×W once, so a batch is one tensor index
+            self._chw = torch.from_numpy(np.ascontiguousarray(self.images.transpose(0, 3, 1, 2)))
+        images = self._chw[torch.from_numpy(source)]
         return {"inputs": images, "gt_img": images, "label": torch.from_numpy(self.labels[source]),
                 "sample_idx": torch.from_numpy(positions)}
 
