@@ -11,7 +11,7 @@ from typing import Any
 
 from .data import to_device
 from .errors import ConfigError
-from .evaluation import Evaluator, MetricContext, to_pixel_range
+from .evaluation import Evaluator, MetricContext
 
 GRID_SIZE = 64
 GRID_SEED = 2024
@@ -125,4 +125,4 @@ class Validator:
         return path
 
 
-__all__ = ["EvalSet", "Validator", "to_pixel_range", "cache_dir"]
+__all__ = ["EvalSet", "Validator", "cache_dir"]
