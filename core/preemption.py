@@ -97,14 +97,24 @@ def requeue_if_slurm() -> bool:
     if scontrol is None:
         print("mgx: preempted, but scontrol is not on PATH: cannot requeue the job", file=sys.stderr)
         return False
-    result = subprocess.run([scontrol, "requeue", job_id], capture_output=True, text=True)
-    if result.returncode != 0:
-        print(f"mgx: preempted, but `scontrol requeue {job_id}` failed: {result.stderr.strip()} "
-              f"(resume later with --resume)", file=sys.stderr, flush=True)
-        return False
-    print(f"mgx: requeued Slurm job {job_id}; it resumes from the checkpoint when it restarts",
+    print(f"mgx: requeueing Slurm job {job_id}; it resumes from the checkpoint when it restarts",
           file=sys.stderr, flush=True)
-    return True
+    # Slurm answers the requeue by sending SIGTERM to every task, often before scontrol
+    # returns; a pending stop turns that SIGTERM into an immediate kill (see _handle).
+    # The checkpoint is already committed, so ignore it until the outcome is reported.
+    shielded = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN) if shielded else None
+    try:
+        result = subprocess.run([scontrol, "requeue", job_id], capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"mgx: preempted, but `scontrol requeue {job_id}` failed: {result.stderr.strip()} "
+                  f"(resume later with --resume)", file=sys.stderr, flush=True)
+            return False
+        print(f"mgx: requeued Slurm job {job_id}", file=sys.stderr, flush=True)
+        return True
+    finally:
+        if shielded:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _rank() -> int:

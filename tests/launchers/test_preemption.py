@@ -63,3 +63,29 @@ def test_second_sigterm_kills_a_stuck_process():
     assert proc.stdout.readline().strip() == "flag SIGTERM"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == -signal.SIGTERM
+
+
+@pytest.mark.timeout(60)
+def test_requeue_survives_the_sigterm_slurm_sends_before_scontrol_returns(tmp_path):
+    # Slurm stops a requeued job's tasks with SIGTERM, which can arrive while `scontrol
+    # requeue` is still running; with a stop already pending that SIGTERM used to kill
+    # rank 0 before it could report the requeue. This scontrol behaves like Slurm does.
+    scontrol = tmp_path / "scontrol"
+    scontrol.write_text(f"#!{sys.executable}\nimport os, signal, sys\n"
+                        "assert sys.argv[1:] == ['requeue', '4242'], sys.argv\n"
+                        "os.kill(os.getppid(), signal.SIGTERM)\n")
+    scontrol.chmod(0o755)
+    code = textwrap.dedent("""
+        import os, signal
+        from mgx.core import preemption
+        preemption.install_handlers()
+        os.kill(os.getpid(), signal.SIGUSR1)  # the stop that led to the checkpoint
+        assert preemption.requested()
+        print("requeue accepted:", preemption.requeue_if_slurm(), flush=True)
+        assert signal.getsignal(signal.SIGTERM) is preemption._handle
+    """)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "SLURM_JOB_ID": "4242", "RANK": "0"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=50)
+    assert done.returncode == 0, done.stderr
+    assert "requeue accepted: True" in done.stdout
+    assert "requeueing Slurm job 4242" in done.stderr and "requeued Slurm job 4242" in done.stderr
