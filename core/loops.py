@@ -7,6 +7,7 @@ few dozen readable lines. Configs pick loops with ``train_cfg``/``val_cfg``/
 """
 from __future__ import annotations
 
+import bisect
 from typing import Any, Protocol
 
 from .errors import ConfigError
@@ -32,6 +33,29 @@ def _positive_int(value: Any, name: str) -> int:
     return value
 
 
+def _interval_schedule(val_interval: int, dynamic_intervals: Any, unit: str) -> tuple[list[int], list[int]]:
+    """MMEngine's ``dynamic_intervals=[(milestone, interval), ...]``: from ``milestone`` on
+    (in iterations or epochs), validate every ``interval``. Returns sorted milestones and
+    their intervals, starting with ``(0, val_interval)``."""
+    milestones, intervals = [0], [val_interval]
+    if dynamic_intervals is None:
+        return milestones, intervals
+    if not isinstance(dynamic_intervals, (list, tuple)):
+        raise ConfigError(f"train_cfg.dynamic_intervals must be a list of (milestone, interval) pairs, "
+                          f"got {dynamic_intervals!r}")
+    for item in dynamic_intervals:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in item)):
+            raise ConfigError(f"train_cfg.dynamic_intervals: {item!r} is not a (milestone, interval) pair of "
+                              f"positive integers ({unit}s)")
+        if item[0] <= milestones[-1]:
+            raise ConfigError(f"train_cfg.dynamic_intervals: milestones must increase, got {item[0]} after "
+                              f"{milestones[-1]}")
+        milestones.append(item[0])
+        intervals.append(item[1])
+    return milestones, intervals
+
+
 class _TrainLoop:
     def __init__(self, val_begin: int = 1, val_interval: int = 1, dynamic_intervals: Any = None) -> None:
         if isinstance(val_interval, bool) or not isinstance(val_interval, int) or val_interval <= 0:
@@ -41,11 +65,16 @@ class _TrainLoop:
             raise ConfigError(f"train_cfg.val_begin must be an integer ≥ 0, got {val_begin!r}")
         self.val_begin = val_begin
         self.val_interval = val_interval
+        self.milestones, self.intervals = _interval_schedule(val_interval, dynamic_intervals, self.unit)
 
     unit = "iteration"
 
+    def interval_at(self, count: int) -> int:
+        """The validation interval in force at ``count`` (the last milestone ≤ count decides)."""
+        return self.intervals[bisect.bisect_right(self.milestones, count) - 1]
+
     def validation_due(self, count: int, last: int) -> bool:
-        return count >= self.val_begin and (count % self.val_interval == 0 or count == last)
+        return count >= self.val_begin and (count % self.interval_at(count) == 0 or count == last)
 
 
 class IterBasedTrainLoop(_TrainLoop):

@@ -15,34 +15,45 @@ from .errors import ConfigError
 WRAPPER_TYPES = ("OptimWrapper", "AmpOptimWrapper")
 
 
-def autocast(device: Any, enabled: bool):
-    """float16 autocast on CUDA, bfloat16 on CPU; a null context when disabled."""
+AMP_DTYPES = ("float16", "bfloat16")
+
+
+def default_amp_dtype(device: Any) -> str:
+    """float16 on CUDA (tensor cores, with a GradScaler), bfloat16 elsewhere (float32's range)."""
+    return "float16" if device.type == "cuda" else "bfloat16"
+
+
+def autocast(device: Any, enabled: bool, dtype: str | None = None):
+    """``torch.autocast`` for ``device`` in ``dtype`` (default: :func:`default_amp_dtype`);
+    a null context when disabled."""
     import torch
 
     if not enabled:
         return contextlib.nullcontext()
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    return torch.autocast("cpu", dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=getattr(torch, dtype or default_amp_dtype(device)))
 
 
 class OptimWrapper:
     """One optimizer with AMP, accumulation and clipping."""
 
     def __init__(self, optimizer: Any, *, device: Any, amp: bool = False, accumulative_counts: int = 1,
-                 clip_grad: dict | None = None, name: str = "model") -> None:
-        import torch
-
+                 clip_grad: dict | None = None, name: str = "model", dtype: str | None = None,
+                 loss_scale: Any = "dynamic") -> None:
         if not isinstance(accumulative_counts, int) or accumulative_counts < 1:
             raise ConfigError(f"optim_wrapper {name}: accumulative_counts must be an integer ≥ 1, got {accumulative_counts!r}")
+        if dtype is not None and dtype not in AMP_DTYPES:
+            raise ConfigError(f"optim_wrapper {name}: dtype must be one of {AMP_DTYPES} (or None for the device's "
+                              f"default), got {dtype!r}")
         self.name = name
         self.optimizer = optimizer
         self.device = device
         self.amp = amp
+        self.dtype = dtype or default_amp_dtype(device)
         self.accumulative_counts = accumulative_counts
         self.clip_grad = dict(clip_grad) if clip_grad else None
-        # GradScaler only where float16 can underflow: CUDA. bfloat16 on CPU needs no scaling.
-        self.scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
+        # A GradScaler only where gradients can underflow: float16. bfloat16 has float32's range.
+        self.scaler, self._static_scale = _grad_scaler(loss_scale, device, name,
+                                                       needed=amp and self.dtype == "float16")
         self._micro_steps = 0
 
     @property
@@ -57,7 +68,7 @@ class OptimWrapper:
                 for module in modules:
                     if hasattr(module, "no_sync"):
                         stack.enter_context(module.no_sync())
-            stack.enter_context(autocast(self.device, self.amp))
+            stack.enter_context(autocast(self.device, self.amp, self.dtype))
             yield
 
     def backward(self, loss: Any) -> None:
@@ -73,13 +84,17 @@ class OptimWrapper:
             params = [p for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
             torch.nn.utils.clip_grad_norm_(params, **self.clip_grad)
         if self.scaler:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
+            self.scaler.step(self.optimizer)  # skipped when the scaled gradients hold inf/NaN
+            self.scaler.update(self._static_scale)  # a static loss_scale stays what the config says
         else:
             self.optimizer.step()
 
     def zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
+
+    def _has_grads(self) -> bool:
+        # after our own step the gradients are already None; only a leak needs the (slower) zero_grad
+        return any(p.grad is not None for group in self.optimizer.param_groups for p in group["params"])
 
     def update_params(self, loss: Any) -> None:
         """backward; then, at an accumulation boundary, (unscale, clip,) step and zero_grad.
@@ -88,7 +103,7 @@ class OptimWrapper:
         optimizer's loss left on these parameters (a GAN's generator loss
         reaching the discriminator) never leak into this update.
         """
-        if self._micro_steps % self.accumulative_counts == 0:
+        if self._micro_steps % self.accumulative_counts == 0 and self._has_grads():
             self.zero_grad()
         self.backward(loss)
         boundary = self.at_update_boundary
@@ -179,14 +194,62 @@ def _build_optimizer(cfg: dict, params: Any, field: str) -> Any:
         raise ConfigError(f"{field}: {exc}") from None
 
 
+def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple[Any, float | None]:
+    """MMEngine's ``loss_scale``: 'dynamic' (GradScaler's defaults), a number (a static
+    scale: inf/NaN steps are still skipped, the scale never changes) or a dict of
+    ``torch.amp.GradScaler`` arguments (init_scale, growth_factor, backoff_factor,
+    growth_interval). Validated always; built only when ``needed`` (float16 AMP).
+    Returns the scaler (or None) and the static scale (None when dynamic)."""
+    import torch
+
+    field = f"optim_wrapper {name}: loss_scale"
+    kwargs: dict[str, Any] = {}
+    static = None
+    if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
+        if not loss_scale > 0:
+            raise ConfigError(f"{field} must be positive, got {loss_scale!r}")
+        static = float(loss_scale)
+        kwargs = {"init_scale": static}
+    elif isinstance(loss_scale, dict):
+        accepted = {"init_scale", "growth_factor", "backoff_factor", "growth_interval"}
+        unknown = sorted(set(loss_scale) - accepted)
+        if unknown:
+            raise ConfigError(f"{field} has unknown key(s) {unknown}; accepted: {sorted(accepted)}")
+        kwargs = dict(loss_scale)
+    elif loss_scale != "dynamic":
+        raise ConfigError(f"{field} must be 'dynamic', a positive number (static) or a dict of GradScaler "
+                          f"arguments, got {loss_scale!r}")
+    try:
+        scaler = torch.amp.GradScaler(device.type, enabled=needed, **kwargs)
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise ConfigError(f"{field}={loss_scale!r}: {exc}") from None
+    return (scaler if needed else None), static
+
+
+WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor")
+
+
 def _wrapper_options(cfg: dict, field: str) -> dict:
-    unknown = set(cfg) - {"type", "optimizer", "accumulative_counts", "clip_grad", "constructor", "loss_scale", "dtype"}
+    unknown = set(cfg) - set(WRAPPER_KEYS)
     if unknown:
-        raise ConfigError(f"{field} has unknown key(s) {sorted(unknown)}; accepted: type, optimizer, "
-                          f"accumulative_counts, clip_grad")
+        raise ConfigError(f"{field} has unknown key(s) {sorted(unknown)}; accepted: {', '.join(WRAPPER_KEYS)}")
     if cfg.get("type", "OptimWrapper") not in WRAPPER_TYPES:
         raise ConfigError(f"{field}.type must be one of {WRAPPER_TYPES}, got {cfg['type']!r}")
-    return {"accumulative_counts": cfg.get("accumulative_counts", 1), "clip_grad": cfg.get("clip_grad")}
+    _check_constructor(cfg, field)
+    options = {"accumulative_counts": cfg.get("accumulative_counts", 1), "clip_grad": cfg.get("clip_grad")}
+    for key in ("loss_scale", "dtype"):
+        if key in cfg:
+            options[key] = cfg[key]
+    return options
+
+
+def _check_constructor(cfg: dict, field: str = "optim_wrapper") -> None:
+    # MMEngine's default constructor is what mgx does; anything else would be silently ignored
+    constructor = cfg.get("constructor", "DefaultOptimWrapperConstructor")
+    if constructor != "DefaultOptimWrapperConstructor":
+        raise ConfigError(f"{field}.constructor={constructor!r} is not supported: mgx builds one optimizer "
+                          f"per named sub-module (or one over the whole model). Remove the key, or build the "
+                          f"parameter groups in your model")
 
 
 def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> OptimWrapperDict:
@@ -194,6 +257,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> Op
     ``optim_wrapper=dict(generator=dict(optimizer=...), discriminator=dict(...))`` (one per sub-module)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
+    _check_constructor(cfg)
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")

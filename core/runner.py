@@ -111,8 +111,8 @@ class _Setup:
         cfg["randomness"]["seed"] = self.seed
         seed_everything(rank_seed(self.seed, self.rank, self.diff_rank_seed), self.deterministic)
         if self.amp and self.device.type != "cuda":
-            self.logger.warning("--amp: no CUDA device here, so autocast runs in bfloat16 on the CPU "
-                                "(no gradient scaling is needed for bfloat16)")
+            self.logger.warning("--amp: no CUDA device here, so autocast runs on the CPU in bfloat16 unless "
+                                "optim_wrapper.dtype says otherwise (bfloat16 needs no gradient scaling)")
         self.logger.info(f"mgx {self.mode}: config {options.config_path}, work_dir {self.work_dir}, "
                          f"{self.world_size} process(es) on {self.device}, seed {self.seed}")
 
