@@ -140,8 +140,11 @@ def mgx_before_train_iter(run, iteration, batch):
 
 @hookspec
 def mgx_after_train_iter(run, iteration, batch, outputs):
-    """After each training step; ``outputs`` is the dict of scalar losses the
-    model's ``train_step`` returned (already detached floats)."""
+    """After each training step; ``outputs`` is the dict of losses the model's
+    ``train_step`` returned, as detached float32 0-dim tensors on the model's device.
+    ``float(outputs['loss'])`` gives the number; on CUDA that waits for the GPU to
+    finish the step, so do it only when you need it (mgx itself reads the losses
+    once per log interval)."""
 
 
 @hookspec

@@ -44,13 +44,16 @@ class Progress:
         if self.tty:
             self.draw(iteration, values, force=True)
 
+    def draw_due(self) -> bool:
+        """Whether the bar would redraw now (at most 5 times a second, on a TTY)."""
+        return self.tty and time.perf_counter() - self._last_draw >= 0.2
+
     def draw(self, iteration: int, values: dict[str, float], force: bool = False) -> None:
         if not self.tty:
             return
-        now = time.perf_counter()
-        if not force and now - self._last_draw < 0.2:  # redraw at most 5 times a second
+        if not force and not self.draw_due():
             return
-        self._last_draw = now
+        self._last_draw = time.perf_counter()
         width = 24
         filled = int(width * iteration / max(self.total, 1))
         bar = "█" * filled + "·" * (width - filled)

@@ -28,6 +28,30 @@ class NonFiniteLoss(MgxError):
     """A loss became NaN or Inf: training stops, the last good checkpoint stays."""
 
 
+def _detached_losses(outputs: Any, model_name: str) -> dict:
+    """``train_step``'s dict as detached float 0-dim tensors (numbers become CPU tensors)."""
+    import torch
+
+    if not isinstance(outputs, dict):
+        raise MgxError(f"{model_name}.train_step must return a dict of scalar losses, got {type(outputs).__name__}")
+    losses = {}
+    for key, value in outputs.items():
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                raise MgxError(f"{model_name}.train_step returned {key!r} with shape {tuple(value.shape)}: "
+                               f"losses must be scalars (reduce with .mean())")
+            value = value.detach()
+            if value.dim():
+                value = value.reshape(())
+            losses[key] = value if value.dtype == torch.float32 else value.float()
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            losses[key] = torch.tensor(float(value))
+        else:
+            raise MgxError(f"{model_name}.train_step returned {key!r}={value!r:.100}: losses must be numbers "
+                           f"or scalar tensors")
+    return losses
+
+
 class Trainer:
     def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
                  validator: Validator | None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
@@ -50,6 +74,7 @@ class Trainer:
         self.samples_per_epoch = len(loader.sampler)
         self.progress: Progress | None = None
         self._window: dict[str, float] = {}
+        self._unchecked: list[dict] = []  # per step: losses as 0-dim tensors, not yet checked or logged
         self._window_count = 0
         self._step_time = 0.0
         self._data_time = 0.0
@@ -87,28 +112,47 @@ class Trainer:
         batch = to_device(batch, run.device, non_blocking=True)
         self.hooks.mgx_before_train_iter(run=run, iteration=run.iteration, batch=batch)
         outputs = run.model.train_step(batch, self.optim)
-        if not isinstance(outputs, dict):
-            raise MgxError(f"{type(run.model).__name__}.train_step must return a dict of scalar losses, "
-                           f"got {type(outputs).__name__}")
-        values = {key: float(value) for key, value in outputs.items()}
-        bad = [key for key, value in values.items() if not math.isfinite(value)]
-        if bad:
-            raise NonFiniteLoss(
-                f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at iteration {run.iteration + 1}: training stopped. "
-                f"The last good checkpoint is kept; lower the learning rate, enable clip_grad, or check the data")
+        losses = _detached_losses(outputs, type(run.model).__name__)
         if self.ema is not None:
             with plain_children(run.model, self.ddp_originals):
                 self.ema.update(run.model, run.iteration + 1)
         self.schedulers.step_iteration()
         run.iteration += 1
-        for key, value in values.items():
-            self._window[key] = self._window.get(key, 0.0) + value
+        # Losses stay tensors until the next log line, validation or checkpoint: turning each
+        # into a float here would make the CPU wait for the GPU at every step.
+        self._unchecked.append(losses)
         self._window_count += 1
         self._step_time += time.perf_counter() - started
-        self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=values)
-        if self.progress is not None and self.progress.tty:
-            self.progress.draw(run.iteration, values)
-        return values
+        self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
+        if self.progress is not None and self.progress.draw_due():
+            self.progress.draw(run.iteration, {key: float(value) for key, value in losses.items()})
+        return losses
+
+    def check_losses(self) -> None:
+        """Move the losses of the steps since the last check into the log window (one
+        device-to-host copy for all of them); a NaN/Inf among them stops training, naming
+        the first iteration that produced one, before anything is logged or saved."""
+        if not self._unchecked:
+            return
+        import torch
+
+        steps, self._unchecked = self._unchecked, []
+        flat = [value for losses in steps for value in losses.values()]
+        if not flat:
+            return
+        device = flat[0].device
+        numbers = iter(torch.stack([value.to(device) for value in flat]).tolist())
+        first_iteration = self.run.iteration - len(steps) + 1
+        for offset, losses in enumerate(steps):
+            values = {key: next(numbers) for key in losses}
+            bad = [key for key, value in values.items() if not math.isfinite(value)]
+            if bad:
+                raise NonFiniteLoss(
+                    f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at iteration {first_iteration + offset}: "
+                    f"training stopped. The last good checkpoint is kept; lower the learning rate, enable "
+                    f"clip_grad, or check the data")
+            for key, value in values.items():
+                self._window[key] = self._window.get(key, 0.0) + value
 
     def end_of_epoch(self, epoch: int) -> None:
         self.schedulers.step_epoch()
@@ -120,6 +164,7 @@ class Trainer:
         run = self.run
         if run.iteration % self.log_interval and run.iteration != run.max_iters:
             return
+        self.check_losses()
         count = max(self._window_count, 1)
         values = {key: total / count for key, total in self._window.items()}
         values.update(self.optim.learning_rates())
@@ -139,6 +184,7 @@ class Trainer:
         run = self.run
         if self.validator is None or self._validated_at == run.iteration:
             return {}
+        self.check_losses()  # never validate (or save a best checkpoint of) weights a NaN reached
         self._validated_at = run.iteration
         self.hooks.mgx_before_val(run=run)
         started = time.perf_counter()
@@ -229,6 +275,7 @@ class Trainer:
         }
 
     def _write(self, path: Path, kind: str) -> None:
+        self.check_losses()  # a checkpoint never holds weights a NaN loss reached
         state = self.checkpoint_state(kind)  # every rank: the RNG gather is collective
         if not self.run.is_main:
             return

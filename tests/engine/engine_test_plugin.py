@@ -91,20 +91,22 @@ class BulkyCheckpoints:
 class NaNAtIteration(nn.Module):
     """A one-layer regressor whose loss is NaN from iteration ``nan_at`` (1-based) on."""
 
-    def __init__(self, nan_at: int = 3) -> None:
+    def __init__(self, nan_at: int = 3, unreduced: bool = False) -> None:
         super().__init__()
         self.layer = nn.Linear(8, 1)
         self.nan_at = nan_at
+        self.unreduced = unreduced  # return the per-sample losses (a model bug mgx must name)
         self.steps = 0
 
     def train_step(self, batch, optim):
         self.steps += 1
         x = batch["inputs"].float().flatten(1)[:, :8] / 255.0
-        loss = self.layer(x).pow(2).mean()
+        per_sample = self.layer(x).pow(2)
+        loss = per_sample.mean()
         if self.steps >= self.nan_at:
             loss = loss * float("nan")
         optim.update_params(loss)
-        return {"loss": loss.detach()}
+        return {"loss": per_sample.detach() if self.unreduced else loss.detach(), "steps": self.steps}
 
     def val_step(self, batch):
         return {}

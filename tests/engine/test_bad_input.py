@@ -104,6 +104,28 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config: Path, tm
     assert torch.load(work / "iter_3.pth", weights_only=True)["meta"]["iteration"] == 3
 
 
+def test_nan_between_log_lines_is_caught_before_the_next_checkpoint(tiny_config: Path, tmp_path: Path) -> None:
+    # losses are read once per log line (10) or checkpoint (6); the NaN of iteration 8 is
+    # still named exactly, and the checkpoint after it is never written
+    work = tmp_path / "w"
+    overrides = ["model=dict(type='NaNAtIteration', nan_at=8)", "default_hooks.logger.interval=10",
+                 "default_hooks.checkpoint.interval=6", "train_cfg.max_iters=20",
+                 "optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))", "val_evaluator=None",
+                 "val_dataloader=None", "default_hooks.checkpoint.save_best=None"]
+    _fails(run_mgx("run", "train", str(tiny_config), "--no-track", "--work-dir", str(work), "--cfg-options",
+                   *overrides, cwd=tmp_path), 1, "loss=nan at iteration 8", "last good checkpoint")
+    assert sorted(p.name for p in work.glob("*.pth")) == ["iter_6.pth"]
+
+
+def test_a_loss_that_is_not_a_scalar_is_named(tiny_config: Path, tmp_path: Path) -> None:
+    overrides = ["model=dict(type='NaNAtIteration', nan_at=100, unreduced=True)", "val_evaluator=None",
+                 "optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))", "val_dataloader=None",
+                 "default_hooks.checkpoint.save_best=None"]
+    _fails(run_mgx("run", "train", str(tiny_config), "--no-track", "--work-dir", str(tmp_path / "w"),
+                   "--cfg-options", *overrides, cwd=tmp_path), 1,
+           "NaNAtIteration.train_step returned 'loss' with shape (", "losses must be scalars")
+
+
 def test_amp_without_cuda_explains_bfloat16(tiny_config: Path, tmp_path: Path) -> None:
     result = run_mgx("run", "train", str(tiny_config), "--no-track", "--amp", "--work-dir", str(tmp_path / "w"),
                      "--cfg-options", "train_cfg.max_iters=2", "train_cfg.val_interval=100", cwd=tmp_path)
