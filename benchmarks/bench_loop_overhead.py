@@ -1,15 +1,20 @@
 """Loop overhead: mgx (tracking on) vs a hand-written PyTorch loop, same model, data and steps.
 
-Both variants run in this one process, alternating, several rounds (this machine
+All variants run in this one process, alternating, several rounds (this machine
 is shared and noisy; a fresh process may be in a fast or a slow state, so only
-same-process ratios mean anything). Both log the loss every 10 steps: the raw
+same-process ratios mean anything). All log the loss every 10 steps: the raw
 loop keeps ``loss.item()`` in a list, mgx sends interval means to MLflow
-(SQLite store in a temp workspace) through its background writer.
+(SQLite store in a temp workspace). Variants: the raw loop; mgx as shipped (the
+SQLite writes run in a helper process); mgx with the writes on a thread of the
+training process (``tracking=dict(batch_process=False)``); mgx without tracking.
 
-    python benchmarks/bench_loop_overhead.py [--rounds 5] [--iters 600]
+    python benchmarks/bench_loop_overhead.py [--rounds 5] [--iters 1500] [--conv-iters 250]
+    BENCH_THREADS=1 python benchmarks/bench_loop_overhead.py   # leave a core free for the helper
 
-Prints steps/s of each variant and the ratio mgx / raw (goals: ≥ 0.98 for the
-small conv net, ≥ 0.90 for the tiny MLP, i.e. ≤ 0.1 ms of framework time a step).
+Prints per variant the mean and median step, the stall time (time steps spend
+beyond 3x the median step: GIL or CPU taken by background work) and the ratios
+to the raw loop (goals: throughput ≥ 0.98 for the small conv net, ≥ 0.90 for the
+tiny MLP, i.e. ≤ 0.1 ms of framework time a step).
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from mgx.core.hookspecs import hookimpl
 
 BATCH = 64
 WARMUP = 50
+WARMUP_S = 2.0
 
 
 class Classifier(nn.Module):
@@ -58,19 +64,21 @@ def make_net(kind: str) -> nn.Module:
 
 
 class StepTimer:
-    """Run hook: wall time from the end of warm-up to the last step."""
+    """Run hook: the time at the end of every step."""
 
     def __init__(self) -> None:
-        self.start = self.end = 0.0
-        self.steps = 0
+        self.times: list[float] = []
 
     @hookimpl
     def mgx_after_train_iter(self, run, iteration, batch, outputs):
-        if iteration + 1 == WARMUP:
-            self.start = time.perf_counter()
-        elif iteration + 1 > WARMUP:
-            self.end = time.perf_counter()
-            self.steps += 1
+        self.times.append(time.perf_counter())
+
+
+def step_times(times: list[float]) -> list[float]:
+    """Durations (ms) of the steps after warm-up: the first WARMUP steps and the first
+    WARMUP_S seconds are left out (start-up work such as the tracking helper's imports)."""
+    first = next(i for i, t in enumerate(times) if i >= WARMUP and t - times[0] >= WARMUP_S)
+    return [1000 * (b - a) for a, b in zip(times[first:], times[first + 1:])]
 
 
 TIMER = StepTimer()
@@ -86,7 +94,7 @@ def mgx_register_run_hooks(register):
     register(lambda: TIMER, name="BenchTimer")
 
 
-def raw_loop(kind: str, iters: int) -> float:
+def raw_loop(kind: str, iters: int) -> list[float]:
     """The hand-written loop: in-memory tensors, index a batch, step, keep loss.item() every 10 steps."""
     from mgx.plugins.data.datasets import DigitsDataset
 
@@ -99,8 +107,7 @@ def raw_loop(kind: str, iters: int) -> float:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
     order = torch.randperm(len(labels), generator=generator)
-    position, logged = 0, []
-    start = 0.0
+    position, logged, times = 0, [], [time.perf_counter()]
     for step in range(iters):
         if position + BATCH > len(order):
             order, position = torch.randperm(len(labels), generator=generator), 0
@@ -113,12 +120,11 @@ def raw_loop(kind: str, iters: int) -> float:
         optimizer.step()
         if (step + 1) % 10 == 0:
             logged.append(loss.item())
-        if step + 1 == WARMUP:
-            start = time.perf_counter()
-    return (iters - WARMUP) / (time.perf_counter() - start)
+        times.append(time.perf_counter())
+    return step_times(times)
 
 
-def mgx_loop(kind: str, iters: int, workspace: Path, manager) -> float:
+def mgx_loop(kind: str, iters: int, workspace: Path, manager, tracking: dict) -> list[float]:
     from mgx.core.config import Config
     from mgx.core.runner import RunOptions, train
 
@@ -136,15 +142,43 @@ def mgx_loop(kind: str, iters: int, workspace: Path, manager) -> float:
     }, filename=f"bench_{kind}.py")
     TIMER.__init__()
     options = RunOptions(config_path=Path(f"bench_{kind}.py"), work_dir=workspace / f"work_{kind}",
-                         tracking={"workspace": workspace, "experiment": "bench", "enabled": True})
+                         tracking={"workspace": workspace, "experiment": "bench", **tracking})
     train(cfg, options, manager)
-    return TIMER.steps / (TIMER.end - TIMER.start)
+    return step_times(TIMER.times)
+
+
+VARIANTS = {
+    "raw": None,
+    "mgx": {"enabled": True},  # the default: SQLite writes in the tracking helper process
+    "mgx, writer thread": {"enabled": True, "batch_process": False},
+    "mgx, --no-track": {"enabled": False},
+}
+
+
+def summarize(name: str, rounds: list[list[float]], raw: list[list[float]]) -> str:
+    """Throughput (mean step) and median-step ratios to the raw loop, medians over rounds;
+    stall = time a step spent beyond 3x the round's median step, per step."""
+    def per_round(fn, data):
+        return [fn(durations) for durations in data]
+
+    mean = per_round(statistics.fmean, rounds)
+    median = per_round(statistics.median, rounds)
+    stall = [sum(max(0.0, d - 3 * m) for d in durations) / len(durations)
+             for durations, m in zip(rounds, median)]
+    text = f"  {name:20s} mean step {statistics.median(mean):6.3f} ms  median step {statistics.median(median):6.3f} ms" \
+           f"  stall {statistics.median(stall):6.3f} ms/step"
+    if raw is not rounds:
+        ratio = [r / m for r, m in zip(per_round(statistics.fmean, raw), mean)]
+        ratio_median = [r / m for r, m in zip(per_round(statistics.median, raw), median)]
+        text += (f"  throughput ratio to raw {statistics.median(ratio):.3f} [{min(ratio):.3f}..{max(ratio):.3f}]"
+                 f"  median-step ratio {statistics.median(ratio_median):.3f}")
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--iters", type=int, default=600)
+    parser.add_argument("--iters", type=int, default=1500)
     parser.add_argument("--conv-iters", type=int, default=250)
     args = parser.parse_args()
 
@@ -158,24 +192,21 @@ def main() -> None:
     logging.getLogger("mgx").disabled = True
     workspace = Path(tempfile.mkdtemp(prefix="mgx-bench-loop-"))
     os.chdir(workspace)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
-          f"{args.rounds} rounds, warm-up {WARMUP} steps excluded")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.rounds} rounds, "
+          f"warm-up: the first {WARMUP} steps and {WARMUP_S:.0f} s excluded")
     for kind, iters in (("mlp", args.iters), ("conv", args.conv_iters)):
-        ratios, raw_rates, mgx_rates = [], [], []
+        results: dict[str, list[list[float]]] = {name: [] for name in VARIANTS}
         for round_index in range(args.rounds):
-            first_raw = round_index % 2 == 0  # alternate the order
-            rates = {}
-            for variant in (("raw", "mgx") if first_raw else ("mgx", "raw")):
-                rates[variant] = raw_loop(kind, iters) if variant == "raw" else mgx_loop(kind, iters, workspace, manager)
-            raw_rates.append(rates["raw"])
-            mgx_rates.append(rates["mgx"])
-            ratios.append(rates["mgx"] / rates["raw"])
-        raw_ms, mgx_ms = 1000 / statistics.median(raw_rates), 1000 / statistics.median(mgx_rates)
-        print(f"{kind:5s} raw {statistics.median(raw_rates):8.1f} steps/s ({raw_ms:.3f} ms)  "
-              f"mgx {statistics.median(mgx_rates):8.1f} steps/s ({mgx_ms:.3f} ms)  "
-              f"ratio mgx/raw median {statistics.median(ratios):.3f} "
-              f"[{min(ratios):.3f}..{max(ratios):.3f}]  framework time {mgx_ms - raw_ms:+.3f} ms/step")
-    sys.stdout.flush()
+            order = list(VARIANTS) if round_index % 2 == 0 else list(reversed(VARIANTS))  # alternate
+            for name in order:
+                tracking = VARIANTS[name]
+                durations = raw_loop(kind, iters) if tracking is None else mgx_loop(kind, iters, workspace,
+                                                                                     manager, tracking)
+                results[name].append(durations)
+        print(f"{kind}:")
+        for name in VARIANTS:
+            print(summarize(name, results[name], results["raw"]))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

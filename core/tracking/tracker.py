@@ -22,6 +22,7 @@ from typing import Mapping
 
 from mgx.core.errors import ConfigError
 from mgx.core.tracking import operations as ops
+from mgx.core.tracking.batch_process import OutOfProcessBatches
 from mgx.core.tracking.replay import replay_spool_dir
 from mgx.core.tracking.run_info import clean_params, clean_tags, default_tags, pip_freeze_text
 from mgx.core.tracking.settings import TrackingSettings, configure_http_env
@@ -56,6 +57,7 @@ class Tracker:
         self._tmp: Path | None = None
         self._closed = False
         self._put = None
+        self._batch_client: OutOfProcessBatches | None = None
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -127,7 +129,10 @@ class Tracker:
                                           settings.retry_delays_s)
         if offline:
             state.problems.append(f"store {uri} unreachable at start")
-        tracker._writer = MetricWriter(client, state, settings.flush_interval_s)
+        writer_client = client
+        if settings.writes_in_helper_process(uri):
+            writer_client = tracker._batch_client = OutOfProcessBatches(client, uri)
+        tracker._writer = MetricWriter(writer_client, state, settings.flush_interval_s)
         tracker._uploader = ArtifactUploader(client, state)
         tracker._put = tracker._writer.queue.put
         tracker._writer.start()
@@ -325,6 +330,11 @@ class Tracker:
         clean = uploads_done and ended.is_set()
         if not clean:
             self._abandon(status)
+        if self._batch_client is not None:
+            if ended.is_set():
+                self._batch_client.close()
+            else:  # abandoned: the spool holds the records now, so no late write may land
+                self._batch_client.kill()
         self._state.spool.close()
         spooled = self._state.spool.records_written
         if self._tmp is not None:
