@@ -70,8 +70,13 @@ def init_distributed(timeout_s: float | None = None) -> "torch.device":
     return device
 
 
-def destroy_distributed() -> None:
+def destroy_distributed(wait_for_peers: bool = False) -> None:
+    """Leave the process group. With ``wait_for_peers`` (a run every rank finished) first
+    wait for all ranks: a rank that tears down gloo while a peer still writes its results
+    can make that peer abort (seen as SIGABRT, "terminate called without an active exception")."""
     if is_initialized():
+        if wait_for_peers:
+            _dist().barrier()
         _dist().destroy_process_group()
 
 

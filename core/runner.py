@@ -310,7 +310,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             _finish(plugins, custom_hooks, run, status, tracker)
         finally:
             preemption.uninstall_handlers()
-            distributed.destroy_distributed()
+            distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()
 
 
@@ -432,7 +432,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         try:
             _finish(plugins, custom_hooks, run, status, tracker)
         finally:
-            distributed.destroy_distributed()
+            distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()
 
 
