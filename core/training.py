@@ -19,6 +19,7 @@ from .progress import Progress
 from .randomness import capture_rng_state
 from .validation import Validator
 
+MAX_UNCHECKED_STEPS = 1000  # losses held as tensors before they are read at the latest
 STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
 # why a checkpoint was written -> the kind the tracker's log_checkpoints policy knows
 TRACKED_KIND = {"interval": "periodic", "best": "best", "last": "last", "preempt": "last"}
@@ -121,6 +122,8 @@ class Trainer:
         # Losses stay tensors until the next log line, validation or checkpoint: turning each
         # into a float here would make the CPU wait for the GPU at every step.
         self._unchecked.append(losses)
+        if len(self._unchecked) >= MAX_UNCHECKED_STEPS:  # bounded memory whatever the log interval
+            self.check_losses()
         self._window_count += 1
         self._step_time += time.perf_counter() - started
         self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
