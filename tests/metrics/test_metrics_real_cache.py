@@ -37,6 +37,18 @@ def test_extractor_identity_follows_weights():
     assert extractor_identity(a) != extractor_identity(TinyFeatures(seed=1))
 
 
+def test_extractor_identity_of_a_network_with_batch_norm():
+    # BatchNorm keeps a 0-dim int64 buffer (num_batches_tracked); the digest covers it too
+    def net(tracked):
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+        module[1].num_batches_tracked.fill_(tracked)
+        return module
+
+    assert extractor_identity(net(0)) == extractor_identity(net(0))
+    assert extractor_identity(net(0)) != extractor_identity(net(1))
+
+
 @pytest.mark.parametrize("metric", [
     dict(type="FID", fake_nums=40),
     dict(type="KID", fake_nums=40, subsets=3, subset_size=20),
