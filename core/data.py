@@ -111,19 +111,7 @@ class InProcessLoader:
             if not chunk or (self.drop_last and len(chunk) < size):
                 return
             batch = fetch(chunk)
-            yield _pinned(batch) if pin else batch
-
-
-def _pinned(batch: Any) -> Any:
-    import torch
-
-    if isinstance(batch, torch.Tensor):
-        return batch.pin_memory()
-    if isinstance(batch, dict):
-        return {key: _pinned(value) for key, value in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_pinned(value) for value in batch)
-    return batch
+            yield map_tensors(batch, lambda tensor: tensor.pin_memory()) if pin else batch
 
 
 class BatchFetch:
@@ -160,14 +148,19 @@ def _seed_worker(worker_id: int) -> None:
     random.seed(worker_seed)
 
 
-def to_device(batch: Any, device: Any, non_blocking: bool = False) -> Any:
-    """Move every tensor in a (nested) batch to ``device``."""
+def map_tensors(batch: Any, fn: Any) -> Any:
+    """``fn`` applied to every tensor of a (nested) dict/list/tuple batch; other values kept."""
     import torch
 
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=non_blocking)
+        return fn(batch)
     if isinstance(batch, dict):
-        return {key: to_device(value, device, non_blocking) for key, value in batch.items()}
+        return {key: map_tensors(value, fn) for key, value in batch.items()}
     if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(value, device, non_blocking) for value in batch)
+        return type(batch)(map_tensors(value, fn) for value in batch)
     return batch
+
+
+def to_device(batch: Any, device: Any, non_blocking: bool = False) -> Any:
+    """Move every tensor in a (nested) batch to ``device``."""
+    return map_tensors(batch, lambda tensor: tensor.to(device, non_blocking=non_blocking))

@@ -257,12 +257,12 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> Op
     ``optim_wrapper=dict(generator=dict(optimizer=...), discriminator=dict(...))`` (one per sub-module)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
-    _check_constructor(cfg)
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
         optimizer = _build_optimizer(cfg["optimizer"], model.parameters(), "optim_wrapper.optimizer")
         return OptimWrapperDict({"model": OptimWrapper(optimizer, device=device, amp=use_amp, name="model", **options)})
+    _check_constructor(cfg)  # (one optimizer: checked by _wrapper_options)
     wrappers = {}
     for name, sub_cfg in cfg.items():
         if name in ("constructor", "type"):
