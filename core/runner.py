@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import distributed, preemption
-from .checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, find_resumable,
-                         load_checkpoint, load_model_weights, weights_of)
+from .checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, load_checkpoint,
+                         load_model_weights, weights_of)
 from .config import Config, dump_config, to_plain
 from .context import RunContext
 from .data import build_dataloader
@@ -30,8 +30,10 @@ from .optim import SchedulerSet, build_optim_wrappers
 from .progress import Progress
 from .randomness import rank_seed, restore_rng_state, seed_everything
 from .registry import build, build_list
+from .resume import StartPoint, already_finished, start_point
+from .run_record import write_run_record
 from .runlog import close_run_logger, setup_run_logger
-from .training import Trainer
+from .training import Trainer, drop_stale_best
 from .validation import EvalSet, Validator
 
 log = logging.getLogger("mgx")
@@ -164,7 +166,8 @@ def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
 
 
 def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, resume_run_id: str | None,
-                   resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None) -> Any:
+                   resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None,
+                   on_run_opened: Any = None) -> Any:
     if setup.rank != 0:
         return None
     from .tracking import Tracker, default_tags, flatten_config
@@ -179,7 +182,8 @@ def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any
     tags["mgx.mode"] = mode
     return Tracker.start(settings, setup.work_dir, run_id_to_resume=resume_run_id,
                          config_flat=flatten_config(to_plain(cfg)), tags=tags, resume_step=resume_step,
-                         config_file=options.config_path, resolved_config_text=config_text)
+                         config_file=options.config_path, resolved_config_text=config_text, mode=mode,
+                         on_run_opened=on_run_opened)
 
 
 def _register_custom_hooks(cfg: Config, plugins: Any) -> list[Any]:
@@ -212,18 +216,6 @@ def _status_of(exc: BaseException | None) -> str:
 # -- train ---------------------------------------------------------------------------
 
 
-def _resume_state(options: RunOptions, work_dir: Path, logger: logging.Logger) -> tuple[Path, dict] | None:
-    if options.resume is None:
-        return None
-    if options.resume != "auto":
-        path = Path(options.resume)
-        return path, load_checkpoint(path)
-    found = find_resumable(work_dir)
-    if found is None:
-        logger.info(f"--resume: no checkpoint in {work_dir} yet, starting from scratch")
-    return found
-
-
 def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
     setup = _Setup(cfg, options, "train")
@@ -234,8 +226,9 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     try:
         if setup.rank == 0:
             clean_stale_temporaries(setup.work_dir)
-        resume = _resume_state(options, setup.work_dir, setup.logger)
-        setup.apply_seed(resume[1].get("meta", {}).get("seed") if resume is not None else None)
+        start = start_point(options.resume, setup.work_dir, setup.logger)
+        resume = start.checkpoint
+        setup.apply_seed(start.meta.get("seed") if resume is not None else None)
         hosts = distributed.all_gather_object(socket.gethostname())
         config_text = dump_config(cfg)
         if setup.rank == 0:
@@ -250,6 +243,12 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         by_epoch = type(loop).__name__ == "EpochBasedTrainLoop" or bool(getattr(loop, "max_epochs", None))
         if "train_dataloader" not in cfg:
             raise ConfigError(f"config {cfg.filename} has no train_dataloader")
+        finished = already_finished(start, loop, setup.work_dir)
+        if finished is not None:  # nothing to train: leave the checkpoints and the MLflow run as they are
+            setup.logger.warning(finished)
+            status = "FINISHED"
+            return RunResult(status=status, work_dir=setup.work_dir, iteration=int(start.meta.get("iteration", 0)),
+                             tracking_run_id=start.tracking_run_id)
         loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
                                   training=True, infinite=not by_epoch, device=setup.device)
         eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
@@ -267,26 +266,32 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                          logger=setup.logger)
         custom_hooks = _register_custom_hooks(cfg, plugins)
-        resume_run_id = None
+        resume_run_id = start.tracking_run_id
         if resume is not None:
-            resume_run_id = _restore(resume, run, model, ema, optim, schedulers, policy, ddp_originals, setup)
+            _restore(resume, run, model, ema, optim, schedulers, policy, ddp_originals, setup)
             plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
+        if setup.rank == 0:
+            _record_run(setup.work_dir, start, options, resume_run_id)
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
                               seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
-        tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, resume_run_id,
-                                               run.iteration if resume else None, config_text, "train", hosts)
+        tracker = run.tracker = _start_tracker(
+            cfg, options, setup, plugins, resume_run_id, run.iteration if resume_run_id else None, config_text,
+            "train", hosts, on_run_opened=lambda run_id: _record_run(setup.work_dir, start, options, run_id))
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
                           validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
                           log_interval=int(logger_cfg.get("interval", 10)), config_text=config_text,
-                          extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed})
+                          extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
+                                      "run_token": start.run_token})
+        if resume is not None:
+            trainer.restore_session_state(resume[1])
         preemption.install_handlers()
         plugins.hook.mgx_before_run(run=run)
         trainer.progress = Progress(getattr(loop, "max_iters", None) or loop.max_epochs * trainer.iters_per_epoch,
                                     run.iteration, setup.logger, enabled=setup.rank == 0)
         try:
-            status = loop.run(trainer)
+            status = trainer.run_loop(loop)
         finally:
             trainer.progress.close()
         if status == "PREEMPTED":
@@ -314,8 +319,13 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             close_run_logger()
 
 
+def _record_run(work_dir: Path, start: StartPoint, options: RunOptions, tracking_run_id: str | None) -> None:
+    """(Re)write the work_dir's run record: this training's token and, once it exists, its MLflow run id."""
+    write_run_record(work_dir, start.run_token, tracking_run_id, config=str(options.config_path))
+
+
 def _restore(resume: tuple[Path, dict], run: RunContext, model: Any, ema: Any, optim: Any, schedulers: Any,
-             policy: CheckpointPolicy, ddp_originals: dict, setup: _Setup) -> str | None:
+             policy: CheckpointPolicy, ddp_originals: dict, setup: _Setup) -> None:
     from .ddp import plain_children
 
     path, state = resume
@@ -333,11 +343,12 @@ def _restore(resume: tuple[Path, dict], run: RunContext, model: Any, ema: Any, o
     policy.best_score = meta.get("best_score")
     if meta.get("best_path"):
         policy.best_path = setup.work_dir / meta["best_path"]
+    if setup.rank == 0:
+        drop_stale_best(setup.work_dir, meta.get("run_token"), policy)
     rng_states = state.get("rng") or []
     if rng_states:
         restore_rng_state(rng_states[setup.rank] if setup.rank < len(rng_states) else rng_states[0])
     setup.logger.info(f"resumed from {path} at iteration {run.iteration} (epoch {run.epoch})")
-    return meta.get("tracking_run_id")
 
 
 def _preempt(trainer: Trainer, run: RunContext, setup: _Setup) -> None:
@@ -351,9 +362,13 @@ def _preempt(trainer: Trainer, run: RunContext, setup: _Setup) -> None:
 def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointPolicy) -> RunResult:
     from .checkpoint import read_marker
 
-    best = (policy.save_best, policy.best_score) if policy.save_best and policy.best_score is not None else None
+    best_path = policy.best_path if policy.best_path is not None and policy.best_path.is_file() else None
+    best = ((policy.save_best, policy.best_score) if policy.save_best and policy.best_score is not None
+            and best_path is not None else None)
+    last = read_marker(run.work_dir)
+    last = last if last is not None and last.is_file() else None
     result = RunResult(status=status, work_dir=run.work_dir, iteration=run.iteration, metrics=run.latest_metrics,
-                       best=best, last_checkpoint=read_marker(run.work_dir), best_checkpoint=policy.best_path,
+                       best=best, last_checkpoint=last, best_checkpoint=best_path,
                        tracking_run_id=run.tracker.run_id if run.tracker is not None else None)
     if run.is_main:
         lines = [f"training {status.lower()} at iteration {run.iteration}"]

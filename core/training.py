@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import distributed, preemption
-from .checkpoint import CheckpointPolicy, prune_periodic, save_checkpoint, write_marker
+from .checkpoint import CheckpointPolicy, save_checkpoint, write_marker
 from .context import RunContext
 from .data import to_device
 from .ddp import plain_children
@@ -17,7 +17,8 @@ from .errors import ConfigError, MgxError
 from .evaluation import format_metrics
 from .progress import Progress
 from .randomness import capture_rng_state
-from .validation import Validator
+from .run_record import checkpoint_meta, checkpoints_of_run
+from .validation import ValidationStopped, Validator
 
 MAX_UNCHECKED_STEPS = 1000  # losses held as tensors before they are read at the latest
 STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
@@ -80,7 +81,39 @@ class Trainer:
         self._step_time = 0.0
         self._data_time = 0.0
         self._last_saved_iteration = -1
+        self._last_saved_path: Path | None = None
         self._validated_at = -1
+        self._own_periodic: list[Path] | None = None  # this training's periodic checkpoints, oldest first
+        self.validation_pending = False  # a stop signal interrupted the validation of this iteration
+
+    # -- the loop and what a checkpoint carries besides weights ---------------------
+
+    def run_loop(self, loop: Any) -> str:
+        """Run ``loop``; "PREEMPTED" also when a stop signal interrupts a validation pass. A
+        validation that a stop interrupted before the resume is done first."""
+        try:
+            if self.validation_pending:
+                self.validate()
+            return loop.run(self)
+        except ValidationStopped:
+            return "PREEMPTED"
+
+    def session_state(self) -> dict:
+        """The logging window (losses summed since the last log line) and whether a validation is owed:
+        with them a resumed run logs exactly the values the uninterrupted run logs."""
+        self.check_losses()
+        return {"log_window": {"sums": dict(self._window), "count": self._window_count,
+                               "step_time": self._step_time, "data_time": self._data_time},
+                "validation_pending": self.validation_pending}
+
+    def restore_session_state(self, state: dict) -> None:
+        session = state.get("session") or {}
+        window = session.get("log_window") or {}
+        self._window = {str(k): float(v) for k, v in dict(window.get("sums") or {}).items()}
+        self._window_count = int(window.get("count", 0))
+        self._step_time = float(window.get("step_time", 0.0))
+        self._data_time = float(window.get("data_time", 0.0))
+        self.validation_pending = bool(session.get("validation_pending", False))
 
     # -- data ------------------------------------------------------------------
 
@@ -189,9 +222,11 @@ class Trainer:
             return {}
         self.check_losses()  # never validate (or save a best checkpoint of) weights a NaN reached
         self._validated_at = run.iteration
+        self.validation_pending = True  # until the pass completes: a checkpoint taken meanwhile owes it
         self.hooks.mgx_before_val(run=run)
         started = time.perf_counter()
         metrics = self.validator.evaluate()
+        self.validation_pending = False
         run.latest_metrics = metrics
         if run.is_main:
             where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
@@ -219,8 +254,13 @@ class Trainer:
         unit = f"epoch_{self.run.epoch}" if self.by_epoch else f"iter_{self.run.iteration}"
         path = self.run.work_dir / f"best_{safe_key}_{unit}.pth"
         previous = self.policy.best_path
-        self._write(path, "best")
+        # the best checkpoint names itself as the best (a resume from it then removes the previous one)
         self.policy.best_path = path
+        try:
+            self._write(path, "best")
+        except BaseException:
+            self.policy.best_path = previous
+            raise
         if self.run.is_main:
             if previous is not None and previous != path:
                 previous.unlink(missing_ok=True)
@@ -235,14 +275,35 @@ class Trainer:
             # (epoch-based loops call this once per epoch, iteration-based once per iteration)
             if self.policy.interval <= 0 or count % self.policy.interval:
                 return
-        elif reason == "last" and (not self.policy.save_last or self._last_saved_iteration == run.iteration):
+        elif reason == "last" and not self.policy.save_last:
+            return
+        elif reason == "last" and self._last_saved_iteration == run.iteration:
+            # the final periodic checkpoint holds the final weights: it is also the run's "last"
+            if run.is_main and run.tracker is not None and self._last_saved_path is not None:
+                run.tracker.log_checkpoint(self._last_saved_path, kind="last")
             return
         prefix = "epoch" if self.by_epoch else "iter"
         path = run.work_dir / f"{prefix}_{count}.pth"
         self._write(path, reason)
         self._last_saved_iteration = run.iteration
+        self._last_saved_path = path
         if run.is_main:
-            prune_periodic(run.work_dir, self.policy.max_keep_ckpts, prefix)
+            self._prune(path, prefix)
+
+    def _prune(self, saved: Path, prefix: str) -> None:
+        """``max_keep_ckpts``: delete this training's oldest periodic checkpoints beyond the limit.
+        Files other trainings left in the work_dir are not counted and never deleted."""
+        keep = self.policy.max_keep_ckpts
+        if keep is None or keep <= 0:
+            return
+        if self._own_periodic is None:  # first save of this session: find what earlier sessions saved
+            token = self.extra_meta.get("run_token")
+            self._own_periodic = ([p for p in checkpoints_of_run(self.run.work_dir, token, f"{prefix}_*.pth")
+                                   if p != saved] if token else [])
+        if saved not in self._own_periodic:
+            self._own_periodic.append(saved)
+        while len(self._own_periodic) > keep:
+            self._own_periodic.pop(0).unlink(missing_ok=True)
 
     def checkpoint_state(self, kind: str) -> dict:
         from mgx import __version__
@@ -266,6 +327,8 @@ class Trainer:
                 "best_score": self.policy.best_score,
                 "best_path": self.policy.best_path.name if self.policy.best_path else None,
                 "tracking_run_id": run.tracker.run_id if run.tracker is not None else self.extra_meta.get("tracking_run_id"),
+                "run_token": self.extra_meta.get("run_token"),
+                "validation_pending": self.validation_pending,
                 "saved_at": time.time(),
                 "config_text": self.config_text,
             },
@@ -274,6 +337,7 @@ class Trainer:
             "optimizers": self.optim.state_dict(),
             "schedulers": self.schedulers.state_dict(),
             "rng": distributed.all_gather_object(capture_rng_state()),
+            "session": self.session_state(),
             "extra": {},
         }
 
@@ -303,3 +367,23 @@ class Trainer:
 
         flag = torch.tensor([1.0 if preemption.requested() else 0.0])
         return bool(distributed.all_reduce_sum(flag).item() > 0)
+
+
+def drop_stale_best(work_dir: Path, run_token: str | None, policy: CheckpointPolicy) -> list[Path]:
+    """After a resume: keep exactly one best checkpoint of this training - the one the resumed
+    checkpoint names (a kill between writing a new best and deleting the old one leaves two).
+    If that file is gone, the newest remaining one is adopted with its score."""
+    if not run_token:
+        return []
+    own_best = checkpoints_of_run(work_dir, run_token, "best_*.pth")
+    if not own_best:
+        return []
+    if policy.best_path not in own_best:
+        policy.best_path = own_best[-1]
+        meta = checkpoint_meta(policy.best_path) or {}
+        if meta.get("best_score") is not None:
+            policy.best_score = meta["best_score"]
+    stale = [p for p in own_best if p != policy.best_path]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

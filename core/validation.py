@@ -9,12 +9,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import distributed, preemption
 from .data import to_device
-from .errors import ConfigError
+from .errors import ConfigError, MgxError
 from .evaluation import Evaluator, MetricContext
 
 GRID_SIZE = 64
 GRID_SEED = 2024
+
+
+class ValidationStopped(MgxError):
+    """A stop signal (SIGTERM, SIGUSR1) arrived during an evaluation pass, which was abandoned."""
+
+
+def _check_stop() -> None:
+    # Only a single process abandons a pass on its own: ranks of a distributed run would leave
+    # each other waiting in the metrics' collectives, so there the pass ends and the training
+    # loop's cross-rank stop check takes over.
+    if preemption.requested() and distributed.get_world_size() == 1:
+        raise ValidationStopped(f"validation stopped by {preemption.reason() or 'a stop signal'}")
+
+
+def _stoppable(loader: Any) -> Any:
+    """``loader`` that checks for a stop request before each batch."""
+    if loader is None:
+        return None
+
+    class _Stoppable:
+        def __len__(self) -> int:
+            return len(loader)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(loader, name)
+
+        def __iter__(self) -> Any:
+            for batch in loader:
+                _check_stop()
+                yield batch
+
+    return _Stoppable()
+
+
+class _StoppableContext(MetricContext):
+    """A metric context whose image generation checks for a stop request before each batch."""
+
+    def generate(self, indices: list[int], sample_model: str) -> Any:
+        _check_stop()
+        return super().generate(indices, sample_model)
 
 
 @dataclass
@@ -58,7 +99,7 @@ class Validator:
 
     def context(self, eval_set: EvalSet | None) -> MetricContext:
         loader = eval_set.loader if eval_set else None
-        return MetricContext(
+        return _StoppableContext(
             model=self.model, ema_model=self.ema.module if self.ema is not None else None, device=self.device,
             cache_dir=cache_dir(), work_dir=self.work_dir, dataloader_cfg=eval_set.loader_cfg if eval_set else None,
             seed=self.seed, amp=self.amp, batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
@@ -74,7 +115,7 @@ class Validator:
             with preserved_rng():
                 for eval_set in self.eval_sets:
                     ctx = self.context(eval_set)
-                    values = eval_set.evaluator.evaluate(ctx, eval_set.loader, self.model.val_step,
+                    values = eval_set.evaluator.evaluate(ctx, _stoppable(eval_set.loader), self.model.val_step,
                                                          lambda batch: to_device(batch, self.device))
                     for note in dict.fromkeys(ctx.warnings):  # metrics' notes, once each
                         logging.getLogger("mgx").warning(note)
@@ -125,4 +166,4 @@ class Validator:
         return path
 
 
-__all__ = ["EvalSet", "Validator", "cache_dir"]
+__all__ = ["EvalSet", "ValidationStopped", "Validator", "cache_dir"]

@@ -158,6 +158,19 @@ def default_tags(
     return tags
 
 
+def default_run_name(config_file: Path | str | None = None, mode: str | None = None) -> str:
+    """A run name that says what ran and differs between runs: ``<config stem>[-test]-<6 hex>``.
+
+    The random part comes from the OS (``secrets``), not from the RNGs the run seeds:
+    MLflow's own generated names repeat for every run with the same seed.
+    """
+    import secrets
+
+    stem = Path(config_file).stem if config_file else "mgx"
+    parts = [stem] + ([mode] if mode and mode != "train" else []) + [secrets.token_hex(3)]
+    return "-".join(parts)
+
+
 def pip_freeze_text() -> str:
     """``name==version`` lines of every installed distribution, like ``pip freeze`` (no subprocess)."""
     from importlib.metadata import distributions

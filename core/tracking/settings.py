@@ -52,7 +52,7 @@ class TrackingSettings:
     tracking_uri: explicit store (flag or config); ``None`` -> ``MLFLOW_TRACKING_URI``
         -> the embedded SQLite store of ``workspace``.
     experiment: experiment name; ``None`` -> MLflow's "Default" experiment.
-    run_name: the run's display name (tag ``mlflow.runName``); ``None`` lets MLflow pick one.
+    run_name: the run's display name (tag ``mlflow.runName``); ``None``: config stem + random part.
     enabled: ``False`` (``--no-track``) makes every Tracker method a no-op.
     log_checkpoints: one of ``CHECKPOINT_POLICIES`` (default ``"best+last"``).
     system_metrics: sample CPU/memory/disk/network with psutil into ``system/*`` metrics.

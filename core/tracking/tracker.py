@@ -18,13 +18,13 @@ import time
 import uuid
 import weakref
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from mgx.core.errors import ConfigError
 from mgx.core.tracking import operations as ops
 from mgx.core.tracking.batch_process import OutOfProcessBatches
 from mgx.core.tracking.replay import replay_spool_dir
-from mgx.core.tracking.run_info import clean_params, clean_tags, default_tags, pip_freeze_text
+from mgx.core.tracking.run_info import clean_params, clean_tags, default_run_name, default_tags, pip_freeze_text
 from mgx.core.tracking.settings import TrackingSettings, configure_http_env
 from mgx.core.tracking.spool import OFFLINE_PREFIX, SpoolWriter, load_id_map, new_offline_id, pending_files
 from mgx.core.tracking.store import get_or_create_experiment, prepare_store
@@ -58,6 +58,7 @@ class Tracker:
         self._closed = False
         self._put = None
         self._batch_client: OutOfProcessBatches | None = None
+        self.run_name: str | None = settings.run_name
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -73,6 +74,8 @@ class Tracker:
         config_file: Path | None = None,
         resolved_config_text: str | None = None,
         log_environment: bool = True,
+        mode: str | None = None,
+        on_run_opened: Callable[[str], None] | None = None,
     ) -> "Tracker":
         """Open (or reopen) the run of this job and start the background threads.
 
@@ -82,10 +85,16 @@ class Tracker:
         exists gives a new run tagged ``mgx.previous_run_id`` and a warning. A store
         that cannot be reached gives a warning and a spooled run; training goes on.
         An unwritable store path or a deleted experiment raise ConfigError.
+
+        A new run without ``settings.run_name`` is named after the config file and the
+        ``mode`` plus a random part (``dcgan-3f9a1c``, ``dcgan-test-07b2e4``).
+        ``on_run_opened(run_id)`` is called as soon as the run id is known, before
+        anything is logged (the engine records it in the work dir).
         """
         tracker = cls(settings, work_dir)
         if not settings.enabled:
             return tracker
+        tracker.run_name = settings.run_name or default_run_name(config_file, mode)
         configure_http_env()
         tracker.work_dir.mkdir(parents=True, exist_ok=True)
         uri = tracker.tracking_uri = settings.resolve_uri()
@@ -120,11 +129,13 @@ class Tracker:
             if run_id is None:
                 run_id = new_offline_id()
                 spool.append([{"op": "create_run", "run": run_id, "experiment": settings.experiment,
-                               "run_name": settings.run_name, "start_time": _now_ms(), "tags": {}}])
+                               "run_name": tracker.run_name, "start_time": _now_ms(), "tags": {}}])
             log.warning(
                 "tracking store %s unreachable (%s): run %s is logged to the spool %s; training goes on. "
                 "Replay later with `mgx sync %s`", uri, str(exc)[:300], run_id, spool.dir, tracker.work_dir,
             )
+        if on_run_opened is not None:
+            on_run_opened(run_id)
         state = tracker._state = RunState(run_id, uri, spool, offline, settings.offline_retry_s,
                                           settings.retry_delays_s)
         if offline:
@@ -193,7 +204,7 @@ class Tracker:
             log.warning("tracking: run %s to resume no longer exists in %s; starting a new run linked to it "
                         "by tag %s", resume_id, uri, PREVIOUS_RUN_TAG)
             extra[PREVIOUS_RUN_TAG] = resume_id
-        run = client.create_run(self.experiment_id, run_name=self.settings.run_name)
+        run = client.create_run(self.experiment_id, run_name=self.run_name)
         return run.info.run_id, params, extra
 
     # -- logging (all non-blocking) -----------------------------------------------------------
