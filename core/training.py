@@ -350,7 +350,7 @@ class Trainer:
         if self.run.tracker is not None:
             # values up to this checkpoint reach the store (or the spool) before it is committed:
             # a crash after it loses nothing that a resume from it would not log again
-            self.run.tracker.flush_metrics(timeout=30)
+            self.run.tracker.secure_for_checkpoint()
         save_checkpoint(state, path)
         write_marker(self.run.work_dir, path)
         if self.run.tracker is not None:

@@ -57,6 +57,9 @@ class TrackingSettings:
     log_checkpoints: one of ``CHECKPOINT_POLICIES`` (default ``"best+last"``).
     system_metrics: sample CPU/memory/disk/network with psutil into ``system/*`` metrics.
     flush_timeout_s: the most ``finish()`` waits for the store before spooling what is left.
+    store_wait_s: the most a checkpoint waits for the store to take the values logged so far
+        (then they are spooled and the run goes on offline), and what ``finish()`` waits
+        instead of ``flush_timeout_s`` once the store is known not to answer.
     workspace: folder of the embedded store; ``None`` -> ``MGX_WORKSPACE`` or the cwd.
     flush_interval_s: the longest a logged value waits in memory before it is written.
     offline_retry_s: while the store is unreachable, how often the writer tries it again.
@@ -82,6 +85,7 @@ class TrackingSettings:
     log_checkpoints: str = DEFAULT_CHECKPOINT_POLICY
     system_metrics: bool = False
     flush_timeout_s: float = 30.0
+    store_wait_s: float = 2.0
     workspace: Path | None = None
     flush_interval_s: float = 1.0
     offline_retry_s: float = 30.0
@@ -107,7 +111,8 @@ class TrackingSettings:
             )
         if self.batch_process not in (True, False, "auto"):
             raise ConfigError(f"tracking setting batch_process={self.batch_process!r} must be True, False or 'auto'")
-        for name in ("flush_timeout_s", "flush_interval_s", "offline_retry_s", "system_metrics_interval_s"):
+        for name in ("flush_timeout_s", "store_wait_s", "flush_interval_s", "offline_retry_s",
+                     "system_metrics_interval_s"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"tracking setting {name}={value!r} must be a positive number of seconds")

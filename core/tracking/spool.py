@@ -143,6 +143,17 @@ def pending_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
+def pending_record_count(folder: Path) -> int:
+    """Records still waiting in the spool files of ``folder`` (a spool dir)."""
+    count = 0
+    for path in pending_files(folder):
+        try:
+            count += len(read_records(path)[1])
+        except (OSError, ValueError):
+            count += 1  # unreadable: still something `mgx sync` has to look at
+    return count
+
+
 def try_lock(path: Path):
     """Open + exclusively lock a spool file without waiting; None when a live writer holds it."""
     fh = open(path, "r+", encoding="utf-8")

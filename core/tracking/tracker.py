@@ -26,7 +26,8 @@ from mgx.core.tracking.batch_process import OutOfProcessBatches
 from mgx.core.tracking.replay import replay_spool_dir
 from mgx.core.tracking.run_info import clean_params, clean_tags, default_run_name, default_tags, pip_freeze_text
 from mgx.core.tracking.settings import TrackingSettings, configure_http_env
-from mgx.core.tracking.spool import OFFLINE_PREFIX, SpoolWriter, load_id_map, new_offline_id, pending_files
+from mgx.core.tracking.spool import (OFFLINE_PREFIX, SpoolWriter, load_id_map, new_offline_id, pending_files,
+                                     pending_record_count)
 from mgx.core.tracking.store import get_or_create_experiment, prepare_store
 from mgx.core.tracking.system_metrics import SystemMetricsSampler
 from mgx.core.tracking.writer import ArtifactUploader, MetricWriter, RunState
@@ -294,6 +295,26 @@ class Tracker:
         self._put(("flush", done))
         return done.wait(self.settings.flush_timeout_s if timeout is None else timeout)
 
+    def secure_for_checkpoint(self) -> bool:
+        """Make the metrics, params and tags queued so far safe - in the store, or else in the
+        spool - before the engine commits a checkpoint (a crash after it then loses no value the
+        resumed run would not log again). Waits at most ``settings.store_wait_s``: a store that
+        does not answer by then (hung server, stalled network) gets the records spooled from this
+        thread and the run goes on offline (``mgx sync`` replays them). While a store call has
+        already hung longer than that, it does not wait at all. True when the store took them."""
+        if self._writer is None or self._closed:
+            return True
+        budget = self.settings.store_wait_s
+        if self._writer.busy_for() < budget:
+            done = threading.Event()
+            self._put(("flush", done))
+            if done.wait(budget):
+                return True
+        spooled = self._writer.divert(f"no answer within {budget:g} s at a checkpoint")
+        log.info("tracking: store %s did not answer within %g s; %d record(s) spooled, training goes on",
+                 self.tracking_uri, budget, spooled)
+        return False
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is written or spooled; False on timeout."""
         if self._writer is None or self._closed:
@@ -329,37 +350,39 @@ class Tracker:
         _OPEN_TRACKERS.discard(self)
         if self._sampler is not None:
             self._sampler.stop()
-        deadline = time.monotonic() + self.settings.flush_timeout_s
+        # a store already known not to answer gets the short wait: the rest goes to the spool
+        budget = self.settings.store_wait_s if self._state.offline else self.settings.flush_timeout_s
+        deadline = time.monotonic() + budget
         flushed = threading.Event()
         self._put(("flush", flushed))
         self._uploader.close()
-        uploads_done = self._uploader.drain(self.settings.flush_timeout_s)
+        uploads_done = self._uploader.drain(budget)
         ended = threading.Event()
         self._put(("end", status, _now_ms(), ended))
         self._put(("stop",))
         ended.wait(max(0.0, deadline - time.monotonic()))
         clean = uploads_done and ended.is_set()
         if not clean:
-            self._abandon(status)
+            self._abandon(status, budget)
         if self._batch_client is not None:
             if ended.is_set():
                 self._batch_client.close()
             else:  # abandoned: the spool holds the records now, so no late write may land
                 self._batch_client.kill()
         self._state.spool.close()
-        spooled = self._state.spool.records_written
+        spooled = pending_record_count(self._state.spool.dir)  # what a reconnect replayed is not counted
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
         if spooled:
-            log.warning("tracking: %d record(s) of run %s are in the spool %s; they are replayed at the next "
+            log.warning("tracking: %d record(s) (run %s) are in the spool %s; they are replayed at the next "
                         "start in this work dir or by `mgx sync %s`", spooled, self.run_id, self._state.spool.dir,
                         self.work_dir)
         return clean and not spooled
 
-    def _abandon(self, status: str | None) -> None:
+    def _abandon(self, status: str | None, budget: float) -> None:
         """The store did not answer in time: spool everything still pending, then let the threads go."""
         self._state.report(f"tracking store {self.tracking_uri} did not take everything within "
-                           f"{self.settings.flush_timeout_s:.0f} s; the rest is spooled")
+                           f"{budget:g} s; the rest is spooled")
         records = self._writer.abandon()
         if status is not None:
             records.append({"op": "terminate", "run": self._state.run_id, "status": status, "end_time": _now_ms()})

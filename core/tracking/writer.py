@@ -93,6 +93,8 @@ class MetricWriter(threading.Thread):
         self.pending_params: dict[str, str] = {}
         self.pending_tags: dict[str, str] = {}
         self.inflight: list[dict] = []
+        self._inflight_diverted = False  # the training thread spooled the in-flight records (see divert)
+        self.call_started: float | None = None  # monotonic time the current store call began, None when idle
         self._oldest_pending = 0.0
         self.calls = 0  # log_batch calls made (the benchmark reports it)
         self._bad_values: set[str] = set()
@@ -133,9 +135,9 @@ class MetricWriter(threading.Thread):
                                     or time.monotonic() - self._oldest_pending >= self.flush_interval_s):
                     self._write_pending()
                 if self.state.probe_due():
-                    self._try_reconnect()
+                    self._store_call(self._try_reconnect)
                 if end is not None:
-                    self._end(end[1], end[2])
+                    self._store_call(lambda: self._end(end[1], end[2]))
             except Exception as exc:  # noqa: BLE001 - e.g. disk full while spooling: report, keep the thread alive
                 self.state.report(f"tracking writer error: {type(exc).__name__}: {str(exc)[:300]}")
             if end is not None:
@@ -183,21 +185,79 @@ class MetricWriter(threading.Thread):
             self.inflight = records
             return records
 
+    def _store_call(self, call):
+        """Run ``call`` (which talks to the store) with ``call_started`` set, so others can tell a hung store."""
+        self.call_started = time.monotonic()
+        try:
+            return call()
+        finally:
+            self.call_started = None
+
+    def busy_for(self) -> float:
+        """Seconds the current store call has been running (0 when idle)."""
+        started = self.call_started
+        return 0.0 if started is None else time.monotonic() - started
+
     def _write_pending(self) -> None:
         records = self._take_pending()
         try:
             if not self.state.offline:
                 try:
-                    self._send(records)
+                    self._store_call(lambda: self._send(records))
                     return
                 except Exception as exc:  # noqa: BLE001 - every failure ends in the spool
                     kind = ops.classify_error(exc)
                     self.state.go_offline(f"{'run not writable' if kind == ops.INACTIVE else 'error'}: "
                                           f"{str(exc)[:300]}")
-            self.state.spool.append(records)
+            with self._lock:
+                if not self._inflight_diverted:  # else divert() spooled them already
+                    self.state.spool.append(records)
         finally:
             with self._lock:
                 self.inflight = []
+                self._inflight_diverted = False
+
+    def divert(self, reason: str) -> int:
+        """Called by the training thread when the store does not answer in time: go offline and
+        spool, from this thread, everything queued, pending and in flight, so that it is safe on
+        disk now whatever the hung call does. Returns the number of records spooled.
+
+        If the hung call succeeds later, its values are in the store and in the spool; the
+        replay writes only values the store lacks, so none arrives twice."""
+        self.state.go_offline(reason)
+        controls = []
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if item[0] == "m":
+                self._absorb_metrics(item[1], item[2], item[3])
+            elif item[0] == "p":
+                with self._lock:
+                    self.pending_params.update(item[1])
+            elif item[0] == "t":
+                with self._lock:
+                    self.pending_tags.update(item[1])
+            else:
+                controls.append(item)
+        with self._lock:
+            records = []
+            if self.inflight and not self._inflight_diverted:
+                records.extend(self.inflight)
+                self._inflight_diverted = True
+            run = self.state.run_id
+            if self.pending_params:
+                records.append({"op": "params", "run": run, "p": self.pending_params})
+            if self.pending_tags:
+                records.append({"op": "tags", "run": run, "t": self.pending_tags})
+            if self.pending_metrics:
+                records.append({"op": "metrics", "run": run, "m": self.pending_metrics})
+            self.pending_metrics, self.pending_params, self.pending_tags = [], {}, {}
+            self.state.spool.append(records)
+        for item in controls:  # flush/end/stop stay for the writer, in their order
+            self.queue.put(item)
+        return len(records)
 
     def _send(self, records: list[dict]) -> None:
         by_op = {r["op"]: r for r in records}

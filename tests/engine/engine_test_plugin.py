@@ -88,6 +88,39 @@ class BulkyCheckpoints:
         checkpoint["extra"]["ballast"] = torch.ones(size * 1024 * 1024 // 4)
 
 
+class SignalAt:
+    """Sends ``signal`` to its own process at a chosen point: after training iteration
+    ``iteration`` (1-based count), or when validation at that iteration begins
+    (``point='before_val'``). A real signal, at a point a test can name exactly."""
+
+    def __init__(self, iteration: int, signal: str = "SIGTERM", point: str = "after_train_iter",
+                 once_file: str | None = None) -> None:
+        self.iteration = iteration
+        self.signal = signal
+        self.point = point
+        self.once_file = once_file  # when given: only the first run that gets there is signalled
+
+    def _send(self) -> None:
+        import os
+        import signal as signals
+
+        if self.once_file is not None:
+            if os.path.exists(self.once_file):
+                return
+            open(self.once_file, "w").close()
+        os.kill(os.getpid(), getattr(signals, self.signal))
+
+    @hookimpl
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        if self.point == "after_train_iter" and iteration + 1 == self.iteration:
+            self._send()
+
+    @hookimpl
+    def mgx_before_val(self, run):
+        if self.point == "before_val" and run.iteration == self.iteration:
+            self._send()
+
+
 class NaNAtIteration(nn.Module):
     """A one-layer regressor whose loss is NaN from iteration ``nan_at`` (1-based) on."""
 
@@ -116,6 +149,7 @@ class NaNAtIteration(nn.Module):
 def mgx_register_run_hooks(register):
     register(RecordingHook)
     register(BulkyCheckpoints)
+    register(SignalAt)
 
 
 @hookimpl

@@ -125,3 +125,29 @@ def test_server_killed_mid_logging_loses_nothing(server, tmp_path):
     assert len(client.get_metric_history(second.run_id, "loss")) == 101
     run = client.get_run(second.run_id)
     assert run.data.tags["mgx.resumed_from_step"] == "99" and run.info.status == "FINISHED"
+
+
+@pytest.mark.timeout(300)
+def test_after_a_reconnect_replayed_the_spool_finish_reports_nothing_left(server, tmp_path, caplog):
+    # issue 12, item 13: the end-of-run warning counted records a reconnect had already replayed
+    tracker = Tracker.start(fast_settings(tracking_uri=server.url, experiment="reconnect", offline_retry_s=0.5),
+                            tmp_path / "wd", log_environment=False)
+    for step in range(20):
+        tracker.log_metrics({"loss": float(step)}, step=step)
+    tracker.flush(10)
+    server.kill()
+    for step in range(20, 50):
+        tracker.log_metrics({"loss": float(step)}, step=step)
+    tracker.flush(20)
+    assert tracker._state.offline and pending_files(spool_dir(tmp_path / "wd")), "the outage was not spooled"
+    server.start()
+    deadline = time.monotonic() + 60
+    while tracker._state.offline and time.monotonic() < deadline:
+        time.sleep(0.2)  # the writer probes the store, replays the spool, goes online again
+    assert not tracker._state.offline, "the writer did not reconnect"
+    with caplog.at_level("WARNING", logger="mgx.tracking"):
+        assert tracker.finish() is True
+    assert not any("in the spool" in record.getMessage() for record in caplog.records), caplog.text
+    assert not pending_files(spool_dir(tmp_path / "wd"))
+    history = MlflowClient(server.url).get_metric_history(tracker.run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(50))

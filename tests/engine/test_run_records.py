@@ -1,0 +1,187 @@
+"""Each training in a work_dir keeps its own records: checkpoints, best file, MLflow run, run name,
+logged values (issue 12, items 1-5, 7, 8, 14). Real `mgx run train` subprocesses, real SIGKILL and
+SIGTERM (sent by the engine test plugin's SignalAt hook at an exact point), a real SQLite store."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine_helpers import run_mgx, write_tiny_config
+
+
+def _client(tmp_path: Path):
+    from mlflow import MlflowClient
+
+    return MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def _runs(tmp_path: Path, experiment: str = "Default") -> list:
+    client = _client(tmp_path)
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id]) if found is not None else []
+
+
+def _artifacts(client, run_id: str, path: str = "") -> list[str]:
+    found = []
+    for item in client.list_artifacts(run_id, path or None):
+        found += _artifacts(client, run_id, item.path) if item.is_dir else [item.path]
+    return found
+
+
+def _signal_hook(iteration: int, signal: str, once_file: Path, point: str = "after_train_iter") -> str:
+    return (f"\ncustom_hooks = [dict(type='SignalAt', iteration={iteration}, signal='{signal}', point='{point}', "
+            f"once_file={str(once_file)!r})]\n")
+
+
+@pytest.mark.timeout(600)
+def test_a_second_training_in_the_same_work_dir_keeps_its_checkpoints_and_its_own_name(tmp_path: Path) -> None:
+    # items 1, 2, 5, 14: retention and --resume only see the current training; distinct run names
+    # with the same seed; the final periodic checkpoint is uploaded as "last"; resuming a finished
+    # training says so and leaves its MLflow run alone
+    config = write_tiny_config(tmp_path, max_iters=12, val_interval=100, ckpt_interval=4,
+                               extra="\ndefault_hooks['checkpoint']['max_keep_ckpts'] = 2\n")
+    work = tmp_path / "work"
+    first = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in work.glob("iter_*.pth")) == ["iter_12.pth", "iter_8.pth"]
+
+    second = run_mgx("run", "train", str(config), "--work-dir", str(work), "--cfg-options", "train_cfg.max_iters=4",
+                     cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert (work / "iter_4.pth").is_file(), "retention deleted the new training's own checkpoint"
+    assert (work / "iter_8.pth").is_file() and (work / "iter_12.pth").is_file(), "the other training's files stay"
+    assert "(latest: iter_4.pth)" in second.stderr
+    for name in re.findall(r"\b((?:iter|best)_\S+\.pth)", second.stderr):
+        assert (work / name).is_file(), f"the summary names {name}, which does not exist"
+
+    client = _client(tmp_path)
+    runs = {r.info.run_id: r for r in _runs(tmp_path)}
+    assert len(runs) == 2
+    names = [r.info.run_name for r in runs.values()]
+    assert len(set(names)) == 2 and all(name.startswith("tiny-") for name in names), names
+    for run in runs.values():
+        final = "iter_12.pth" if run.data.params["train_cfg.max_iters"] == "12" else "iter_4.pth"
+        assert f"checkpoints/last/{final}" in _artifacts(client, run.info.run_id), "final weights not uploaded"
+    compare = run_mgx("runs", "compare", *names, cwd=tmp_path)
+    assert compare.returncode == 0, compare.stderr
+    assert all(name in compare.stdout for name in names)
+
+    second_run_id = re.search(r"MLflow run (\w+)", second.stderr).group(1)
+    end_time = client.get_run(second_run_id).info.end_time
+    again = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
+                    "--cfg-options", "train_cfg.max_iters=4", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already finished at iteration 4" in again.stderr and "train_cfg.max_iters=" in again.stderr
+    assert client.get_run(second_run_id).info.end_time == end_time, "the finished run's record was touched"
+
+    longer = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
+                     "--cfg-options", "train_cfg.max_iters=6", cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr
+    assert f"resumed from {work / 'iter_4.pth'} at iteration 4" in longer.stderr, "resumed the other training"
+    assert client.get_run(second_run_id).info.status == "FINISHED" and len(_runs(tmp_path)) == 2
+
+
+@pytest.mark.timeout(600)
+def test_killed_before_the_first_checkpoint_resume_continues_the_same_mlflow_run(tmp_path: Path) -> None:
+    # item 3: a SIGKILL after the MLflow run exists but before any checkpoint
+    config = write_tiny_config(tmp_path, max_iters=8, val_interval=100, ckpt_interval=1000,
+                               extra=_signal_hook(3, "SIGKILL", tmp_path / "signalled"))
+    work = tmp_path / "work"
+    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    assert killed.returncode == -9, killed.stderr
+    assert not list(work.glob("*.pth"))
+    (orphan,) = _runs(tmp_path)
+    assert orphan.info.status == "RUNNING"
+
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "starting from scratch" in resumed.stderr and orphan.info.run_id in resumed.stderr
+    runs = _runs(tmp_path)
+    assert [r.info.run_id for r in runs] == [orphan.info.run_id], "a second MLflow run was created"
+    assert runs[0].info.status == "FINISHED"
+    assert runs[0].data.tags["mgx.resumed_from_step"] == "0"
+    history = _client(tmp_path).get_metric_history(orphan.info.run_id, "train/loss_gen")
+    assert max(m.step for m in history) == 8
+
+
+@pytest.mark.timeout(600)
+def test_exactly_one_best_checkpoint_after_a_kill_and_resume(tmp_path: Path) -> None:
+    # item 4: killed right after a new best was written (no periodic checkpoint after it), so the
+    # resume starts from the best file itself
+    config = write_tiny_config(tmp_path, max_iters=18, val_interval=6, ckpt_interval=1000,
+                               extra=_signal_hook(13, "SIGKILL", tmp_path / "signalled"))
+    work = tmp_path / "work"
+    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--no-track", "--deterministic",
+                     cwd=tmp_path)
+    assert killed.returncode == -9, killed.stderr
+    assert [p.name for p in work.glob("best_*.pth")] == ["best_SWD_avg_iter_12.pth"], "SWD must improve at 12"
+
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--no-track", "--deterministic",
+                      "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stderr and "best_SWD_avg_iter_12.pth" in resumed.stderr
+    best_files = list(work.glob("best_*.pth"))
+    assert len(best_files) == 1, [p.name for p in best_files]
+    named = re.search(r"best SWD/avg: [\d.]+ \((\S+)\)", resumed.stderr).group(1)
+    assert Path(named) == best_files[0]
+    final = torch.load(work / "iter_18.pth", map_location="cpu", weights_only=True)["meta"]
+    assert work / final["best_path"] == best_files[0]
+
+
+def _loss_history(client, run_id: str) -> dict[int, float]:
+    latest: dict[int, tuple[int, float]] = {}
+    for m in client.get_metric_history(run_id, "train/loss_gen"):
+        if m.step not in latest or m.timestamp >= latest[m.step][0]:
+            latest[m.step] = (m.timestamp, m.value)
+    return {step: value for step, (_, value) in latest.items()}
+
+
+@pytest.mark.timeout(600)
+def test_values_logged_after_a_sigterm_and_resume_equal_the_uninterrupted_run(tmp_path: Path) -> None:
+    # item 7: stopped at iteration 7, in the middle of a 5-iteration logging window
+    straight_config = write_tiny_config(tmp_path, name="straight.py", max_iters=12, val_interval=100, ckpt_interval=3)
+    stopped_config = write_tiny_config(tmp_path, name="stopped.py", max_iters=12, val_interval=100, ckpt_interval=3,
+                                       extra=_signal_hook(7, "SIGTERM", tmp_path / "signalled"))
+    straight = run_mgx("run", "train", str(straight_config), "--work-dir", str(tmp_path / "straight"),
+                       "--deterministic", "--experiment", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    args = ["run", "train", str(stopped_config), "--work-dir", str(tmp_path / "stopped"), "--deterministic",
+            "--experiment", "stopped"]
+    stopped = run_mgx(*args, cwd=tmp_path)
+    assert stopped.returncode == 143 and "stopped by SIGTERM at iteration 7" in stopped.stderr, stopped.stderr
+    resumed = run_mgx(*args, "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0 and "resumed from" in resumed.stderr, resumed.stderr
+
+    client = _client(tmp_path)
+    (expected_run,) = _runs(tmp_path, "straight")
+    (resumed_run,) = _runs(tmp_path, "stopped")
+    expected = _loss_history(client, expected_run.info.run_id)
+    assert sorted(expected) == [5, 10, 12]
+    assert _loss_history(client, resumed_run.info.run_id) == expected
+
+
+@pytest.mark.timeout(600)
+def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_path: Path) -> None:
+    # item 8: the stop signal arrives as the last validation begins
+    config = write_tiny_config(tmp_path, max_iters=6, val_interval=6, ckpt_interval=1000,
+                               extra=_signal_hook(6, "SIGTERM", tmp_path / "signalled", point="before_val"))
+    work = tmp_path / "work"
+    stopped = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    assert stopped.returncode == 143, stopped.stderr
+    assert "stopped by SIGTERM at iteration 6" in stopped.stderr
+    assert "Iter(val) [6]" not in stopped.stderr, "the validation pass was not abandoned"
+    (run,) = _runs(tmp_path)
+    assert run.info.status == "KILLED"
+    meta = torch.load(work / "iter_6.pth", map_location="cpu", weights_only=True)["meta"]
+    assert meta["validation_pending"] is True
+
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Iter(val) [6]" in resumed.stderr, "the interrupted validation is done on resume"
+    (run,) = _runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in _client(tmp_path).get_metric_history(run.info.run_id, "SWD/avg")] == [6]
+    assert list(work.glob("best_SWD_avg_iter_6.pth"))

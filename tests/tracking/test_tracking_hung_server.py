@@ -1,0 +1,70 @@
+"""A hung tracking server (a real `mlflow server`, SIGSTOPped mid-run) holds a real `mgx run train`
+for a bounded, short time per checkpoint; the spool takes over and `mgx sync` replays it all
+(issue 12, item 6)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tracking_helpers import LocalServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+from engine_helpers import mgx_command, mgx_env, run_mgx, write_tiny_config  # noqa: E402
+
+MAX_ITERS = 10
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_hung_server_stalls_each_checkpoint_briefly_and_sync_replays_everything(tmp_path: Path) -> None:
+    (tmp_path / "server").mkdir()
+    server = LocalServer(tmp_path / "server").start()
+    try:
+        config = write_tiny_config(tmp_path, max_iters=MAX_ITERS, val_interval=1000, ckpt_interval=2,
+                                   extra="\ndefault_hooks['logger']['interval'] = 1\n")
+        work = tmp_path / "work"
+        env = mgx_env()
+        for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+            env.pop(name, None)  # mgx's own bounded HTTP defaults, as a user gets them
+        process = subprocess.Popen(mgx_command("run", "train", str(config), "--work-dir", str(work),
+                                               "--tracking-uri", server.url, "--experiment", "hung"),
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        while not any(f"Iter [1/{MAX_ITERS}]" in line for line in lines):
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        server.freeze(True)
+        frozen_at = time.time()
+        try:
+            _, rest = process.communicate(timeout=300)
+            ended_at = time.time()
+        finally:
+            server.freeze(False)
+        assert process.returncode == 0, "".join(lines) + rest
+
+        saved = sorted((int(p.stem.split("_")[1]), p.stat().st_mtime) for p in work.glob("iter_*.pth"))
+        times = [frozen_at] + [mtime for _, mtime in saved]
+        stalls = [round(later - earlier, 2) for earlier, later in zip(times, times[1:])]
+        print(f"\nhung server: gaps between checkpoints {stalls} s; end of run {ended_at - times[-1]:.1f} s")
+        assert [step for step, _ in saved] == list(range(2, MAX_ITERS + 1, 2))
+        # two iterations of a tiny model take milliseconds: each gap is the wait for the store
+        assert max(stalls) < 6, f"a checkpoint waited {max(stalls)} s for the hung store"
+        assert ended_at - times[-1] < 15, "the end of the run waited too long for the hung store"
+        assert "mgx sync" in rest
+
+        synced = run_mgx("sync", str(work), cwd=tmp_path, timeout=300)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        client = MlflowClient(server.url)
+        (run,) = client.search_runs([client.get_experiment_by_name("hung").experiment_id])
+        history = client.get_metric_history(run.info.run_id, "train/loss_gen")
+        assert sorted(m.step for m in history) == list(range(1, MAX_ITERS + 1)), "values lost or doubled"
+        assert run.info.status == "FINISHED"
+        assert client.get_run(run.info.run_id).data.params["train_cfg.max_iters"] == str(MAX_ITERS)
+    finally:
+        server.stop()
