@@ -229,6 +229,14 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         start = start_point(options.resume, setup.work_dir, setup.logger)
         resume = start.checkpoint
         setup.apply_seed(start.meta.get("seed") if resume is not None else None)
+        train_cfg = dict(cfg.get("train_cfg") or {})
+        loop = train_loop_from_cfg(train_cfg, build)
+        finished = already_finished(start, loop, setup.work_dir)
+        if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
+            setup.logger.warning(finished)
+            status = "FINISHED"
+            return RunResult(status=status, work_dir=setup.work_dir, iteration=int(start.meta.get("iteration", 0)),
+                             tracking_run_id=start.tracking_run_id)
         hosts = distributed.all_gather_object(socket.gethostname())
         config_text = dump_config(cfg)
         if setup.rank == 0:
@@ -238,17 +246,9 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
             setup.logger.info(f"loaded weights from {cfg['load_from']}")
         ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
-        train_cfg = dict(cfg.get("train_cfg") or {})
-        loop = train_loop_from_cfg(train_cfg, build)
         by_epoch = type(loop).__name__ == "EpochBasedTrainLoop" or bool(getattr(loop, "max_epochs", None))
         if "train_dataloader" not in cfg:
             raise ConfigError(f"config {cfg.filename} has no train_dataloader")
-        finished = already_finished(start, loop, setup.work_dir)
-        if finished is not None:  # nothing to train: leave the checkpoints and the MLflow run as they are
-            setup.logger.warning(finished)
-            status = "FINISHED"
-            return RunResult(status=status, work_dir=setup.work_dir, iteration=int(start.meta.get("iteration", 0)),
-                             tracking_run_id=start.tracking_run_id)
         loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
                                   training=True, infinite=not by_epoch, device=setup.device)
         eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)

@@ -36,52 +36,76 @@ def _signal_hook(iteration: int, signal: str, once_file: Path, point: str = "aft
             f"once_file={str(once_file)!r})]\n")
 
 
-@pytest.mark.timeout(600)
-def test_a_second_training_in_the_same_work_dir_keeps_its_checkpoints_and_its_own_name(tmp_path: Path) -> None:
-    # items 1, 2, 5, 14: retention and --resume only see the current training; distinct run names
-    # with the same seed; the final periodic checkpoint is uploaded as "last"; resuming a finished
-    # training says so and leaves its MLflow run alone
+@pytest.fixture(scope="module")
+def two_trainings(tmp_path_factory) -> dict:
+    """Train 12 iterations (max_keep_ckpts=2), then 4 in the same work_dir (same seed), then
+    --resume that finished training unchanged, then --resume it to 6 iterations. Records what
+    each step left; the tests below each check one item of issue 12 on it."""
+    tmp_path = tmp_path_factory.mktemp("two_trainings")
     config = write_tiny_config(tmp_path, max_iters=12, val_interval=100, ckpt_interval=4,
                                extra="\ndefault_hooks['checkpoint']['max_keep_ckpts'] = 2\n")
     work = tmp_path / "work"
-    first = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert sorted(p.name for p in work.glob("iter_*.pth")) == ["iter_12.pth", "iter_8.pth"]
-
-    second = run_mgx("run", "train", str(config), "--work-dir", str(work), "--cfg-options", "train_cfg.max_iters=4",
-                     cwd=tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert (work / "iter_4.pth").is_file(), "retention deleted the new training's own checkpoint"
-    assert (work / "iter_8.pth").is_file() and (work / "iter_12.pth").is_file(), "the other training's files stay"
-    assert "(latest: iter_4.pth)" in second.stderr
-    for name in re.findall(r"\b((?:iter|best)_\S+\.pth)", second.stderr):
-        assert (work / name).is_file(), f"the summary names {name}, which does not exist"
-
+    seen: dict = {"tmp_path": tmp_path, "work": work, "config": config}
+    seen["first"] = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    seen["after_first"] = sorted(p.name for p in work.glob("*.pth"))
+    seen["second"] = run_mgx("run", "train", str(config), "--work-dir", str(work),
+                             "--cfg-options", "train_cfg.max_iters=4", cwd=tmp_path)
+    seen["after_second"] = sorted(p.name for p in work.glob("*.pth"))
     client = _client(tmp_path)
-    runs = {r.info.run_id: r for r in _runs(tmp_path)}
-    assert len(runs) == 2
-    names = [r.info.run_name for r in runs.values()]
+    seen["runs"] = {r.info.run_id: r for r in _runs(tmp_path)}
+    match = re.search(r"MLflow run (\w+)", seen["second"].stderr)
+    seen["second_run_id"] = match.group(1) if match else None
+    seen["end_time"] = client.get_run(seen["second_run_id"]).info.end_time if match else None
+    seen["again"] = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
+                            "--cfg-options", "train_cfg.max_iters=4", cwd=tmp_path)
+    seen["end_time_again"] = client.get_run(seen["second_run_id"]).info.end_time if match else None
+    seen["longer"] = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
+                             "--cfg-options", "train_cfg.max_iters=6", cwd=tmp_path)
+    for step in ("first", "second", "again", "longer"):
+        assert seen[step].returncode == 0, seen[step].stderr
+    return seen
+
+
+@pytest.mark.timeout(600)
+def test_a_second_training_in_the_same_work_dir_keeps_its_checkpoints(two_trainings: dict) -> None:
+    # item 1: retention, the summary and --resume only see the current training's checkpoints
+    seen, work = two_trainings, two_trainings["work"]
+    assert [n for n in seen["after_first"] if n.startswith("iter_")] == ["iter_12.pth", "iter_8.pth"]
+    assert "iter_4.pth" in seen["after_second"], "retention deleted the new training's own checkpoint"
+    assert {"iter_8.pth", "iter_12.pth"} <= set(seen["after_second"]), "the other training's files stay"
+    assert "(latest: iter_4.pth)" in seen["second"].stderr
+    for name in re.findall(r"\b((?:iter|best)_\S+\.pth)", seen["second"].stderr):
+        assert name in seen["after_second"], f"the summary names {name}, which does not exist"
+    assert f"resumed from {work / 'iter_4.pth'} at iteration 4" in seen["longer"].stderr, "resumed the other training"
+    assert len(_runs(seen["tmp_path"])) == 2
+
+
+@pytest.mark.timeout(600)
+def test_runs_with_the_same_seed_get_distinct_names_that_compare_finds(two_trainings: dict) -> None:
+    # item 2
+    names = [r.info.run_name for r in two_trainings["runs"].values()]
+    assert len(names) == 2
     assert len(set(names)) == 2 and all(name.startswith("tiny-") for name in names), names
-    for run in runs.values():
-        final = "iter_12.pth" if run.data.params["train_cfg.max_iters"] == "12" else "iter_4.pth"
-        assert f"checkpoints/last/{final}" in _artifacts(client, run.info.run_id), "final weights not uploaded"
-    compare = run_mgx("runs", "compare", *names, cwd=tmp_path)
+    compare = run_mgx("runs", "compare", *names, cwd=two_trainings["tmp_path"])
     assert compare.returncode == 0, compare.stderr
     assert all(name in compare.stdout for name in names)
 
-    second_run_id = re.search(r"MLflow run (\w+)", second.stderr).group(1)
-    end_time = client.get_run(second_run_id).info.end_time
-    again = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
-                    "--cfg-options", "train_cfg.max_iters=4", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert "already finished at iteration 4" in again.stderr and "train_cfg.max_iters=" in again.stderr
-    assert client.get_run(second_run_id).info.end_time == end_time, "the finished run's record was touched"
 
-    longer = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
-                     "--cfg-options", "train_cfg.max_iters=6", cwd=tmp_path)
-    assert longer.returncode == 0, longer.stderr
-    assert f"resumed from {work / 'iter_4.pth'} at iteration 4" in longer.stderr, "resumed the other training"
-    assert client.get_run(second_run_id).info.status == "FINISHED" and len(_runs(tmp_path)) == 2
+@pytest.mark.timeout(600)
+def test_the_final_periodic_checkpoint_is_uploaded_as_last(two_trainings: dict) -> None:
+    # item 5: max_iters (12, 4) is a multiple of the checkpoint interval (4)
+    client = _client(two_trainings["tmp_path"])
+    for run in two_trainings["runs"].values():
+        final = "iter_12.pth" if run.data.params["train_cfg.max_iters"] == "12" else "iter_4.pth"
+        assert f"checkpoints/last/{final}" in _artifacts(client, run.info.run_id), "final weights not uploaded"
+
+
+@pytest.mark.timeout(600)
+def test_resume_of_a_finished_training_says_so_and_leaves_its_run_alone(two_trainings: dict) -> None:
+    # item 14
+    again = two_trainings["again"]
+    assert "already finished at iteration 4" in again.stderr and "train_cfg.max_iters=" in again.stderr
+    assert two_trainings["end_time_again"] == two_trainings["end_time"], "the finished run's record was touched"
 
 
 @pytest.mark.timeout(600)
