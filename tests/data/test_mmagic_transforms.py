@@ -208,3 +208,20 @@ def test_random_down_sampling_and_random_resize():
     with pytest.raises(ConfigError, match="resize_opt"):
         transform(type="RandomResize", keys=["img"], params=dict(target_size=(2, 2), resize_opt=["spline"],
                                                                   resize_prob=[1]))
+
+
+def test_seeded_samples_reproduce_and_differently_configured_transforms_draw_independently():
+    horizontal = transform(type="Flip", keys="img", direction="horizontal")
+    vertical = transform(type="Flip", keys="img", direction="vertical")
+    crop = transform(type="Crop", keys=["img"], crop_size=(2, 2))
+    source = image(6, 6)
+
+    def run(index, epoch):
+        sample = transform(type="SetValues", dictionary=dict(seed=3, epoch=epoch))({"img": source, "sample_idx": index})
+        sample = crop(horizontal(vertical(sample)))
+        return tuple(info["flip"] for info in sample["flip_infos"]) + tuple(sample["img_crop_bbox"])
+
+    first = [run(i, 0) for i in range(200)]
+    assert first == [run(i, 0) for i in range(200)] and first != [run(i, 1) for i in range(200)]
+    both = sum(v and h for v, h, *_ in first)
+    assert 25 < both < 75  # independent halves: about a quarter flip both ways (not half, as one shared draw gives)
