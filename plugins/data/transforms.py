@@ -7,11 +7,13 @@ from .crop_transforms import CenterCropLongEdge, Crop, CropLike, ModCrop, Paired
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
 from .loading import LoadImageFromFile
+from .pixel_degradations import RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
 
 ALL_TRANSFORMS = (LoadImageFromFile, Resize, Flip, RandomTransposeHW, NumpyPad, Crop, PairedRandomCrop, ModCrop,
                   CenterCropLongEdge, RandomCropLongEdge, CropLike, SetValues, CopyValues, Clip, Normalize,
-                  RandomDownSampling, RandomResize, DegradeForRestoration, PackInputs)
+                  RandomDownSampling, RandomResize, RandomNoise, RandomJPEGCompression, UnsharpMasking,
+                  DegradeForRestoration, PackInputs)
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]
