@@ -104,16 +104,19 @@ def _axis_taps(size_in: int, size_out: int, interpolation: str) -> tuple[np.ndar
 
 def _resample_axis(image: np.ndarray, axis: int, size_out: int, interpolation: str) -> np.ndarray:
     index, weights = _axis_taps(image.shape[axis], size_out, interpolation)
-    gathered = np.take(image, index, axis=axis)  # axis becomes (size_out, taps)
-    shape = [1] * gathered.ndim
-    shape[axis], shape[axis + 1] = weights.shape
-    return (gathered * weights.reshape(shape)).sum(axis=axis + 1)
+    shape = [1] * image.ndim
+    shape[axis] = size_out
+    out = None
+    for tap in range(index.shape[1]):  # one gather per tap keeps the temporaries image-sized
+        term = np.take(image, index[:, tap], axis=axis) * weights[:, tap].astype(image.dtype).reshape(shape)
+        out = term if out is None else out + term
+    return out
 
 
 def resize_cv2(image: np.ndarray, size: tuple[int, int], interpolation: str) -> np.ndarray:
-    """OpenCV's ``cv2.resize`` definition in float64, rounded and saturated back for uint8."""
+    """OpenCV's ``cv2.resize`` definition (float32 arithmetic), rounded and saturated back for uint8."""
     width, height = size
-    planes = image.astype(np.float64)
+    planes = image.astype(np.float64 if image.dtype == np.float64 else np.float32)
     planes = _resample_axis(planes, 0, height, interpolation)
     planes = _resample_axis(planes, 1, width, interpolation)
     if image.dtype == np.uint8:

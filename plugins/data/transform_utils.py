@@ -50,7 +50,10 @@ def sample_rng(sample: dict, transform: Any) -> np.random.Generator:
     seeds per DataLoader worker (MMagic draws from it directly).
     """
     if "sample_idx" in sample and ("epoch" in sample or "seed" in sample):
-        identity = zlib.crc32(f"{type(transform).__name__}{sorted(vars(transform).items())!r}".encode())
+        identity = getattr(transform, "_rng_identity", None)
+        if identity is None:  # from the configuration, so equal transforms agree across processes
+            identity = zlib.crc32(f"{type(transform).__name__}{sorted(vars(transform).items())!r}".encode())
+            transform._rng_identity = identity
         return np.random.default_rng([int(sample.get("seed", 0)) % 2**63, int(sample.get("epoch", 0)),
                                       int(sample["sample_idx"]), identity])
     return np.random.default_rng(np.random.randint(0, 2**63 - 1, dtype=np.int64))

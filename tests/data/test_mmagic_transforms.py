@@ -55,7 +55,7 @@ def cubic_reference(line, out_w, a=-0.75):
 def test_resize_cv2_backend_follows_opencvs_definitions():
     source = image(9, 13)
     out = transform(type="Resize", scale=(20, 7))({"img": source})["img"]  # backend None = cv2, bilinear
-    assert out.dtype == np.uint8 and np.abs(out - bilinear_reference(source, 7, 20)).max() <= 0.5 + 1e-9  # rounded
+    assert out.dtype == np.uint8 and np.abs(out - bilinear_reference(source, 7, 20)).max() <= 0.5 + 1e-3  # rounded (float32 sums)
     floats = source.astype(np.float32)
     np.testing.assert_allclose(transform(type="Resize", scale=(5, 4))({"img": floats})["img"],
                                bilinear_reference(floats, 4, 5), atol=1e-3)
