@@ -3,6 +3,7 @@
 Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
+from .blur import RandomBlur
 from .crop_transforms import CenterCropLongEdge, Crop, CropLike, ModCrop, PairedRandomCrop, RandomCropLongEdge
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
@@ -13,7 +14,7 @@ from .value_transforms import Clip, CopyValues, Normalize, SetValues
 
 ALL_TRANSFORMS = (LoadImageFromFile, Resize, Flip, RandomTransposeHW, NumpyPad, Crop, PairedRandomCrop, ModCrop,
                   CenterCropLongEdge, RandomCropLongEdge, CropLike, SetValues, CopyValues, Clip, Normalize,
-                  RandomDownSampling, RandomResize, RandomNoise, RandomJPEGCompression, UnsharpMasking,
+                  RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
                   DegradeForRestoration, PackInputs)
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -92,3 +92,63 @@ def test_unsharp_masking_matches_a_direct_float64_computation():
     np.testing.assert_allclose(out["gt_unsharp"], expected, atol=1e-3)
     with pytest.raises(ConfigError, match="odd"):
         transform(type="UnsharpMasking", kernel_size=4, sigma=0, weight=0.5, threshold=10, keys=["gt"])
+
+
+def test_blur_kernels_follow_their_formulas():
+    from scipy import special
+
+    from mgx.plugins.data.blur import blur_kernel
+
+    offsets = np.arange(-3, 4, dtype=np.float64)
+    x, y = np.meshgrid(offsets, offsets)  # x along columns
+    iso = np.exp(-(x ** 2 + y ** 2) / (2 * 1.5 ** 2))
+    np.testing.assert_allclose(blur_kernel("iso", 7, 1.5, 9.0, 1.0, 1.0, 1.0), iso / iso.sum(), atol=1e-12)
+    aniso = np.exp(-0.5 * (x ** 2 / 2.0 ** 2 + y ** 2 / 0.8 ** 2))
+    np.testing.assert_allclose(blur_kernel("aniso", 7, 2.0, 0.8, 0.0, 1, 1), aniso / aniso.sum(), atol=1e-12)
+    np.testing.assert_allclose(blur_kernel("aniso", 7, 2.0, 0.8, np.pi / 2, 1, 1),
+                               blur_kernel("aniso", 7, 0.8, 2.0, 0.0, 1, 1), atol=1e-12)  # a quarter turn swaps axes
+    q = (x ** 2 + y ** 2) / 1.5 ** 2
+    generalized = np.exp(-0.5 * q ** 0.7)
+    np.testing.assert_allclose(blur_kernel("generalized_iso", 7, 1.5, 0, 0, 0.7, 1), generalized / generalized.sum(),
+                               atol=1e-12)
+    plateau = 1 / (1 + q ** 1.5)
+    np.testing.assert_allclose(blur_kernel("plateau_iso", 7, 1.5, 0, 0, 1.5, 1), plateau / plateau.sum(), atol=1e-12)
+    sinc = blur_kernel("sinc", 7, 0, 0, 0, 1, 2.0)
+    raw = 2.0 * special.j1(2.0 * np.hypot(1, 2)) / (2 * np.pi * np.hypot(1, 2))
+    centre = 2.0 ** 2 / (4 * np.pi)
+    assert sinc[3 + 1, 3 + 2] / sinc[3, 3] == pytest.approx(raw / centre, rel=1e-12)
+    assert sinc.sum() == pytest.approx(1.0) and np.allclose(sinc, sinc.T)
+
+
+def test_blur_correlates_with_opencvs_border():
+    from mgx.plugins.data.blur import correlate_reflect101
+
+    source = image(5, 4, 1, seed=4)[..., 0].astype(np.float64)
+    kernel = np.array([[0.0, 0.1, 0.0], [0.2, 0.3, 0.0], [0.0, 0.0, 0.4]])  # asymmetric: correlation != convolution
+
+    def at(row, col):  # reflect without repeating the edge: -1 -> 1, h -> h - 2
+        h, w = source.shape
+        row = -row if row < 0 else 2 * h - 2 - row if row >= h else row
+        col = -col if col < 0 else 2 * w - 2 - col if col >= w else col
+        return source[row, col]
+    expected = np.array([[sum(kernel[i, j] * at(r + i - 1, c + j - 1) for i in range(3) for j in range(3))
+                          for c in range(4)] for r in range(5)])
+    np.testing.assert_allclose(correlate_reflect101(source, kernel), expected, atol=1e-9)
+    as_uint8 = correlate_reflect101(source.astype(np.uint8)[..., None], kernel)
+    assert as_uint8.dtype == np.uint8 and np.abs(as_uint8[..., 0] - expected).max() <= 0.5 + 1e-9
+
+
+def test_random_blur_applies_the_drawn_kernel():
+    from mgx.plugins.data.blur import blur_kernel, correlate_reflect101
+
+    source = image(12, 10, seed=5)
+    params = dict(kernel_size=[5], kernel_list=["iso"], kernel_prob=[1], sigma_x=[1.2, 1.2], sigma_y=[3, 3])
+    out = transform(type="RandomBlur", params=params, keys=["img"])({"img": source})["img"]
+    np.testing.assert_array_equal(out, correlate_reflect101(source, blur_kernel("iso", 5, 1.2, 1.2, 0, 1, 1)))
+    frames = transform(type="RandomBlur", params=dict(params, kernel_list=["sinc"]), keys="img")(
+        {"img": [source, source]})["img"]
+    assert len(frames) == 2 and frames[0].shape == source.shape
+    assert transform(type="RandomBlur", params=dict(params, prob=0), keys="img")({"img": source})["img"] is source
+    for bad in (dict(params, kernel_size=[4]), dict(params, kernel_list=["skew"])):
+        with pytest.raises(ConfigError, match="kernel"):
+            transform(type="RandomBlur", params=bad, keys="img")
