@@ -36,8 +36,13 @@ def _is_frames(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) > 0 and all(is_image(v) for v in value)
 
 
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "dim")
+
+
 def _is_packable(value: Any) -> bool:
-    return is_image(value) or _is_frames(value)
+    """An image, a list of frames, or a tensor a transform already made (kept as it is, as MMagic does)."""
+    return is_image(value) or _is_frames(value) or (_is_tensor(value) and value.dim() >= 2)
 
 
 def image_to_tensor(image: np.ndarray, bgr: bool = False) -> Any:
@@ -72,6 +77,8 @@ class PackInputs:
 
     def _tensor(self, sample: dict, key: str) -> Any:
         value = sample[key]
+        if _is_tensor(value):
+            return value
         bgr = sample.get(f"{key}_channel_order") == "bgr"
         if _is_frames(value):
             import torch

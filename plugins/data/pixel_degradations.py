@@ -205,3 +205,42 @@ class UnsharpMasking:
             outputs = [self._sharpen(image) for image in images]
             sample[f"{key}_unsharp"] = outputs if is_list else outputs[0]
         return sample
+
+
+class DegradationsWithShuffle:
+    """Apply ``degradations`` (dicts ``type=`` + ``params=``, or lists of them kept in order as one group)
+    to ``keys`` in a random order; ``shuffle_idx`` limits the shuffle to those positions (None: all).
+    Allowed types, as in MMagic: RandomBlur, RandomResize, RandomNoise, RandomJPEGCompression."""
+
+    def __init__(self, degradations: list, keys: Any, shuffle_idx: list | None = None) -> None:
+        self.keys = list(keys_arg(keys, "DegradationsWithShuffle", allow_none=False))
+        if not isinstance(degradations, (list, tuple)) or not degradations:
+            raise ConfigError(f"DegradationsWithShuffle: degradations must be a non-empty list, got {degradations!r}")
+        self.degradations = [self._build(item) for item in degradations]
+        self.shuffle_idx = list(range(len(self.degradations))) if shuffle_idx is None else list(shuffle_idx)
+        bad = [i for i in self.shuffle_idx if not isinstance(i, int) or not 0 <= i < len(self.degradations)]
+        if bad:
+            raise ConfigError(f"DegradationsWithShuffle: shuffle_idx {bad} outside 0..{len(self.degradations) - 1}")
+
+    def _build(self, item: Any) -> Any:
+        from .blur import RandomBlur
+        from .degradations import RandomResize
+
+        allowed = {"RandomBlur": RandomBlur, "RandomResize": RandomResize, "RandomNoise": RandomNoise,
+                   "RandomJPEGCompression": RandomJPEGCompression}
+        if isinstance(item, (list, tuple)):
+            return [self._build(sub) for sub in item]
+        if not isinstance(item, dict) or item.get("type") not in allowed or "params" not in item:
+            raise ConfigError(f"DegradationsWithShuffle: each degradation is dict(type=..., params=...) with type in "
+                              f"{sorted(allowed)} (or a list of them); got {item!r}")
+        return allowed[item["type"]](item["params"], self.keys)
+
+    def __call__(self, sample: dict) -> dict:
+        order = list(self.degradations)
+        picked = [order[i] for i in self.shuffle_idx]
+        for position, index in zip(sample_rng(sample, self).permutation(len(picked)), self.shuffle_idx):
+            order[index] = picked[position]
+        for step in order:
+            for degradation in (step if isinstance(step, list) else [step]):
+                sample = degradation(sample)
+        return sample

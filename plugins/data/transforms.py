@@ -4,17 +4,22 @@ Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
 from .blur import RandomBlur
+from .coordinates import GenerateCoordinateAndCell
 from .crop_transforms import CenterCropLongEdge, Crop, CropLike, ModCrop, PairedRandomCrop, RandomCropLongEdge
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
 from .loading import LoadImageFromFile
-from .pixel_degradations import RandomJPEGCompression, RandomNoise, UnsharpMasking
+from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
 
-ALL_TRANSFORMS = (LoadImageFromFile, Resize, Flip, RandomTransposeHW, NumpyPad, Crop, PairedRandomCrop, ModCrop,
-                  CenterCropLongEdge, RandomCropLongEdge, CropLike, SetValues, CopyValues, Clip, Normalize,
-                  RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
-                  DegradeForRestoration, PackInputs)
+ALL_TRANSFORMS = (
+    LoadImageFromFile, PackInputs,
+    Resize, Flip, RandomTransposeHW, NumpyPad,
+    Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike,
+    SetValues, CopyValues, Clip, Normalize,
+    RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
+    DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+)
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -152,3 +152,61 @@ def test_random_blur_applies_the_drawn_kernel():
     for bad in (dict(params, kernel_size=[4]), dict(params, kernel_list=["skew"])):
         with pytest.raises(ConfigError, match="kernel"):
             transform(type="RandomBlur", params=bad, keys="img")
+
+
+def test_degradations_with_shuffle_keeps_groups_in_order_and_shuffles_the_rest():
+    calls = []
+
+    class Recorder:  # stands in for a built degradation: records the order it ran in
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, sample):
+            calls.append(self.name)
+            return sample
+
+    shuffle = transform(type="DegradationsWithShuffle", keys=["img"], degradations=[
+        dict(type="RandomJPEGCompression", params=dict(quality=[90, 90])),
+        [dict(type="RandomResize", params=dict(target_size=(4, 4), resize_opt=["area"], resize_prob=[1])),
+         dict(type="RandomNoise", params=dict(noise_type=["gaussian"], noise_prob=[1], gaussian_sigma=[1, 1],
+                                              gaussian_gray_noise_prob=0))]])
+    out = shuffle({"img": image(8, 8)})
+    assert out["img"].shape == (4, 4, 3) and out["img"].dtype == np.float32  # resized, then noise
+    shuffle.degradations = [Recorder("a"), Recorder("b"), [Recorder("c"), Recorder("d")]]
+    shuffle.shuffle_idx = [0, 1, 2]
+    orders = set()
+    np.random.seed(0)
+    for _ in range(60):
+        calls.clear()
+        shuffle({"img": image(2, 2)})
+        orders.add("".join(calls))
+    assert orders == {"abcd", "acdb", "bacd", "bcda", "cdab", "cdba"}  # c stays before d
+    shuffle.shuffle_idx = [0, 1]
+    calls.clear()
+    shuffle({"img": image(2, 2)})
+    assert calls[2:] == ["c", "d"]
+    with pytest.raises(ConfigError, match="RandomBlur"):
+        transform(type="DegradationsWithShuffle", keys=["img"], degradations=[dict(type="Flip", params={})])
+
+
+def test_generate_coordinate_and_cell_as_liif_defines_them():
+    import torch
+
+    gt = image(4, 6, seed=6)
+    out = transform(type="GenerateCoordinateAndCell")({"gt": gt, "img": image(2, 3)})
+    rows = -1 + (2 * np.arange(4) + 1) / 4
+    cols = -1 + (2 * np.arange(6) + 1) / 6
+    expected = np.stack(np.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
+    np.testing.assert_allclose(out["coord"].numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(out["cell"].numpy(), np.tile([2 / 4, 2 / 6], (24, 1)), atol=1e-7)
+    assert torch.equal(out["gt"], torch.from_numpy(gt.reshape(-1, 3)))  # pixels in row-major order
+    sampled = transform(type="GenerateCoordinateAndCell", sample_quantity=5)({"gt": gt})
+    assert sampled["coord"].shape == (5, 2) and sampled["gt"].shape == (5, 3)
+    for coord, pixel in zip(sampled["coord"].numpy(), sampled["gt"].numpy()):
+        row, col = np.rint(((coord + 1) * [4, 6] - 1) / 2).astype(int)
+        np.testing.assert_array_equal(pixel, gt[row, col])
+    packed = transform(type="PackInputs")(transform(type="GenerateCoordinateAndCell", sample_quantity=5)(
+        {"gt": gt, "img": image(2, 3)}))
+    assert packed["gt_img"].shape == (5, 3) and packed["inputs"].shape == (3, 2, 3) and packed["coord"].shape == (5, 2)
+    by_scale = transform(type="GenerateCoordinateAndCell", scale=2.5)({"img": image(4, 2)})
+    assert by_scale["coord"].shape == (10 * 5, 2)
