@@ -40,6 +40,17 @@ def positive_int_arg(value: Any, name: str, who: str) -> int:
     return value
 
 
+def describe(value: Any) -> str:
+    """A process-independent description of a configured transform (no memory addresses)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!r}:{describe(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))+ "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(describe(v) for v in value) + "]"
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        return repr(value)
+    return type(value).__name__ + describe({k: v for k, v in vars(value).items() if not k.startswith("_")})
+
+
 def sample_rng(sample: dict, transform: Any) -> np.random.Generator:
     """The random source of one transform for one sample.
 
@@ -52,7 +63,7 @@ def sample_rng(sample: dict, transform: Any) -> np.random.Generator:
     if "sample_idx" in sample and ("epoch" in sample or "seed" in sample):
         identity = getattr(transform, "_rng_identity", None)
         if identity is None:  # from the configuration, so equal transforms agree across processes
-            identity = zlib.crc32(f"{type(transform).__name__}{sorted(vars(transform).items())!r}".encode())
+            identity = zlib.crc32(describe(transform).encode())
             transform._rng_identity = identity
         return np.random.default_rng([int(sample.get("seed", 0)) % 2**63, int(sample.get("epoch", 0)),
                                       int(sample["sample_idx"]), identity])

@@ -225,3 +225,26 @@ def test_seeded_samples_reproduce_and_differently_configured_transforms_draw_ind
     assert first == [run(i, 0) for i in range(200)] and first != [run(i, 1) for i in range(200)]
     both = sum(v and h for v, h, *_ in first)
     assert 25 < both < 75  # independent halves: about a quarter flip both ways (not half, as one shared draw gives)
+
+
+def test_seeded_draws_are_the_same_in_another_process():
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from mgx.core.plugins import PluginManager
+from mgx.core.registry import build
+PluginManager(["mgx.plugins.data"]).activate()
+shuffle = build(dict(type="DegradationsWithShuffle", keys=["img"], degradations=[
+    dict(type="RandomNoise", params=dict(noise_type=["gaussian"], noise_prob=[1], gaussian_sigma=[1, 9],
+                                         gaussian_gray_noise_prob=0.5))]), "transform")
+crop = build(dict(type="Crop", keys=["img"], crop_size=(3, 3)), "transform")
+image = np.zeros((8, 8, 3), np.uint8)
+out = [crop(shuffle({"img": image, "sample_idx": i, "seed": 5, "epoch": 2})) for i in range(4)]
+print(repr([(round(float(o["img"].std()), 6), o["img_crop_bbox"]) for o in out]))
+"""
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+            for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()
