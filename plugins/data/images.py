@@ -182,7 +182,11 @@ def read_image(path: str | Path, color_type: str = "color", channel_order: str =
     try:
         with Image.open(path) as handle:
             handle.load()  # decode now, so truncated files fail here and name the file
-            if color_type == "color":
+            if handle.mode.startswith("I;16") and color_type != "unchanged":
+                # 16-bit gray: OpenCV's colour/grayscale reads keep the high byte (Pillow would saturate)
+                image = Image.fromarray((np.asarray(handle).astype(np.uint16) >> 8).astype(np.uint8))
+                image = image.convert("RGB" if color_type == "color" else "L")
+            elif color_type == "color":
                 image = handle.convert("RGB")
             elif color_type == "grayscale":
                 image = handle.convert("L")

@@ -113,6 +113,9 @@ def test_load_image_channel_order_color_type_float32_and_records(tmp_path):
     deep = transform(type="LoadImageFromFile", key="gt", color_type="unchanged")(
         {"gt_path": str(tmp_path / "deep.png")})["gt"]
     assert deep.dtype == np.uint16 and deep[-1, -1, 0] == 34000
+    deep_gray = transform(type="LoadImageFromFile", key="gt", color_type="grayscale")(
+        {"gt_path": str(tmp_path / "deep.png")})["gt"]
+    assert deep_gray.dtype == np.uint8 and deep_gray[-1, -1, 0] == 34000 >> 8  # the high byte, as OpenCV
     y = transform(type="LoadImageFromFile", key="gt", channel_order="rgb", to_y_channel=True)({"gt_path": path})["gt"]
     expected_y = (65.481 * pixels[..., 0] + 128.553 * pixels[..., 1] + 24.966 * pixels[..., 2]) / 255 + 16
     np.testing.assert_array_equal(y[..., 0], np.rint(expected_y).astype(np.uint8))
@@ -121,6 +124,13 @@ def test_load_image_channel_order_color_type_float32_and_records(tmp_path):
             transform(type="LoadImageFromFile", key="gt", **bad)
     with pytest.raises(MgxError, match="neither 'gt_path' nor 'img_path'"):
         transform(type="LoadImageFromFile", key="gt")({})
+    cached = transform(type="LoadImageFromFile", key="gt", use_cache=True, save_original_img=True)
+    first = cached({"gt_path": path})
+    first["gt"][0, 0, 0] ^= 1
+    (tmp_path / "x.png").unlink()  # served from the cache now, unchanged by the edit above
+    second = cached({"gt_path": path})
+    np.testing.assert_array_equal(second["gt"], pixels[..., ::-1])
+    np.testing.assert_array_equal(second["ori_gt"], second["gt"])
 
 
 # -- BasicImageDataset ----------------------------------------------------------------
