@@ -16,8 +16,24 @@ def config() -> None:
 @click.option("--cfg-options", "cfg_options", multiple=True, metavar="KEY=VALUE",
               help="Override config keys, e.g. train_cfg.max_iters=100 (repeatable; several per flag separated by spaces).")
 def show(config_file: str, cfg_options: tuple[str, ...]) -> None:
-    """Print CONFIG_FILE after _base_ merging and overrides."""
-    click.echo(dump_config(load_config(config_file, split_options(cfg_options))), nl=False)
+    """Print CONFIG_FILE after _base_ merging and overrides.
+
+    Misspelled keys are errors (exit 2); keys mgx does not use, and components it does
+    not provide, are listed on stderr."""
+    from mgx.core.config_check import account_config
+    from mgx.core.custom_imports import import_custom_modules
+
+    from .context import plugin_manager
+
+    cfg = load_config(config_file, split_options(cfg_options))
+    import_custom_modules(cfg)
+    accounting = account_config(cfg, plugin_manager().registry, strict=False)
+    accounting.raise_errors(config_file)
+    text = dump_config(cfg)
+    for warning in [*cfg.load_warnings, accounting.warning()]:
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(text, nl=False)
 
 
 def split_options(values: tuple[str, ...]) -> list[str]:

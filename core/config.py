@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import config_dialect as dialect
+from .config_helpers import helper_override_warning
+from .config_keys import TOP_LEVEL_KEYS
 from .config_dump import dump_config
 from .config_options import apply_option, parse_value
 from .errors import ConfigError
@@ -45,13 +47,15 @@ class Config(ConfigDict):
     """The resolved config of a file; ``filename`` is where it came from."""
 
     filename: str = "<memory>"
+    load_warnings: list  # warnings found while reading (e.g. an override of a helper variable)
 
     def __init__(self, data: dict | None = None, filename: str = "<memory>") -> None:
         super().__init__(data or {})
         object.__setattr__(self, "filename", filename)
+        object.__setattr__(self, "load_warnings", [])
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "filename":
+        if name in ("filename", "load_warnings"):
             object.__setattr__(self, name, value)
         else:
             self[name] = value
@@ -127,9 +131,15 @@ def load_config(path: str | Path, cfg_options: Iterable[str] = ()) -> Config:
     if path.is_dir():
         raise ConfigError(f"config path {path} is a folder; give a Python config file")
     data = _load_with_bases(path.resolve(), ())
+    warnings = []
     for item in cfg_options:
+        warning = helper_override_warning(data, item, TOP_LEVEL_KEYS)
+        if warning:
+            warnings.append(warning)
         apply_option(data, item)
-    return Config(to_config_dicts(data), filename=str(path))
+    cfg = Config(to_config_dicts(data), filename=str(path))
+    object.__setattr__(cfg, "load_warnings", warnings)
+    return cfg
 
 
 __all__ = ["Config", "ConfigDict", "load_config", "merge", "dump_config", "apply_option", "parse_value",
