@@ -192,7 +192,9 @@ class _Walker:
                 self.optimizer(sub.get("optimizer"), f"optim_wrapper.{name}.optimizer")
 
     def optimizer(self, optimizer: Any, path: str) -> None:
-        if not isinstance(optimizer, dict) or not isinstance(optimizer.get("type"), str):
+        # (components, torch's optimizers included, are checked only with a registry: without one
+        # `mgx config show` stays free of torch)
+        if not isinstance(optimizer, dict) or not isinstance(optimizer.get("type"), str) or self.registry is None:
             return
         import torch
 
@@ -205,7 +207,11 @@ class _Walker:
             return
         accepted, _ = accepted_arguments(klass)
         kwargs = {k: v for k, v in optimizer.items() if k != "type"}
-        check_keys(kwargs, sorted(accepted - {"params"}), path, self.acc)
+        known = sorted(accepted - {"params"})
+        for key in check_keys(kwargs, known, path, self.acc):
+            if self.strict and likely_misspelling(key, known) is None:
+                self.acc.errors.append(f"{path}.{key} is not an argument of {optimizer['type']}; it accepts: "
+                                       f"{', '.join(known)}")
         self.acc.errors.extend(type_problems(klass, kwargs, path))
 
     def schedulers(self) -> None:
@@ -223,7 +229,7 @@ class _Walker:
                             names |= accepted_arguments(klass)[0]
                     kwargs = {k: v for k, v in item.items() if k != "type"}
                     check_keys(kwargs, sorted(names - {"self", "kwargs"}), f"param_scheduler[{item['type']}]", self.acc)
-                elif isinstance(item, dict) and item.get("type") is not None and not self.strict:
+                elif isinstance(item, dict) and item.get("type") is not None and self.registry is not None and not self.strict:
                     import torch
 
                     if not hasattr(torch.optim.lr_scheduler, str(item["type"])):

@@ -114,8 +114,8 @@ class Accounting:
         if not self.ignored:
             return None
         return ("config keys mgx does not use (ignored): " + ", ".join(self.ignored)
-                + ". Top-level helper names (train_pipeline, data_root, ...) were already copied into the keys "
-                  "that use them when the file was read.")
+                + ". (Top-level helper variables were already copied into the keys "
+                  "that use them when the file was read.)")
 
     def raise_errors(self, filename: str) -> None:
         if self.errors:
@@ -144,10 +144,13 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def likely_misspelling(key: str, known: Iterable[str]) -> str | None:
-    """The known key ``key`` most likely misspells: distance 1 (names of 4+ letters) or 2 (9+)."""
+    """The known key ``key`` most likely misspells: distance 1 (2 for names of 9+ letters); a name of
+    2-3 letters only by an added, dropped or changed last letters (``lrr`` for ``lr``)."""
     best, best_distance = None, None
     for candidate in known:
-        if candidate == key or len(candidate) < 4:
+        if candidate == key or len(candidate) < 2:
+            continue
+        if len(candidate) < 4 and not key.lower().startswith(candidate.lower()[:2]):
             continue
         limit = 2 if len(candidate) >= 9 else 1
         distance = edit_distance(key.lower(), candidate.lower())
@@ -209,7 +212,7 @@ def type_problems(factory: Any, kwargs: dict, field_path: str) -> list[str]:
         param = params.get(name)
         if param is None or value is None:
             continue
-        annotation = param.annotation if isinstance(param.annotation, type) else None
+        annotation = _plain_annotation(param.annotation)
         expected = expected_type(param.default if param.default is not param.empty else None, annotation)
         if expected is None:
             continue
@@ -223,6 +226,22 @@ def type_problems(factory: Any, kwargs: dict, field_path: str) -> list[str]:
         elif expected == (str,) and isinstance(value, (numbers.Real, bool)) and not isinstance(value, str):
             continue  # a str default often means "a mode name or a number"; not worth a false alarm
     return problems
+
+
+_ANNOTATION_NAMES = {"int": int, "float": float, "bool": bool}
+
+
+def _plain_annotation(annotation: Any) -> Any:
+    """``int``/``float``/``bool`` (also as strings under ``from __future__ import annotations``,
+    optionally ``| None``); anything else is not judged."""
+    if isinstance(annotation, type):
+        return annotation
+    if isinstance(annotation, str):
+        text = annotation.replace(" ", "")
+        for suffix in ("|None",):
+            text = text[: -len(suffix)] if text.endswith(suffix) else text
+        return _ANNOTATION_NAMES.get(text)
+    return None
 
 
 def raise_type_problems(factory: Any, kwargs: dict, field_path: str) -> None:
