@@ -106,21 +106,34 @@ class PreparedRun:
             raise ConfigError(f"auto_scale_lr.base_batch_size must be a positive integer, got {base!r}")
         return world_size * batch_size / base
 
-    def checkpoint_options(self, work_dir: Path) -> dict:
+    def checkpoint_options(self, work_dir: Path, loop_by_epoch: bool | None = None) -> dict:
         """``default_hooks.checkpoint`` for CheckpointPolicy (MMEngine-only keys mapped or reported)."""
         from .checkpoint import CheckpointPolicy
         from .config_keys import accepted_arguments
 
         hook = dict(self._section("default_hooks").get("checkpoint") or {})
+        if hook.get("save_optimizer") is False:
+            self._note("default_hooks.checkpoint.save_optimizer=False: mgx keeps the optimizer state in "
+                                 "every checkpoint (--resume needs it)")
+        if loop_by_epoch is not None and "by_epoch" in hook and bool(hook["by_epoch"]) != loop_by_epoch:
+            unit = "epoch" if loop_by_epoch else "iteration"
+            self._note(f"default_hooks.checkpoint.by_epoch={hook['by_epoch']}: the interval counts "
+                                 f"{unit}s, the train loop's unit")
         out_dir = hook.get("out_dir")
         if out_dir is not None:
             # MMEngine saves to out_dir/<work_dir name>; MMagic's configs point that at work_dir itself
             target = (Path(out_dir) / work_dir.name).resolve()
             if target != work_dir.resolve():
-                self.warnings.append(f"default_hooks.checkpoint.out_dir={out_dir!r}: checkpoints stay in the "
+                self._note(f"default_hooks.checkpoint.out_dir={out_dir!r}: checkpoints stay in the "
                                      f"work_dir {work_dir} (where --resume and `mgx run test` find them)")
         accepted, _ = accepted_arguments(CheckpointPolicy)
         return {key: value for key, value in hook.items() if key in accepted}
+
+    def _note(self, message: str) -> None:
+        """A mapping note found after start-up (the run log exists by now): log it once."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            logging.getLogger("mgx").warning(message)
 
     @property
     def log_interval(self) -> int:

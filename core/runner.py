@@ -272,7 +272,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
                                      lr_scale=prepared.lr_scale(setup.world_size, loader.batch_size))
         schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch, iters_per_epoch=len(loader))
-        policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir))
+        policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, by_epoch))
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                          logger=setup.logger)

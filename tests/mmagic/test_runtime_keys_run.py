@@ -27,7 +27,8 @@ param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin
                    dict(type='MultiStepLR', by_epoch=False, milestones=[3], gamma=0.1)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4, val_interval=100)
 default_hooks = dict(logger=dict(interval=2),
-                     checkpoint=dict(interval=2, out_dir='{out_dir}', save_best=None, max_keep_ckpts=1))
+                     checkpoint=dict(interval=2, out_dir='{out_dir}', save_best=None, max_keep_ckpts=1,
+                                     save_optimizer=False))
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
                          find_unused_parameters=False)
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
@@ -65,4 +66,6 @@ def test_mmagic_runtime_keys_train(tmp_path):
     for mapped in ("env_cfg", "model_wrapper_cfg", "default_scope", "log_processor", "resume", "load_from"):
         assert mapped not in ignored[0]
     assert "custom_hooks BasicVisualizationHook: mgx saves a sample grid at every validation" in log
+    assert "save_optimizer=False: mgx keeps the optimizer state" in log
+    assert "out_dir" not in log  # out_dir/<work_dir name> is the work_dir: nothing to say
     assert "Traceback" not in log
