@@ -20,7 +20,7 @@ from .custom_imports import register_custom_imports
 from .errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOCAL_VIS_BACKENDS = ("LocalVisBackend", "VisBackend", "GenVisBackend", "PaviGenVisBackend")
+LOCAL_VIS_BACKENDS = ("LocalVisBackend", "VisBackend", "GenVisBackend")
 
 
 @dataclass
