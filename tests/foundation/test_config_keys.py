@@ -169,3 +169,35 @@ def test_custom_imports_missing_module_is_an_error_unless_allowed(tmp_path):
     (tmp_path / "broken_module.py").write_text("raise RuntimeError('needs mmengine')\n")
     _refused(run_mgx("config", "show", "missing.py", "--cfg-options", "custom_imports.imports=['broken_module']",
                      cwd=tmp_path), "importing 'broken_module' failed: RuntimeError: needs mmengine")
+
+
+def test_custom_import_plugins_last_one_run(plugin_modules, restore_registry_source):
+    from mgx.core.plugins import PluginManager
+    from mgx.core.registry import get_registry
+    from mgx.core.run_config import prepare_run, release_run
+    from mgx.core.config import Config
+
+    plugin_modules(per_run_models="""
+        from mgx.core.hookspecs import hookimpl
+
+        class PerRunNet:
+            def __init__(self, width: int = 4):
+                self.width = width
+
+        @hookimpl
+        def mgx_register_models(register):
+            register(PerRunNet)
+    """)
+    manager = PluginManager(["mgx.plugins.models"]).activate()
+    cfg = Config({"custom_imports": {"imports": ["per_run_models"]}, "model": {"type": "PerRunNet", "width": 8}},
+                 filename="per_run.py")
+    assert ("model", "PerRunNet") not in get_registry()
+    prepared = prepare_run(cfg, manager)
+    assert ("model", "PerRunNet") in get_registry() and "DCGAN" in get_registry().names("model")
+    assert "custom_imports:per_run_models" in manager.plugins
+    release_run(prepared, manager)
+    assert ("model", "PerRunNet") not in get_registry() and "custom_imports:per_run_models" not in manager.plugins
+    cfg["model"]["widht"] = 2
+    with pytest.raises(Exception, match=r"model.widht: model 'PerRunNet' has no argument 'widht'. Did you mean 'width'\?"):
+        prepare_run(cfg, manager)
+    assert ("model", "PerRunNet") not in get_registry()  # refused runs leave nothing registered
