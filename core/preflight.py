@@ -88,8 +88,12 @@ def check_component_types(cfg: Any, mode: str, plugins: Any = None) -> None:
     if not unknown:
         return
     source = getattr(cfg, "filename", None) or "the config"
-    lines = [f"{source} uses {len(unknown)} component type(s) that no loaded plugin registers:"]
-    lines += [f"  - {path}: {description}" for path, description in unknown]
+    if len(unknown) == 1:
+        [(path, description)] = unknown
+        lines = [f"{description} ({path} in {source})."]
+    else:
+        lines = [f"{source} uses {len(unknown)} component types that no loaded plugin registers:"]
+        lines += [f"  - {path}: {description}" for path, description in unknown]
     failures = list(getattr(plugins, "load_errors", None) or [])
     if failures:
         lines.append("Plugins that failed to load: " + "; ".join(str(failure) for failure in failures))

@@ -211,7 +211,7 @@ def test_every_unknown_component_type_is_listed_at_once(tmp_path: Path, docs_plu
         val_evaluator = dict(type='Evaluator', metrics=[dict(type='ReconError'), dict(type='MeanBrightnes')])
         """))
     result = _mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), cwd=tmp_path, env=docs_plugin)
-    message = _refused(result, "uses 5 component type(s) that no loaded plugin registers",
+    message = _refused(result, "uses 5 component types that no loaded plugin registers",
                        "model.type: unknown model type 'TinyVAE'",
                        "val_dataloader.dataset.type: unknown dataset type 'VAEImages'",
                        "val_dataloader.dataset.pipeline[1].type: unknown transform type 'Jitter'",
