@@ -11,6 +11,12 @@ Images handed to metrics are float32 N×C×H×W, RGB, in [0, 255]. ``indices``
 are global sample indices: each rank sees only its shard, and ``compute`` must
 reduce across ranks (``mgx.core.distributed``) so that results are identical
 whatever the number of processes.
+
+A metric also declares, before anything is computed, the keys it will produce
+(``result_keys``), the model members it needs (``model_requirements``) and
+fetches what else it needs (``prepare_resources``); ``metric_contract_problems``
+checks a built metric against its declared paths. ``mgx.core.preflight`` uses
+all of these before iteration 0. docs/plugins.md, "The metric contract".
 """
 from __future__ import annotations
 
