@@ -2,10 +2,11 @@
 
 ``account_config(cfg, registry, strict)`` returns an :class:`Accounting`:
 misspellings and wrong types are errors in both modes; with ``strict`` (a run)
-a component type that is not registered and an argument its constructor does
-not take are errors too (the build would fail later anyway: better before
-anything is created); without it (``mgx config show``) they are listed as
-"not provided by mgx" so the config still resolves.
+an argument a registered component's constructor does not take is an error too
+(the build would fail later anyway: better before anything is created; types
+that are not registered at all are named by ``preflight.check_component_types``);
+without it (``mgx config show --check``) both are listed as "not provided by
+mgx" so the config still resolves.
 """
 from __future__ import annotations
 
@@ -35,12 +36,9 @@ class _Walker:
             return
         name = item["type"]
         if (kind, name) not in self.registry:
-            if self.strict:
-                try:
-                    self.registry.get(kind, name)
-                except Exception as exc:  # the registry's own message: did-you-mean + what is registered
-                    self.acc.errors.append(f"{path}: {exc}")
-            else:
+            # a run leaves unregistered types to preflight.check_component_types, which names them all
+            # together with any plugin that failed to load
+            if not self.strict:
                 self.unsupported.append(f"{kind} {name!r} ({path})")
             return
         factory = self.registry.get(kind, name)

@@ -165,12 +165,17 @@ class PreparedRun:
                                  f"logger interval ({self.log_interval} iterations)")
 
 
-def prepare_run(cfg: Any, plugins: Any) -> PreparedRun:
-    """Custom imports, key accounting and warnings; raises ConfigError (everything found) first."""
+def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
+    """Custom imports, component types, key accounting and warnings; raises ConfigError
+    (everything found) before the work_dir, the log or a tracking run exist."""
+    from .preflight import check_component_types
+
     modules = register_custom_imports(cfg, plugins)
     prepared = PreparedRun(cfg, run_plugins=modules)
     try:
         registry = plugins.registry if plugins is not None else None
+        if registry is not None:
+            check_component_types(cfg, mode, plugins)  # unregistered types, named together
         accounting = account_config(cfg, registry, strict=True)
         accounting.raise_errors(getattr(cfg, "filename", "config"))
         prepared.resume(None)

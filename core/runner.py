@@ -390,7 +390,7 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
-    prepared = prepare_run(cfg, plugins)
+    prepared = prepare_run(cfg, plugins, mode="test")
     setup = _Setup(cfg, options, "test", prepared)
     setup.apply_seed()
     run: RunContext | None = None
