@@ -1,12 +1,11 @@
 """Walk a resolved config and account for every key (see ``config_keys`` for the rules).
 
 ``account_config(cfg, registry, strict)`` returns an :class:`Accounting`:
-misspellings and wrong types are errors in both modes; with ``strict`` (a run)
-an argument a registered component's constructor does not take is an error too
-(the build would fail later anyway: better before anything is created; types
-that are not registered at all are named by ``preflight.check_component_types``);
-without it (``mgx config show --check``) both are listed as "not provided by
-mgx" so the config still resolves.
+misspellings and wrong types are errors in both modes. Other arguments a
+registered component does not take, and unregistered types, are left in a run
+to the build and ``preflight`` (which report every problem together); for
+``mgx config show --check`` they are listed as "not provided by mgx" so the
+config still resolves.
 """
 from __future__ import annotations
 
@@ -52,10 +51,8 @@ class _Walker:
                 if guess is not None:
                     self.acc.errors.append(f"{path}.{key}: {kind} {name!r} has no argument {key!r}. "
                                            f"Did you mean {guess!r}?")
-                elif self.strict:
-                    self.acc.errors.append(f"{path}.{key}: {kind} {name!r} does not take {key!r}; it accepts: "
-                                           f"{', '.join(sorted(accepted)) or '(no arguments)'}")
-                else:
+                elif not self.strict:
+                    # (in a run the build names it, among everything the pre-flight finds)
                     self.not_taken.setdefault(f"{kind} {name!r} ({path})", []).append(key)
         self.acc.errors.extend(type_problems(factory, kwargs, path))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import Config
 from .config_check import VISUALIZATION_HOOKS, account_config
 from .custom_imports import register_custom_imports
 from .errors import ConfigError
@@ -175,7 +176,10 @@ def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
     try:
         registry = plugins.registry if plugins is not None else None
         if registry is not None:
-            check_component_types(cfg, mode, plugins)  # unregistered types, named together
+            # unregistered types, named together; the visualization hooks are mapped, not built
+            view = Config({**cfg, "custom_hooks": prepared.run_hook_configs()},
+                          filename=getattr(cfg, "filename", "the config"))
+            check_component_types(view, mode, plugins)
         accounting = account_config(cfg, registry, strict=True)
         accounting.raise_errors(getattr(cfg, "filename", "config"))
         prepared.resume(None)

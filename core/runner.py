@@ -246,7 +246,6 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     custom_hooks: list = []
     status = "FAILED"
     try:
-        preflight.check_component_types(cfg, "train", plugins)
         if setup.rank == 0:
             clean_stale_temporaries(setup.work_dir)
         resume = _resume_state(options, setup.work_dir, setup.logger)
@@ -398,7 +397,6 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     custom_hooks: list = []
     status = "FAILED"
     try:
-        preflight.check_component_types(cfg, "test", plugins)
         state = load_checkpoint(checkpoint)
         model = setup.build_model(cfg)
         load_model_weights(model, state["model"], str(checkpoint))
