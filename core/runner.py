@@ -163,6 +163,13 @@ def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
     return TrackingSettings.from_layers(options.tracking, config_layer)
 
 
+def _check_tracking_uri(cfg: Config, options: RunOptions) -> None:
+    """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open fails before any set-up."""
+    settings = _tracking_settings(cfg, options)
+    if settings.enabled:
+        settings.resolve_uri()
+
+
 def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, resume_run_id: str | None,
                    resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None) -> Any:
     if setup.rank != 0:
@@ -226,6 +233,7 @@ def _resume_state(options: RunOptions, work_dir: Path, logger: logging.Logger) -
 
 def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
+    _check_tracking_uri(cfg, options)
     setup = _Setup(cfg, options, "train")
     run: RunContext | None = None
     tracker = None
@@ -374,6 +382,7 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
+    _check_tracking_uri(cfg, options)
     setup = _Setup(cfg, options, "test")
     setup.apply_seed()
     run: RunContext | None = None
