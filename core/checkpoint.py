@@ -104,16 +104,43 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ConfigError(f"checkpoint {path} does not exist")
     if path.is_dir():
         raise ConfigError(f"checkpoint {path} is a folder; give a .pth file (or --resume to pick the newest in a work_dir)")
+    trusted = is_trusted(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=not trusted)
     except PermissionError as exc:
         raise ConfigError(f"cannot read checkpoint {path}: {exc.strerror}") from None
     except Exception as exc:
+        if "Weights only load failed" in str(exc):
+            raise CheckpointError(_refused_message(path, str(exc))) from None
         raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if trusted:
+        warnings.warn(f"checkpoint {path} was loaded with full unpickling (it may run code) because "
+                      f"{TRUST_ENV} names it", RuntimeWarning, stacklevel=2)
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry)")
     return state
+
+
+#: Checkpoints (paths, separated by os.pathsep) the user trusts to be unpickled in full.
+TRUST_ENV = "MGX_TRUSTED_CHECKPOINTS"
+
+
+def is_trusted(path: Path) -> bool:
+    """Whether ``MGX_TRUSTED_CHECKPOINTS`` names this very file (no wildcards: trust is per file)."""
+    listed = [entry for entry in os.environ.get(TRUST_ENV, "").split(os.pathsep) if entry.strip()]
+    target = path.resolve()
+    return any(Path(entry.strip()).expanduser().resolve() == target for entry in listed)
+
+
+def _refused_message(path: Path, error: str) -> str:
+    """torch's weights-only loader refused an object: say what it is and how to allow the file."""
+    found = re.search(r"GLOBAL ([\w.]+)", error)
+    what = f" (it would call or build {found.group(1)} when loaded)" if found else ""
+    return (f"checkpoint {path} holds code, not only weights{what}, and was refused for safety: loading it "
+            f"could run anything on this machine. mgx checkpoints never hold code; if you made this file "
+            f"or trust where it came from, allow this one file explicitly with "
+            f"{TRUST_ENV}={path.resolve()} (see docs/engine.md, \"Checkpoints that hold code\")")
 
 
 def weights_of(state: dict) -> dict:
