@@ -144,12 +144,15 @@ def _store_options(func):
     return click.option("--tracking-uri", default=None, help=TRACKING_URI_HELP)(func)
 
 
+RUN_KINDS = {"train": "training", "test": "test"}  # tag mgx.mode of a run -> what `runs list` says
+
+
 @runs.command("list")
 @click.option("--experiment", default=None, help="Only this experiment (default: all).")
 @click.option("--max", "max_results", default=50, show_default=True, help="Most runs to show (newest first).")
 @_store_options
 def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None, workspace: str | None) -> None:
-    """Print a table of runs: id, name, experiment, status, start, duration."""
+    """Print a table of runs: id, name, kind (training or test), experiment, status, start, duration."""
     import datetime
 
     from mlflow.entities import ViewType
@@ -174,9 +177,10 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
         start = datetime.datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M:%S")
         end = r.info.end_time or (r.info.start_time if r.info.status != "RUNNING" else None)
         duration = f"{(end - r.info.start_time) / 1000:.0f}s" if end else "running"
-        rows.append([r.info.run_id, r.info.run_name or "", experiments.get(r.info.experiment_id, ""),
+        kind = RUN_KINDS.get(r.data.tags.get("mgx.mode", ""), r.data.tags.get("mgx.mode", "-"))
+        rows.append([r.info.run_id, r.info.run_name or "", kind, experiments.get(r.info.experiment_id, ""),
                      r.info.status, start, duration])
-    click.echo(format_table(["RUN ID", "NAME", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
+    click.echo(format_table(["RUN ID", "NAME", "KIND", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
 
 
 @runs.command("compare")
@@ -187,7 +191,8 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
 @_store_options
 def runs_compare(run_refs: tuple[str, ...], plot_path: str | None, system: bool, tracking_uri: str | None,
                  workspace: str | None) -> None:
-    """Show differing params and final + best metrics of RUNs (ids or unique names) side by side."""
+    """Show differing params and final + best metrics of RUNs (ids, the 8-character short ids
+    printed here, or unique names) side by side. "best" follows the direction each metric declared."""
     from mgx.core.tracking.query import compare_text, plot_curves, resolve_runs
 
     uri = _store_uri(tracking_uri, workspace)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, MgxError
+from .metric_direction import LOWER, direction_of, guess_from_name, lookup
 
 FORMAT_VERSION = 1
 MARKER = "last_checkpoint"
@@ -209,9 +210,13 @@ class CheckpointPolicy:
         self.by_epoch = by_epoch
         self.max_keep_ckpts = max_keep_ckpts
         self.save_best = save_best
-        self.rule = rule or ("less" if save_best in (less_keys or []) or _looks_lower_better(save_best) else "greater")
         if greater_keys and save_best in greater_keys:
-            self.rule = "greater"
+            rule = rule or "greater"
+        elif less_keys and save_best in less_keys:
+            rule = rule or "less"
+        self.explicit_rule = rule
+        # until the metrics are built (use_declared_directions), the key's name is the only hint
+        self.rule = rule or _rule_for(direction_of(save_best) if save_best else None)
         self.save_last = save_last
         self.best_score: float | None = None
         self.best_path: Path | None = None
@@ -224,11 +229,25 @@ class CheckpointPolicy:
         return value < self.best_score if self.rule == "less" else value > self.best_score
 
 
-def _looks_lower_better(key: str | None) -> bool:
-    if not key:
-        return False
-    name = key.lower()
-    return any(token in name for token in ("fid", "kid", "swd", "ppl", "mse", "mae", "loss", "lpips"))
+    def use_declared_directions(self, declared: dict[str, str | None]) -> str | None:
+        """Take ``save_best``'s rule from the direction its metric declares, unless ``rule`` /
+        ``less_keys`` / ``greater_keys`` set it. Returns a warning when nothing says which way is
+        better (the rule is then 'greater', as in MMEngine)."""
+        if not self.save_best or self.explicit_rule:
+            return None
+        found, direction = lookup(declared, self.save_best)
+        if not found:
+            direction = guess_from_name(self.save_best)
+        if direction is None:
+            self.rule = "greater"
+            return (f"default_hooks.checkpoint.save_best={self.save_best!r}: its metric declares no direction "
+                    f"for this key, so higher counts as better; set rule='less' (or 'greater') to say which")
+        self.rule = _rule_for(direction)
+        return None
+
+
+def _rule_for(direction: str | None) -> str:
+    return "less" if direction == LOWER else "greater"
 
 
 def prune_periodic(work_dir: Path, keep: int, prefix: str) -> list[Path]:

@@ -21,20 +21,44 @@ from typing import Any, Callable, Iterable
 
 from . import distributed
 from .errors import ConfigError, MgxError
+from .metric_direction import DIRECTIONS
 from .optim import autocast
 from .registry import build_list
 
 
 class BaseMetric:
-    """Base of every metric; subclasses set the class attributes and override the paths they use."""
+    """Base of every metric; subclasses set the class attributes and override the paths they use.
+
+    ``directions`` says which value is better for each key ``compute`` returns (without the
+    prefix): ``"higher"`` or ``"lower"`` (``None``: neither, e.g. a standard deviation); keys
+    not listed get ``default_direction``. ``save_best``'s default rule and ``mgx runs compare``
+    use it, e.g. ``directions = {"fid": "lower", "mean": "lower", "cov": "lower"}``, or
+    ``default_direction = "lower"`` for keys named at run time (SWD's per-resolution keys).
+    """
 
     default_prefix: str | None = None
     needs_fakes: bool = False
     needs_reals: bool = False
     uses_val_step: bool = False
+    directions: dict[str, str | None] = {}
+    default_direction: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for key, value in {**dict(cls.directions), "(default_direction)": cls.default_direction}.items():
+            if value not in (*DIRECTIONS, None):
+                raise MgxError(f"metric {cls.__name__}: direction of {key!r} is {value!r}; "
+                               f"use 'higher', 'lower' or None")
 
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix if prefix is not None else self.default_prefix
+
+    def declared_directions(self) -> dict[str, str | None]:
+        """Full keys (with prefix) -> direction; the default under ``'PREFIX/*'`` (``'*'`` without prefix)."""
+        declared: dict[str, str | None] = {self.full_key(key): value for key, value in self.directions.items()}
+        if self.default_direction is not None:
+            declared[f"{self.prefix}/*" if self.prefix else "*"] = self.default_direction
+        return declared
 
     def setup(self, ctx: "MetricContext") -> None:
         """Called once before each evaluation; reset accumulated state here."""
@@ -152,6 +176,13 @@ class Evaluator:
             if not isinstance(metric, BaseMetric):
                 raise ConfigError(f"metric {type(metric).__name__} does not derive from mgx.core.evaluation.BaseMetric")
 
+    def declared_directions(self) -> dict[str, str | None]:
+        """Every metric's declared directions by full key (see BaseMetric.directions)."""
+        declared: dict[str, str | None] = {}
+        for metric in self.metrics:
+            declared.update(metric.declared_directions())
+        return declared
+
     def evaluate(self, ctx: MetricContext, dataloader: Any, val_step: Callable[[dict], dict] | None,
                  to_device: Callable[[Any], Any]) -> dict[str, float]:
         for metric in self.metrics:
@@ -216,6 +247,14 @@ class Evaluator:
                     keep = index_tensor < metric.fake_nums
                     if bool(keep.any()):
                         metric.process_fake(images[keep.to(images.device)], index_tensor[keep])
+
+
+def declared_directions(evaluators: Iterable["Evaluator"]) -> dict[str, str | None]:
+    """The declared directions of every metric of these evaluators, by full key."""
+    declared: dict[str, str | None] = {}
+    for evaluator in evaluators:
+        declared.update(evaluator.declared_directions())
+    return declared
 
 
 def format_metrics(results: dict[str, float]) -> str:

@@ -24,7 +24,7 @@ from .data import build_dataloader
 from .ddp import wrap_trainable_children
 from .ema import ExponentialMovingAverage
 from .errors import ConfigError, MgxError
-from .evaluation import Evaluator, format_metrics
+from .evaluation import Evaluator, declared_directions, format_metrics
 from .loops import train_loop_from_cfg
 from .optim import SchedulerSet, build_optim_wrappers
 from .progress import Progress
@@ -163,6 +163,14 @@ def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
     return TrackingSettings.from_layers(options.tracking, config_layer)
 
 
+def _record_directions(tracker: Any, directions: dict) -> None:
+    """The run remembers which way each of its metrics is better (for `mgx runs compare`)."""
+    if tracker is not None and directions:
+        from .metric_direction import TRACKING_TAG, to_tag
+
+        tracker.set_tags({TRACKING_TAG: to_tag(directions)})
+
+
 def _check_tracking_uri(cfg: Config, options: RunOptions) -> None:
     """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open fails before any set-up."""
     settings = _tracking_settings(cfg, options)
@@ -281,8 +289,13 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
                               seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
+        directions = declared_directions([eval_set.evaluator for eval_set in eval_sets])
+        note = policy.use_declared_directions(directions)
+        if note and setup.rank == 0:
+            setup.logger.warning(note)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, resume_run_id,
                                                run.iteration if resume else None, config_text, "train", hosts)
+        _record_directions(tracker, directions)
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
@@ -412,6 +425,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
         config_text = dump_config(cfg)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
+        _record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
         if tracker is not None and meta.get("tracking_run_id"):
             tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
         plugins.hook.mgx_before_run(run=run)

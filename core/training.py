@@ -25,6 +25,12 @@ STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption 
 TRACKED_KIND = {"interval": "periodic", "best": "best", "last": "last", "preempt": "last"}
 
 
+def tracked_names(values: dict) -> dict:
+    """Training values under their MLflow names: ``loss_disc`` -> ``train/loss_disc``; learning
+    rates (``lr``, ``lr/generator``) and names that already have a namespace stay."""
+    return {key if "/" in key or key.startswith("lr") else f"train/{key}": value for key, value in values.items()}
+
+
 class NonFiniteLoss(MgxError):
     """A loss became NaN or Inf: training stops, the last good checkpoint stays."""
 
@@ -128,7 +134,7 @@ class Trainer:
         self._step_time += time.perf_counter() - started
         self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
         if self.progress is not None and self.progress.draw_due():
-            self.progress.draw(run.iteration, {key: float(value) for key, value in losses.items()})
+            self.progress.draw(run.iteration, tracked_names({key: float(value) for key, value in losses.items()}))
         return losses
 
     def check_losses(self) -> None:
@@ -174,12 +180,12 @@ class Trainer:
         values["time"] = (self._step_time + self._data_time) / count
         values["data_time"] = self._data_time / count
         self._window, self._window_count, self._step_time, self._data_time = {}, 0, 0.0, 0.0
+        values = tracked_names(values)  # the console shows the names MLflow records
         if run.is_main:
             if self.progress is not None:
                 self.progress.log(run.iteration, values)
             if run.tracker is not None:
-                run.tracker.log_metrics({f"train/{k}" if "/" not in k and not k.startswith("lr") else k: v
-                                         for k, v in values.items()}, step=run.iteration)
+                run.tracker.log_metrics(values, step=run.iteration)
 
     # -- validation ----------------------------------------------------------------
 
