@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import distributed
+from . import distributed, progress
 from .errors import ConfigError, MgxError
 from .metric_direction import DIRECTIONS
 from .optim import autocast
@@ -187,7 +187,11 @@ class Evaluator:
                  to_device: Callable[[Any], Any]) -> dict[str, float]:
         for metric in self.metrics:
             metric.setup(ctx)
-        direct = {id(m): m.evaluate(ctx) for m in self.metrics if type(m).evaluate is not BaseMetric.evaluate}
+        direct = {}
+        for metric in self.metrics:
+            if type(metric).evaluate is not BaseMetric.evaluate:
+                progress.report(f"{type(metric).__name__}:", 0, None)  # its own loop; it may report more
+                direct[id(metric)] = metric.evaluate(ctx)
         fed = [m for m in self.metrics if id(m) not in direct or direct[id(m)] is None]
         self._feed_dataloader(fed, dataloader, val_step, to_device)
         self._feed_fakes(ctx, [m for m in fed if m.needs_fakes])
@@ -213,7 +217,10 @@ class Evaluator:
             raise ConfigError(f"metrics {names} need a dataloader (val_dataloader / test_dataloader) but none is configured")
         import torch
 
-        for batch in dataloader:
+        names = ", ".join(_display_name(m) for m in dict.fromkeys(paired + reals))
+        total = len(dataloader) if hasattr(dataloader, "__len__") else None
+        for done, batch in enumerate(dataloader, 1):
+            progress.report(f"{names}: dataset batches", done - 1, total)
             batch = to_device(batch)
             if paired:
                 with torch.inference_mode():
@@ -239,7 +246,9 @@ class Evaluator:
         for sample_model, group in groups.items():
             total = max(metric.fake_nums for metric in group)
             mine = list(distributed.shard_indices(total))
+            stage = f"{', '.join(_display_name(m) for m in group)}: generated images ({sample_model})"
             for start in range(0, len(mine), ctx.batch_size):
+                progress.report(stage, start, len(mine))
                 indices = mine[start:start + ctx.batch_size]
                 images = ctx.generate(indices, sample_model)
                 index_tensor = torch.as_tensor(indices)
@@ -247,6 +256,10 @@ class Evaluator:
                     keep = index_tensor < metric.fake_nums
                     if bool(keep.any()):
                         metric.process_fake(images[keep.to(images.device)], index_tensor[keep])
+
+
+def _display_name(metric: BaseMetric) -> str:
+    return metric.prefix or type(metric).__name__
 
 
 def declared_directions(evaluators: Iterable["Evaluator"]) -> dict[str, str | None]:

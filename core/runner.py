@@ -27,7 +27,7 @@ from .errors import ConfigError, MgxError
 from .evaluation import Evaluator, declared_directions, format_metrics
 from .loops import train_loop_from_cfg
 from .optim import SchedulerSet, build_optim_wrappers
-from .progress import Progress
+from .progress import Progress, evaluation_progress
 from .randomness import rank_seed, restore_rng_state, seed_everything
 from .registry import build, build_list
 from .runlog import close_run_logger, setup_run_logger
@@ -433,7 +433,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp, seed=setup.seed,
                               work_dir=setup.work_dir)
         started = time.perf_counter()
-        metrics = validator.evaluate()
+        with evaluation_progress("Test", setup.logger if run.is_main else None):
+            metrics = validator.evaluate()
         run.latest_metrics = metrics
         plugins.hook.mgx_after_test(run=run, metrics=metrics)
         if run.is_main:

@@ -15,7 +15,7 @@ from .data import to_device
 from .ddp import plain_children
 from .errors import ConfigError, MgxError
 from .evaluation import format_metrics
-from .progress import Progress
+from .progress import Progress, evaluation_progress
 from .randomness import capture_rng_state
 from .validation import Validator
 
@@ -197,10 +197,11 @@ class Trainer:
         self._validated_at = run.iteration
         self.hooks.mgx_before_val(run=run)
         started = time.perf_counter()
-        metrics = self.validator.evaluate()
+        where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
+        with evaluation_progress(where, run.logger if run.is_main else None):
+            metrics = self.validator.evaluate()
         run.latest_metrics = metrics
         if run.is_main:
-            where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
             run.logger.info(f"{where}  {format_metrics(metrics)}  ({time.perf_counter() - started:.1f} s)")
             if run.tracker is not None and metrics:
                 run.tracker.log_metrics(metrics, step=run.iteration)
