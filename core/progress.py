@@ -167,7 +167,6 @@ class Progress:
         self.tty = enabled and sys.stderr.isatty()
         self.started = time.perf_counter()
         self.status = status_line() if self.tty else None
-        self._latest: tuple[int, dict[str, float]] | None = None
 
     def rate(self, iteration: int) -> float:
         elapsed = time.perf_counter() - self.started
@@ -205,7 +204,6 @@ class Progress:
     def draw(self, iteration: int, values: dict[str, float], force: bool = False) -> None:
         if self.status is None or (not force and not self.status.due()):
             return
-        self._latest = (iteration, values)
         self.status.show(self.bar_text(iteration, values, self.status.width()))
 
     def close(self) -> None:
