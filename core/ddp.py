@@ -14,23 +14,23 @@ from typing import Any, Iterator
 
 
 @lru_cache(maxsize=1)
-def _no_forward_buffer_sync() -> dict[str, bool]:
-    """DDP's argument that turns off the buffer broadcast at every forward.
+def _buffer_sync_argument() -> str:
+    """DDP's name for "broadcast buffers at every forward".
 
-    Buffers (e.g. BatchNorm statistics of a discriminator) stay per rank during training,
-    as in MMEngine. torch 2.13 renamed ``broadcast_buffers`` to ``forward_sync_buffers`` and
-    warns once per process (so once per rank) about the old name; older torch only has it.
-    The new flag still syncs buffers once at construction, which is harmless: every rank
-    starts from the same weights (same seed, or the same checkpoint).
+    torch 2.13 renamed ``broadcast_buffers`` to ``forward_sync_buffers`` and warns once per
+    process (so once per rank) about the old name; older torch only has the old one. The new
+    flag always syncs buffers once at construction, which is harmless: every rank starts from
+    the same weights (same seed, or the same checkpoint).
     """
     from torch.nn.parallel import DistributedDataParallel
 
     if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
-        return {"forward_sync_buffers": False}
-    return {"broadcast_buffers": False}
+        return "forward_sync_buffers"
+    return "broadcast_buffers"
 
 
-def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False) -> dict[str, Any]:
+def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False,
+                            broadcast_buffers: bool = False) -> dict[str, Any]:
     """Replace trainable children by DDP wrappers; returns the originals by name."""
     from torch.nn.parallel import DistributedDataParallel
 
@@ -42,7 +42,7 @@ def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: boo
         device_ids = [device.index] if device.type == "cuda" else None
         setattr(model, name, DistributedDataParallel(child, device_ids=device_ids,
                                                      find_unused_parameters=find_unused_parameters,
-                                                     **_no_forward_buffer_sync()))
+                                                     **{_buffer_sync_argument(): broadcast_buffers}))
     return originals
 
 

@@ -43,3 +43,12 @@ def test_wrapping_uses_the_supported_ddp_api_and_warns_nothing(one_rank_group):
     with plain_children(model, originals) as plain:
         assert not any(key.startswith("generator.module.") for key in plain.state_dict())
     assert model.generator is wrapper
+
+
+def test_buffer_broadcast_asked_by_model_wrapper_cfg_uses_the_supported_api_too(one_rank_group):
+    model = TwoNets()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrap_trainable_children(model, torch.device("cpu"), broadcast_buffers=True)
+    assert [w for w in caught if issubclass(w.category, FutureWarning)] == []
+    assert getattr(model.generator, "forward_sync_buffers", getattr(model.generator, "broadcast_buffers", None)) is True
