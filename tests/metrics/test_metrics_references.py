@@ -88,19 +88,53 @@ def test_fid_metric_equals_torchmetrics_on_the_same_features(tmp_path):
     assert results["FID-Full/fid"] == pytest.approx(results["FID-Full/mean"] + results["FID-Full/cov"], rel=1e-12)
 
 
-def test_kid_metric_equals_torchmetrics_with_the_same_subsets(tmp_path):
+class _Float64Features(torch.nn.Module):
+    """The same features, handed on in float64: torchmetrics then computes KID in float64."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images):
+        return self.net(images.float()).double()
+
+
+def _kid_float64(real, fake, subsets, subset_size, generator):
+    """KID from its definition in float64 numpy: unbiased MMD² of k(x, y) = (x·y/d + 1)³ per subset."""
+    real, fake = real.double().numpy(), fake.double().numpy()
+    m, d = subset_size, real.shape[1]
+    scores = []
+    for _ in range(subsets):
+        x = real[torch.randperm(real.shape[0], generator=generator)[:m].numpy()]
+        y = fake[torch.randperm(fake.shape[0], generator=generator)[:m].numpy()]
+        k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+        same = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        scores.append(same - 2 * k_xy.sum() / (m * m))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def test_kid_metric_equals_a_float64_computation_with_torchmetrics_subsets(tmp_path):
     net = TinyFeatures(dim=16)
     reals = real_images(60)
     results, _, ctx = run_metrics([dict(type="KID", fake_nums=50, subsets=7, subset_size=30, seed=11,
                                         feature_extractor=net)], TinyGenerator(), tmp_path,
                                   dataloader=batches(reals, 32))
-    reference = TMKernelInceptionDistance(feature=net, subsets=7, subset_size=30)
+    fakes = ctx.generate(list(range(50)), "orig")
+    with torch.no_grad():  # features batched as the metric batched them (32 reals, 16 fakes)
+        real_features = torch.cat([net(reals[i:i + 32].float()) for i in range(0, 60, 32)])
+        fake_features = torch.cat([net(fakes[i:i + 16]) for i in range(0, 50, 16)])
+    mean, std = _kid_float64(real_features, fake_features, 7, 30, torch.Generator().manual_seed(11))
+    # float32 features, float32 Gram products, float64 kernel and sums: ~1e-7 relative on any CPU.
+    assert results["KID/kid_mean"] == pytest.approx(mean, rel=2e-6)
+    assert results["KID/kid_std"] == pytest.approx(std, rel=2e-5)
+    # torchmetrics on the same float32 features, computed in float64, draws the same subsets
+    reference = TMKernelInceptionDistance(feature=_Float64Features(net), subsets=7, subset_size=30)
     reference.update(reals.float(), real=True)
-    reference.update(ctx.generate(list(range(50)), "orig"), real=False)
+    reference.update(fakes, real=False)
     torch.manual_seed(11)  # torchmetrics draws its subsets from the global RNG
-    mean, std = reference.compute()
-    assert results["KID/kid_mean"] == pytest.approx(float(mean), rel=1e-6)
-    assert results["KID/kid_std"] == pytest.approx(float(std), rel=1e-5)
+    tm_mean, tm_std = reference.compute()
+    assert float(tm_mean) == pytest.approx(mean, rel=1e-6)
+    assert float(tm_std) == pytest.approx(std, rel=1e-5)
 
 
 def test_kid_function_refuses_subsets_larger_than_the_sets():
