@@ -177,7 +177,7 @@ def test_ms_ssim_equals_pytorch_msssim_from_161_px(size):
     x, y = _pair(size)
     ours = ms_ssim(x, y, data_range=255)
     ref = pytorch_msssim.ms_ssim(x.double(), y.double(), data_range=255, size_average=False)
-    assert torch.allclose(ours, ref, atol=1e-5, rtol=0)
+    assert torch.allclose(ours, ref, atol=1e-6, rtol=0)  # float32 filtering: ~2e-7 on noise
 
 
 @pytest.mark.parametrize("size", [64, 32])
@@ -193,7 +193,7 @@ def test_ms_ssim_works_on_small_images(size):
 def test_ssim_equals_pytorch_msssim():
     x, y = _pair(48)
     ref = pytorch_msssim.ssim(x.double(), y.double(), data_range=255, size_average=False)
-    assert torch.allclose(ssim(x, y), ref, atol=1e-5, rtol=0)
+    assert torch.allclose(ssim(x, y), ref, atol=1e-7, rtol=0)
 
 
 def test_psnr_equals_torchmetrics():
