@@ -9,6 +9,8 @@ from ._common import build_extractor, check_extractor_arg
 from .features_metric import FeatureSetMetric
 from .functional.precision_recall import precision_recall
 
+_MAX_BLOCK = 2048
+
 
 class PrecisionAndRecall(FeatureSetMetric):
     """Fraction of fakes inside the real k-NN manifold (precision) and of reals inside the fake one (recall).
@@ -52,5 +54,7 @@ class PrecisionAndRecall(FeatureSetMetric):
             return extractor
 
     def _score(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        precision, recall = precision_recall(real, fake, self.k, self.row_batch_size, self.col_batch_size)
+        # MMagic's batch sizes cap the distance blocks; blocks above 2048 rows only cost memory.
+        block = min(self.row_batch_size, self.col_batch_size, _MAX_BLOCK)
+        precision, recall = precision_recall(real, fake, self.k, block, block)
         return {"precision": precision, "recall": recall}

@@ -11,7 +11,8 @@ import torch
 
 from metric_test_nets import LogitsOnly, TinyFeatures, TinyGenerator, batches, real_images, run_metrics
 from mgx.plugins.metrics.functional import (RunningMoments, frechet_distance, inception_score_from_split_sums,
-                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse, psnr,
+                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse, precision_recall,
+                                            psnr,
                                             rgb_to_y, ssim)
 
 
@@ -163,6 +164,31 @@ def test_inception_score_split_sums_add_up_over_shards():
                  for i in range(0, 50, 17))
     assert torch.allclose(whole, shards, rtol=1e-13, atol=0)
     assert inception_score_from_split_sums(whole) == pytest.approx(inception_score_from_split_sums(shards), rel=1e-12)
+
+
+def _precision_recall_float64(real, fake, k):
+    """The definition, brute force in float64: a fake counts when some real x has ‖f − x‖ ≤ r_k(x)."""
+    real, fake = real.double().numpy(), fake.double().numpy()
+
+    def radii(a):
+        d = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1))
+        return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+
+    def inside(queries, members):
+        d = np.sqrt(((queries[:, None, :] - members[None, :, :]) ** 2).sum(-1))
+        return float((d <= radii(members)[None, :]).any(axis=1).mean())
+
+    return inside(fake, real), inside(real, fake)
+
+
+@pytest.mark.parametrize("block", [7, 64])
+def test_precision_recall_equals_a_float64_brute_force(block):
+    gen = torch.Generator().manual_seed(4)
+    real = torch.randn(45, 12, generator=gen)
+    fake = torch.randn(38, 12, generator=gen) * 1.3 + 0.2
+    expected = _precision_recall_float64(real, fake, 3)
+    assert 0 < expected[0] < 1 and 0 < expected[1] < 1
+    assert precision_recall(real, fake, k=3, row_batch=block, col_batch=block) == expected
 
 
 def _pair(size, seed=0, n=2):
