@@ -10,10 +10,10 @@ import scipy.linalg
 import torch
 
 from metric_test_nets import LogitsOnly, TinyFeatures, TinyGenerator, batches, real_images, run_metrics
+from reference_formulas import kid_float64, ms_ssim_float64, precision_recall_float64, ssim_terms_float64
 from mgx.plugins.metrics.functional import (RunningMoments, frechet_distance, inception_score_from_split_sums,
-                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse, precision_recall,
-                                            psnr,
-                                            rgb_to_y, ssim)
+                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse,
+                                            precision_recall, psnr, rgb_to_y, ssim)
 
 
 def _reference(module: str):
@@ -100,20 +100,6 @@ class _Float64Features(torch.nn.Module):
         return self.net(images.float()).double()
 
 
-def _kid_float64(real, fake, subsets, subset_size, generator):
-    """KID from its definition in float64 numpy: unbiased MMD² of k(x, y) = (x·y/d + 1)³ per subset."""
-    real, fake = real.double().numpy(), fake.double().numpy()
-    m, d = subset_size, real.shape[1]
-    scores = []
-    for _ in range(subsets):
-        x = real[torch.randperm(real.shape[0], generator=generator)[:m].numpy()]
-        y = fake[torch.randperm(fake.shape[0], generator=generator)[:m].numpy()]
-        k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
-        same = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-        scores.append(same - 2 * k_xy.sum() / (m * m))
-    return float(np.mean(scores)), float(np.std(scores))
-
-
 def test_kid_metric_equals_a_float64_computation_with_torchmetrics_subsets(tmp_path):
     net = TinyFeatures(dim=16)
     reals = real_images(60)
@@ -124,7 +110,7 @@ def test_kid_metric_equals_a_float64_computation_with_torchmetrics_subsets(tmp_p
     with torch.no_grad():  # features batched as the metric batched them (32 reals, 16 fakes)
         real_features = torch.cat([net(reals[i:i + 32].float()) for i in range(0, 60, 32)])
         fake_features = torch.cat([net(fakes[i:i + 16]) for i in range(0, 50, 16)])
-    mean, std = _kid_float64(real_features, fake_features, 7, 30, torch.Generator().manual_seed(11))
+    mean, std = kid_float64(real_features, fake_features, 7, 30, torch.Generator().manual_seed(11))
     # float32 features, float32 Gram products, float64 kernel and sums: ~1e-7 relative on any CPU.
     assert results["KID/kid_mean"] == pytest.approx(mean, rel=2e-6)
     assert results["KID/kid_std"] == pytest.approx(std, rel=2e-5)
@@ -166,27 +152,12 @@ def test_inception_score_split_sums_add_up_over_shards():
     assert inception_score_from_split_sums(whole) == pytest.approx(inception_score_from_split_sums(shards), rel=1e-12)
 
 
-def _precision_recall_float64(real, fake, k):
-    """The definition, brute force in float64: a fake counts when some real x has ‖f − x‖ ≤ r_k(x)."""
-    real, fake = real.double().numpy(), fake.double().numpy()
-
-    def radii(a):
-        d = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1))
-        return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
-
-    def inside(queries, members):
-        d = np.sqrt(((queries[:, None, :] - members[None, :, :]) ** 2).sum(-1))
-        return float((d <= radii(members)[None, :]).any(axis=1).mean())
-
-    return inside(fake, real), inside(real, fake)
-
-
 @pytest.mark.parametrize("block", [7, 64])
 def test_precision_recall_equals_a_float64_brute_force(block):
     gen = torch.Generator().manual_seed(4)
     real = torch.randn(45, 12, generator=gen)
     fake = torch.randn(38, 12, generator=gen) * 1.3 + 0.2
-    expected = _precision_recall_float64(real, fake, 3)
+    expected = precision_recall_float64(real, fake, 3)
     assert 0 < expected[0] < 1 and 0 < expected[1] < 1
     assert precision_recall(real, fake, k=3, row_batch=block, col_batch=block) == expected
 
@@ -198,47 +169,11 @@ def _pair(size, seed=0, n=2):
     return x, y
 
 
-def _ssim_terms_float64(x, y, data_range=255.0, k1=0.01, k2=0.03):
-    """Per-channel mean SSIM and contrast-structure of float64 images: Gaussian 11/1.5 window
-    (shrunk to the image with its sigma, MMagic's rule), valid filtering, from the definition."""
-    size = min(11, x.shape[2], x.shape[3])
-    taps = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-taps ** 2 / (2 * (1.5 * size / 11) ** 2))
-    kernel = torch.outer(g, g) / g.sum() ** 2
-    c = x.shape[1]
-
-    def blur(t):
-        return torch.nn.functional.conv2d(t, kernel.expand(c, 1, size, size), groups=c)
-
-    mx, my = blur(x), blur(y)
-    vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
-    cs = (2 * cxy + (k2 * data_range) ** 2) / (vx + vy + (k2 * data_range) ** 2)
-    lum = (2 * mx * my + (k1 * data_range) ** 2) / (mx ** 2 + my ** 2 + (k1 * data_range) ** 2)
-    return (lum * cs).mean(dim=(2, 3)), cs.mean(dim=(2, 3))
-
-
-def _ms_ssim_float64(x, y, weights=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333), channel_mean_first=False):
-    """MS-SSIM in float64: Π_l relu(cs_l)^w_l · relu(ssim_L)^w_L per channel, then the channel mean
-    (pytorch-msssim/piq); with ``channel_mean_first`` the channel mean is taken per level first (MMagic)."""
-    x, y = x.double(), y.double()
-    factors = []
-    for level, weight in enumerate(weights):
-        s, cs = _ssim_terms_float64(x, y)
-        term = s if level == len(weights) - 1 else cs
-        if channel_mean_first:
-            term = term.mean(dim=1, keepdim=True)
-        factors.append(term.clamp(min=0) ** weight)
-        pad = [x.shape[2] % 2, x.shape[3] % 2]
-        x = torch.nn.functional.avg_pool2d(x, 2, padding=pad)
-        y = torch.nn.functional.avg_pool2d(y, 2, padding=pad)
-    return torch.stack(factors).prod(dim=0).mean(dim=1)
-
-
 @pytest.mark.parametrize("size", [161, 64])
 def test_ms_ssim_equals_a_float64_computation(size):
     x, y = _pair(size, n=3)
     # float32 filtering of mean-shifted images: measured 1.4e-7 on these noise images, ~1e-8 on smooth ones
-    assert torch.allclose(ms_ssim(x, y, data_range=255), _ms_ssim_float64(x, y), atol=1e-6, rtol=0)
+    assert torch.allclose(ms_ssim(x, y, data_range=255), ms_ssim_float64(x, y), atol=1e-6, rtol=0)
 
 
 def test_ms_ssim_equals_pytorch_msssim_from_161_px():
@@ -260,7 +195,7 @@ def test_ms_ssim_works_on_small_images(size):
 
 def test_ssim_equals_a_float64_computation_and_pytorch_msssim():
     x, y = _pair(48)
-    assert torch.allclose(ssim(x, y), _ssim_terms_float64(x.double(), y.double())[0].mean(dim=1), atol=2e-8, rtol=0)
+    assert torch.allclose(ssim(x, y), ssim_terms_float64(x.double(), y.double())[0].mean(dim=1), atol=2e-8, rtol=0)
     ref = pytorch_msssim.ssim(x.double(), y.double(), data_range=255, size_average=False)
     assert torch.allclose(ssim(x, y), ref, atol=5e-6, rtol=0)
 

@@ -74,8 +74,13 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0, win_size: 
 
 def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
             weights: tuple[float, ...] = MS_SSIM_WEIGHTS, win_size: int = 11, sigma: float = 1.5,
-            k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
-    """Multi-scale SSIM of each image pair (N values)."""
+            k1: float = 0.01, k2: float = 0.03, channel_mean_first: bool = False) -> torch.Tensor:
+    """Multi-scale SSIM of each image pair (N values).
+
+    Per channel Π relu(cs_l)^w_l · relu(ssim_L)^w_L, then the channel mean; with
+    ``channel_mean_first`` each scale's term is averaged over channels before the
+    powers and the product (MMagic's convention).
+    """
     _check_pair(x, y)
     x, y = x.to(torch.float32), y.to(torch.float32)
     levels = len(weights)
@@ -84,6 +89,8 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
     for level in range(levels):
         window = _window_for(x.shape[2], x.shape[3], win_size, sigma, x.device)
         ssim_pc, cs_pc = ssim_and_contrast(x, y, window, data_range, k1, k2)
+        if channel_mean_first:
+            ssim_pc, cs_pc = ssim_pc.mean(dim=1, keepdim=True), cs_pc.mean(dim=1, keepdim=True)
         if level < levels - 1:
             terms.append(torch.relu(cs_pc))
             padding = [s % 2 for s in x.shape[2:]]
