@@ -196,7 +196,7 @@ def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_pat
     stopped = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
     assert stopped.returncode == 143, stopped.stderr
     assert "stopped by SIGTERM at iteration 6" in stopped.stderr
-    assert "Iter(val) [6]" not in stopped.stderr, "the validation pass was not abandoned"
+    assert "Iter(val) [6]  SWD" not in stopped.stderr, "the validation pass was not abandoned"
     (run,) = _runs(tmp_path)
     assert run.info.status == "KILLED"
     meta = torch.load(work / "iter_6.pth", map_location="cpu", weights_only=True)["meta"]
@@ -204,7 +204,7 @@ def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_pat
 
     resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert "Iter(val) [6]" in resumed.stderr, "the interrupted validation is done on resume"
+    assert "Iter(val) [6]  SWD" in resumed.stderr, "the interrupted validation is done on resume"
     (run,) = _runs(tmp_path)
     assert run.info.status == "FINISHED"
     assert [m.step for m in _client(tmp_path).get_metric_history(run.info.run_id, "SWD/avg")] == [6]
