@@ -109,20 +109,34 @@ def load_checkpoint(path: str | Path) -> dict:
     except PermissionError as exc:
         raise ConfigError(f"cannot read checkpoint {path}: {exc.strerror}") from None
     except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        hint = ""
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            # MMEngine checkpoints pickle logging objects next to the weights; only tensors are loaded safely
+            hint = (". If it is an MMEngine/MMagic checkpoint, keep only its weights: python -c \"import torch; "
+                    "c = torch.load('IN.pth', weights_only=False); torch.save({'state_dict': c['state_dict']}, 'OUT.pth')\"")
         raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-    if not isinstance(state, dict) or "model" not in state:
-        raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry)")
+                              f"({type(exc).__name__}: {first}){hint}") from None
+    if not isinstance(state, dict) or ("model" not in state and not isinstance(state.get("state_dict"), dict)):
+        raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry) "
+                              f"nor an MMEngine one (no 'state_dict' entry)")
     return state
 
 
 def weights_of(state: dict) -> dict:
-    """The model's state dict from an mgx checkpoint (or a bare state dict)."""
-    return state["model"] if "model" in state and isinstance(state["model"], dict) else state
+    """The model's state dict from an mgx checkpoint, an MMEngine/MMagic one (``state_dict``), or a bare state dict."""
+    if "model" in state and isinstance(state["model"], dict):
+        return state["model"]
+    return state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
 
 
 def load_model_weights(model: Any, weights: dict, source: str) -> None:
-    """Load strictly; on mismatch name the missing and unexpected keys."""
+    """Load strictly; on mismatch name the missing and unexpected keys.
+
+    A model with ``adapt_loaded_weights(weights)`` first converts foreign layouts (e.g. MMagic's)."""
+    adapt = getattr(model, "adapt_loaded_weights", None)
+    if callable(adapt):
+        weights = adapt(weights)
     own = model.state_dict()
     missing = sorted(set(own) - set(weights))
     unexpected = sorted(set(weights) - set(own))
