@@ -162,10 +162,11 @@ class StyleGAN2(nn.Module):
             fields = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
             raise MgxError(f"StyleGAN2.train_step needs batch['gt_img'] or batch['inputs'] as N×C×H×W images "
                            f"(PackInputs makes them); the batch has {fields}")
-        size = self.generator.out_size
-        if tuple(value.shape[1:]) != (self.generator.out_channels, size, size):
+        gen = _plain(self.generator)
+        size = gen.out_size
+        if tuple(value.shape[1:]) != (gen.out_channels, size, size):
             raise MgxError(f"StyleGAN2.train_step: real images are {tuple(value.shape[1:])} but the generator makes "
-                           f"{(self.generator.out_channels, size, size)}; set generator.out_size / "
+                           f"{(gen.out_channels, size, size)}; set generator.out_size / "
                            f"discriminator.in_size to the data's size (or resize the data)")
         value = value.to(device, non_blocking=True).float()
         return (value - self.pixel_mean) / self.pixel_std
