@@ -206,3 +206,22 @@ def test_clear_configuration_errors():
     model = tiny_model()
     with pytest.raises(MgxError, match="generator makes"):
         model.train_step(batch_of(4, 32), optims(model))
+
+
+class AutocastOptim(PlainOptim):
+    """As the engine's OptimWrapper under --amp on CPU: forward passes in bfloat16 autocast."""
+
+    def optim_context(self, *modules):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_train_step_under_cpu_autocast():
+    model = tiny_model()
+    opt = {"generator": AutocastOptim(model.generator.parameters()),
+           "discriminator": AutocastOptim(model.discriminator.parameters())}
+    losses = model.train_step(batch_of(4, 16), opt)
+    assert {"loss_r1_gp", "loss_path_regular"} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        images = model.sample(2)
+    assert images.dtype == torch.float32 and images.shape == (2, 3, 16, 16)
