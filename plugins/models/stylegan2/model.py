@@ -202,7 +202,23 @@ class StyleGAN2(nn.Module):
             _mix_seed(seed, iteration, _PURPOSE_PL, key))) for key in keys[:images.shape[0]]]
         return torch.cat(rows).to(images.device) * scale
 
+    def _share_rank0_state(self) -> None:
+        """Once per process: the state DDP does not broadcast (EMA copy, counters, seed) from rank 0, so
+        ranks agree even when each was seeded differently (``randomness.diff_rank_seed``)."""
+        import torch.distributed as dist
+
+        self._rank0_state_shared = True
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return
+        tensors = [self.noise_seed, self.train_iter, self.mean_path_length]
+        if self.generator_ema is not None:
+            tensors += list(self.generator_ema.state_dict(keep_vars=True).values())
+        for tensor in tensors:
+            dist.broadcast(tensor.data, src=0)
+
     def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
+        if not getattr(self, "_rank0_state_shared", False):
+            self._share_rank0_state()
         device = module_device(self)
         real = self._real_images(batch, device)
         num = real.shape[0]
