@@ -10,12 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-# What issue 9 (MMagic's config dialect and engine keys) adds; until it has landed the test is an
-# expected failure for exactly these reasons, and for no other.
-PENDING_ENGINE_KEYS = ("optim_wrapper.constructor='MultiOptimWrapperConstructor' is not supported",
-                       "unknown run_hook type 'VisualizationHook'")
-
-
 class FakeNvidiaInception(torch.nn.Module):
     """Call signature of NVIDIA's TorchScript Inception (inception-2015-12-05.pt), tiny and random."""
 
@@ -79,9 +73,6 @@ def test_mmagic_stylegan2_ffhq_config_trains_two_iterations(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mgx.cli", "run", "train", str(CONFIG), "--work-dir",
                              str(tmp_path / "work"), "--no-track", "--cfg-options", *overrides],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=850)
-    pending = [reason for reason in PENDING_ENGINE_KEYS if reason in result.stderr]
-    if result.returncode != 0 and pending:
-        pytest.xfail(f"needs MMagic's engine keys from issue 9 (mmconfig): {pending[0]}")
     assert result.returncode == 0, result.stderr[-4000:]
     assert "training finished at iteration 2" in result.stderr
     assert (tmp_path / "work" / "iter_2.pth").exists() or any((tmp_path / "work").glob("*.pth"))
