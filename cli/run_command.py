@@ -12,6 +12,7 @@ from mgx.core.errors import ConfigError, MgxError
 
 from .config_command import split_options
 from .context import plugin_manager
+from .run_record_options import RECORD_FLAGS, prepare_recorded_start, run_tags_of
 
 LAUNCHER_FLAGS = [
     click.option("--launcher", default="local", show_default=True,
@@ -76,6 +77,8 @@ def _worker_args(params: dict, positional: list[str]) -> list[str]:
         args += ["--metrics", str(params["metric_types"])]
     for item in split_options(params.get("cfg_options") or ()):
         args += ["--cfg-options", item]
+    for item in params.get("run_tags") or ():
+        args += ["--run-tag", item]
     return args
 
 
@@ -118,6 +121,7 @@ def _run_options(params: dict, config: str) -> Any:
         tracking={"tracking_uri": params.get("tracking_uri"), "experiment": params.get("experiment"),
                   "run_name": params.get("run_name"), "enabled": False if params.get("no_track") else None},
         out=Path(params["out"]) if params.get("out") else None,
+        run_tags=run_tags_of(params),
     )
 
 
@@ -140,16 +144,23 @@ def _in_worker(job: Callable[[], Any]) -> int:
 
 
 @run.command("train")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
 @_apply(COMMON_FLAGS)
 @click.option("--resume", is_flag=False, flag_value="auto", default=None, metavar="[PATH]",
               help="Resume: the newest complete checkpoint in work_dir, or the given one.")
+@_apply(RECORD_FLAGS)
 @_apply(LAUNCHER_FLAGS)
-def train_command(config: str, **params: Any) -> None:
-    """Train from a Python CONFIG file."""
+def train_command(config: str | None, **params: Any) -> None:
+    """Train from a Python CONFIG file (or from a recorded run: --from-run / --resume-run)."""
     from mgx.core.config import load_config
 
     cfg_items = split_options(params.get("cfg_options") or ())
+    if params.get("from_run") or params.get("resume_run"):
+        config = prepare_recorded_start(config, params, cfg_items)
+    elif config is None:
+        raise click.UsageError("missing CONFIG (or give --from-run RUN / --resume-run RUN)")
+    elif params.get("strict"):
+        raise click.UsageError("--strict applies to --from-run only")
 
     def run_here() -> int:
         from mgx.core import preemption
