@@ -12,7 +12,7 @@ from mgx.core.errors import ConfigError, MgxError
 
 from .config_command import split_options
 from .context import plugin_manager
-from .run_record_options import RECORD_FLAGS, prepare_recorded_start, run_tags_of
+from .run_record_options import MODEL_FLAGS, RECORD_FLAGS, prepare_recorded_start, prepare_registered_model, run_tags_of
 
 LAUNCHER_FLAGS = [
     click.option("--launcher", default="local", show_default=True,
@@ -174,19 +174,24 @@ def train_command(config: str | None, **params: Any) -> None:
 
 
 @run.command("test")
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
 @_apply(COMMON_FLAGS)
+@_apply(MODEL_FLAGS)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write the metrics as JSON here (default: <work_dir>/test_results.json).")
 @click.option("--metrics", "metric_types", default=None,
               help="Evaluate only these metric types (comma-separated names or aliases, e.g. FID,IS).")
 @_apply(LAUNCHER_FLAGS)
-def test_command(config: str, checkpoint: str, **params: Any) -> None:
-    """Evaluate CHECKPOINT with the test (or val) evaluator of CONFIG."""
+def test_command(config: str | None, checkpoint: str | None, **params: Any) -> None:
+    """Evaluate CHECKPOINT (or --model URI) with the test (or val) evaluator of CONFIG."""
     from mgx.core.config import load_config
 
     cfg_items = split_options(params.get("cfg_options") or ())
+    if params.get("model_uri"):
+        config, checkpoint = prepare_registered_model(config, checkpoint, params, cfg_items)
+    elif config is None or checkpoint is None:
+        raise click.UsageError("give CONFIG and CHECKPOINT (or --model models:/NAME/VERSION)")
     chosen = [name.strip() for name in (params.get("metric_types") or "").split(",") if name.strip()]
 
     def run_here() -> int:

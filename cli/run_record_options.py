@@ -131,6 +131,55 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
     return str(target)
 
 
+MODEL_FLAGS = [
+    click.option("--model", "model_uri", default=None, metavar="URI",
+                 help="Evaluate an MLflow model instead of a CHECKPOINT: models:/NAME/VERSION (registered) or "
+                      "models:/m-<id> (logged); CONFIG defaults to the config recorded by the model's run."),
+    click.option("--run-tag", "run_tags", multiple=True, hidden=True, metavar="KEY=VALUE",
+                 help="Extra MLflow tag on the run (set by --model for the workers)."),
+]
+
+
+def prepare_registered_model(config: str | None, checkpoint: str | None, params: dict,
+                             cfg_items: list[str]) -> tuple[str, str]:
+    """``mgx run test --model URI``: the network of an MLflow model as a checkpoint file in the
+    work_dir (and the config its run recorded when CONFIG is not given); returns (config, checkpoint)."""
+    import tempfile
+
+    import torch
+
+    from mgx.core.checkpoint import atomic_write_bytes
+    from mgx.core.tracking.model_registry import load_registered_network
+    from mgx.core.tracking.run_source import download_config
+
+    model_uri = params["model_uri"]
+    if checkpoint is not None:
+        raise ConfigError(f"--model {model_uri} replaces the CHECKPOINT argument: drop {checkpoint!r}")
+    client, uri = _open_store(params)
+    network, run_id, step = load_registered_network(uri, model_uri)
+    params["tracking_uri"] = uri
+    with tempfile.TemporaryDirectory(prefix="mgx-model-") as tmp:
+        if config is None:
+            if run_id is None:
+                raise ConfigError(f"--model {model_uri} is linked to no run with a recorded config: give CONFIG")
+            config_path = download_config(client, client.get_run(run_id), Path(tmp)).path
+        else:
+            config_path = Path(config)
+        work_dir = _work_dir_for(config_path, params, cfg_items)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        if config is None:
+            target = work_dir / config_path.name
+            shutil.copyfile(config_path, target)
+            config = str(target)
+    state = {"model": network.state_dict(), "meta": {"iteration": step, "tracking_run_id": run_id,
+                                                     "model_uri": model_uri}}
+    path = work_dir / "mlflow_model.pth"
+    atomic_write_bytes(path, lambda handle: torch.save(state, handle))
+    params["work_dir"] = str(work_dir)
+    params["run_tags"] = (*(params.get("run_tags") or ()), f"mgx.model_uri={model_uri}")
+    return config, str(path)
+
+
 def _check_empty(work_dir: Path) -> None:
     if work_dir.is_dir() and any(work_dir.iterdir()):
         raise ConfigError(f"--resume-run fills an empty or missing work_dir, but {work_dir} holds files; give "
@@ -149,4 +198,4 @@ def _check_checkpoint_run(checkpoint: Path, run_id: str) -> None:
                           "cannot continue that run")
 
 
-__all__ = ["RECORD_FLAGS", "prepare_recorded_start", "run_tags_of"]
+__all__ = ["MODEL_FLAGS", "RECORD_FLAGS", "prepare_recorded_start", "prepare_registered_model", "run_tags_of"]
