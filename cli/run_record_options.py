@@ -122,7 +122,9 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
                 if created:
                     shutil.rmtree(work_dir, ignore_errors=True)
                 raise
-            params["resume"] = str(checkpoint)
+            # "auto", not the path: the download is the work_dir's only checkpoint, and a Slurm
+            # requeue (which re-runs the same worker command) then picks the newest one instead
+            params["resume"] = "auto"
             click.echo(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) from "
                        f"{checkpoint.name} in {work_dir}", err=True)
         target = work_dir / recorded.path.name
