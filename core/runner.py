@@ -315,7 +315,10 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             trainer.save_checkpoint("last")
         result = _summary(run, trainer, status, policy)
         if status == "FINISHED" and tracker is not None:
-            _log_trained_model(cfg, tracker, result, eval_sets, setup.logger)
+            from .tracking.model_registry import evaluates_ema, log_model_at_end
+
+            log_model_at_end(tracker, dict(cfg["model"]), result.best_checkpoint or result.last_checkpoint,
+                             evaluates_ema(eval_sets), setup.logger)
         return result
     except BaseException as exc:
         status = _status_of(exc)
@@ -331,27 +334,6 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             preemption.uninstall_handlers()
             distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()
-
-
-def _log_trained_model(cfg: Config, tracker: Any, result: RunResult, eval_sets: list, logger: Any) -> None:
-    """The best (else last) checkpoint's network as an MLflow model of the run; a failure is a warning."""
-    from .tracking.model_registry import evaluates_ema, log_trained_model
-    from .tracking.spool import OFFLINE_PREFIX
-
-    settings = tracker.settings
-    checkpoint = result.best_checkpoint or result.last_checkpoint
-    if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
-        return
-    if str(tracker.run_id).startswith(OFFLINE_PREFIX):
-        logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
-                       f"(log it later from {checkpoint})")
-        return
-    tracker.flush()  # the run's metrics are in the store before the model links them
-    try:
-        log_trained_model(tracker.tracking_uri, tracker.run_id, dict(cfg["model"]), Path(checkpoint),
-                          evaluates_ema(eval_sets), settings.register_model)
-    except Exception as exc:  # noqa: BLE001 - the training itself succeeded
-        logger.warning(f"could not log the trained model to MLflow: {type(exc).__name__}: {exc}")
 
 
 def _restore(resume: tuple[Path, dict], run: RunContext, model: Any, ema: Any, optim: Any, schedulers: Any,

@@ -188,6 +188,26 @@ def _pytorch_defaults() -> dict:
     return {"pickle_module": pickle_module, "serialization_format": "pickle", "export_model": False}
 
 
+def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use_ema: bool, logger: Any) -> None:
+    """The engine's call at the end of a finished training: log ``checkpoint``'s network to the
+    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning."""
+    from mgx.core.tracking.spool import OFFLINE_PREFIX
+
+    settings = tracker.settings
+    if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
+        return
+    if str(tracker.run_id).startswith(OFFLINE_PREFIX):
+        logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
+                       f"(the checkpoint {checkpoint} holds it)")
+        return
+    tracker.flush()  # the run's metrics are in the store before the model links them
+    try:
+        log_trained_model(tracker.tracking_uri, tracker.run_id, model_cfg, Path(checkpoint), use_ema,
+                          settings.register_model)
+    except Exception as exc:  # noqa: BLE001 - the training itself succeeded
+        logger.warning(f"could not log the trained model to MLflow: {type(exc).__name__}: {exc}")
+
+
 def evaluates_ema(eval_sets: list) -> bool:
     """Whether any validation metric samples the EMA model (``sample_model='ema'``)."""
     for eval_set in eval_sets or []:
@@ -198,4 +218,4 @@ def evaluates_ema(eval_sets: list) -> bool:
 
 
 __all__ = ["LoggedModel", "check_registry_name", "evaluates_ema", "is_generator", "load_registered_network",
-           "log_trained_model", "network_from_checkpoint"]
+           "log_model_at_end", "log_trained_model", "network_from_checkpoint"]
