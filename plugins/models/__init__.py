@@ -12,10 +12,11 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
+    from . import editors
     from .data_preprocessor import DataPreprocessor
     from .dcgan import DCGAN
-    from .srcnn import SRCNN
 
     register(DCGAN)
-    register(SRCNN)
     register(DataPreprocessor)
+    for component in editors.components():
+        register(component)
