@@ -97,7 +97,7 @@ class GANLoss(nn.Module):
         self.loss_weight = float(loss_weight)
 
     def forward(self, input: torch.Tensor, target_is_real: bool, is_disc: bool = False) -> torch.Tensor:
-        x = input.float()
+        x = input.float() if input.dtype in (torch.float16, torch.bfloat16) else input  # AMP logits in fp32
         label = self.real_label_val if target_is_real else self.fake_label_val
         if self.gan_type == "vanilla":
             loss = F.binary_cross_entropy_with_logits(x, torch.full_like(x, label))
