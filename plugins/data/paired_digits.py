@@ -36,11 +36,11 @@ class PairedDigitsDataset(DigitsDataset):
 
     def __init__(self, scale: int = 2, gt_size: int = 32, split: str = "all", val_fraction: float = 0.1,
                  lq_key: str = "lq", pipeline: Sequence[dict] | None = ()) -> None:
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-            raise ConfigError(f"PairedDigitsDataset: scale must be a positive int (2, 3, 4), got {scale!r}")
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
+            raise ConfigError(f"PairedDigitsDataset: scale must be an int ≥ 2 (2, 3, 4), got {scale!r}")
         if isinstance(gt_size, bool) or not isinstance(gt_size, int) or gt_size < scale or gt_size % scale:
             raise ConfigError(f"PairedDigitsDataset: gt_size must be a multiple of scale={scale} "
-                              f"(e.g. {scale * 8 * (4 // scale or 1)}), got {gt_size!r}")
+                              f"(e.g. {scale * 8}), got {gt_size!r}")
         if lq_key in ("gt", "label") or not isinstance(lq_key, str) or not lq_key:
             raise ConfigError(f"PairedDigitsDataset: lq_key must be a field name other than 'gt'/'label', got {lq_key!r}")
         super().__init__(image_size=gt_size, split=split, val_fraction=val_fraction, pipeline=pipeline)
@@ -52,20 +52,30 @@ class PairedDigitsDataset(DigitsDataset):
         return {"gt": self.images[source].copy(), self.lq_key: self.lq_images[source].copy(),
                 "label": int(self.labels[source])}
 
+    def _packed_layout(self) -> dict[str, str]:
+        """Which packed field holds 'gt' and which 'lq': PackInputs applied to one sample, told apart
+        by size (scale ≥ 2), so the one-gather batch has exactly PackInputs' names."""
+        sample = self.raw_sample(0)
+        packed = self.pipeline[0](dict(sample))
+        sizes = {sample["gt"].shape[0]: "gt", sample[self.lq_key].shape[0]: "lq"}
+        return {name: sizes[value.shape[-1]] for name, value in packed.items()
+                if hasattr(value, "dim") and value.dim() == 3}
+
     def get_batch(self, indices: Sequence[int]) -> dict:
-        """With a pipeline of just PackInputs (and ``lq_key='lq'``), one gather per field."""
+        """With a pipeline of just PackInputs, one gather per field (the same batch as per-sample packing)."""
         from .transforms import PackInputs
 
-        if not (self.lq_key == "lq" and len(self.pipeline) == 1 and type(self.pipeline[0]) is PackInputs
-                and self.pipeline[0].keys is None):
+        if not (len(self.pipeline) == 1 and type(self.pipeline[0]) is PackInputs):
             return super(DigitsDataset, self).get_batch(indices)
         import torch
 
         positions = np.asarray(indices, dtype=np.int64) % len(self)
         source = self.indices[positions]
         if getattr(self, "_paired_chw", None) is None:
-            self._paired_chw = (np.ascontiguousarray(self.images.transpose(0, 3, 1, 2)),
-                                np.ascontiguousarray(self.lq_images.transpose(0, 3, 1, 2)))
-        gt, lq = self._paired_chw
-        return {"gt_img": torch.from_numpy(gt[source]), "lq_img": torch.from_numpy(lq[source]),
-                "label": torch.from_numpy(self.labels[source]), "sample_idx": torch.from_numpy(positions)}
+            self._layout = self._packed_layout()
+            self._paired_chw = {"gt": np.ascontiguousarray(self.images.transpose(0, 3, 1, 2)),
+                                "lq": np.ascontiguousarray(self.lq_images.transpose(0, 3, 1, 2))}
+        gathered = {field: torch.from_numpy(array[source]) for field, array in self._paired_chw.items()}
+        batch = {name: gathered[field] for name, field in self._layout.items()}
+        batch.update(label=torch.from_numpy(self.labels[source]), sample_idx=torch.from_numpy(positions))
+        return batch

@@ -1,0 +1,163 @@
+"""EDSR ×2 training throughput: mgx (BaseEditModel + EDSRNet through the engine) vs a plain PyTorch loop.
+
+Same network (EDSRNet, MMagic's definition, same initial weights), same data
+(PairedDigitsDataset ×2: 16 px -> 32 px, batch 16), Adam, L1 loss on [0, 1]
+images. Every variant runs in this one process, alternating order each round
+(the machine is shared and noisy: only same-process ratios mean anything).
+Variants: the raw loop; mgx as shipped (MLflow tracking on, SQLite store in a
+temp workspace); mgx --no-track.
+
+    python benchmarks/bench_edsr.py [--rounds 3] [--iters 300] [--mid-channels 32 --num-blocks 4]
+    python benchmarks/bench_edsr.py --mid-channels 64 --num-blocks 16   # MMagic's c64b16 EDSR
+
+Prints images/s per variant and the throughput ratio to the raw loop (goal ≥ 0.98).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mgx.core.hookspecs import hookimpl
+
+BATCH = 16
+SCALE = 2
+WARMUP = 20
+WARMUP_S = 2.0
+
+
+class StepTimer:
+    """Run hook: the time at the end of every step."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    @hookimpl
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        self.times.append(time.perf_counter())
+
+
+TIMER = StepTimer()
+
+
+@hookimpl
+def mgx_register_run_hooks(register):
+    register(lambda: TIMER, name="BenchTimer")
+
+
+def step_times(times: list[float]) -> list[float]:
+    first = next(i for i, t in enumerate(times) if i >= WARMUP and t - times[0] >= WARMUP_S)
+    return [b - a for a, b in zip(times[first:], times[first + 1:])]
+
+
+def generator_cfg(args) -> dict:
+    return dict(type="EDSRNet", in_channels=3, out_channels=3, mid_channels=args.mid_channels,
+                num_blocks=args.num_blocks, upscale_factor=SCALE)
+
+
+def raw_loop(args, iters: int) -> list[float]:
+    """The hand-written loop: in-memory pairs, numpy gather of a batch, step, loss.item() every 10 steps."""
+    from mgx.core.registry import build
+
+    dataset = build(dict(type="PairedDigitsDataset", scale=SCALE, gt_size=32, split="train"), "dataset")
+    lq_all = np.ascontiguousarray(dataset.lq_images[dataset.indices].transpose(0, 3, 1, 2))
+    gt_all = np.ascontiguousarray(dataset.images[dataset.indices].transpose(0, 3, 1, 2))
+    torch.manual_seed(0)
+    net = build(generator_cfg(args), "model")
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.9, 0.999))
+    generator = torch.Generator().manual_seed(0)
+    order, position, logged, times = torch.randperm(len(lq_all), generator=generator), 0, [], [time.perf_counter()]
+    for step in range(iters):
+        if position + BATCH > len(order):
+            order, position = torch.randperm(len(lq_all), generator=generator), 0
+        index = order[position:position + BATCH].numpy()
+        position += BATCH
+        lq = torch.from_numpy(lq_all[index]).float().div_(255.0)
+        gt = torch.from_numpy(gt_all[index]).float().div_(255.0)
+        loss = torch.nn.functional.l1_loss(net(lq), gt)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if (step + 1) % 10 == 0:
+            logged.append(loss.item())
+        times.append(time.perf_counter())
+    return step_times(times)
+
+
+def mgx_loop(args, iters: int, workspace: Path, manager, tracking: dict) -> list[float]:
+    from mgx.core.config import Config
+    from mgx.core.runner import RunOptions, train
+
+    cfg = Config({
+        "model": {"type": "BaseEditModel", "generator": generator_cfg(args),
+                  "pixel_loss": {"type": "L1Loss", "loss_weight": 1.0, "reduction": "mean"},
+                  "data_preprocessor": {"type": "DataPreprocessor", "mean": [0., 0., 0.], "std": [255., 255., 255.]}},
+        "train_dataloader": {"batch_size": BATCH, "drop_last": True,
+                             "dataset": {"type": "PairedDigitsDataset", "scale": SCALE, "gt_size": 32,
+                                         "split": "train", "pipeline": [{"type": "PackInputs"}]},
+                             "sampler": {"type": "InfiniteSampler", "shuffle": True}},
+        "optim_wrapper": {"optimizer": {"type": "Adam", "lr": 1e-4, "betas": (0.9, 0.999)}},
+        "train_cfg": {"by_epoch": False, "max_iters": iters},
+        "default_hooks": {"logger": {"interval": 10}, "checkpoint": {"interval": -1, "save_last": False}},
+        "custom_hooks": [{"type": "BenchTimer"}],
+        "randomness": {"seed": 0},
+    }, filename="bench_edsr.py")
+    TIMER.__init__()
+    torch.manual_seed(0)
+    options = RunOptions(config_path=Path("bench_edsr.py"), work_dir=workspace / "work_edsr",
+                         tracking={"workspace": workspace, "experiment": "bench", **tracking})
+    train(cfg, options, manager)
+    return step_times(TIMER.times)
+
+
+VARIANTS = {"raw": None, "mgx": {"enabled": True}, "mgx, --no-track": {"enabled": False}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--mid-channels", type=int, default=32)
+    parser.add_argument("--num-blocks", type=int, default=4)
+    args = parser.parse_args()
+
+    from mgx.core.plugins import PluginManager
+    from mgx.plugins import DEFAULT_PLUGINS
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
+    manager = PluginManager((*DEFAULT_PLUGINS, "__main__")).activate()
+    logging.getLogger("mgx").disabled = True
+    workspace = Path(tempfile.mkdtemp(prefix="mgx-bench-edsr-"))
+    os.chdir(workspace)
+    Path("bench_edsr.py").write_text("# built in benchmarks/bench_edsr.py\n")  # the run records its config file
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), EDSR ×{SCALE} c{args.mid_channels}"
+          f"b{args.num_blocks}, batch {BATCH} (16->32 px), {args.iters} steps × {args.rounds} rounds, "
+          f"first {WARMUP} steps and {WARMUP_S:.0f} s excluded")
+    results: dict[str, list[list[float]]] = {name: [] for name in VARIANTS}
+    for round_index in range(args.rounds):
+        order = list(VARIANTS) if round_index % 2 == 0 else list(reversed(VARIANTS))
+        for name in order:
+            tracking = VARIANTS[name]
+            durations = raw_loop(args, args.iters) if tracking is None else \
+                mgx_loop(args, args.iters, workspace, manager, tracking)
+            results[name].append(durations)
+            print(f"  round {round_index + 1} {name:16s} {BATCH / statistics.fmean(durations):8.1f} images/s")
+    raw_rates = [BATCH / statistics.fmean(d) for d in results["raw"]]
+    for name, rounds in results.items():
+        rates = [BATCH / statistics.fmean(d) for d in rounds]
+        line = f"{name:16s} {statistics.median(rates):8.1f} images/s (median of rounds)"
+        if name != "raw":
+            ratios = [r / raw for r, raw in zip(rates, raw_rates)]
+            line += f"  ratio to raw {statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
