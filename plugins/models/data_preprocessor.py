@@ -72,6 +72,7 @@ class DataPreprocessor(nn.Module):
             raise ConfigError("DataPreprocessor: input_view/output_view (LIIF's coordinate layout) are not "
                               "supported by mgx; remove them")
         self.normalizes = mean_t is not None
+        self.zero_mean = mean_t is None or bool((mean_t == 0).all())
         self.register_buffer("mean", mean_t if mean_t is not None else torch.zeros(1, 1, 1, 1), persistent=False)
         self.register_buffer("std", std_t if std_t is not None else torch.ones(1, 1, 1, 1), persistent=False)
         self.pad_size_divisor, self.pad_value, self.pad_mode = pad_size_divisor, float(pad_value), pad_mode
@@ -90,12 +91,14 @@ class DataPreprocessor(nn.Module):
         """[0, 255] RGB N×C×H×W (any dtype) -> float32 model input."""
         if images.dim() != 4:
             raise ValueError(f"DataPreprocessor expects N×C×H×W images, got shape {tuple(images.shape)}")
-        images = images.float()
         if self.flip_channels and images.shape[1] == 3:
             images = images.flip(1)
+        images = images.to(torch.float32, copy=True)  # a fresh tensor: the in-place steps never touch the batch
         if self.normalizes:
             self._check_channels(images)
-            images = (images - self.mean) / self.std
+            if not self.zero_mean:
+                images.sub_(self.mean)
+            images.div_(self.std)
         return images
 
     def pad(self, images: torch.Tensor) -> torch.Tensor:

@@ -39,8 +39,16 @@ class _PixelLoss(nn.Module):
     def elementwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def reduced(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
+        """The unweighted mean/sum in one fused op where torch has one (None: use elementwise)."""
+        return None
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
                 **kwargs) -> torch.Tensor:
+        if weight is None and self.reduction != "none":
+            fused = self.reduced(pred, target)
+            if fused is not None:
+                return fused if self.loss_weight == 1.0 else self.loss_weight * fused
         loss = self.elementwise(pred, target)
         return self.loss_weight * reduce_weighted(loss, weight, self.reduction, self.sample_wise)
 
@@ -51,12 +59,18 @@ class L1Loss(_PixelLoss):
     def elementwise(self, pred, target):
         return F.l1_loss(pred, target, reduction="none")
 
+    def reduced(self, pred, target):
+        return F.l1_loss(pred, target, reduction=self.reduction)
+
 
 class MSELoss(_PixelLoss):
     """loss_weight · reduce((pred − target)²)."""
 
     def elementwise(self, pred, target):
         return F.mse_loss(pred, target, reduction="none")
+
+    def reduced(self, pred, target):
+        return F.mse_loss(pred, target, reduction=self.reduction)
 
 
 class CharbonnierLoss(_PixelLoss):
