@@ -20,15 +20,10 @@ def mgx_register_datasets(register):
 
 @hookimpl
 def mgx_register_transforms(register):
-    from .transforms import (DegradeForRestoration, Flip, LoadImageFromFile, Normalize, PackInputs,
-                             Resize)
+    from .transforms import ALL_TRANSFORMS
 
-    register(LoadImageFromFile)
-    register(Resize)
-    register(Flip)
-    register(Normalize)
-    register(DegradeForRestoration)
-    register(PackInputs)
+    for transform in ALL_TRANSFORMS:
+        register(transform)
 
 
 @hookimpl

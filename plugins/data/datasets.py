@@ -13,126 +13,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.registry import build_list
 
-DEFAULT_IMG_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class PipelineDataset:
-    """Base: ``raw_sample(idx)`` then every transform of ``pipeline`` in order."""
-
-    def __init__(self, pipeline: Sequence[dict] | None = ()) -> None:
-        self.pipeline_cfg = list(pipeline or [])
-        self.pipeline = build_list(self.pipeline_cfg, "transform")
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def raw_sample(self, idx: int) -> dict:
-        raise NotImplementedError
-
-    def __getitem__(self, idx: int) -> dict:
-        idx = int(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"{type(self).__name__} index {idx} out of range for {len(self)} samples")
-        idx %= len(self)
-        sample = self.raw_sample(idx)
-        sample["sample_idx"] = idx
-        for transform in self.pipeline:
-            sample = transform(sample)
-            if not isinstance(sample, dict):
-                raise MgxError(f"transform {type(transform).__name__} returned {type(sample).__name__}, not a dict")
-        return sample
-
-    def get_batch(self, indices: Sequence[int]) -> dict:
-        """A collated batch; mgx's loaders fetch whole batches through this (see mgx.core.data)."""
-        from torch.utils.data import default_collate
-
-        return default_collate([self[index] for index in indices])
-
-
-def _suffixes(img_suffix: Any) -> tuple[str, ...]:
-    items = (img_suffix,) if isinstance(img_suffix, str) else tuple(img_suffix)
-    if not items or not all(isinstance(s, str) and s for s in items):
-        raise ConfigError(f"BasicImageDataset: img_suffix must be a suffix or a list of them, got {img_suffix!r}")
-    return tuple((s if s.startswith(".") else "." + s).lower() for s in items)
-
-
-def _list_images(folder: Path, suffixes: tuple[str, ...], recursive: bool) -> list[Path]:
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in candidates if p.is_file() and p.suffix.lower() in suffixes)
-
-
-class BasicImageDataset(PipelineDataset):
-    """Image files under ``data_root`` (recursively, sorted by path).
-
-    ``data_prefix`` maps a field to a sub-folder: ``None`` means ``dict(img='')``
-    (samples get ``img_path``). Several entries, e.g. ``dict(gt='HR', lq='LR')``,
-    pair files by their path relative to each folder (suffix may differ): files
-    are listed from the first entry's folder, samples get ``gt_path`` and
-    ``lq_path``. ``test_mode`` is accepted for MMagic configs and changes nothing.
-    """
-
-    def __init__(self, data_root: str, pipeline: Sequence[dict] | None = (), data_prefix: dict | str | None = None,
-                 img_suffix: Any = DEFAULT_IMG_SUFFIXES, recursive: bool = True, test_mode: bool = False) -> None:
-        self.data_root = Path(data_root).expanduser()
-        self.suffixes = _suffixes(img_suffix)
-        self.recursive = bool(recursive)
-        self.test_mode = bool(test_mode)
-        self.data_prefix = self._prefixes(data_prefix)
-        self.samples = self._scan()
-        super().__init__(pipeline)
-
-    @staticmethod
-    def _prefixes(data_prefix: Any) -> dict[str, str]:
-        if data_prefix is None:
-            return {"img": ""}
-        if isinstance(data_prefix, str):
-            return {"img": data_prefix}
-        if isinstance(data_prefix, dict) and data_prefix and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in data_prefix.items()):
-            return dict(data_prefix)
-        raise ConfigError(f"BasicImageDataset: data_prefix must be None, a sub-folder, or a dict field -> sub-folder; "
-                          f"got {data_prefix!r}")
-
-    def _folder(self, key: str) -> Path:
-        folder = self.data_root / self.data_prefix[key]
-        if not folder.is_dir():
-            what = "does not exist" if not folder.exists() else "is not a folder"
-            raise ConfigError(f"BasicImageDataset: data folder {str(folder)!r} (data_root"
-                              f"{'' if not self.data_prefix[key] else ' + data_prefix.' + key}) {what}")
-        return folder
-
-    def _scan(self) -> list[dict[str, str]]:
-        keys = list(self.data_prefix)
-        main = self._folder(keys[0])
-        files = _list_images(main, self.suffixes, self.recursive)
-        if not files:
-            how = "recursively" if self.recursive else "(not recursively)"
-            raise ConfigError(f"BasicImageDataset: no images in {str(main)!r} searched {how} for "
-                              f"{', '.join(self.suffixes)}; check data_root/data_prefix or img_suffix")
-        partners = {}
-        for key in keys[1:]:
-            folder = self._folder(key)
-            partners[key] = (folder, {p.relative_to(folder).with_suffix(""): p
-                                      for p in _list_images(folder, self.suffixes, self.recursive)})
-        samples = []
-        for path in files:
-            stem = path.relative_to(main).with_suffix("")
-            sample = {f"{keys[0]}_path": str(path)}
-            for key, (folder, by_stem) in partners.items():
-                if stem not in by_stem:
-                    raise ConfigError(f"BasicImageDataset: {str(path)!r} has no counterpart for {key!r} in "
-                                      f"{str(folder)!r} (looked for {stem}.*)")
-                sample[f"{key}_path"] = str(by_stem[stem])
-            samples.append(sample)
-        return samples
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def raw_sample(self, idx: int) -> dict:
-        return dict(self.samples[idx])
+from .datasets_base import PipelineDataset
+from .image_folders import BasicImageDataset  # noqa: F401  (registered from here)
 
 
 @functools.lru_cache(maxsize=4)
@@ -191,9 +74,10 @@ class DigitsDataset(PipelineDataset):
     def get_batch(self, indices: Sequence[int]) -> dict:
         """With a pipeline of just PackInputs, index the in-memory images as one array: the same
         batch per-sample collation would give, without its per-sample cost."""
-        from .transforms import PackInputs
+        from .formatting import PackInputs
 
-        if not (len(self.pipeline) == 1 and type(self.pipeline[0]) is PackInputs and self.pipeline[0].keys is None):
+        pack = self.pipeline[0] if len(self.pipeline) == 1 else None
+        if not (type(pack) is PackInputs and pack.default_keys and not pack.data_keys and not pack.meta_keys):
             return super().get_batch(indices)
         import torch
 

@@ -44,10 +44,10 @@ def test_basic_image_dataset_lists_sorted_files_recursively_and_runs_the_pipelin
 
 def test_basic_image_dataset_loads_exact_pixels(image_folder):
     dataset = build(dict(type="BasicImageDataset", data_root=str(image_folder), recursive=False,
-                         pipeline=[dict(type="LoadImageFromFile")]), "dataset")
+                         pipeline=[dict(type="LoadImageFromFile", channel_order="rgb")]), "dataset")
     assert len(dataset) == 2
     np.testing.assert_array_equal(dataset[0]["img"], gradient(10, 12, 2))
-    bgr = build(dict(type="LoadImageFromFile", to_rgb=False), "transform")({"img_path": dataset.samples[0]["img_path"]})
+    bgr = build(dict(type="LoadImageFromFile"), "transform")({"img_path": dataset.samples[0]["img_path"]})
     np.testing.assert_array_equal(bgr["img"], gradient(10, 12, 2)[..., ::-1])
     gray = build(dict(type="LoadImageFromFile", key="gt", color_type="grayscale"), "transform")(
         {"img_path": dataset.samples[0]["img_path"]})
@@ -88,7 +88,7 @@ def test_paired_folders_match_by_relative_name(tmp_path):
     assert sample["gt_img"].shape == (3, 8, 8) and sample["lq_img"].shape == (3, 4, 4)
     assert sample["gt_path"].endswith("HR/y.png") and sample["lq_path"].endswith("LR/y.png")
     (tmp_path / "LR" / "y.png").unlink()
-    with pytest.raises(ConfigError, match="y.png.*no counterpart for 'lq'"):
+    with pytest.raises(ConfigError, match="lists y.png but its 'lq' file .*LR/y.png.* does not exist"):
         build(dict(type="BasicImageDataset", data_root=str(tmp_path), data_prefix=dict(gt="HR", lq="LR")), "dataset")
 
 
