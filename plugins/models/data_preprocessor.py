@@ -93,7 +93,8 @@ class DataPreprocessor(nn.Module):
             raise ValueError(f"DataPreprocessor expects N×C×H×W images, got shape {tuple(images.shape)}")
         if self.flip_channels and images.shape[1] == 3:
             images = images.flip(1)
-        images = images.to(torch.float32, copy=True)  # a fresh tensor: the in-place steps never touch the batch
+        # a fresh tensor (the in-place steps never touch the batch) in the buffers' dtype: float32 unless .double()
+        images = images.to(self.std.dtype, copy=True)
         if self.normalizes:
             self._check_channels(images)
             if not self.zero_mean:
