@@ -11,6 +11,12 @@ Images handed to metrics are float32 N×C×H×W, RGB, in [0, 255]. ``indices``
 are global sample indices: each rank sees only its shard, and ``compute`` must
 reduce across ranks (``mgx.core.distributed``) so that results are identical
 whatever the number of processes.
+
+A metric also declares, before anything is computed, the keys it will produce
+(``result_keys``), the model members it needs (``model_requirements``) and
+fetches what else it needs (``prepare_resources``); ``metric_contract_problems``
+checks a built metric against its declared paths. ``mgx.core.preflight`` uses
+all of these before iteration 0. docs/plugins.md, "The metric contract".
 """
 from __future__ import annotations
 
@@ -22,11 +28,16 @@ from typing import Any, Callable, Iterable
 from . import distributed
 from .errors import ConfigError, MgxError
 from .optim import autocast
-from .registry import build_list
+from .registry import build
 
 
 class BaseMetric:
-    """Base of every metric; subclasses set the class attributes and override the paths they use."""
+    """Base of every metric; subclasses set the class attributes and override the paths they use.
+
+    Besides the data paths, a metric may declare what it needs so that problems
+    surface before training starts (see ``mgx.core.preflight``):
+    ``result_keys()``, ``model_requirements()`` and ``prepare_resources()``.
+    """
 
     default_prefix: str | None = None
     needs_fakes: bool = False
@@ -56,6 +67,20 @@ class BaseMetric:
         """Final values (keys without prefix), identical on every rank."""
         raise NotImplementedError
 
+    def result_keys(self) -> list[str] | None:
+        """The keys (without prefix) ``compute``/``evaluate`` will return, known from the
+        arguments alone; None when they depend on the data (then ``save_best`` cannot be
+        checked before training)."""
+        return None
+
+    def model_requirements(self) -> dict[str, str]:
+        """Members the evaluated model must have (``{'sample': 'why'}``), checked before training."""
+        return {}
+
+    def prepare_resources(self) -> None:
+        """Locate or load what the metric needs besides the model and data (feature-extractor
+        weights …) before the run starts; raise ``MgxError`` saying what is missing and how to get it."""
+
     def full_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
@@ -82,6 +107,46 @@ class GenerativeMetric(BaseMetric):
         self.fake_key = fake_key
         self.need_cond_input = need_cond_input
         self.sample_model = sample_model
+
+    def model_requirements(self) -> dict[str, str]:
+        if not self.needs_fakes:
+            return {}
+        return {"sample": "sample(noise=...) generates the images this metric scores",
+                "latent_dim": "the size of the noise mgx draws for each sample"}
+
+
+def metric_contract_problems(metric: Any) -> list[str]:
+    """What a built metric lacks for the paths it declares (empty when it is usable)."""
+    name = type(metric).__name__
+    if not isinstance(metric, BaseMetric):
+        return [f"{name} does not derive from mgx.core.evaluation.BaseMetric"]
+    problems = []
+    if not hasattr(metric, "prefix"):
+        problems.append(f"{name} has no 'prefix' attribute: its __init__ must call super().__init__(prefix=prefix)")
+    cls = type(metric)
+    overrides = lambda method: getattr(cls, method) is not getattr(BaseMetric, method)  # noqa: E731
+    if not (metric.uses_val_step or metric.needs_reals or metric.needs_fakes or overrides("evaluate")):
+        problems.append(f"{name} declares no data path: set uses_val_step, needs_reals or needs_fakes = True, "
+                        f"or override evaluate(ctx)")
+    for flag, method in (("uses_val_step", "process"), ("needs_reals", "process_real"),
+                         ("needs_fakes", "process_fake")):
+        if getattr(metric, flag) and not overrides(method):
+            problems.append(f"{name} sets {flag} = True but does not override {method}()")
+    if not (overrides("compute") or overrides("evaluate")):
+        problems.append(f"{name} overrides neither compute() nor evaluate(ctx): it would produce no values")
+    generative = "derive from mgx.core.evaluation.GenerativeMetric and call super().__init__(fake_nums=..., ...)"
+    if metric.needs_fakes:
+        fake_nums = getattr(metric, "fake_nums", None)
+        if isinstance(fake_nums, bool) or not isinstance(fake_nums, int) or fake_nums <= 0:
+            problems.append(f"{name} sets needs_fakes = True but has no positive integer 'fake_nums' "
+                            f"(got {fake_nums!r}): {generative}")
+        if getattr(metric, "sample_model", None) not in ("ema", "orig"):
+            problems.append(f"{name} sets needs_fakes = True but its 'sample_model' is "
+                            f"{getattr(metric, 'sample_model', None)!r}, not 'ema' or 'orig': {generative}")
+    if metric.needs_reals and not isinstance(getattr(metric, "real_key", None), str):
+        problems.append(f"{name} sets needs_reals = True but has no 'real_key' (the batch key of real images, "
+                        f"e.g. 'gt_img'): {generative}, or set self.real_key")
+    return problems
 
 
 @dataclass
@@ -146,14 +211,44 @@ def as_float_pixels(images: Any) -> Any:
 class Evaluator:
     """Holds metrics built from config dicts and runs one evaluation pass."""
 
-    def __init__(self, metrics: list[dict] | None = None) -> None:
-        self.metrics: list[BaseMetric] = build_list(metrics or [], "metric")
-        for metric in self.metrics:
-            if not isinstance(metric, BaseMetric):
-                raise ConfigError(f"metric {type(metric).__name__} does not derive from mgx.core.evaluation.BaseMetric")
+    def __init__(self, metrics: list[dict] | None = None, *, field: str = "metrics",
+                 defer_problems: bool = False) -> None:
+        """Build every metric; a metric that fails to build or breaks the contract is a problem.
+
+        Problems of all metrics are raised together as one ``ConfigError``, or, with
+        ``defer_problems``, kept in ``self.problems`` for the pre-flight to report
+        (``evaluate`` refuses to run while there are any).
+        """
+        self.metrics: list[BaseMetric] = []
+        self.labels: list[str] = []  # where each metric comes from, for messages
+        self.problems: list[str] = []
+        cfgs = metrics or []
+        if not isinstance(cfgs, (list, tuple)):
+            raise ConfigError(f"{field}.metrics must be a list of metric configs, got {type(cfgs).__name__}")
+        for index, cfg in enumerate(cfgs):
+            where = f"{field}.metrics[{index}]"
+            try:
+                metric = build(cfg, "metric")
+            except MgxError as exc:
+                self.problems.append(f"{where}: {exc}")
+                continue
+            broken = metric_contract_problems(metric)
+            if broken:  # kept out of the evaluation: it would fail there with an AttributeError
+                self.problems.extend(f"{where}: {problem}" for problem in broken)
+                continue
+            self.metrics.append(metric)
+            self.labels.append(f"{where} ({type(metric).__name__})")
+        if self.problems and not defer_problems:
+            raise ConfigError("\n".join(self.problems))
+
+    def labelled_metrics(self) -> list[tuple[str, BaseMetric]]:
+        """(``val_evaluator.metrics[i] (Type)``, metric) pairs."""
+        return list(zip(self.labels, self.metrics))
 
     def evaluate(self, ctx: MetricContext, dataloader: Any, val_step: Callable[[dict], dict] | None,
                  to_device: Callable[[Any], Any]) -> dict[str, float]:
+        if self.problems:
+            raise ConfigError("\n".join(self.problems))
         for metric in self.metrics:
             metric.setup(ctx)
         direct = {id(m): m.evaluate(ctx) for m in self.metrics if type(m).evaluate is not BaseMetric.evaluate}

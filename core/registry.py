@@ -14,6 +14,10 @@ from typing import Any, Callable, Iterable
 from .errors import ConfigError, PluginError
 
 
+MISSING_PLUGIN_HINT = ("If a plugin provides it, that plugin may not be installed or may have failed to load: "
+                       "`mgx plugins` lists what is installed.")
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -54,11 +58,15 @@ class Registry:
         entries = self._kinds.get(kind, {})
         if name in entries:
             return entries[name].component
-        known = sorted(entries)
+        raise ConfigError(f"{self.describe_unknown(kind, name)}. {MISSING_PLUGIN_HINT}")
+
+    def describe_unknown(self, kind: str, name: str) -> str:
+        """``unknown KIND type 'NAME'. Did you mean …? Registered KINDs: …`` (no trailing period)."""
+        known = self.names(kind)
         hint = difflib.get_close_matches(name, known, n=1)
-        did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
+        did_you_mean = f". Did you mean {hint[0]!r}?" if hint else "."
         listing = ", ".join(known) if known else "(none registered)"
-        raise ConfigError(f"unknown {kind} type {name!r}.{did_you_mean} Registered {kind}s: {listing}")
+        return f"unknown {kind} type {name!r}{did_you_mean} Registered {kind}s: {listing}"
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         kind, name = key

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import distributed, preemption
+from . import distributed, preemption, preflight
 from .checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, find_resumable,
                          load_checkpoint, load_model_weights, weights_of)
 from .config import Config, dump_config, to_plain
@@ -152,7 +152,9 @@ def build_eval_sets(cfg: Config, loader_key: str, evaluator_key: str, seed: int,
         loader_cfg = loaders[index] if loaders else None
         loader = (build_dataloader(loader_cfg, field=f"{loader_key}[{index}]" if len(loaders) > 1 else loader_key,
                                    seed=seed, training=False, device=device) if loader_cfg else None)
-        sets.append(EvalSet(loader, Evaluator(_as_list(evaluator_cfg.get("metrics"))), to_plain(loader_cfg)))
+        # the pre-flight reports the metrics' problems together with every other one
+        evaluator = Evaluator(_as_list(evaluator_cfg.get("metrics")), field=field, defer_problems=True)
+        sets.append(EvalSet(loader, evaluator, to_plain(loader_cfg)))
     return sets
 
 
@@ -232,6 +234,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     custom_hooks: list = []
     status = "FAILED"
     try:
+        preflight.check_component_types(cfg, "train", plugins)
         if setup.rank == 0:
             clean_stale_temporaries(setup.work_dir)
         resume = _resume_state(options, setup.work_dir, setup.logger)
@@ -273,6 +276,9 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
                               seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
+        preflight.check_run(model, eval_sets=eval_sets, evaluator_field="val_evaluator",
+                            eval_loader_field="val_dataloader", loader_fields={"train_dataloader": loader},
+                            save_best=policy.save_best)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, resume_run_id,
                                                run.iteration if resume else None, config_text, "train", hosts)
         if tracker is not None:
@@ -381,6 +387,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     custom_hooks: list = []
     status = "FAILED"
     try:
+        preflight.check_component_types(cfg, "test", plugins)
         state = load_checkpoint(checkpoint)
         model = setup.build_model(cfg)
         load_model_weights(model, state["model"], str(checkpoint))
@@ -401,6 +408,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
                          iteration=int(meta.get("iteration", 0)), epoch=int(meta.get("epoch", 0)), logger=setup.logger)
         custom_hooks = _register_custom_hooks(cfg, plugins)
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
+        preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         config_text = dump_config(cfg)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
         if tracker is not None and meta.get("tracking_run_id"):

@@ -46,6 +46,13 @@ class Equivariance(GenerativeMetric):
                               "compute_eqr")
         self.latent_dim = latent_dim
 
+    def result_keys(self) -> list[str]:
+        return [key for key, flag in (("eqt_int", "compute_eqt_int"), ("eqt_frac", "compute_eqt_frac"),
+                                      ("eqr", "compute_eqr")) if self.eq_cfg[flag]]
+
+    def model_requirements(self) -> dict[str, str]:
+        return {"mapping": "maps z to w", "synthesis": "renders w with an input transform (transform=M)"}
+
     def _one_sample(self, model, z: torch.Tensor, gen: torch.Generator, sums: torch.Tensor) -> None:
         cfg = self.eq_cfg
         w = model.mapping(z)

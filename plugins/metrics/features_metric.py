@@ -29,11 +29,14 @@ class FeatureSetMetric(GenerativeMetric):
     def _score(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError
 
-    def setup(self, ctx) -> None:
-        self.ctx = ctx
+    def prepare_resources(self) -> None:
         if getattr(self, "_extractor", None) is None:
             self._extractor = self._make_extractor()
             self._identity = extractor_identity(self._extractor)
+
+    def setup(self, ctx) -> None:
+        self.ctx = ctx
+        self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
         self._reals, self._fakes = IndexedRows(), IndexedRows()
         self._real_features = None

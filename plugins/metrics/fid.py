@@ -42,11 +42,17 @@ class _FIDState:
         self.feature_extractor = feature_extractor
         self._extractor = None
 
-    def _setup_fid(self, ctx) -> None:
-        self.ctx = ctx
+    def result_keys(self) -> list[str]:
+        return ["fid", "mean", "cov"]
+
+    def prepare_resources(self) -> None:
         if self._extractor is None:
             self._extractor = inception_for_style(self.feature_extractor, self.inception_style, self.inception_path)
             self._identity = extractor_identity(self._extractor)
+
+    def _setup_fid(self, ctx) -> None:
+        self.ctx = ctx
+        self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
         self._real = RunningMoments()
         self._fake = RunningMoments()

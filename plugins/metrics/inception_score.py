@@ -25,13 +25,19 @@ class _ISState:
         self.feature_extractor = feature_extractor
         self._extractor = None
 
-    def _setup_is(self, ctx) -> None:
-        self.ctx = ctx
+    def result_keys(self) -> list[str]:
+        return ["is", "is_std"]
+
+    def prepare_resources(self) -> None:
         if self._extractor is None:
             self._extractor = inception_for_style(self.feature_extractor, self.inception_style, self.inception_path)
             if not hasattr(self._extractor, "class_probabilities"):
                 raise ConfigError(f"{type(self).__name__}: feature extractor {type(self._extractor).__name__} has no "
                                   f"class_probabilities(images) method, which the Inception Score needs")
+
+    def _setup_is(self, ctx) -> None:
+        self.ctx = ctx
+        self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
         self._probs: list[torch.Tensor] = []
         self._indices: list[torch.Tensor] = []

@@ -37,6 +37,9 @@ class KernelInceptionDistance(FeatureSetMetric):
         self.inception_style, self.inception_path, self.inception_pkl = inception_style, inception_path, inception_pkl
         self.feature_extractor, self.seed = feature_extractor, seed
 
+    def result_keys(self) -> list[str]:
+        return ["kid_mean", "kid_std"]
+
     def _make_extractor(self):
         return inception_for_style(self.feature_extractor, self.inception_style, self.inception_path)
 

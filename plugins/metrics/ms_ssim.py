@@ -28,6 +28,9 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
             raise ConfigError(f"MultiScaleStructureSimilarity compares pairs of images: fake_nums must be even, "
                               f"got {fake_nums}")
 
+    def result_keys(self) -> list[str]:
+        return ["avg"]
+
     def setup(self, ctx) -> None:
         self._sum = torch.zeros(2, dtype=torch.float64)  # [Σ ms-ssim, pairs]
         self._waiting: dict[int, torch.Tensor] = {}  # index -> image whose partner has not arrived

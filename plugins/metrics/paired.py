@@ -32,6 +32,9 @@ class PairedMetric(BaseMetric):
         self.crop_border, self.input_order = crop_border, input_order
         self.convert_to = None if convert_to is None else "Y"
 
+    def result_keys(self) -> list[str]:
+        return [self.result_key]
+
     def setup(self, ctx) -> None:
         self._sum = torch.zeros(2, dtype=torch.float64)  # [Σ values, count]
 

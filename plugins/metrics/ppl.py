@@ -45,6 +45,18 @@ class PerceptualPathLength(GenerativeMetric):
         self.latent_dim, self.feature_extractor, self.vgg16_script = latent_dim, feature_extractor, vgg16_script
         self._lpips = None
 
+    def result_keys(self) -> list[str]:
+        return ["ppl_score"]
+
+    def model_requirements(self) -> dict[str, str]:
+        if self.space == "W":
+            return {"mapping": "maps z to w (space='W')", "synthesis": "renders w (space='W')"}
+        return {"sample": "renders latent noise (space='Z')"}
+
+    def prepare_resources(self) -> None:
+        if self._lpips is None:
+            self._lpips = self._make_lpips(None)
+
     def _make_lpips(self, ctx) -> torch.nn.Module:
         if self.feature_extractor is not None or self.vgg16_script:
             return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script, lpips=True)
@@ -88,8 +100,7 @@ class PerceptualPathLength(GenerativeMetric):
         else:
             require_method(model, "sample", "PerceptualPathLength(space='Z')", "renders latent noise")
         dim = latent_dim_of(model, self.latent_dim, "PerceptualPathLength")
-        if self._lpips is None:
-            self._lpips = self._make_lpips(ctx)
+        self.prepare_resources()
         lpips = prepare_extractor(self._lpips, ctx.device)
         distances = IndexedRows()
         mine = list(distributed.shard_indices(self.fake_nums))

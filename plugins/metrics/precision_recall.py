@@ -1,6 +1,8 @@
 """Improved Precision and Recall (PR) on VGG16 features."""
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from mgx.core.errors import ConfigError, MgxError
@@ -36,6 +38,9 @@ class PrecisionAndRecall(FeatureSetMetric):
         self.row_batch_size, self.col_batch_size = row_batch_size, col_batch_size
         self.feature_extractor = feature_extractor
 
+    def result_keys(self) -> list[str]:
+        return ["precision", "recall"]
+
     def _make_extractor(self):
         if self.feature_extractor is not None or self.vgg16_script:
             return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script)
@@ -47,7 +52,7 @@ class PrecisionAndRecall(FeatureSetMetric):
             except MgxError as fallback_error:
                 raise MgxError(f"PrecisionAndRecall needs VGG16 weights. {script_error} "
                                f"Fallback also failed: {fallback_error}") from fallback_error
-            self.ctx.warnings.append("PrecisionAndRecall: NVIDIA vgg16.pt unavailable, using torchvision VGG16 "
+            logging.getLogger("mgx").warning("PrecisionAndRecall: NVIDIA vgg16.pt unavailable, using torchvision VGG16 "
                                      "fc2 features (values are not comparable with StyleGAN's)")
             return extractor
 

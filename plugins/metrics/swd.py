@@ -33,6 +33,11 @@ class SlicedWassersteinDistance(GenerativeMetric):
             raise ConfigError(f"SlicedWassersteinDistance: image_shape must be (C, H, W), got {image_shape!r}")
         self.real_limit = fake_nums if real_nums is None or real_nums < 0 else real_nums
 
+    def result_keys(self) -> list[str] | None:
+        if self.image_shape is None:  # the pyramid's levels follow the image size
+            return None
+        return [str(size) for size in pyramid_resolutions(self.image_shape[1])] + ["avg"]
+
     def setup(self, ctx) -> None:
         self.seed = ctx.seed
         self._resolutions = None
