@@ -138,6 +138,41 @@ def mgx_loop(args, iters: int, workspace: Path, manager, tracking: dict) -> list
     return step_times(TIMER.times, TIMER.inside)
 
 
+def interleaved_updates(args, steps: int) -> tuple[float, float]:
+    """CPU ms of BaseEditModel.train_step and of the raw update, alternating step by step on the same
+    batches (same process, same moment: immune to the machine's drift)."""
+    from mgx.core.optim import build_optim_wrappers
+    from mgx.core.registry import build
+
+    torch.manual_seed(0)
+    model = build(dict(type="BaseEditModel", generator=generator_cfg(args), pixel_loss=dict(type="L1Loss"),
+                       data_preprocessor=dict(type="DataPreprocessor", mean=[0.] * 3, std=[255.] * 3)), "model")
+    optim = build_optim_wrappers(dict(optimizer=dict(type="Adam", lr=1e-4, betas=(0.9, 0.999))), model,
+                                 device=torch.device("cpu"), amp=False)
+    torch.manual_seed(0)
+    net = build(generator_cfg(args), "model")
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.9, 0.999))
+    dataset = build(dict(type="PairedDigitsDataset", scale=SCALE, gt_size=32, split="train",
+                         pipeline=[dict(type="PackInputs")]), "dataset")
+    batches = [dataset.get_batch(list(range(i * BATCH, (i + 1) * BATCH))) for i in range(50)]
+
+    def raw(batch):
+        lq, gt = batch["lq_img"].float().div_(255.0), batch["gt_img"].float().div_(255.0)
+        loss = torch.nn.functional.l1_loss(net(lq), gt)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    times: dict[str, list[float]] = {"mgx": [], "raw": []}
+    for step in range(steps):
+        pairs = [("mgx", lambda b: model.train_step(b, optim)), ("raw", raw)]
+        for name, update in pairs if step % 2 else reversed(pairs):
+            started = time.process_time()
+            update(batches[step % len(batches)])
+            times[name].append(time.process_time() - started)
+    return (1000 * statistics.fmean(times["mgx"][WARMUP:]), 1000 * statistics.fmean(times["raw"][WARMUP:]))
+
+
 VARIANTS = {"raw": None, "mgx": {"enabled": True}, "mgx, --no-track": {"enabled": False}}
 
 
@@ -181,6 +216,14 @@ def main() -> None:
                 ratios = [r[index] / m[index] for r, m in zip(raw, rounds)]
                 line += f"  {label} ratio {statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
         print(line)
+    mgx_ms, raw_ms = interleaved_updates(args, args.iters)
+    outside = {name: statistics.median(r[2] for r in rounds) * 1000 for name, rounds in results.items()}
+    print(f"interleaved, step by step: train_step {mgx_ms:.2f} ms CPU, raw update {raw_ms:.2f} ms CPU "
+          f"(ratio {raw_ms / mgx_ms:.3f}); framework CPU outside the update: mgx {outside['mgx']:.3f} ms, "
+          f"raw loop {outside['raw']:.3f} ms per step")
+    expected = (raw_ms + outside["raw"]) / (mgx_ms + outside["mgx"])
+    print(f"=> throughput ratio from these parts: {expected:.3f} (tracking on; "
+          f"{(raw_ms + outside['raw']) / (mgx_ms + outside['mgx, --no-track']):.3f} with --no-track)")
 
 
 if __name__ == "__main__":
