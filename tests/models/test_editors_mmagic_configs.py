@@ -3,6 +3,7 @@ train 2 iterations with `mgx run train` and are evaluated by `mgx run test`, wit
 training crop) and the ESRGAN's pretrained-generator path overridden. The DIV2K/Set5/Set14 folders and
 meta-info files the configs name are written by the test under the run's working directory (the configs'
 data_root is the relative 'data')."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -59,6 +60,13 @@ def _mgx(*args, cwd, env):
                           text=True, timeout=900)
 
 
+# MMagic's config dialect and engine keys (CosineRestartLR, MultiOptimWrapperConstructor, visualization
+# hooks, ...) come with the MMagic-config work (mgx.core.config_keys); until it is on this branch these fail.
+MMAGIC_CONFIGS_SUPPORTED = importlib.util.find_spec("mgx.core.config_keys") is not None
+
+
+@pytest.mark.xfail(not MMAGIC_CONFIGS_SUPPORTED, strict=True,
+                   reason="needs MMagic's config dialect and engine keys (issue 9, mgx.core.config_keys) on this branch")
 @pytest.mark.slow  # MMagic's full-width networks (ESRGAN: 23 RRDBs and VGG19) on CPU
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("config", list(CASES))
@@ -67,6 +75,7 @@ def test_mmagic_sr_config_trains_and_tests(config, tmp_path):
     write_sr_folders(tmp_path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1", "MGX_CACHE_DIR": str(tmp_path / "cache")}
     options = ["train_dataloader.batch_size=2", f"train_dataloader.dataset.pipeline.3.gt_patch_size={patch}"]
+    paths: list[str] = []  # path overrides both commands need
     if config.startswith("esrgan/"):
         from torchvision.models.vgg import cfgs, make_layers
 
@@ -79,12 +88,12 @@ def test_mmagic_sr_config_trains_and_tests(config, tmp_path):
                                growth_channels=32, upscale_factor=4), "model")
         pretrained = tmp_path / "esrgan_psnr-local.pth"
         torch.save({"state_dict": {f"generator.{k}": v for k, v in generator.state_dict().items()}}, pretrained)
-        options.append(f"model.generator.init_cfg.checkpoint={pretrained}")
+        paths.append(f"model.generator.init_cfg.checkpoint={pretrained}")  # mgx loads it whenever it builds
         # ImageNet VGG19 weights for PerceptualLoss come through the hashed-weights path; random ones here
         vgg_file = tmp_path / "vgg19-random.pth"
         torch.save({f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}, vgg_file)
         env["MGX_VGG19_TORCHVISION_PATH"] = str(vgg_file)
-    common = ["--no-track", "--cfg-options", "train_cfg.max_iters=2", "train_cfg.val_interval=2", *options]
+    common = ["--no-track", "--cfg-options", "train_cfg.max_iters=2", "train_cfg.val_interval=2", *options, *paths]
     work = tmp_path / "work"
     trained = _mgx("run", "train", str(CONFIGS / config), "--work-dir", str(work), *common, cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
@@ -93,7 +102,7 @@ def test_mmagic_sr_config_trains_and_tests(config, tmp_path):
     assert checkpoints, f"no iter_2.pth under {tmp_path}: {trained.stderr[-2000:]}"
     assert list(work.rglob("samples/*.png")), "the validation sample grid was not written"
     tested = _mgx("run", "test", str(CONFIGS / config), str(checkpoints[0]), "--work-dir", str(tmp_path / "test"),
-                  "--no-track", cwd=tmp_path, env=env)
+                  "--no-track", *(["--cfg-options", *paths] if paths else []), cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     for prefix in ("Set5", "Set14", "DIV2K"):
