@@ -3,7 +3,6 @@ train 2 iterations with `mgx run train` and are evaluated by `mgx run test`, wit
 training crop) and the ESRGAN's pretrained-generator path overridden. The DIV2K/Set5/Set14 folders and
 meta-info files the configs name are written by the test under the run's working directory (the configs'
 data_root is the relative 'data')."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -60,13 +59,6 @@ def _mgx(*args, cwd, env):
                           text=True, timeout=900)
 
 
-# MMagic's config dialect and engine keys (CosineRestartLR, MultiOptimWrapperConstructor, visualization
-# hooks, ...) come with the MMagic-config work (mgx.core.config_keys); until it is on this branch these fail.
-MMAGIC_CONFIGS_SUPPORTED = importlib.util.find_spec("mgx.core.config_keys") is not None
-
-
-@pytest.mark.xfail(not MMAGIC_CONFIGS_SUPPORTED, strict=True,
-                   reason="needs MMagic's config dialect and engine keys (issue 9, mgx.core.config_keys) on this branch")
 @pytest.mark.slow  # MMagic's full-width networks (ESRGAN: 23 RRDBs and VGG19) on CPU
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("config", list(CASES))
