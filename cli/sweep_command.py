@@ -195,7 +195,7 @@ def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri
     from mgx.plugins.launchers import slurm_commands
     from mgx.plugins.launchers.sbatch_script import resolve, signal_grace
     from mgx.plugins.launchers.slurm import _decide_gres
-    from mgx.plugins.launchers.slurm_array import render_array
+    from mgx.plugins.launchers.slurm_array import max_array_size, render_array
 
     try:
         slurm_commands.require("sbatch")
@@ -213,13 +213,19 @@ def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri
         except MgxError as exc:
             if isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"Slurm refused the sweep's job array of {len(todo)} task(s) (script {script}):\n"
-                              f"{str(exc).split(':', 1)[-1].strip()}") from None
+            limit = max_array_size()
+            hint = (f"\n(this cluster's MaxArraySize is {limit}: task indices up to {limit - 1}; sweep fewer "
+                    "points, e.g. with --random N)") if limit is not None and max(todo) >= limit else ""
+            raise ConfigError(f"Slurm refused the sweep's job array of {len(todo)} task(s):\n"
+                              f"{str(exc).split(':', 1)[-1].strip()}{hint}") from None
     except BaseException:
         # nothing half-made stays behind: the parent run of a sweep that never started goes
         _end_parent(client, parent, "FAILED")
         client.delete_run(parent)
-        (folder / STATE_FILE).unlink(missing_ok=True)
+        for leftover in (folder / STATE_FILE, folder / f"{plan.name}.sbatch"):
+            leftover.unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
         raise
     click.echo(f"Submitted Slurm job array {job_id} ({len(todo)} point(s), partition "
                f"{slurm_plan.partition or '(default)'}): script {script}\n"

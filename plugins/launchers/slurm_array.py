@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -82,5 +81,16 @@ exit $STATUS
 """
 
 
-def python_module(module: str) -> list[str]:
-    return [sys.executable, "-m", module]
+def max_array_size() -> int | None:
+    """The cluster's MaxArraySize (``scontrol show config``), None when it cannot be read."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in result.stdout.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "MaxArraySize" and value.strip().isdigit():
+            return int(value.strip())
+    return None
