@@ -6,6 +6,7 @@ dist`` per point, or as one Slurm job array (``mgx.plugins.launchers.slurm_array
 """
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import time
@@ -20,15 +21,18 @@ from .config_command import split_options
 
 
 def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
-    from mgx.core.config import load_config, to_plain
+    from mgx.core.config import apply_option, load_config, to_plain
     from mgx.core.sweep import SweepPlan, check_grid_keys, grid_points, override_items, parse_grid
 
     grid = parse_grid(grid_items)
     cfg = load_config(config, cfg_items)
     check_grid_keys(to_plain(cfg), grid, config)
     points = grid_points(grid, random_count, sample_seed)
-    for point in points:  # every point must load (e.g. an index past a list's end) before anything starts
-        load_config(config, [*cfg_items, *override_items(point)])
+    plain = to_plain(cfg)
+    for point in points:  # every point's overrides must apply (e.g. no index past a list's end) before anything starts
+        data = copy.deepcopy(plain)
+        for item in override_items(point):
+            apply_option(data, item)
     plan = SweepPlan(Path(config), grid, points, random_count, sample_seed if random_count else None,
                      list(cfg_items))
     return plan, cfg
