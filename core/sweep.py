@@ -195,8 +195,11 @@ def open_parent_run(client, experiment_id: str, plan: SweepPlan, folder: Path, l
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
-    run = client.create_run(experiment_id, run_name=plan.name,
-                            tags={SWEEP_TAG: "parent", "mgx.sweep.folder": str(Path(folder).resolve())})
+    from .tracking.run_info import clean_tags, default_tags
+
+    tags = {**default_tags(config_file=plan.config_file, launcher=launcher), SWEEP_TAG: "parent",
+            "mgx.sweep.folder": str(Path(folder).resolve())}
+    run = client.create_run(experiment_id, run_name=plan.name, tags=clean_tags(tags))
     from mlflow.entities import Param
 
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in plan.parent_params(launcher).items()])
