@@ -217,3 +217,31 @@ def test_mlflow_ui_shows_the_children_nested_under_the_parent(swept):
             process.wait(60)
         finally:
             stop_server(process)
+
+
+def test_point_status_prefers_a_finished_attempt_and_the_parent_ends_when_all_finished(tmp_path):
+    from mlflow import MlflowClient
+
+    from mgx.core.sweep import finish_parent_if_done, point_statuses
+    from mgx.core.tracking.store import get_or_create_experiment, prepare_store
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    prepare_store(uri)
+    client = MlflowClient(uri)
+    experiment = get_or_create_experiment(client, uri, "s")
+    parent = client.create_run(experiment, run_name="p").info.run_id
+
+    def child(point, status):
+        run = client.create_run(experiment, tags={"mlflow.parentRunId": parent, "mgx.sweep.point": str(point)})
+        if status != "RUNNING":
+            client.set_terminated(run.info.run_id, status)
+    child(0, "FAILED")
+    child(0, "FINISHED")  # a rerun finished the point
+    child(1, "KILLED")
+    child(1, "RUNNING")  # resumed, still going
+    assert point_statuses(client, parent, experiment) == {0: "FINISHED", 1: "RUNNING"}
+    assert finish_parent_if_done(client, parent, experiment, 2) is None
+    assert client.get_run(parent).info.status == "RUNNING"
+    child(1, "FINISHED")
+    assert finish_parent_if_done(client, parent, experiment, 2) == "FINISHED"
+    assert client.get_run(parent).info.status == "FINISHED"
