@@ -197,7 +197,7 @@ def open_parent_run(client, experiment_id: str, plan: SweepPlan, folder: Path, l
                 raise
     from .tracking.run_info import clean_tags, default_tags
 
-    tags = {**default_tags(config_file=plan.config_file, launcher=launcher), SWEEP_TAG: "parent",
+    tags = {**default_tags(config_file=plan.config_file, launcher=launcher), SWEEP_TAG: "parent", "mgx.mode": "sweep",
             "mgx.sweep.folder": str(Path(folder).resolve())}
     run = client.create_run(experiment_id, run_name=plan.name, tags=clean_tags(tags))
     from mlflow.entities import Param
