@@ -104,7 +104,7 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     Running the same command again skips finished points and resumes unfinished ones.
     Compare the points: mgx runs compare --parent <sweep run name or id> --metric KEY
     """
-    from mgx.core.sweep import read_state, write_state, open_parent_run, point_statuses
+    from mgx.core.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
 
     cfg_items = split_options(cfg_options)
     if max_parallel is not None and max_parallel < 1:
@@ -116,9 +116,12 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     plan, cfg = _plan(config, grid_items, random_count, sample_seed, cfg_items)
     folder = Path(work_dir) if work_dir else plan.default_folder(Path("work_dirs"))
     folder = folder.resolve()
+    check_folder_holds(folder, plan)
+    _refuse_while_array_runs(read_state(folder).get("slurm_job_id"))
     client, uri, experiment_name, experiment_id = _tracking(cfg, tracking_uri, experiment)
     parent = open_parent_run(client, experiment_id, plan, folder, launcher)
-    write_state(folder, {**read_state(folder), "name": plan.name, "parent_run_id": parent, "tracking_uri": uri,
+    write_state(folder, {**read_state(folder), "name": plan.name, "sweep_id": plan.sweep_id,
+                         "parent_run_id": parent, "tracking_uri": uri,
                          "experiment_id": experiment_id, "config": str(Path(config).resolve()),
                          "grid": plan.grid, "points": plan.points})
     statuses = point_statuses(client, parent, experiment_id)
@@ -139,6 +142,21 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
         return
     extra = ["--launcher", launcher] + (["--gpus", str(gpus)] if gpus else [])
     _run_points(client, parent, experiment_id, plan, folder, todo, args_of, config, extra, max_parallel or 1)
+
+
+def _refuse_while_array_runs(job_id: str | None) -> None:
+    """A rerun while the sweep's job array still has tasks would train those points twice."""
+    import shutil
+
+    if not job_id or shutil.which("squeue") is None:
+        return
+    result = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%i %T"], capture_output=True, text=True,
+                            timeout=60)
+    live = [line for line in result.stdout.splitlines() if line.strip()]
+    if result.returncode == 0 and live:
+        raise ConfigError(f"the sweep's Slurm job array {job_id} still has {len(live)} task(s) queued or running; "
+                          f"wait for it (squeue -j {job_id}) or cancel it (scancel {job_id}) before running the "
+                          "sweep again")
 
 
 def _end_parent(client, parent: str, status: str) -> None:
@@ -231,6 +249,9 @@ def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         raise
+    from mgx.core.sweep import read_state, write_state
+
+    write_state(folder, {**read_state(folder), "slurm_job_id": job_id})
     click.echo(f"Submitted Slurm job array {job_id} ({len(todo)} point(s), partition "
                f"{slurm_plan.partition or '(default)'}): script {script}\n"
                f"logs: {folder}/slurm-{job_id}_<point>.out\n"
@@ -252,7 +273,7 @@ def sweep_finish(folder: str) -> None:
     client = MlflowClient(state["tracking_uri"])
     ended = finish_parent_if_done(client, state["parent_run_id"], state["experiment_id"], len(state["points"]))
     if ended:
-        click.echo(f"mgx: sweep {state.get('name')}: every point FINISHED; parent run {state['parent_run_id']} ended")
+        click.echo(f"mgx: sweep {state.get('name')}: parent run {state['parent_run_id']} ended {ended}")
 
 
 COMMANDS = [sweep, sweep_finish]

@@ -233,14 +233,24 @@ def point_statuses(client, parent_run_id: str, experiment_id: str) -> dict[int, 
 
 
 def finish_parent_if_done(client, parent_run_id: str, experiment_id: str, point_count: int) -> str | None:
-    """End the parent run once every point has a FINISHED child (FINISHED), or once none
-    is running and some failed (FAILED). Returns the status set, or None (still going)."""
+    """End the parent run FINISHED once every point has a FINISHED child; None otherwise.
+
+    Never FAILED from here: a Slurm task being requeued has a child that looks ended for a
+    moment, and only the sweep command (rerun) knows that nothing is queued any more."""
     statuses = point_statuses(client, parent_run_id, experiment_id)
     done = [statuses.get(i) for i in range(point_count)]
     if all(s == "FINISHED" for s in done):
         client.set_terminated(parent_run_id, "FINISHED")
         return "FINISHED"
     return None
+
+
+def check_folder_holds(folder: Path, plan: SweepPlan) -> None:
+    """A sweep folder belongs to one sweep definition; another one there would mix their points."""
+    recorded = read_state(folder).get("sweep_id")
+    if recorded and recorded != plan.sweep_id:
+        raise ConfigError(f"{folder} holds another sweep ({read_state(folder).get('name')}, different grid, "
+                          f"config or options); give this sweep its own --work-dir")
 
 
 def child_environment(parent_run_id: str, index: int, base: Mapping[str, str] | None = None) -> dict[str, str]:

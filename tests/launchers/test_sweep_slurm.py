@@ -34,6 +34,9 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
     job_id = re.search(r"Submitted Slurm job array (\d+) \(3 point", submitted.stdout).group(1)
     (script,) = sweep_dir.glob("*.sbatch")
     assert "#SBATCH --array=0-2%2" in script.read_text()
+    twice = run_mgx(["sweep", str(config), "--grid", f"train_cfg.max_iters={list(MAX_ITERS)}",
+                     *SLURM, "--max-parallel", "2", "--work-dir", str(sweep_dir)], cwd=tmp_path)
+    assert twice.returncode == 2 and f"job array {job_id} still has" in twice.stderr, twice.stderr
 
     task = f"{job_id}_1"
     log = sweep_dir / f"slurm-{job_id}_1.out"

@@ -245,3 +245,17 @@ def test_point_status_prefers_a_finished_attempt_and_the_parent_ends_when_all_fi
     child(1, "FINISHED")
     assert finish_parent_if_done(client, parent, experiment, 2) == "FINISHED"
     assert client.get_run(parent).info.status == "FINISHED"
+
+
+def test_a_sweep_folder_belongs_to_one_definition(tmp_path):
+    from mgx.core.sweep import SweepPlan, check_folder_holds, write_state
+
+    config = write_tiny_config(tmp_path)
+    first = SweepPlan(config, {LR: [1e-3, 2e-4]}, grid_points({LR: [1e-3, 2e-4]}))
+    same = SweepPlan(config, {LR: [1e-3, 2e-4]}, grid_points({LR: [1e-3, 2e-4]}))
+    other = SweepPlan(config, {LR: [1e-3]}, grid_points({LR: [1e-3]}))
+    assert first.sweep_id == same.sweep_id != other.sweep_id and first.name.startswith("sweep-tiny-")
+    write_state(tmp_path / "s", {"sweep_id": first.sweep_id, "name": first.name})
+    check_folder_holds(tmp_path / "s", same)
+    with pytest.raises(ConfigError, match="holds another sweep"):
+        check_folder_holds(tmp_path / "s", other)
