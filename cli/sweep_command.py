@@ -117,7 +117,6 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     folder = Path(work_dir) if work_dir else plan.default_folder(Path("work_dirs"))
     folder = folder.resolve()
     check_folder_holds(folder, plan)
-    _refuse_while_array_runs(read_state(folder).get("slurm_job_id"))
     client, uri, experiment_name, experiment_id = _tracking(cfg, tracking_uri, experiment)
     parent = open_parent_run(client, experiment_id, plan, folder, launcher)
     write_state(folder, {**read_state(folder), "name": plan.name, "sweep_id": plan.sweep_id,
@@ -134,6 +133,7 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
         _end_parent(client, parent, "FINISHED")
         click.echo("every point is finished")
         return
+    _refuse_while_array_runs(read_state(folder).get("slurm_job_id"))
     args_of = {i: _point_args(plan, folder, i, uri, experiment_name) for i in todo}
     if launcher == "slurm":
         _submit_array(client, parent, plan, folder, todo, args_of, config, uri,
@@ -152,7 +152,7 @@ def _refuse_while_array_runs(job_id: str | None) -> None:
         return
     result = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%i %T"], capture_output=True, text=True,
                             timeout=60)
-    live = [line for line in result.stdout.splitlines() if line.strip()]
+    live = [line for line in result.stdout.splitlines() if line.split()[1:] and line.split()[1] != "COMPLETING"]
     if result.returncode == 0 and live:
         raise ConfigError(f"the sweep's Slurm job array {job_id} still has {len(live)} task(s) queued or running; "
                           f"wait for it (squeue -j {job_id}) or cancel it (scancel {job_id}) before running the "
