@@ -259,3 +259,36 @@ def test_a_sweep_folder_belongs_to_one_definition(tmp_path):
     check_folder_holds(tmp_path / "s", same)
     with pytest.raises(ConfigError, match="holds another sweep"):
         check_folder_holds(tmp_path / "s", other)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_an_interrupted_sweep_resumes_its_unfinished_point_into_the_same_child_run(tmp_path):
+    import os
+    import time
+
+    config = write_tiny_config(tmp_path, max_iters=60, val_interval=30, ckpt_interval=2)
+    args = ["sweep", str(config), "--grid", f"{LR}=[1e-3]", "--work-dir", str(tmp_path / "s")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "MGX_SWEEP_"))
+           and k not in ("MLFLOW_TRACKING_URI", "MGX_WORKSPACE")}
+    env["OMP_NUM_THREADS"] = "1"
+    process = subprocess.Popen([sys.executable, "-m", "mgx.cli", *args], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 400
+    while not (tmp_path / "s" / "point_000" / "iter_4.pth").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: the sweep and its point
+    process.communicate(timeout=120)
+    (parent,) = [r for r in _runs(tmp_path) if r.data.tags.get("mgx.sweep") == "parent"]
+    (child,) = [r for r in _runs(tmp_path) if r is not parent and r.data.tags.get("mlflow.parentRunId")]
+    assert parent.info.status == "KILLED" and child.info.status != "FINISHED"
+
+    again = _mgx(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    runs = _runs(tmp_path)
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert [r.info.run_id for r in children] == [child.info.run_id]  # resumed into the same child run
+    assert children[0].info.status == "FINISHED" and "mgx.resume_points" in children[0].data.tags
+    assert next(r for r in runs if r.info.run_id == parent.info.run_id).info.status == "FINISHED"
+    assert (tmp_path / "s" / "point_000" / "iter_60.pth").exists()
