@@ -15,9 +15,35 @@ def config() -> None:
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--cfg-options", "cfg_options", multiple=True, metavar="KEY=VALUE",
               help="Override config keys, e.g. train_cfg.max_iters=100 (repeatable; several per flag separated by spaces).")
-def show(config_file: str, cfg_options: tuple[str, ...]) -> None:
-    """Print CONFIG_FILE after _base_ merging and overrides."""
-    click.echo(dump_config(load_config(config_file, split_options(cfg_options))), nl=False)
+@click.option("--check", is_flag=True,
+              help="Also check every component against the installed plugins (types, arguments, optimizers); "
+                   "loads torch and the plugins.")
+def show(config_file: str, cfg_options: tuple[str, ...], check: bool) -> None:
+    """Print CONFIG_FILE after _base_ merging and overrides.
+
+    Misspelled keys are errors (exit 2); keys mgx does not use are listed on stderr
+    (with --check also components and arguments mgx does not provide)."""
+    from mgx.core.config_check import account_config
+    from mgx.core.custom_imports import import_custom_modules
+
+    cfg = load_config(config_file, split_options(cfg_options))
+    registry = None
+    if check:
+        from mgx.core.custom_imports import register_custom_imports
+
+        from .context import plugin_manager
+
+        register_custom_imports(cfg, plugin_manager())  # their components count as provided
+        registry = plugin_manager().registry
+    else:
+        import_custom_modules(cfg)
+    accounting = account_config(cfg, registry, strict=False)
+    accounting.raise_errors(config_file)
+    text = dump_config(cfg)
+    for warning in [*cfg.load_warnings, accounting.warning()]:
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(text, nl=False)
 
 
 def split_options(values: tuple[str, ...]) -> list[str]:

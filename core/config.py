@@ -5,20 +5,25 @@ A config is a Python file; its module-level names form the config. ``_base_``
 a dict with ``_delete_=True`` replaces what it would merge into. Overrides
 (``--cfg-options a.b=1 c=[1,2] d.0.e=x``) apply last, values parsed as Python
 literals (anything else is taken as a string).
+
+The dialect details (``_base_`` as a namespace, ``{{...}}`` variables, the
+lazy-import form) live in ``config_dialect``; overrides in ``config_options``;
+writing back in ``config_dump``.
 """
 from __future__ import annotations
 
-import ast
 import copy
-import keyword
-import math
-import types
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import config_dialect as dialect
+from .config_helpers import helper_override_warning
+from .config_keys import TOP_LEVEL_KEYS
+from .config_dump import dump_config
+from .config_options import apply_option, parse_value
 from .errors import ConfigError
 
-BASE_KEY = "_base_"
+BASE_KEY = dialect.BASE_KEY
 DELETE_KEY = "_delete_"
 
 
@@ -42,13 +47,15 @@ class Config(ConfigDict):
     """The resolved config of a file; ``filename`` is where it came from."""
 
     filename: str = "<memory>"
+    load_warnings: list  # warnings found while reading (e.g. an override of a helper variable)
 
     def __init__(self, data: dict | None = None, filename: str = "<memory>") -> None:
         super().__init__(data or {})
         object.__setattr__(self, "filename", filename)
+        object.__setattr__(self, "load_warnings", [])
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "filename":
+        if name in ("filename", "load_warnings"):
             object.__setattr__(self, name, value)
         else:
             self[name] = value
@@ -79,62 +86,25 @@ def to_plain(value: Any) -> Any:
 # --- reading files --------------------------------------------------------------
 
 
-def _is_config_value(name: str, value: Any) -> bool:
-    if name.startswith("__") or (name.startswith("_") and name != BASE_KEY):
-        return False
-    return not isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType))
-
-
-def _exec_file(path: Path) -> dict:
-    try:
-        source = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    try:
-        code = compile(source, str(path), "exec")
-    except SyntaxError as exc:
-        line = (exc.text or "").rstrip("\n")
-        raise ConfigError(f"syntax error in config {path}, line {exc.lineno}: {exc.msg}\n    {line}") from None
-    namespace: dict[str, Any] = {"__file__": str(path), "__name__": "__mgx_config__"}
-    try:
-        exec(code, namespace)
-    except Exception as exc:
-        lineno = _error_line(exc, str(path))
-        where = f", line {lineno}" if lineno else ""
-        raise ConfigError(f"error while evaluating config {path}{where}: {type(exc).__name__}: {exc}") from None
-    return {name: value for name, value in namespace.items() if _is_config_value(name, value)}
-
-
-def _error_line(exc: BaseException, filename: str) -> int | None:
-    tb = exc.__traceback__
-    lineno = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            lineno = tb.tb_lineno
-        tb = tb.tb_next
-    return lineno
-
-
-def _base_paths(raw: Any, path: Path) -> list[Path]:
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
-        raise ConfigError(f"{path}: {BASE_KEY} must be a path or a list of paths, got {raw!r}")
-    return [(path.parent / item).resolve() for item in items]
-
-
 def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> dict:
     if path in chain:
         cycle = " -> ".join(str(item) for item in (*chain[chain.index(path):], path))
         raise ConfigError(f"{BASE_KEY} files form a cycle: {cycle}")
-    values = _exec_file(path)
+    source = dialect.substitute_text_variables(dialect.read_source(path), path)
+    tree = dialect.parse(dialect.substitute_base_references(source), path)
+    dialect.reject_lazy_import(tree, path)
+    base_items, module = dialect.split_base_list(tree, path)
     merged: dict = {}
-    for base in _base_paths(values.pop(BASE_KEY, []), path):
+    for item in base_items:
+        base = dialect.resolve_base_path(item, path)
         if not base.is_file():
             raise ConfigError(f"base config {base} (listed in {BASE_KEY} of {path}) does not exist")
         merged = merge(merged, _load_with_bases(base, (*chain, path)))
-    return merge(merged, values)
+    # while the file runs, `_base_` is the merged bases (attribute and item access); what the
+    # file changes through it is kept, and the file's own names merge on top
+    namespace = to_config_dicts(merged)
+    values = dialect.execute(module, path, namespace, to_config_dicts)
+    return merge(namespace, values)
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -161,123 +131,16 @@ def load_config(path: str | Path, cfg_options: Iterable[str] = ()) -> Config:
     if path.is_dir():
         raise ConfigError(f"config path {path} is a folder; give a Python config file")
     data = _load_with_bases(path.resolve(), ())
+    warnings = []
     for item in cfg_options:
+        warning = helper_override_warning(data, item, TOP_LEVEL_KEYS)
+        if warning:
+            warnings.append(warning)
         apply_option(data, item)
-    return Config(to_config_dicts(data), filename=str(path))
+    cfg = Config(to_config_dicts(data), filename=str(path))
+    object.__setattr__(cfg, "load_warnings", warnings)
+    return cfg
 
 
-# --- --cfg-options ----------------------------------------------------------------
-
-
-def parse_value(text: str) -> Any:
-    """A Python literal (``dict(a=1)`` calls included) when the text is one, else the text itself."""
-    try:
-        return _literal(ast.parse(text.strip(), mode="eval").body)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        # TypeError: e.g. an unhashable dict key such as {[1]: 2}; keep the text as given
-        return text
-
-
-def _literal(node: ast.AST) -> Any:
-    """ast.literal_eval plus ``dict(key=value, ...)``, the way configs spell dicts."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
-        if any(item.arg is None for item in node.keywords):
-            raise ValueError("dict(**x) is not a literal")
-        return {item.arg: _literal(item.value) for item in node.keywords}
-    if isinstance(node, ast.List):
-        return [_literal(item) for item in node.elts]
-    if isinstance(node, ast.Tuple):
-        return tuple(_literal(item) for item in node.elts)
-    if isinstance(node, ast.Dict):
-        return {_literal(key): _literal(value) for key, value in zip(node.keys, node.values)}
-    return ast.literal_eval(node)
-
-
-def apply_option(data: dict, item: str) -> None:
-    """Apply one ``key.path=value`` override in place (list indices allowed)."""
-    if "=" not in item:
-        raise ConfigError(f"--cfg-options item {item!r} has no '=': write KEY=VALUE, e.g. train_cfg.max_iters=100")
-    key, _, raw = item.partition("=")
-    parts = key.strip().split(".")
-    if not key.strip() or any(not part for part in parts):
-        raise ConfigError(f"--cfg-options item {item!r}: the key {key!r} is empty or has an empty part")
-    top = parts[0]
-    if not top.isidentifier() or keyword.iskeyword(top) or top.startswith("_"):
-        # config files only keep such names as config keys, so `config show` could not write it back
-        raise ConfigError(f"--cfg-options item {item!r}: the top-level key {top!r} must be a Python name, "
-                          f"not a keyword and not starting with '_'")
-    target: Any = data
-    for depth, part in enumerate(parts[:-1]):
-        target = _step(target, part, item, parts[: depth + 1])
-    last = parts[-1]
-    value = parse_value(raw)
-    if isinstance(target, list):
-        index = _index(last, target, item)
-        target[index] = value
-    elif isinstance(target, dict):
-        target[last] = value
-    else:
-        raise ConfigError(f"--cfg-options item {item!r}: {'.'.join(parts[:-1])} is a {type(target).__name__}, "
-                          f"not a dict or list")
-
-
-def _step(target: Any, part: str, item: str, path: list[str]) -> Any:
-    if isinstance(target, list):
-        return target[_index(part, target, item)]
-    if isinstance(target, dict):
-        if part not in target:
-            target[part] = {}
-        return target[part]
-    raise ConfigError(f"--cfg-options item {item!r}: {'.'.join(path[:-1]) or 'the config'} is a "
-                      f"{type(target).__name__}, it has no key {part!r}")
-
-
-def _index(part: str, target: list, item: str) -> int:
-    try:
-        index = int(part)
-    except ValueError:
-        raise ConfigError(f"--cfg-options item {item!r}: {part!r} indexes a list and must be an integer") from None
-    if not -len(target) <= index < len(target):
-        raise ConfigError(f"--cfg-options item {item!r}: index {index} is out of range for a list of {len(target)}")
-    return index
-
-
-# --- writing back ------------------------------------------------------------------
-
-
-def dump_config(cfg: dict) -> str:
-    """The config as Python source that ``load_config`` reads back to the same config."""
-    lines = []
-    for key, value in cfg.items():
-        if not key.isidentifier() or keyword.iskeyword(key):
-            raise ConfigError(f"config key {key!r} is not a Python name and cannot be written back")
-        lines.append(f"{key} = {_format(value, 0)}")
-    return "\n".join(lines) + "\n"
-
-
-def _format(value: Any, indent: int) -> str:
-    pad, inner = "    " * indent, "    " * (indent + 1)
-    if isinstance(value, dict):
-        if not value:
-            return "dict()"
-        if all(isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key) for key in value):
-            items = [f"{key}={_format(item, indent + 1)}" for key, item in value.items()]
-            if sum(len(item) for item in items) < 70 and not any("\n" in item for item in items):
-                return "dict(" + ", ".join(items) + ")"
-            return "dict(\n" + ",\n".join(inner + item for item in items) + f",\n{pad})"
-        items = [f"{inner}{key!r}: {_format(item, indent + 1)}" for key, item in value.items()]
-        return "{\n" + ",\n".join(items) + f",\n{pad}}}"
-    if isinstance(value, (list, tuple)):
-        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
-        if not value:
-            return open_ + close
-        parts = [_format(item, indent + 1) for item in value]
-        trailing = "," if isinstance(value, tuple) and len(value) == 1 else ""
-        if sum(len(part) for part in parts) < 60 and not any("\n" in part for part in parts):
-            return open_ + ", ".join(parts) + trailing + close
-        return open_ + "\n" + ",\n".join(inner + part for part in parts) + f",\n{pad}" + close
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return repr(value)
-    raise ConfigError(f"config value {value!r} of type {type(value).__name__} cannot be written as Python")
+__all__ = ["Config", "ConfigDict", "load_config", "merge", "dump_config", "apply_option", "parse_value",
+           "to_config_dicts", "to_plain", "BASE_KEY", "DELETE_KEY"]

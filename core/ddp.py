@@ -11,7 +11,8 @@ import contextlib
 from typing import Any, Iterator
 
 
-def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False) -> dict[str, Any]:
+def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False,
+                            broadcast_buffers: bool = False) -> dict[str, Any]:
     """Replace trainable children by DDP wrappers; returns the originals by name."""
     from torch.nn.parallel import DistributedDataParallel
 
@@ -23,7 +24,7 @@ def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: boo
         device_ids = [device.index] if device.type == "cuda" else None
         setattr(model, name, DistributedDataParallel(child, device_ids=device_ids,
                                                      find_unused_parameters=find_unused_parameters,
-                                                     broadcast_buffers=False))
+                                                     broadcast_buffers=broadcast_buffers))
     return originals
 
 

@@ -45,10 +45,11 @@ def env_world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def init_distributed(timeout_s: float | None = None) -> "torch.device":
+def init_distributed(timeout_s: float | None = None, backend: str | None = None) -> "torch.device":
     """Join the process group described by RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT.
 
-    Uses nccl when CUDA is present (one device per LOCAL_RANK), gloo otherwise.
+    Uses ``backend`` (env_cfg.dist_cfg.backend) when given, else nccl when CUDA is present
+    (one device per LOCAL_RANK), gloo otherwise; nccl without CUDA falls back to gloo.
     Returns the device this process should use. Single-process runs (no
     WORLD_SIZE > 1) do not create a group.
     """
@@ -62,7 +63,7 @@ def init_distributed(timeout_s: float | None = None) -> "torch.device":
         return device
     timeout = datetime.timedelta(seconds=timeout_s or float(os.environ.get("MGX_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
     _dist().init_process_group(
-        backend="nccl" if use_cuda else "gloo",
+        backend=(backend if backend and (use_cuda or backend != "nccl") else ("nccl" if use_cuda else "gloo")),
         init_method="env://",
         timeout=timeout,
         device_id=device if use_cuda else None,

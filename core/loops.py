@@ -80,8 +80,9 @@ class _TrainLoop:
 class IterBasedTrainLoop(_TrainLoop):
     """``train_cfg=dict(by_epoch=False, max_iters=N, val_begin=1, val_interval=K)``."""
 
-    def __init__(self, max_iters: int, val_begin: int = 1, val_interval: int = 1000, **kwargs: Any) -> None:
-        super().__init__(val_begin, val_interval, **kwargs)
+    def __init__(self, max_iters: int, val_begin: int = 1, val_interval: int = 1000,
+                 dynamic_intervals: Any = None) -> None:
+        super().__init__(val_begin, val_interval, dynamic_intervals)
         self.max_iters = _positive_int(max_iters, "max_iters")
 
     def run(self, session: TrainSession) -> str:
@@ -107,8 +108,9 @@ class EpochBasedTrainLoop(_TrainLoop):
 
     unit = "epoch"
 
-    def __init__(self, max_epochs: int, val_begin: int = 1, val_interval: int = 1, **kwargs: Any) -> None:
-        super().__init__(val_begin, val_interval, **kwargs)
+    def __init__(self, max_epochs: int, val_begin: int = 1, val_interval: int = 1,
+                 dynamic_intervals: Any = None) -> None:
+        super().__init__(val_begin, val_interval, dynamic_intervals)
         self.max_epochs = _positive_int(max_epochs, "max_epochs")
 
     def run(self, session: TrainSession) -> str:
@@ -148,6 +150,10 @@ class TestLoop(ValLoop):
 
 class MultiTestLoop(TestLoop):
     """Several test dataloader/evaluator pairs."""
+
+
+# what train_cfg may hold with the built-in loops (a plugin loop's own signature decides for it)
+TRAIN_LOOP_KEYS = ("type", "by_epoch", "max_iters", "max_epochs", "val_begin", "val_interval", "dynamic_intervals")
 
 
 def train_loop_from_cfg(cfg: dict | None, build_loop: Any) -> Any:

@@ -184,14 +184,31 @@ def _torch_class(module: Any, name: str, what: str, field: str) -> Any:
 def _build_optimizer(cfg: dict, params: Any, field: str) -> Any:
     import torch
 
+    from .config_keys import likely_misspelling, raise_type_problems
+
     if not isinstance(cfg, dict) or "type" not in cfg:
         raise ConfigError(f"{field} must be a dict with a 'type' naming a torch.optim optimizer, got {cfg!r}")
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
     optimizer_class = _torch_class(torch.optim, cfg["type"], "torch.optim optimizer", field)
+    accepted = _optimizer_arguments(optimizer_class)
+    for key in kwargs:
+        if key not in accepted:
+            guess = likely_misspelling(key, accepted)
+            hint = f" Did you mean {field}.{guess}?" if guess else ""
+            raise ConfigError(f"{field}.{key} is not an argument of {cfg['type']}.{hint} It accepts: "
+                              f"{', '.join(sorted(accepted))}")
+    raise_type_problems(optimizer_class, kwargs, field)
     try:
         return optimizer_class(params, **kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{field}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{field} ({cfg['type']}): {exc}") from None
+
+
+def _optimizer_arguments(optimizer_class: Any) -> list[str]:
+    from .config_keys import accepted_arguments
+
+    names, _ = accepted_arguments(optimizer_class)
+    return sorted(names - {"params"})
 
 
 def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple[Any, float | None]:
@@ -226,7 +243,9 @@ def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple
     return (scaler if needed else None), static
 
 
-WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor")
+WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor",
+                "paramwise_cfg")
+CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor")
 
 
 def _wrapper_options(cfg: dict, field: str) -> dict:
@@ -244,29 +263,37 @@ def _wrapper_options(cfg: dict, field: str) -> dict:
 
 
 def _check_constructor(cfg: dict, field: str = "optim_wrapper") -> None:
-    # MMEngine's default constructor is what mgx does; anything else would be silently ignored
+    # MMEngine's two constructors are what mgx does: one optimizer over the model (paramwise_cfg
+    # applies), or one per named sub-module (MultiOptimWrapperConstructor); anything else would be ignored
     constructor = cfg.get("constructor", "DefaultOptimWrapperConstructor")
-    if constructor != "DefaultOptimWrapperConstructor":
-        raise ConfigError(f"{field}.constructor={constructor!r} is not supported: mgx builds one optimizer "
-                          f"per named sub-module (or one over the whole model). Remove the key, or build the "
-                          f"parameter groups in your model")
+    if constructor not in CONSTRUCTORS:
+        raise ConfigError(f"{field}.constructor={constructor!r} is not supported: mgx provides {', '.join(CONSTRUCTORS)}. "
+                          f"Build special parameter groups with paramwise_cfg, or in your model")
 
 
-def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> OptimWrapperDict:
+def _named_wrappers(cfg: dict) -> dict:
+    return {name: sub for name, sub in cfg.items() if name not in ("constructor", "type", "paramwise_cfg")}
+
+
+def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_scale: float = 1.0) -> OptimWrapperDict:
     """``optim_wrapper=dict(optimizer=...)`` (one, over all parameters, named 'model') or
-    ``optim_wrapper=dict(generator=dict(optimizer=...), discriminator=dict(...))`` (one per sub-module)."""
+    ``optim_wrapper=dict(generator=dict(optimizer=...), discriminator=dict(...))`` (one per sub-module,
+    MMEngine's MultiOptimWrapperConstructor). ``paramwise_cfg`` sets per-parameter lr/decay multipliers;
+    ``lr_scale`` (auto_scale_lr) multiplies every learning rate."""
+    from .paramwise import parameter_groups
+
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
-        optimizer = _build_optimizer(cfg["optimizer"], model.parameters(), "optim_wrapper.optimizer")
+        optimizer_cfg = _scaled(cfg["optimizer"], lr_scale)
+        groups = parameter_groups(model, optimizer_cfg, cfg.get("paramwise_cfg"), "optim_wrapper.paramwise_cfg")
+        optimizer = _build_optimizer(optimizer_cfg, groups, "optim_wrapper.optimizer")
         return OptimWrapperDict({"model": OptimWrapper(optimizer, device=device, amp=use_amp, name="model", **options)})
     _check_constructor(cfg)  # (one optimizer: checked by _wrapper_options)
     wrappers = {}
-    for name, sub_cfg in cfg.items():
-        if name in ("constructor", "type"):
-            continue
+    for name, sub_cfg in _named_wrappers(cfg).items():
         field = f"optim_wrapper.{name}"
         if not isinstance(sub_cfg, dict) or "optimizer" not in sub_cfg:
             raise ConfigError(f"{field} must be dict(optimizer=dict(type=...)); got {sub_cfg!r}")
@@ -276,7 +303,10 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> Op
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
                               f"its sub-modules are {children}")
         options = _wrapper_options(sub_cfg, field)
-        optimizer = _build_optimizer(sub_cfg["optimizer"], module.parameters(), f"{field}.optimizer")
+        optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
+        paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
+        groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
+        optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
         wrappers[name] = OptimWrapper(optimizer, device=device, amp=use_amp or sub_cfg.get("type") == "AmpOptimWrapper",
                                       name=name, **options)
     if not wrappers:
@@ -284,48 +314,120 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool) -> Op
     return OptimWrapperDict(wrappers)
 
 
+def _scaled(optimizer_cfg: Any, lr_scale: float) -> Any:
+    if lr_scale == 1.0 or not isinstance(optimizer_cfg, dict) or not isinstance(optimizer_cfg.get("lr"), (int, float)):
+        return optimizer_cfg
+    return {**optimizer_cfg, "lr": optimizer_cfg["lr"] * lr_scale}
+
+
 class SchedulerSet:
-    """torch.optim.lr_scheduler schedulers by name, stepped per iteration or per epoch."""
+    """``param_scheduler``: MMEngine's schedulers by name (``mgx.core.schedulers``), or any other
+    ``torch.optim.lr_scheduler`` class by name; per iteration or per epoch (``by_epoch``, default:
+    the train loop's unit), with ``convert_to_iter_based`` turning an epoch schedule into iterations."""
 
-    def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool) -> None:
-        import torch
-
-        self.entries: list[tuple[Any, bool]] = []
+    def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool,
+                 iters_per_epoch: int | None = None) -> None:
+        self.entries: list[tuple[Any, bool]] = []  # torch schedulers (stateful, stepped)
+        self.schedules: list[tuple[Any, list[str]]] = []  # closed-form schedules and their optimizers
+        self.iteration, self.epoch = 0, 0
+        self._optims = optims
+        self._base_lrs = {name: [group.setdefault("initial_lr", group["lr"]) for group in wrapper.optimizer.param_groups]
+                          for name, wrapper in optims.items()}
         if not cfg:
             return
         per_optimizer = isinstance(cfg, dict) and "type" not in cfg
-        plan = cfg.items() if per_optimizer else [(name, cfg) for name in optims]
+        plan = cfg.items() if per_optimizer else [(None, cfg)]
         for optim_name, items in plan:
-            if optim_name not in optims:
+            if optim_name is not None and optim_name not in optims:
                 raise ConfigError(f"param_scheduler.{optim_name}: there is no optimizer named {optim_name!r}; "
                                   f"optim_wrapper defines {list(optims)}")
+            targets = [optim_name] if optim_name is not None else list(optims)
             for item in items if isinstance(items, (list, tuple)) else [items]:
-                if not isinstance(item, dict) or "type" not in item:
-                    raise ConfigError(f"param_scheduler items must be dicts with a 'type', got {item!r}")
-                kwargs = {k: v for k, v in item.items() if k not in ("type", "by_epoch")}
-                klass = _torch_class(torch.optim.lr_scheduler, item["type"], "torch.optim.lr_scheduler scheduler",
-                                     "param_scheduler")
-                try:
-                    scheduler = klass(optims[optim_name].optimizer, **kwargs)
-                except TypeError as exc:
-                    raise ConfigError(f"param_scheduler {item['type']}: {exc}") from None
-                self.entries.append((scheduler, bool(item.get("by_epoch", default_by_epoch))))
+                self._add(item, targets, default_by_epoch, iters_per_epoch)
+        if self.entries and self.schedules:
+            raise ConfigError("param_scheduler mixes MMEngine schedulers with other torch.optim.lr_scheduler "
+                              "classes; use one kind")
+        self._apply()
+
+    def _add(self, item: Any, targets: list[str], default_by_epoch: bool, iters_per_epoch: int | None) -> None:
+        import torch
+
+        from .config_keys import raise_type_problems
+        from .schedulers import SCHEDULES
+
+        if not isinstance(item, dict) or "type" not in item:
+            raise ConfigError(f"param_scheduler items must be dicts with a 'type', got {item!r}")
+        name = item["type"]
+        field = f"param_scheduler {name}"
+        kwargs = {k: v for k, v in item.items() if k != "type"}
+        if name in SCHEDULES:
+            raise_type_problems(SCHEDULES[name], kwargs, f"param_scheduler[{name}]")
+            try:
+                schedule = SCHEDULES[name](**kwargs)
+            except TypeError as exc:
+                raise ConfigError(f"{field}: {exc}") from None
+            if schedule.by_epoch is None:
+                schedule.by_epoch = default_by_epoch
+            if schedule.by_epoch and schedule.convert_to_iter_based:
+                if not iters_per_epoch:
+                    raise ConfigError(f"{field}: convert_to_iter_based needs the train dataloader's length")
+                schedule.convert(iters_per_epoch)
+            self.schedules.append((schedule, targets))
+            return
+        if "convert_to_iter_based" in kwargs or "begin" in kwargs or "end" in kwargs:
+            raise ConfigError(f"{field}: unknown scheduler for begin/end/convert_to_iter_based; MMEngine "
+                              f"schedulers mgx provides: {', '.join(sorted(SCHEDULES))}")
+        by_epoch = bool(kwargs.pop("by_epoch", default_by_epoch))
+        try:
+            klass = _torch_class(torch.optim.lr_scheduler, name, "scheduler", "param_scheduler")
+        except ConfigError:
+            raise ConfigError(f"param_scheduler: unknown scheduler {name!r}. MMEngine schedulers mgx provides: "
+                              f"{', '.join(sorted(SCHEDULES))} (other torch.optim.lr_scheduler classes work by "
+                              f"name too)") from None
+        for target in targets:
+            try:
+                scheduler = klass(self._optims[target].optimizer, **kwargs)
+            except TypeError as exc:
+                raise ConfigError(f"{field}: {exc}") from None
+            self.entries.append((scheduler, by_epoch))
+
+    def _apply(self) -> None:
+        """Set every learning rate for the current (iteration, epoch)."""
+        if not self.schedules:
+            return
+        for name, wrapper in self._optims.items():
+            for group, base in zip(wrapper.optimizer.param_groups, self._base_lrs[name]):
+                lr = base
+                for schedule, targets in self.schedules:
+                    if name in targets:
+                        lr = schedule.apply(lr, self.epoch if schedule.by_epoch else self.iteration)
+                group["lr"] = lr
 
     def step_iteration(self) -> None:
+        self.iteration += 1
         for scheduler, by_epoch in self.entries:
             if not by_epoch:
                 scheduler.step()
+        self._apply()
 
     def step_epoch(self) -> None:
+        self.epoch += 1
         for scheduler, by_epoch in self.entries:
             if by_epoch:
                 scheduler.step()
+        self._apply()
 
     def state_dict(self) -> list[dict]:
-        return [scheduler.state_dict() for scheduler, _ in self.entries]
+        position = {"iteration": self.iteration, "epoch": self.epoch}
+        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules]
 
     def load_state_dict(self, states: list[dict]) -> None:
-        if len(states) != len(self.entries):
-            raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {len(self.entries)}")
+        expected = len(self.entries) + len(self.schedules)
+        if len(states) != expected:
+            raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {expected}")
         for (scheduler, _), state in zip(self.entries, states):
             scheduler.load_state_dict(state)
+        if self.schedules:
+            position = states[len(self.entries)]
+            self.iteration, self.epoch = int(position["iteration"]), int(position["epoch"])
+            self._apply()

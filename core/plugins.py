@@ -197,7 +197,14 @@ class PluginManager:
     def activate(self) -> "PluginManager":
         """Make this manager's registry the one ``mgx.core.registry.build`` uses."""
         set_registry_source(lambda: self.registry)
+        self._activated = True
         return self
+
+    def _recollect(self) -> None:
+        """Registrations changed: rebuild the registry on next use (and ``build``'s view of it)."""
+        self._registry, self._registry_error = None, None
+        if getattr(self, "_activated", False):
+            set_registry_source(lambda: self.registry)
 
     # -- hooks -----------------------------------------------------------
 
@@ -223,3 +230,29 @@ class PluginManager:
     def unregister(self, obj: Any) -> None:
         if self._pm.is_registered(obj):
             self._pm.unregister(obj)
+
+    def register_run_plugin(self, module: Any, name: str) -> None:
+        """A config's ``custom_imports`` module with ``@hookimpl`` functions: a plugin for one run
+        (its components join the registry). Undo with ``unregister_run_plugin``."""
+        self.load()
+        if self._pm.is_registered(module):
+            return
+        try:
+            self._pm.register(module, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(f"{name}: {exc}") from None
+        hooks = self._hook_names(module)
+        unknown = [hook for hook in hooks if hook not in self._spec_names()]
+        if unknown:
+            self._pm.unregister(module)
+            raise PluginError(f"{name} implements unknown hook(s): {', '.join(unknown)}")
+        self.plugins[name] = PluginInfo(name, module.__name__, "custom_imports", "-", False, hooks)
+        self._recollect()
+
+    def unregister_run_plugin(self, module: Any) -> None:
+        name = self._pm.get_name(module) if self._pm.is_registered(module) else None
+        if name is None:
+            return
+        self._pm.unregister(module)
+        self._plugins.pop(name, None)
+        self._recollect()

@@ -137,10 +137,17 @@ def build(cfg: dict, kind: str, **defaults: Any) -> Any:
     if not accepts_any:
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
+            from .config_keys import likely_misspelling
+
+            guesses = [f"{key} -> {guess}" for key in unknown if (guess := likely_misspelling(key, accepted))]
+            hint = f" (did you mean: {', '.join(guesses)}?)" if guesses else ""
             raise ConfigError(
-                f"{kind} {type_name!r} got unknown argument(s) {', '.join(unknown)}; "
+                f"{kind} {type_name!r} got unknown argument(s) {', '.join(unknown)}{hint}; "
                 f"it accepts: {', '.join(sorted(accepted)) or '(no arguments)'}")
         merged = {key: value for key, value in merged.items() if key in accepted}
+    from .config_keys import raise_type_problems
+
+    raise_type_problems(factory, kwargs, type_name)
     missing = sorted(required - set(merged))
     if missing:
         raise ConfigError(f"{kind} {type_name!r} needs argument(s) {', '.join(missing)}; "

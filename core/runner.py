@@ -30,6 +30,7 @@ from .optim import SchedulerSet, build_optim_wrappers
 from .progress import Progress
 from .randomness import rank_seed, restore_rng_state, seed_everything
 from .registry import build, build_list
+from .run_config import PreparedRun, prepare_run, release_run
 from .runlog import close_run_logger, setup_run_logger
 from .training import Trainer
 from .validation import EvalSet, Validator
@@ -79,8 +80,8 @@ def resolve_work_dir(cfg: Config, options: RunOptions) -> Path:
 class _Setup:
     """Process-level set-up both commands share: distributed, work_dir, log, seed."""
 
-    def __init__(self, cfg: Config, options: RunOptions, mode: str) -> None:
-        self.device = distributed.init_distributed()
+    def __init__(self, cfg: Config, options: RunOptions, mode: str, prepared: PreparedRun) -> None:
+        self.device = distributed.init_distributed(prepared.dist_timeout, prepared.dist_backend)
         self.rank, self.world_size = distributed.get_rank(), distributed.get_world_size()
         self.work_dir = resolve_work_dir(cfg, options).resolve()
         if self.rank == 0:
@@ -90,6 +91,11 @@ class _Setup:
                 raise ConfigError(f"cannot create work_dir {self.work_dir}: {exc.strerror}") from None
         distributed.barrier()
         self.logger, self.log_path = setup_run_logger(self.work_dir, self.rank, self.world_size)
+        prepared.apply_log_level(self.logger)
+        prepared.apply_env()
+        if self.rank == 0:
+            for warning in prepared.warnings:
+                self.logger.warning(warning)
         self.mode = mode
         self.amp = bool(options.amp)
         self.cfg, self.options = cfg, options
@@ -184,20 +190,24 @@ def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any
                          config_file=options.config_path, resolved_config_text=config_text)
 
 
-def _register_custom_hooks(cfg: Config, plugins: Any) -> list[Any]:
-    hooks = build_list(_as_list(cfg.get("custom_hooks")), "run_hook")
+def _register_custom_hooks(prepared: PreparedRun, plugins: Any) -> list[Any]:
+    hooks = build_list(prepared.run_hook_configs(), "run_hook")
     for index, hook in enumerate(hooks):
         plugins.register_run_hook(hook, name=f"custom_hooks[{index}]:{type(hook).__name__}")
     return hooks
 
 
-def _finish(plugins: Any, custom_hooks: list, run: RunContext | None, status: str, tracker: Any) -> None:
-    if run is not None:
-        try:
-            plugins.hook.mgx_after_run(run=run, status=status)
-        finally:
-            for hook in custom_hooks:
-                plugins.unregister(hook)
+def _finish(plugins: Any, custom_hooks: list, run: RunContext | None, status: str, tracker: Any,
+            prepared: PreparedRun | None = None) -> None:
+    try:
+        if run is not None:
+            try:
+                plugins.hook.mgx_after_run(run=run, status=status)
+            finally:
+                for hook in custom_hooks:
+                    plugins.unregister(hook)
+    finally:
+        release_run(prepared, plugins)
     if tracker is not None:
         if status == "PREEMPTED":
             tracker.leave_open_preempted()
@@ -228,13 +238,14 @@ def _resume_state(options: RunOptions, work_dir: Path, logger: logging.Logger) -
 
 def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
-    setup = _Setup(cfg, options, "train")
+    prepared = prepare_run(cfg, plugins)  # config errors surface here, before anything is created
+    options.resume = prepared.resume(options.resume)
+    setup = _Setup(cfg, options, "train", prepared)
     run: RunContext | None = None
     tracker = None
     custom_hooks: list = []
     status = "FAILED"
     try:
-        preflight.check_component_types(cfg, "train", plugins)
         if setup.rank == 0:
             clean_stale_temporaries(setup.work_dir)
         resume = _resume_state(options, setup.work_dir, setup.logger)
@@ -256,20 +267,18 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
                                   training=True, infinite=not by_epoch, device=setup.device)
         eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
-        ddp_originals = (wrap_trainable_children(model, setup.device,
-                                                 bool(cfg.get("model_wrapper_cfg", {}).get("find_unused_parameters")))
+        ddp_originals = (wrap_trainable_children(model, setup.device, **prepared.ddp_options)
                          if setup.world_size > 1 else {})
         if "optim_wrapper" not in cfg:
             raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
-        optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp)
-        schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch)
-        hooks_cfg = dict(cfg.get("default_hooks") or {})
-        policy = CheckpointPolicy(**{k: v for k, v in dict(hooks_cfg.get("checkpoint") or {}).items()})
-        logger_cfg = dict(hooks_cfg.get("logger") or {})
+        optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
+                                     lr_scale=prepared.lr_scale(setup.world_size, loader.batch_size))
+        schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch, iters_per_epoch=len(loader))
+        policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, by_epoch))
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                          logger=setup.logger)
-        custom_hooks = _register_custom_hooks(cfg, plugins)
+        custom_hooks = _register_custom_hooks(prepared, plugins)
         resume_run_id = None
         if resume is not None:
             resume_run_id = _restore(resume, run, model, ema, optim, schedulers, policy, ddp_originals, setup)
@@ -285,7 +294,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
                           validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
-                          log_interval=int(logger_cfg.get("interval", 10)), config_text=config_text,
+                          log_interval=prepared.log_interval, config_text=config_text,
                           extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed})
         preemption.install_handlers()
         plugins.hook.mgx_before_run(run=run)
@@ -313,7 +322,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         try:
             if tracker is not None:
                 tracker.log_artifact(setup.log_path, "logs")
-            _finish(plugins, custom_hooks, run, status, tracker)
+            _finish(plugins, custom_hooks, run, status, tracker, prepared)
         finally:
             preemption.uninstall_handlers()
             distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
@@ -380,14 +389,14 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
-    setup = _Setup(cfg, options, "test")
+    prepared = prepare_run(cfg, plugins, mode="test")
+    setup = _Setup(cfg, options, "test", prepared)
     setup.apply_seed()
     run: RunContext | None = None
     tracker = None
     custom_hooks: list = []
     status = "FAILED"
     try:
-        preflight.check_component_types(cfg, "test", plugins)
         state = load_checkpoint(checkpoint)
         model = setup.build_model(cfg)
         load_model_weights(model, state["model"], str(checkpoint))
@@ -406,7 +415,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema,
                          iteration=int(meta.get("iteration", 0)), epoch=int(meta.get("epoch", 0)), logger=setup.logger)
-        custom_hooks = _register_custom_hooks(cfg, plugins)
+        custom_hooks = _register_custom_hooks(prepared, plugins)
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         config_text = dump_config(cfg)
@@ -438,7 +447,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         raise
     finally:
         try:
-            _finish(plugins, custom_hooks, run, status, tracker)
+            _finish(plugins, custom_hooks, run, status, tracker, prepared)
         finally:
             distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()

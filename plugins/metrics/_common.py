@@ -16,6 +16,21 @@ def check_inception_style(metric: str, style: str) -> None:
         raise ConfigError(f"{metric}: inception_style must be one of {INCEPTION_STYLES}, got {style!r}")
 
 
+CONVENTIONS = ("official", "mmagic")
+
+
+def check_convention(metric: str, convention: str) -> str:
+    """'official' follows the paper's reference code; 'mmagic' reproduces MMagic 1.2.0's numbers."""
+    if convention not in CONVENTIONS:
+        raise ConfigError(f"{metric}: convention must be one of {CONVENTIONS}, got {convention!r}")
+    return convention
+
+
+def mmagic_rounding(results: dict[str, float], convention: str) -> dict[str, float]:
+    """MMagic reports SWD and MS-SSIM rounded to 4 decimals; the official code does not round."""
+    return {key: round(value, 4) for key, value in results.items()} if convention == "mmagic" else results
+
+
 def check_extractor_arg(metric: str, feature_extractor) -> None:
     if feature_extractor is None or isinstance(feature_extractor, torch.nn.Module):
         return

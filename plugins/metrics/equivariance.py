@@ -9,7 +9,8 @@ from mgx.core import distributed
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import GenerativeMetric, sample_seed
 
-from .functional.resample import fractional_translate, integer_translate, rotate, rotation_matrix
+from .functional.resample import fractional_translate, integer_translate
+from .functional.rotation import filtered_rotation, pseudo_rotation, sg3_rotation
 from .model_capabilities import latent_dim_of, require_method, require_transform_argument
 
 _EQ_DEFAULTS = dict(compute_eqt_int=False, compute_eqt_frac=False, compute_eqr=False,
@@ -22,9 +23,10 @@ class Equivariance(GenerativeMetric):
     Needs ``model.mapping(z)`` and ``model.synthesis(w, transform=M)`` (see
     ``model_capabilities``). Per sample i a generator seeded by (seed, i)
     draws z and the transform, so the value is independent of the number of
-    processes. References: integer shifts exactly; fractional shifts with a
-    Lanczos-3 resampler; rotations with bicubic sampling (StyleGAN3 uses
-    upsampled windowed-sinc filters, so eqt_frac/eqr differ slightly from its numbers).
+    processes. References as StyleGAN3 (and MMagic) compute them: integer
+    shifts exactly; fractional shifts with a Lanczos-3 resampler; rotations
+    compare the sinc-filtered rotation of the original render with the
+    pseudo-rotated (equally band-limited) rotated render (``functional.rotation``).
     """
 
     default_prefix = "EQ"
@@ -72,9 +74,11 @@ class Equivariance(GenerativeMetric):
             sums[1] += torch.stack([((img - ref).square() * mask).sum().cpu(), mask.sum().cpu()])
         if cfg["compute_eqr"]:
             angle = float((torch.rand((), generator=gen, dtype=torch.float64) * 2 - 1) * cfg["rotate_max"] * math.pi)
-            img = model.synthesis(w, transform=rotation_matrix(-angle).to(z)).double()
-            ref, mask = rotate(orig, angle)
-            sums[2] += torch.stack([((img - ref).square() * mask).sum().cpu(), mask.sum().cpu()])
+            img = model.synthesis(w, transform=sg3_rotation(-angle).to(z)).double()
+            ref, ref_mask = filtered_rotation(orig, angle)
+            pseudo, pseudo_mask = pseudo_rotation(img, angle)
+            mask = ref_mask * pseudo_mask
+            sums[2] += torch.stack([((pseudo - ref).square() * mask).sum().cpu(), mask.sum().cpu()])
 
     def evaluate(self, ctx) -> dict[str, float]:
         model = ctx.model_for(self.sample_model)

@@ -7,7 +7,7 @@ from mgx.core import distributed
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import GenerativeMetric
 
-from ._common import keep_below
+from ._common import check_convention, keep_below, mmagic_rounding
 from .functional.ssim import ms_ssim
 
 
@@ -15,15 +15,19 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
     """Mean MS-SSIM over the pairs (2j, 2j+1) of generated samples; fake_nums must be even.
 
     Pairs are formed by global sample index, so a pair split across two
-    processes' shards is completed at ``compute`` time.
+    processes' shards is completed at ``compute`` time. ``convention='official'``
+    multiplies the scales' terms per channel, then averages the channels
+    (pytorch-msssim, piq); ``'mmagic'`` averages the channels at each scale
+    first (MMagic 1.2.0 / ProGAN's numpy code) and rounds to 4 decimals.
     """
 
     default_prefix = "MS-SSIM"
 
     def __init__(self, fake_nums: int | None = None, fake_key: str | None = None, need_cond_input: bool = False,
-                 sample_model: str = "ema", prefix: str | None = None) -> None:
+                 sample_model: str = "ema", prefix: str | None = None, convention: str = "official") -> None:
         super().__init__(fake_nums=fake_nums, fake_key=fake_key, need_cond_input=need_cond_input,
                          sample_model=sample_model, prefix=prefix)
+        self.convention = check_convention("MultiScaleStructureSimilarity", convention)
         if fake_nums % 2:
             raise ConfigError(f"MultiScaleStructureSimilarity compares pairs of images: fake_nums must be even, "
                               f"got {fake_nums}")
@@ -36,7 +40,8 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
         self._waiting: dict[int, torch.Tensor] = {}  # index -> image whose partner has not arrived
 
     def _score_pairs(self, first: torch.Tensor, second: torch.Tensor) -> None:
-        values = ms_ssim(first, second, data_range=255.0).cpu()
+        values = ms_ssim(first, second, data_range=255.0,
+                         channel_mean_first=self.convention == "mmagic").cpu()
         self._sum += torch.tensor([float(values.sum()), float(values.numel())], dtype=torch.float64)
 
     def process_fake(self, images: torch.Tensor, indices: torch.Tensor) -> None:
@@ -64,4 +69,4 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
         total = distributed.all_reduce_sum(self._sum)
         if total[1] == 0:
             raise ConfigError("MultiScaleStructureSimilarity: no complete image pair was evaluated")
-        return {"avg": float(total[0] / total[1])}
+        return mmagic_rounding({"avg": float(total[0] / total[1])}, self.convention)

@@ -7,9 +7,11 @@ import torch
 
 from mgx.core.errors import ConfigError, MgxError
 
-from ._common import build_extractor, check_extractor_arg
+from ._common import build_extractor, check_convention, check_extractor_arg
 from .features_metric import FeatureSetMetric
-from .functional.precision_recall import precision_recall
+from .functional.precision_recall import knn_radii, precision_recall
+
+_MAX_BLOCK = 2048
 
 
 class PrecisionAndRecall(FeatureSetMetric):
@@ -19,6 +21,12 @@ class PrecisionAndRecall(FeatureSetMetric):
     (``vgg16_script`` or ``$MGX_VGG16_SCRIPT_PATH`` or the cache), else
     torchvision's VGG16 fc2 (with a warning: values differ from StyleGAN's).
     ``vgg16_pkl`` names a precomputed real-features file.
+
+    ``convention='official'`` (Kynkäänniemi et al.'s definition): k-NN radii as
+    computed, the first ``real_nums`` reals by sample index. ``'mmagic'``
+    (MMagic 1.2.0): radii rounded to float16 (as StyleGAN2-ADA does too), and
+    ``real_nums`` reals drawn at random with replacement from all real
+    features (here from a generator seeded by the evaluation seed).
     """
 
     default_prefix = "PR"
@@ -28,12 +36,18 @@ class PrecisionAndRecall(FeatureSetMetric):
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, k: int = 3, sample_model: str = "ema",
                  vgg16_script: str | None = None, vgg16_pkl: str | None = None, row_batch_size: int = 10000,
                  col_batch_size: int = 10000, fake_key: str | None = None, real_key: str = "gt_img",
-                 need_cond_input: bool = False, prefix: str | None = None, feature_extractor=None) -> None:
+                 need_cond_input: bool = False, prefix: str | None = None, feature_extractor=None,
+                 convention: str = "official") -> None:
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key, fake_key=fake_key,
                          need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
         check_extractor_arg("PrecisionAndRecall", feature_extractor)
         if not isinstance(k, int) or k < 1:
             raise ConfigError(f"PrecisionAndRecall: k must be a positive integer, got {k!r}")
+        self.convention = check_convention("PrecisionAndRecall", convention)
+        # MMagic extracts every real image, then draws real_nums of them with replacement.
+        self.real_draws = real_nums if convention == "mmagic" and real_nums > 0 else None
+        if self.real_draws is not None:
+            self.real_nums = -1
         self.k, self.vgg16_script, self.vgg16_pkl = k, vgg16_script, vgg16_pkl
         self.row_batch_size, self.col_batch_size = row_batch_size, col_batch_size
         self.feature_extractor = feature_extractor
@@ -57,5 +71,14 @@ class PrecisionAndRecall(FeatureSetMetric):
             return extractor
 
     def _score(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        precision, recall = precision_recall(real, fake, self.k, self.row_batch_size, self.col_batch_size)
+        # MMagic's batch sizes cap the distance blocks; blocks above 2048 rows only cost memory.
+        block = min(self.row_batch_size, self.col_batch_size, _MAX_BLOCK)
+        real_radii = fake_radii = None
+        if self.convention == "mmagic":
+            if self.real_draws is not None:
+                generator = torch.Generator().manual_seed(self.ctx.seed)
+                real = real[torch.randint(0, real.shape[0], (self.real_draws,), generator=generator).to(real.device)]
+            real_radii = knn_radii(real.float(), self.k, block).half().float()
+            fake_radii = knn_radii(fake.float(), self.k, block).half().float()
+        precision, recall = precision_recall(real, fake, self.k, block, block, real_radii, fake_radii)
         return {"precision": precision, "recall": recall}

@@ -6,7 +6,7 @@ import torch
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import GenerativeMetric, sample_seed
 
-from ._common import IndexedRows, keep_below
+from ._common import IndexedRows, check_convention, keep_below, mmagic_rounding
 from .functional.swd import (laplacian_pyramid, normalise_descriptors, pyramid_resolutions, random_patches,
                              sliced_wasserstein)
 
@@ -17,6 +17,7 @@ class SlicedWassersteinDistance(GenerativeMetric):
     ``real_nums`` defaults to fake_nums. Patch positions are drawn from a
     generator seeded by (seed, sample index), projections from the evaluation
     seed: results do not depend on the number of processes.
+    ``convention='mmagic'`` rounds the values to 4 decimals as MMagic reports them.
     """
 
     default_prefix = "SWD"
@@ -25,12 +26,13 @@ class SlicedWassersteinDistance(GenerativeMetric):
 
     def __init__(self, fake_nums: int | None = None, image_shape: tuple | list | None = None, real_nums: int = -1,
                  fake_key: str | None = None, real_key: str = "gt_img", need_cond_input: bool = False,
-                 sample_model: str = "ema", prefix: str | None = None) -> None:
+                 sample_model: str = "ema", prefix: str | None = None, convention: str = "official") -> None:
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key, fake_key=fake_key,
                          need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
         self.image_shape = tuple(image_shape) if image_shape is not None else None
         if self.image_shape is not None and len(self.image_shape) != 3:
             raise ConfigError(f"SlicedWassersteinDistance: image_shape must be (C, H, W), got {image_shape!r}")
+        self.convention = check_convention("SlicedWassersteinDistance", convention)
         self.real_limit = fake_nums if real_nums is None or real_nums < 0 else real_nums
 
     def result_keys(self) -> list[str] | None:
@@ -97,4 +99,4 @@ class SlicedWassersteinDistance(GenerativeMetric):
             total = distributed.all_reduce_sum(torch.tensor([float(partial)], dtype=torch.float64))
             results[str(res)] = float(total.item()) / self.REPEATS * 1e3
         results["avg"] = sum(results.values()) / len(results)
-        return results
+        return mmagic_rounding(results, self.convention)

@@ -98,7 +98,8 @@ def test_bfloat16_needs_no_scaler_and_is_the_cpu_default():
                                           (dict(loss_scale=dict(init=2.0)), "unknown key(s) ['init']"),
                                           (dict(constructor="LearningRateDecayOptimWrapperConstructor"),
                                            "constructor='LearningRateDecayOptimWrapperConstructor' is not supported"),
-                                          (dict(paramwise_cfg=dict(norm_decay_mult=0.0)), "unknown key(s) ['paramwise_cfg']")])
+                                          (dict(paramwise_cfg=dict(norm_decay_multi=0.0)),
+                                           "paramwise_cfg.norm_decay_multi is not supported")])
 def test_bad_wrapper_options_are_config_errors(extra, words):
     with pytest.raises(ConfigError) as error:
         build_optim_wrappers(dict(type="AmpOptimWrapper", optimizer=dict(type="SGD", lr=0.1), **extra), _model(),

@@ -75,9 +75,10 @@ def test_unknown_type_without_close_match_and_empty_kind(registry):
 def test_unknown_keyword_lists_accepted_arguments(registry):
     with pytest.raises(ConfigError) as info:
         build(dict(type="Conv", channels=1, kernal=3, padding=1), "model")
-    assert str(info.value) == ("model 'Conv' got unknown argument(s) kernal, padding; "
+    assert str(info.value) == ("model 'Conv' got unknown argument(s) kernal, padding (did you mean: kernal -> kernel?); "
                                "it accepts: channels, kernel, stride")
-    with pytest.raises(ConfigError, match=r"model 'Linear' got unknown argument\(s\) widht; it accepts: width$"):
+    with pytest.raises(ConfigError, match=r"model 'Linear' got unknown argument\(s\) widht \(did you mean: widht -> "
+                                          r"width\?\); it accepts: width$"):
         build(dict(type="Linear", widht=1), "model")
     # a class without its own __init__ takes no arguments (not object.__init__'s *args, **kwargs)
     with pytest.raises(ConfigError, match=r"model 'NoInit' got unknown argument\(s\) size; it accepts: \(no arguments\)"):

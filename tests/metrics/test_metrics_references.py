@@ -10,9 +10,10 @@ import scipy.linalg
 import torch
 
 from metric_test_nets import LogitsOnly, TinyFeatures, TinyGenerator, batches, real_images, run_metrics
+from reference_formulas import kid_float64, ms_ssim_float64, precision_recall_float64, ssim_terms_float64
 from mgx.plugins.metrics.functional import (RunningMoments, frechet_distance, inception_score_from_split_sums,
-                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse, psnr,
-                                            rgb_to_y, ssim)
+                                            inception_split_sums, kid_from_features, mae, ms_ssim, mse,
+                                            precision_recall, psnr, rgb_to_y, ssim)
 
 
 def _reference(module: str):
@@ -88,19 +89,39 @@ def test_fid_metric_equals_torchmetrics_on_the_same_features(tmp_path):
     assert results["FID-Full/fid"] == pytest.approx(results["FID-Full/mean"] + results["FID-Full/cov"], rel=1e-12)
 
 
-def test_kid_metric_equals_torchmetrics_with_the_same_subsets(tmp_path):
+class _Float64Features(torch.nn.Module):
+    """The same features, handed on in float64: torchmetrics then computes KID in float64."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images):
+        return self.net(images.float()).double()
+
+
+def test_kid_metric_equals_a_float64_computation_with_torchmetrics_subsets(tmp_path):
     net = TinyFeatures(dim=16)
     reals = real_images(60)
     results, _, ctx = run_metrics([dict(type="KID", fake_nums=50, subsets=7, subset_size=30, seed=11,
                                         feature_extractor=net)], TinyGenerator(), tmp_path,
                                   dataloader=batches(reals, 32))
-    reference = TMKernelInceptionDistance(feature=net, subsets=7, subset_size=30)
+    fakes = ctx.generate(list(range(50)), "orig")
+    with torch.no_grad():  # features batched as the metric batched them (32 reals, 16 fakes)
+        real_features = torch.cat([net(reals[i:i + 32].float()) for i in range(0, 60, 32)])
+        fake_features = torch.cat([net(fakes[i:i + 16]) for i in range(0, 50, 16)])
+    mean, std = kid_float64(real_features, fake_features, 7, 30, torch.Generator().manual_seed(11))
+    # float32 features, float32 Gram products, float64 kernel and sums: ~1e-7 relative on any CPU.
+    assert results["KID/kid_mean"] == pytest.approx(mean, rel=2e-6)
+    assert results["KID/kid_std"] == pytest.approx(std, rel=2e-5)
+    # torchmetrics on the same float32 features, computed in float64, draws the same subsets
+    reference = TMKernelInceptionDistance(feature=_Float64Features(net), subsets=7, subset_size=30)
     reference.update(reals.float(), real=True)
-    reference.update(ctx.generate(list(range(50)), "orig"), real=False)
+    reference.update(fakes, real=False)
     torch.manual_seed(11)  # torchmetrics draws its subsets from the global RNG
-    mean, std = reference.compute()
-    assert results["KID/kid_mean"] == pytest.approx(float(mean), rel=1e-6)
-    assert results["KID/kid_std"] == pytest.approx(float(std), rel=1e-5)
+    tm_mean, tm_std = reference.compute()
+    assert float(tm_mean) == pytest.approx(mean, rel=1e-6)
+    assert float(tm_std) == pytest.approx(std, rel=1e-5)
 
 
 def test_kid_function_refuses_subsets_larger_than_the_sets():
@@ -131,6 +152,16 @@ def test_inception_score_split_sums_add_up_over_shards():
     assert inception_score_from_split_sums(whole) == pytest.approx(inception_score_from_split_sums(shards), rel=1e-12)
 
 
+@pytest.mark.parametrize("block", [7, 64])
+def test_precision_recall_equals_a_float64_brute_force(block):
+    gen = torch.Generator().manual_seed(4)
+    real = torch.randn(45, 12, generator=gen)
+    fake = torch.randn(38, 12, generator=gen) * 1.3 + 0.2
+    expected = precision_recall_float64(real, fake, 3)
+    assert 0 < expected[0] < 1 and 0 < expected[1] < 1
+    assert precision_recall(real, fake, k=3, row_batch=block, col_batch=block) == expected
+
+
 def _pair(size, seed=0, n=2):
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 3, size, size, generator=gen) * 255
@@ -138,12 +169,18 @@ def _pair(size, seed=0, n=2):
     return x, y
 
 
-@pytest.mark.parametrize("size", [161])
-def test_ms_ssim_equals_pytorch_msssim_from_161_px(size):
-    x, y = _pair(size)
-    ours = ms_ssim(x, y, data_range=255)
+@pytest.mark.parametrize("size", [161, 64])
+def test_ms_ssim_equals_a_float64_computation(size):
+    x, y = _pair(size, n=3)
+    # float32 filtering of mean-shifted images: measured 1.4e-7 on these noise images, ~1e-8 on smooth ones
+    assert torch.allclose(ms_ssim(x, y, data_range=255), ms_ssim_float64(x, y), atol=1e-6, rtol=0)
+
+
+def test_ms_ssim_equals_pytorch_msssim_from_161_px():
+    x, y = _pair(161)
     ref = pytorch_msssim.ms_ssim(x.double(), y.double(), data_range=255, size_average=False)
-    assert torch.allclose(ours, ref, atol=1e-5, rtol=0)
+    # pytorch-msssim builds its window in float32 even for float64 images: ~1e-6 from float64
+    assert torch.allclose(ms_ssim(x, y, data_range=255), ref, atol=5e-6, rtol=0)
 
 
 @pytest.mark.parametrize("size", [64, 32])
@@ -156,10 +193,11 @@ def test_ms_ssim_works_on_small_images(size):
         pytorch_msssim.ms_ssim(x, y, data_range=255)
 
 
-def test_ssim_equals_pytorch_msssim():
+def test_ssim_equals_a_float64_computation_and_pytorch_msssim():
     x, y = _pair(48)
+    assert torch.allclose(ssim(x, y), ssim_terms_float64(x.double(), y.double())[0].mean(dim=1), atol=2e-8, rtol=0)
     ref = pytorch_msssim.ssim(x.double(), y.double(), data_range=255, size_average=False)
-    assert torch.allclose(ssim(x, y), ref, atol=1e-5, rtol=0)
+    assert torch.allclose(ssim(x, y), ref, atol=5e-6, rtol=0)
 
 
 def test_psnr_equals_torchmetrics():

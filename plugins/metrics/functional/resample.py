@@ -1,5 +1,5 @@
-"""Reference transforms of Equivariance: integer/fractional translation and rotation, each with
-the mask of pixels whose source lies inside the original image."""
+"""Reference transforms of Equivariance's translations (integer and fractional), each with the mask
+of pixels whose source lies inside the original image. Rotation: ``rotation.py``."""
 from __future__ import annotations
 
 import math
@@ -51,23 +51,3 @@ def fractional_translate(x: torch.Tensor, dx: float, dy: float, a: int = 3) -> t
     ref, mask = _fractional_1d(x, mask, dx, 3, a)
     ref, mask = _fractional_1d(ref, mask, dy, 2, a)
     return ref, mask
-
-
-def rotation_matrix(angle: float) -> torch.Tensor:
-    c, s = math.cos(angle), math.sin(angle)
-    return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def rotate(x: torch.Tensor, angle: float, margin: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """ref(p) = x(R(−angle)·p) about the image centre (bicubic); mask keeps sources ≥ margin px inside."""
-    n, _, h, w = x.shape
-    inv = rotation_matrix(-angle)[:2, :2].to(x)
-    ys = (torch.arange(h, dtype=x.dtype, device=x.device) + 0.5) / h - 0.5
-    xs = (torch.arange(w, dtype=x.dtype, device=x.device) + 0.5) / w - 0.5
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    points = torch.stack([grid_x, grid_y], dim=-1) @ inv.T           # H×W×2 source coords in [-0.5, 0.5]
-    ref = F.grid_sample(x, (points * 2).expand(n, h, w, 2), mode="bicubic", padding_mode="zeros",
-                        align_corners=False)
-    limit_x, limit_y = 0.5 - margin / w, 0.5 - margin / h
-    inside = (points[..., 0].abs() <= limit_x) & (points[..., 1].abs() <= limit_y)
-    return ref, inside.to(x.dtype).expand_as(x)

@@ -1,0 +1,72 @@
+"""Float64 computations of the metrics' definitions, written from the papers' formulas, for the tests."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def kid_float64(real, fake, subsets, subset_size, generator):
+    """KID from its definition in float64 numpy: unbiased MMD² of k(x, y) = (x·y/d + 1)³ per subset."""
+    real, fake = real.double().numpy(), fake.double().numpy()
+    m, d = subset_size, real.shape[1]
+    scores = []
+    for _ in range(subsets):
+        x = real[torch.randperm(real.shape[0], generator=generator)[:m].numpy()]
+        y = fake[torch.randperm(fake.shape[0], generator=generator)[:m].numpy()]
+        k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+        same = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        scores.append(same - 2 * k_xy.sum() / (m * m))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def precision_recall_float64(real, fake, k, radius_dtype=None):
+    """The definition, brute force in float64: a fake counts when some real x has ‖f − x‖ ≤ r_k(x);
+    ``radius_dtype=np.float16`` rounds the radii first (MMagic / StyleGAN2-ADA)."""
+    real, fake = real.double().numpy(), fake.double().numpy()
+
+    def radii(a):
+        d = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1))
+        r = np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+        return r if radius_dtype is None else r.astype(radius_dtype).astype(np.float64)
+
+    def inside(queries, members):
+        d = np.sqrt(((queries[:, None, :] - members[None, :, :]) ** 2).sum(-1))
+        return float((d <= radii(members)[None, :]).any(axis=1).mean())
+
+    return inside(fake, real), inside(real, fake)
+
+
+def ssim_terms_float64(x, y, data_range=255.0, k1=0.01, k2=0.03):
+    """Per-channel mean SSIM and contrast-structure of float64 images: Gaussian 11/1.5 window
+    (shrunk to the image with its sigma, MMagic's rule), valid filtering, from the definition."""
+    size = min(11, x.shape[2], x.shape[3])
+    taps = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-taps ** 2 / (2 * (1.5 * size / 11) ** 2))
+    kernel = torch.outer(g, g) / g.sum() ** 2
+    c = x.shape[1]
+
+    def blur(t):
+        return torch.nn.functional.conv2d(t, kernel.expand(c, 1, size, size), groups=c)
+
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    cs = (2 * cxy + (k2 * data_range) ** 2) / (vx + vy + (k2 * data_range) ** 2)
+    lum = (2 * mx * my + (k1 * data_range) ** 2) / (mx ** 2 + my ** 2 + (k1 * data_range) ** 2)
+    return (lum * cs).mean(dim=(2, 3)), cs.mean(dim=(2, 3))
+
+
+def ms_ssim_float64(x, y, weights=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333), channel_mean_first=False):
+    """MS-SSIM in float64: Π_l relu(cs_l)^w_l · relu(ssim_L)^w_L per channel, then the channel mean
+    (pytorch-msssim/piq); with ``channel_mean_first`` the channel mean is taken per level first (MMagic)."""
+    x, y = x.double(), y.double()
+    factors = []
+    for level, weight in enumerate(weights):
+        s, cs = ssim_terms_float64(x, y)
+        term = s if level == len(weights) - 1 else cs
+        if channel_mean_first:
+            term = term.mean(dim=1, keepdim=True)
+        factors.append(term.clamp(min=0) ** weight)
+        pad = [x.shape[2] % 2, x.shape[3] % 2]
+        x = torch.nn.functional.avg_pool2d(x, 2, padding=pad)
+        y = torch.nn.functional.avg_pool2d(y, 2, padding=pad)
+    return torch.stack(factors).prod(dim=0).mean(dim=1)
