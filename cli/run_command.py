@@ -83,6 +83,10 @@ def _launch(command: str, params: dict, positional: list[str], run_here: Callabl
     from mgx.core.launch import LaunchRequest, check_options
     from mgx.core.registry import build
 
+    if not params.get("no_track"):  # a store MLflow cannot open fails now, not after the set-up
+        from mgx.core.tracking.settings import TrackingSettings
+
+        TrackingSettings(tracking_uri=params.get("tracking_uri")).resolve_uri()
     plugin_manager()  # activates the registry build() uses
     launcher = build({"type": params["launcher"]}, "launcher")
     options = {("time" if key == "time_limit" else key): params.get(key) for key in LAUNCHER_OPTION_NAMES}

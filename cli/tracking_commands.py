@@ -73,18 +73,22 @@ def sync(work_dir: str, tracking_uri: str | None) -> None:
 
 
 @click.command("ui")
-@click.argument("workspace", required=False, default=".", type=click.Path(file_okay=False))
+@click.argument("workspace", required=False, default=None, type=click.Path(file_okay=False))
 @click.option("--port", type=int, default=5000, show_default=True, help="Port (a free one is used if taken).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (localhost only by default).")
 @click.option("--experiment", default=None, help="Experiment whose runs page to print (default: latest run's).")
-def ui(workspace: str, port: int, host: str, experiment: str | None) -> None:
-    """Serve the MLflow UI over WORKSPACE's store and print the runs-page URL."""
+def ui(workspace: str | None, port: int, host: str, experiment: str | None) -> None:
+    """Serve the MLflow UI over WORKSPACE's store (default: MGX_WORKSPACE, else here) and print the
+    runs-page URL. The server's log and anything it writes go into the workspace."""
     from mgx.core.tracking.server import free_port, port_is_free, start_server, stop_server, wait_healthy
     from mgx.core.tracking.store import artifact_root, sqlite_path
 
     from mgx.core.tracking.store import workspace_uri
 
     # The workspace's own store, whatever MLFLOW_TRACKING_URI says (a team server has its own UI).
+    from mgx.core.tracking.settings import TrackingSettings
+
+    workspace = str(TrackingSettings(workspace=Path(workspace) if workspace else None).resolve_workspace())
     uri = workspace_uri(Path(workspace))
     if not sqlite_path(uri).exists():
         raise ConfigError(f"no tracking store at {sqlite_path(uri)}; create one with `mgx init {workspace}`")
@@ -100,11 +104,13 @@ def ui(workspace: str, port: int, host: str, experiment: str | None) -> None:
     # The server runs in its own session; a SIGTERM/SIGHUP to us must still stop it (via `finally`).
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: sys.exit(0))
-    process = start_server(uri, artifact_root(sqlite_path(uri)), port, host, log_path)
+    process = start_server(uri, artifact_root(sqlite_path(uri)), port, host, log_path, cwd=sqlite_path(uri).parent)
     base = f"http://{host}:{port}"
     try:
         wait_healthy(base, process, timeout_s=90, log_path=log_path)
-        click.echo(f"MLflow UI: {base}/#/experiments/{experiment_id}/runs", color=False)
+        # MLflow 3's UI opens in its GenAI view unless told otherwise (a browser-wide switch): the
+        # link asks for the model-training view, which the experiment's mlflow.experimentKind tag names.
+        click.echo(f"MLflow UI: {base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning", color=False)
         click.echo(f"(server log: {log_path}; Ctrl-C stops it)")
         process.wait()
     except KeyboardInterrupt:
@@ -138,12 +144,15 @@ def _store_options(func):
     return click.option("--tracking-uri", default=None, help=TRACKING_URI_HELP)(func)
 
 
+RUN_KINDS = {"train": "training", "test": "test"}  # tag mgx.mode of a run -> what `runs list` says
+
+
 @runs.command("list")
 @click.option("--experiment", default=None, help="Only this experiment (default: all).")
 @click.option("--max", "max_results", default=50, show_default=True, help="Most runs to show (newest first).")
 @_store_options
 def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None, workspace: str | None) -> None:
-    """Print a table of runs: id, name, experiment, status, start, duration."""
+    """Print a table of runs: id, name, kind (training or test), experiment, status, start, duration."""
     import datetime
 
     from mlflow.entities import ViewType
@@ -168,9 +177,10 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
         start = datetime.datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M:%S")
         end = r.info.end_time or (r.info.start_time if r.info.status != "RUNNING" else None)
         duration = f"{(end - r.info.start_time) / 1000:.0f}s" if end else "running"
-        rows.append([r.info.run_id, r.info.run_name or "", experiments.get(r.info.experiment_id, ""),
+        kind = RUN_KINDS.get(r.data.tags.get("mgx.mode", ""), r.data.tags.get("mgx.mode", "-"))
+        rows.append([r.info.run_id, r.info.run_name or "", kind, experiments.get(r.info.experiment_id, ""),
                      r.info.status, start, duration])
-    click.echo(format_table(["RUN ID", "NAME", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
+    click.echo(format_table(["RUN ID", "NAME", "KIND", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
 
 
 @runs.command("compare")
@@ -186,8 +196,9 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
 @_store_options
 def runs_compare(run_refs: tuple[str, ...], plot_path: str | None, system: bool, parent: str | None,
                  metric: str | None, tracking_uri: str | None, workspace: str | None) -> None:
-    """Show differing params and final + best metrics of RUNs (ids or unique names) side by side,
-    or (--parent) a sweep's points ranked by a metric with the swept params as columns."""
+    """Show differing params and final + best metrics of RUNs (ids, the 8-character short ids
+    printed here, or unique names) side by side. "best" follows the direction each metric declared.
+    With --parent: a sweep's points ranked by a metric, the swept params as columns."""
     from mgx.core.tracking.query import compare_text, plot_curves, resolve_runs
 
     if bool(parent) == bool(run_refs):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, MgxError
+from .metric_direction import LOWER, direction_of, guess_from_name, lookup
 
 FORMAT_VERSION = 1
 MARKER = "last_checkpoint"
@@ -104,16 +105,43 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ConfigError(f"checkpoint {path} does not exist")
     if path.is_dir():
         raise ConfigError(f"checkpoint {path} is a folder; give a .pth file (or --resume to pick the newest in a work_dir)")
+    trusted = is_trusted(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=not trusted)
     except PermissionError as exc:
         raise ConfigError(f"cannot read checkpoint {path}: {exc.strerror}") from None
     except Exception as exc:
+        if "Weights only load failed" in str(exc):
+            raise CheckpointError(_refused_message(path, str(exc))) from None
         raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if trusted:
+        warnings.warn(f"checkpoint {path} was loaded with full unpickling (it may run code) because "
+                      f"{TRUST_ENV} names it", RuntimeWarning, stacklevel=2)
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry)")
     return state
+
+
+#: Checkpoints (paths, separated by os.pathsep) the user trusts to be unpickled in full.
+TRUST_ENV = "MGX_TRUSTED_CHECKPOINTS"
+
+
+def is_trusted(path: Path) -> bool:
+    """Whether ``MGX_TRUSTED_CHECKPOINTS`` names this very file (no wildcards: trust is per file)."""
+    listed = [entry for entry in os.environ.get(TRUST_ENV, "").split(os.pathsep) if entry.strip()]
+    target = path.resolve()
+    return any(Path(entry.strip()).expanduser().resolve() == target for entry in listed)
+
+
+def _refused_message(path: Path, error: str) -> str:
+    """torch's weights-only loader refused an object: say what it is and how to allow the file."""
+    found = re.search(r"GLOBAL ([\w.]+)", error)
+    what = f" (it would call or build {found.group(1)} when loaded)" if found else ""
+    return (f"checkpoint {path} holds code, not only weights{what}, and was refused for safety: loading it "
+            f"could run anything on this machine. mgx checkpoints never hold code; if you made this file "
+            f"or trust where it came from, allow this one file explicitly with "
+            f"{TRUST_ENV}={path.resolve()} (see docs/engine.md, \"Checkpoints that hold code\")")
 
 
 def weights_of(state: dict) -> dict:
@@ -182,9 +210,13 @@ class CheckpointPolicy:
         self.by_epoch = by_epoch
         self.max_keep_ckpts = max_keep_ckpts
         self.save_best = save_best
-        self.rule = rule or ("less" if save_best in (less_keys or []) or _looks_lower_better(save_best) else "greater")
         if greater_keys and save_best in greater_keys:
-            self.rule = "greater"
+            rule = rule or "greater"
+        elif less_keys and save_best in less_keys:
+            rule = rule or "less"
+        self.explicit_rule = rule
+        # until the metrics are built (use_declared_directions), the key's name is the only hint
+        self.rule = rule or _rule_for(direction_of(save_best) if save_best else None)
         self.save_last = save_last
         self.best_score: float | None = None
         self.best_path: Path | None = None
@@ -197,11 +229,25 @@ class CheckpointPolicy:
         return value < self.best_score if self.rule == "less" else value > self.best_score
 
 
-def _looks_lower_better(key: str | None) -> bool:
-    if not key:
-        return False
-    name = key.lower()
-    return any(token in name for token in ("fid", "kid", "swd", "ppl", "mse", "mae", "loss", "lpips"))
+    def use_declared_directions(self, declared: dict[str, str | None]) -> str | None:
+        """Take ``save_best``'s rule from the direction its metric declares, unless ``rule`` /
+        ``less_keys`` / ``greater_keys`` set it. Returns a warning when nothing says which way is
+        better (the rule is then 'greater', as in MMEngine)."""
+        if not self.save_best or self.explicit_rule:
+            return None
+        found, direction = lookup(declared, self.save_best)
+        if not found:
+            direction = guess_from_name(self.save_best)
+        if direction is None:
+            self.rule = "greater"
+            return (f"default_hooks.checkpoint.save_best={self.save_best!r}: its metric declares no direction "
+                    f"for this key, so higher counts as better; set rule='less' (or 'greater') to say which")
+        self.rule = _rule_for(direction)
+        return None
+
+
+def _rule_for(direction: str | None) -> str:
+    return "less" if direction == LOWER else "greater"
 
 
 def prune_periodic(work_dir: Path, keep: int, prefix: str) -> list[Path]:

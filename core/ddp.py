@@ -8,7 +8,25 @@ see the plain modules through :func:`plain_children`.
 from __future__ import annotations
 
 import contextlib
+import inspect
+from functools import lru_cache
 from typing import Any, Iterator
+
+
+@lru_cache(maxsize=1)
+def _buffer_sync_argument() -> str:
+    """DDP's name for "broadcast buffers at every forward".
+
+    torch 2.13 renamed ``broadcast_buffers`` to ``forward_sync_buffers`` and warns once per
+    process (so once per rank) about the old name; older torch only has the old one. The new
+    flag always syncs buffers once at construction, which is harmless: every rank starts from
+    the same weights (same seed, or the same checkpoint).
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
+        return "forward_sync_buffers"
+    return "broadcast_buffers"
 
 
 def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: bool = False,
@@ -24,7 +42,7 @@ def wrap_trainable_children(model: Any, device: Any, find_unused_parameters: boo
         device_ids = [device.index] if device.type == "cuda" else None
         setattr(model, name, DistributedDataParallel(child, device_ids=device_ids,
                                                      find_unused_parameters=find_unused_parameters,
-                                                     broadcast_buffers=broadcast_buffers))
+                                                     **{_buffer_sync_argument(): broadcast_buffers}))
     return originals
 
 

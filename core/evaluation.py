@@ -25,14 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import distributed
+from . import distributed, progress
 from .errors import ConfigError, MgxError
+from .metric_direction import DIRECTIONS
 from .optim import autocast
 from .registry import build
 
 
 class BaseMetric:
     """Base of every metric; subclasses set the class attributes and override the paths they use.
+
+    ``directions`` says which value is better for each key ``compute`` returns (without the
+    prefix): ``"higher"`` or ``"lower"`` (``None``: neither, e.g. a standard deviation); keys
+    not listed get ``default_direction``. ``save_best``'s default rule and ``mgx runs compare``
+    use it, e.g. ``directions = {"fid": "lower", "mean": "lower", "cov": "lower"}``, or
+    ``default_direction = "lower"`` for keys named at run time (SWD's per-resolution keys).
 
     Besides the data paths, a metric may declare what it needs so that problems
     surface before training starts (see ``mgx.core.preflight``):
@@ -43,9 +50,25 @@ class BaseMetric:
     needs_fakes: bool = False
     needs_reals: bool = False
     uses_val_step: bool = False
+    directions: dict[str, str | None] = {}
+    default_direction: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for key, value in {**dict(cls.directions), "(default_direction)": cls.default_direction}.items():
+            if value not in (*DIRECTIONS, None):
+                raise MgxError(f"metric {cls.__name__}: direction of {key!r} is {value!r}; "
+                               f"use 'higher', 'lower' or None")
 
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix if prefix is not None else self.default_prefix
+
+    def declared_directions(self) -> dict[str, str | None]:
+        """Full keys (with prefix) -> direction; the default under ``'PREFIX/*'`` (``'*'`` without prefix)."""
+        declared: dict[str, str | None] = {self.full_key(key): value for key, value in self.directions.items()}
+        if self.default_direction is not None:
+            declared[f"{self.prefix}/*" if self.prefix else "*"] = self.default_direction
+        return declared
 
     def setup(self, ctx: "MetricContext") -> None:
         """Called once before each evaluation; reset accumulated state here."""
@@ -245,13 +268,24 @@ class Evaluator:
         """(``val_evaluator.metrics[i] (Type)``, metric) pairs."""
         return list(zip(self.labels, self.metrics))
 
+    def declared_directions(self) -> dict[str, str | None]:
+        """Every metric's declared directions by full key (see BaseMetric.directions)."""
+        declared: dict[str, str | None] = {}
+        for metric in self.metrics:
+            declared.update(metric.declared_directions())
+        return declared
+
     def evaluate(self, ctx: MetricContext, dataloader: Any, val_step: Callable[[dict], dict] | None,
                  to_device: Callable[[Any], Any]) -> dict[str, float]:
         if self.problems:
             raise ConfigError("\n".join(self.problems))
         for metric in self.metrics:
             metric.setup(ctx)
-        direct = {id(m): m.evaluate(ctx) for m in self.metrics if type(m).evaluate is not BaseMetric.evaluate}
+        direct = {}
+        for metric in self.metrics:
+            if type(metric).evaluate is not BaseMetric.evaluate:
+                progress.report(f"{type(metric).__name__}:", 0, None)  # its own loop; it may report more
+                direct[id(metric)] = metric.evaluate(ctx)
         fed = [m for m in self.metrics if id(m) not in direct or direct[id(m)] is None]
         self._feed_dataloader(fed, dataloader, val_step, to_device)
         self._feed_fakes(ctx, [m for m in fed if m.needs_fakes])
@@ -277,7 +311,10 @@ class Evaluator:
             raise ConfigError(f"metrics {names} need a dataloader (val_dataloader / test_dataloader) but none is configured")
         import torch
 
-        for batch in dataloader:
+        names = ", ".join(_display_name(m) for m in dict.fromkeys(paired + reals))
+        total = len(dataloader) if hasattr(dataloader, "__len__") else None
+        for done, batch in enumerate(dataloader, 1):
+            progress.report(f"{names}: dataset batches", done - 1, total)
             batch = to_device(batch)
             if paired:
                 with torch.inference_mode():
@@ -303,7 +340,9 @@ class Evaluator:
         for sample_model, group in groups.items():
             total = max(metric.fake_nums for metric in group)
             mine = list(distributed.shard_indices(total))
+            stage = f"{', '.join(_display_name(m) for m in group)}: generated images ({sample_model})"
             for start in range(0, len(mine), ctx.batch_size):
+                progress.report(stage, start, len(mine))
                 indices = mine[start:start + ctx.batch_size]
                 images = ctx.generate(indices, sample_model)
                 index_tensor = torch.as_tensor(indices)
@@ -311,6 +350,18 @@ class Evaluator:
                     keep = index_tensor < metric.fake_nums
                     if bool(keep.any()):
                         metric.process_fake(images[keep.to(images.device)], index_tensor[keep])
+
+
+def _display_name(metric: BaseMetric) -> str:
+    return metric.prefix or type(metric).__name__
+
+
+def declared_directions(evaluators: Iterable["Evaluator"]) -> dict[str, str | None]:
+    """The declared directions of every metric of these evaluators, by full key."""
+    declared: dict[str, str | None] = {}
+    for evaluator in evaluators:
+        declared.update(evaluator.declared_directions())
+    return declared
 
 
 def format_metrics(results: dict[str, float]) -> str:

@@ -25,7 +25,10 @@ def setup_run_logger(work_dir: Path, rank: int, world_size: int) -> tuple[loggin
     file_handler.setFormatter(formatter)
     logger.addHandler(file_handler)
     if rank == 0:
-        console = logging.StreamHandler(sys.stderr)
+        from .progress import console_stream
+
+        # on a terminal, lines fit its width and never mix with the progress bar
+        console = logging.StreamHandler(console_stream() if sys.stderr.isatty() else sys.stderr)
         console.setFormatter(logging.Formatter("%(message)s" if sys.stderr.isatty() else
                                                "%(asctime)s - %(levelname)s - %(message)s", "%H:%M:%S"))
         console.addFilter(lambda record: not getattr(record, "file_only", False))

@@ -24,10 +24,10 @@ from .data import build_dataloader
 from .ddp import wrap_trainable_children
 from .ema import ExponentialMovingAverage
 from .errors import ConfigError, MgxError
-from .evaluation import Evaluator, format_metrics
+from .evaluation import Evaluator, declared_directions, format_metrics
 from .loops import train_loop_from_cfg
 from .optim import SchedulerSet, build_optim_wrappers
-from .progress import Progress
+from .progress import Progress, evaluation_progress
 from .randomness import rank_seed, restore_rng_state, seed_everything
 from .registry import build, build_list
 from .run_config import PreparedRun, prepare_run, release_run
@@ -171,6 +171,21 @@ def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
     return TrackingSettings.from_layers(options.tracking, config_layer)
 
 
+def _record_directions(tracker: Any, directions: dict) -> None:
+    """The run remembers which way each of its metrics is better (for `mgx runs compare`)."""
+    if tracker is not None and directions:
+        from .metric_direction import TRACKING_TAG, to_tag
+
+        tracker.set_tags({TRACKING_TAG: to_tag(directions)})
+
+
+def _check_tracking_uri(cfg: Config, options: RunOptions) -> None:
+    """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open fails before any set-up."""
+    settings = _tracking_settings(cfg, options)
+    if settings.enabled:
+        settings.resolve_uri()
+
+
 def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, resume_run_id: str | None,
                    resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None) -> Any:
     if setup.rank != 0:
@@ -238,6 +253,7 @@ def _resume_state(options: RunOptions, work_dir: Path, logger: logging.Logger) -
 
 def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
+    _check_tracking_uri(cfg, options)
     prepared = prepare_run(cfg, plugins)  # config errors surface here, before anything is created
     options.resume = prepared.resume(options.resume)
     setup = _Setup(cfg, options, "train", prepared)
@@ -288,8 +304,13 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field="val_evaluator",
                             eval_loader_field="val_dataloader", loader_fields={"train_dataloader": loader},
                             save_best=policy.save_best)
+        directions = declared_directions([eval_set.evaluator for eval_set in eval_sets])
+        note = policy.use_declared_directions(directions)
+        if note and setup.rank == 0:
+            setup.logger.warning(note)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, resume_run_id,
                                                run.iteration if resume else None, config_text, "train", hosts)
+        _record_directions(tracker, directions)
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
@@ -389,6 +410,7 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
+    _check_tracking_uri(cfg, options)
     prepared = prepare_run(cfg, plugins, mode="test")
     setup = _Setup(cfg, options, "test", prepared)
     setup.apply_seed()
@@ -420,6 +442,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         config_text = dump_config(cfg)
         tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
+        _record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
         if tracker is not None and meta.get("tracking_run_id"):
             tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
         plugins.hook.mgx_before_run(run=run)
@@ -427,7 +450,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp, seed=setup.seed,
                               work_dir=setup.work_dir)
         started = time.perf_counter()
-        metrics = validator.evaluate()
+        with evaluation_progress("Test", setup.logger if run.is_main else None):
+            metrics = validator.evaluate()
         run.latest_metrics = metrics
         plugins.hook.mgx_after_test(run=run, metrics=metrics)
         if run.is_main:

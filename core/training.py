@@ -15,7 +15,7 @@ from .data import to_device
 from .ddp import plain_children
 from .errors import ConfigError, MgxError
 from .evaluation import format_metrics
-from .progress import Progress
+from .progress import Progress, evaluation_progress
 from .randomness import capture_rng_state
 from .validation import Validator
 
@@ -23,6 +23,12 @@ MAX_UNCHECKED_STEPS = 1000  # losses held as tensors before they are read at the
 STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
 # why a checkpoint was written -> the kind the tracker's log_checkpoints policy knows
 TRACKED_KIND = {"interval": "periodic", "best": "best", "last": "last", "preempt": "last"}
+
+
+def tracked_names(values: dict) -> dict:
+    """Training values under their MLflow names: ``loss_disc`` -> ``train/loss_disc``; learning
+    rates (``lr``, ``lr/generator``) and names that already have a namespace stay."""
+    return {key if "/" in key or key.startswith("lr") else f"train/{key}": value for key, value in values.items()}
 
 
 class NonFiniteLoss(MgxError):
@@ -128,7 +134,7 @@ class Trainer:
         self._step_time += time.perf_counter() - started
         self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
         if self.progress is not None and self.progress.draw_due():
-            self.progress.draw(run.iteration, {key: float(value) for key, value in losses.items()})
+            self.progress.draw(run.iteration, tracked_names({key: float(value) for key, value in losses.items()}))
         return losses
 
     def check_losses(self) -> None:
@@ -174,12 +180,12 @@ class Trainer:
         values["time"] = (self._step_time + self._data_time) / count
         values["data_time"] = self._data_time / count
         self._window, self._window_count, self._step_time, self._data_time = {}, 0, 0.0, 0.0
+        values = tracked_names(values)  # the console shows the names MLflow records
         if run.is_main:
             if self.progress is not None:
                 self.progress.log(run.iteration, values)
             if run.tracker is not None:
-                run.tracker.log_metrics({f"train/{k}" if "/" not in k and not k.startswith("lr") else k: v
-                                         for k, v in values.items()}, step=run.iteration)
+                run.tracker.log_metrics(values, step=run.iteration)
 
     # -- validation ----------------------------------------------------------------
 
@@ -191,10 +197,11 @@ class Trainer:
         self._validated_at = run.iteration
         self.hooks.mgx_before_val(run=run)
         started = time.perf_counter()
-        metrics = self.validator.evaluate()
+        where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
+        with evaluation_progress(where, run.logger if run.is_main else None):
+            metrics = self.validator.evaluate()
         run.latest_metrics = metrics
         if run.is_main:
-            where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
             run.logger.info(f"{where}  {format_metrics(metrics)}  ({time.perf_counter() - started:.1f} s)")
             if run.tracker is not None and metrics:
                 run.tracker.log_metrics(metrics, step=run.iteration)

@@ -15,19 +15,13 @@ from typing import Sequence
 
 from mgx.core.errors import ConfigError
 
-LOWER_IS_BETTER = re.compile(r"(loss|fid|kid|lpips|mse|mae|ppl|err|nll|bpd|swd|l1|l2|niqe|time)", re.I)
-HIGHER_IS_BETTER = re.compile(r"(psnr|ssim|acc|precision|recall|iou|(^|/)is(/|$)|inception_score|auc|f1)", re.I)
+def metric_direction(key: str, declared: dict | None = None) -> str | None:
+    """"min" or "max": what the run's metrics declared (tag ``mgx.metric_directions``), else
+    what the name says (FID: min, PSNR: max); None when neither tells."""
+    from mgx.core.metric_direction import LOWER, direction_of
 
-
-def metric_direction(key: str) -> str | None:
-    """"min" or "max" when the name says which is better (e.g. FID: min, PSNR: max), else None."""
-    name = key.rsplit("/", 1)[-1] if "/" in key else key
-    for text in (name, key):
-        if HIGHER_IS_BETTER.search(text):
-            return "max"
-        if LOWER_IS_BETTER.search(text):
-            return "min"
-    return None
+    direction = direction_of(key, declared)
+    return None if direction is None else ("min" if direction == LOWER else "max")
 
 
 def effective_history(history) -> list[tuple[int, float]]:
@@ -48,9 +42,9 @@ class MetricSummary:
     best_step: int | None
 
 
-def summarise(points: list[tuple[int, float]], key: str) -> MetricSummary:
+def summarise(points: list[tuple[int, float]], key: str, declared: dict | None = None) -> MetricSummary:
     """Final value (at the last step) and the best value by the metric's direction."""
-    direction = metric_direction(key)
+    direction = metric_direction(key, declared)
     finite = [(s, v) for s, v in points if not math.isnan(v)]
     best = best_step = None
     if direction and finite:
@@ -59,12 +53,21 @@ def summarise(points: list[tuple[int, float]], key: str) -> MetricSummary:
     return MetricSummary(points[-1][1], best, direction, best_step)
 
 
+SHORT_ID_LENGTH = 8  # what `runs list` and `runs compare` print; any longer prefix works too
+
+
+def short_id(run_id: str) -> str:
+    return run_id[:SHORT_ID_LENGTH]
+
+
 def resolve_runs(client, refs: Sequence[str], uri: str):
-    """Run objects for ids or unique run names; ConfigError naming any unknown or ambiguous one."""
+    """Run objects for ids, id prefixes (the short ids mgx prints) or unique run names;
+    ConfigError naming any unknown or ambiguous one."""
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
 
     runs = []
+    experiments = None
     for ref in refs:
         run = None
         if re.fullmatch(r"[0-9a-f]{32}", ref):
@@ -74,19 +77,35 @@ def resolve_runs(client, refs: Sequence[str], uri: str):
                 if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
         if run is None:
-            experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+            if experiments is None:
+                experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
             quoted = ref.replace("'", "\\'")
             matches = client.search_runs(experiments, filter_string=f"attributes.run_name = '{quoted}'",
                                          max_results=10) if experiments else []
+            if not matches and re.fullmatch(r"[0-9a-f]{%d,31}" % SHORT_ID_LENGTH, ref):
+                matches = _runs_with_id_prefix(client, experiments, ref)
             if len(matches) > 1:
                 ids = ", ".join(m.info.run_id for m in matches)
-                raise ConfigError(f"run name {ref!r} matches several runs in {uri} ({ids}); give a run id")
+                raise ConfigError(f"run {ref!r} matches several runs in {uri} ({ids}); give more of the id")
             if not matches:
-                raise ConfigError(f"unknown run {ref!r}: no run with that id or name in {uri} "
+                raise ConfigError(f"unknown run {ref!r}: no run with that id, short id or name in {uri} "
                                   "(see `mgx runs list`)")
             run = matches[0]
         runs.append(run)
     return runs
+
+
+def _runs_with_id_prefix(client, experiments: list[str], prefix: str) -> list:
+    """Runs whose id starts with ``prefix`` (MLflow's search has no prefix filter on ids: page through)."""
+    if not experiments:
+        return []
+    found, token = [], None
+    while True:
+        page = client.search_runs(experiments, max_results=5000, page_token=token)
+        found += [run for run in page if run.info.run_id.startswith(prefix)]
+        token = page.token
+        if not token or len(found) > 1:
+            return found
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -106,8 +125,11 @@ def fmt_value(value: float | None) -> str:
 
 def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[str, dict[str, list]]]:
     """Text of differing params and final/best metrics; also returns the effective curves."""
-    names = [r.info.run_name or r.info.run_id[:8] for r in runs]
-    header = ["", *[f"{n} ({r.info.run_id[:8]})" for n, r in zip(names, runs)]]
+    names = [r.info.run_name or short_id(r.info.run_id) for r in runs]
+    header = ["", *[f"{n} ({short_id(r.info.run_id)})" for n, r in zip(names, runs)]]
+    from mgx.core.metric_direction import TRACKING_TAG, from_tag
+
+    declared = [from_tag(r.data.tags.get(TRACKING_TAG)) for r in runs]
     param_keys = sorted(set().union(*(r.data.params for r in runs)))
     differing = [k for k in param_keys if len({r.data.params.get(k) for r in runs}) > 1]
     out = []
@@ -123,14 +145,14 @@ def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[
     rows = []
     for key in keys:
         cells = []
-        for r in runs:
+        for r, run_declared in zip(runs, declared):
             points = effective_history(client.get_metric_history(r.info.run_id, key)) \
                 if key in r.data.metrics else []
             curves.setdefault(key, {})[r.info.run_id] = points
             if not points:
                 cells.append("-")
                 continue
-            s = summarise(points, key)
+            s = summarise(points, key, run_declared)
             best = f" best({s.direction}) {fmt_value(s.best)}@{s.best_step}" if s.best is not None else ""
             cells.append(f"final {fmt_value(s.final)}@{points[-1][0]}{best}")
         rows.append([key, *cells])

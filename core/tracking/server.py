@@ -40,8 +40,12 @@ def start_server(
     port: int,
     host: str = "127.0.0.1",
     log_path: Path | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen:
-    """Launch ``mlflow server`` in its own process group; output goes to ``log_path`` (or is dropped)."""
+    """Launch ``mlflow server`` in its own process group; output goes to ``log_path`` (or is dropped).
+
+    ``cwd``: the server's working folder (anything it writes by a relative path lands there).
+    """
     command = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port),
                "--backend-store-uri", backend_uri, "--workers", "1"]
     if artifacts_destination is not None:
@@ -50,7 +54,8 @@ def start_server(
     env.pop("MLFLOW_TRACKING_URI", None)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                cwd=cwd)
     finally:
         if log_path:
             out.close()

@@ -148,10 +148,10 @@ class TrackingSettings:
         from mgx.core.tracking.store import workspace_uri
 
         if self.tracking_uri:
-            return normalise_uri(self.tracking_uri)
+            return check_uri_scheme(normalise_uri(self.tracking_uri), "--tracking-uri / tracking_uri")
         env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
         if env:
-            return normalise_uri(env)
+            return check_uri_scheme(normalise_uri(env), "MLFLOW_TRACKING_URI")
         return workspace_uri(self.resolve_workspace())
 
     def uploads_checkpoint(self, kind: str) -> bool:
@@ -159,6 +159,38 @@ class TrackingSettings:
         if kind not in ("best", "last", "periodic"):
             raise ValueError(f"checkpoint kind must be 'best', 'last' or 'periodic', not {kind!r}")
         return kind in CHECKPOINT_POLICIES[self.log_checkpoints]
+
+
+# The tracking-store schemes MLflow itself registers (mlflow.tracking._tracking_service.utils);
+# plugins add theirs through the ``mlflow.tracking_store`` entry-point group. Kept here so
+# that a bad URI is refused before MLflow (1.5 s to import) is loaded at all.
+MLFLOW_STORE_SCHEMES = frozenset({"", "file", "http", "https", "sqlite", "postgresql", "mysql", "mssql",
+                                  "databricks", "databricks-uc", "uc"})
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql", "sqlite")  # may carry a driver: postgresql+psycopg2
+
+
+def store_schemes() -> set[str]:
+    """Every scheme a tracking URI may have here: MLflow's own and those of installed store plugins."""
+    from importlib.metadata import entry_points
+
+    return set(MLFLOW_STORE_SCHEMES) | {entry.name for entry in entry_points(group="mlflow.tracking_store")}
+
+
+def check_uri_scheme(uri: str, source: str) -> str:
+    """``uri`` when MLflow can open a store of its scheme; else ConfigError naming where it came from."""
+    from urllib.parse import urlparse
+
+    scheme = uri if uri in ("databricks", "databricks-uc", "uc") else urlparse(uri).scheme.lower()
+    base = scheme.split("+", 1)[0]
+    known = store_schemes()
+    if scheme in known or (base in DATABASE_SCHEMES and base in known):
+        return uri
+    shown = ", ".join(f"{name}://" for name in sorted(known) if name)
+    raise ConfigError(
+        f"{source}={uri!r}: MLflow has no tracking store for the scheme {scheme!r}. "
+        f"Use a server (http://HOST:PORT), a database (sqlite:///path/mlflow.db, postgresql://...), a "
+        f"folder, or unset it to use the workspace's own store; known schemes: {shown}"
+    )
 
 
 def normalise_uri(uri: str) -> str:

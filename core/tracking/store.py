@@ -170,8 +170,17 @@ def prepare_store(uri: str) -> None:
         ensure_sqlite_store(db_path)
 
 
+#: MLflow 3's UI picks an experiment's view by this tag; without it, it may guess the GenAI view
+#: (evaluations, traces). mgx's experiments train models: the model-training view.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
 def get_or_create_experiment(client, uri: str, name: str | None) -> str:
     """Id of experiment ``name`` (None -> "Default"), creating it when missing.
+
+    The experiment is marked as a model-training one (tag ``mlflow.experimentKind``) unless
+    it already says what it is (a kind chosen in the UI is kept).
 
     In a SQLite store the new experiment's artifacts go to ``<db folder>/mlartifacts/<id>``
     (MlflowClient alone would use ``./mlruns`` of whatever the cwd is). A deleted
@@ -189,6 +198,8 @@ def get_or_create_experiment(client, uri: str, name: str | None) -> str:
                     f"(`mlflow experiments restore --experiment-id {experiment.experiment_id}`) or pick another "
                     "--experiment"
                 )
+            if EXPERIMENT_KIND_TAG not in (experiment.tags or {}):
+                client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
             return experiment.experiment_id
         try:
             return _create_experiment(client, uri, name)
@@ -201,13 +212,15 @@ def get_or_create_experiment(client, uri: str, name: str | None) -> str:
 def _create_experiment(client, uri: str, name: str) -> str:
     db_path = sqlite_path(uri)
     if db_path is None:
-        return client.create_experiment(name)
+        return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     # The store object, unlike MlflowClient, takes the default artifact root: the
     # experiment then gets <root>/<id> like `mlflow server` gives it.
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
     store = SqlAlchemyStore(uri, artifact_root(db_path).as_uri())
     try:
-        return store.create_experiment(name)
+        from mlflow.entities import ExperimentTag
+
+        return store.create_experiment(name, tags=[ExperimentTag(EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)])
     finally:
         store.engine.dispose()

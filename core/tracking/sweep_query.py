@@ -26,19 +26,15 @@ class SweepRow:
 
 
 def _direction(key: str, runs) -> str | None:
-    """"min"/"max" for ``key``: what the runs' metrics declared when mgx records that
-    (tag ``mgx.metric_directions``), else the name rule of ``mgx runs compare``."""
-    try:
-        from mgx.core.metric_direction import LOWER, TRACKING_TAG, direction_of, from_tag
-    except ImportError:  # metric plugins do not declare directions in this version
-        from mgx.core.tracking.query import metric_direction
+    """"min"/"max" for ``key``: as the children's metrics declared it (tag
+    ``mgx.metric_directions``, see :mod:`mgx.core.metric_direction`), else by its name."""
+    from mgx.core.metric_direction import TRACKING_TAG, from_tag
+    from mgx.core.tracking.query import metric_direction
 
-        return metric_direction(key)
     declared: dict = {}
     for run in runs:
         declared.update(from_tag(run.data.tags.get(TRACKING_TAG)))
-    direction = direction_of(key, declared)
-    return None if direction is None else ("min" if direction == LOWER else "max")
+    return metric_direction(key, declared)
 
 
 def swept_keys(parent) -> list[str]:

@@ -30,6 +30,7 @@ class Equivariance(GenerativeMetric):
     """
 
     default_prefix = "EQ"
+    default_direction = "higher"  # dB: higher = more equivariant
     needs_fakes = False
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, fake_key: str | None = None,

@@ -89,6 +89,7 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
     """
 
     default_prefix = "FID-Full"
+    directions = {"fid": "lower", "mean": "lower", "cov": "lower"}
     needs_reals = True
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, inception_style: str = "StyleGAN",
@@ -165,6 +166,7 @@ class TransFID(_FIDState, BaseMetric):
     reals ``batch[real_key]`` of the same batches."""
 
     default_prefix = "FID-Full"
+    directions = {"fid": "lower", "mean": "lower", "cov": "lower"}
     uses_val_step = True
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, inception_style: str = "StyleGAN",

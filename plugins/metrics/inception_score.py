@@ -71,6 +71,7 @@ class InceptionScore(_ISState, GenerativeMetric):
     """exp E[KL(p(y|x) ‖ p(y))] over ``splits`` contiguous blocks of the generated samples."""
 
     default_prefix = "IS"
+    directions = {"is": "higher", "is_std": None}
 
     def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,
                  inception_style: str = "StyleGAN", inception_path: str | None = None,
@@ -97,6 +98,7 @@ class TransIS(_ISState, BaseMetric):
     """IS of an image-translation model's outputs (``outputs[fake_key]`` of ``val_step``)."""
 
     default_prefix = "IS"
+    directions = {"is": "higher", "is_std": None}
     uses_val_step = True
 
     def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,

@@ -18,6 +18,7 @@ class KernelInceptionDistance(FeatureSetMetric):
     """
 
     default_prefix = "KID"
+    directions = {"kid_mean": "lower", "kid_std": None}
     cache_name = "kid"
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, subsets: int = 100,

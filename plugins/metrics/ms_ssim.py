@@ -22,6 +22,7 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
     """
 
     default_prefix = "MS-SSIM"
+    directions = {"avg": "lower"}  # similarity of generated pairs: lower = more diverse samples
 
     def __init__(self, fake_nums: int | None = None, fake_key: str | None = None, need_cond_input: bool = False,
                  sample_model: str = "ema", prefix: str | None = None, convention: str = "official") -> None:

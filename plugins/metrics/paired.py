@@ -84,6 +84,7 @@ class PSNR(PairedMetric):
     """Peak signal-to-noise ratio (dB, peak 255), mean over images."""
 
     result_key = "PSNR"
+    directions = {"PSNR": "higher"}
 
     def _values(self, gt, pred, batch):
         return psnr(pred, gt, 255.0)
@@ -93,6 +94,7 @@ class SSIM(PairedMetric):
     """Structural similarity (11×11 Gaussian, σ 1.5, valid region), mean over images."""
 
     result_key = "SSIM"
+    directions = {"SSIM": "higher"}
 
     def _values(self, gt, pred, batch):
         return ssim(pred, gt, 255.0)
@@ -124,6 +126,7 @@ class MAE(_MaskedPaired):
     """Mean absolute error of pixels scaled to [0, 1] (masked when mask_key is set)."""
 
     result_key = "MAE"
+    directions = {"MAE": "lower"}
 
     def _values(self, gt, pred, batch):
         return mae(pred, gt, self._mask(batch))
@@ -133,6 +136,7 @@ class MSE(_MaskedPaired):
     """Mean squared error of pixels scaled to [0, 1] (masked when mask_key is set)."""
 
     result_key = "MSE"
+    directions = {"MSE": "lower"}
 
     def _values(self, gt, pred, batch):
         return mse(pred, gt, self._mask(batch))

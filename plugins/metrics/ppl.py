@@ -26,6 +26,7 @@ class PerceptualPathLength(GenerativeMetric):
     """
 
     default_prefix = "PPL"
+    directions = {"ppl_score": "lower"}
     needs_fakes = False
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, fake_key: str | None = None,

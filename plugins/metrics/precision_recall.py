@@ -30,6 +30,7 @@ class PrecisionAndRecall(FeatureSetMetric):
     """
 
     default_prefix = "PR"
+    directions = {"precision": "higher", "recall": "higher"}
     cache_name = "pr"
     precomputed_arg = "vgg16_pkl"
 

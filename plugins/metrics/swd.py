@@ -21,6 +21,7 @@ class SlicedWassersteinDistance(GenerativeMetric):
     """
 
     default_prefix = "SWD"
+    default_direction = "lower"  # every per-resolution key and avg
     needs_reals = True
     REPEATS = 4  # projection repeats of 128 directions each, as MMagic
 

@@ -39,7 +39,7 @@ def test_progress_bar_on_a_tty_and_plain_lines_in_the_log(tmp_path: Path) -> Non
     os.close(controller)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
-    assert "\r" in text and "█" in text and "eta:" in text and "loss_gen:" in text, text[-2000:]
+    assert "\r" in text and "█" in text and "eta:" in text and "train/loss_disc:" in text, text[-2000:]
     log_text = next(work.glob("*.log")).read_text()
     assert "Iter [5/6]" in log_text and "Iter [6/6]" in log_text
     assert "█" not in log_text and "\r" not in log_text

@@ -19,6 +19,7 @@ def test_dist_two_cpu_processes_train(dist_trained):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "starting 2 CPU process(es)" in result.stderr
     assert "2 process(es) on cpu" in result.stderr
+    assert "broadcast_buffers" not in result.stderr  # DDP built with the supported API: no FutureWarning per rank
     assert checkpoint.exists()
     runs = runs_in(work)
     assert len(runs) == 1, "rank 0 alone records the job: exactly one MLflow run"

@@ -61,10 +61,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-dev-shm-usage", "--window-size=1400,900"]
 
 
-def start_ui(workspace: Path, port: int):
-    """`mgx ui WORKSPACE --port PORT` as a subprocess; returns (process, runs-page URL)."""
+def start_ui(workspace: Path, port: int, cwd: Path):
+    """`mgx ui WORKSPACE --port PORT` as a subprocess started in ``cwd``; returns (process, runs-page URL)."""
     process = subprocess.Popen([sys.executable, "-m", "mgx.cli.main", "ui", str(workspace), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               cwd=cwd)
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -85,8 +86,10 @@ def ui(tmp_path_factory):
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     trackers = train_two_runs(workspace, experiment="browser")
     port = free_port()
-    process, url = start_ui(workspace, port)
-    yield trackers, url, port
+    elsewhere = root / "elsewhere"  # the folder `mgx ui` is started from: it must stay empty
+    elsewhere.mkdir()
+    process, url = start_ui(workspace, port, cwd=elsewhere)
+    yield SimpleNamespace(runs=trackers, url=url, port=port, workspace=workspace, cwd=elsewhere)
     process.send_signal(signal.SIGINT)  # Ctrl-C: `mgx ui` stops its server, then exits
     try:
         process.wait(60)
@@ -105,11 +108,26 @@ def _server_down(port: int) -> bool:
 
 @pytest.mark.timeout(400)
 def test_mgx_ui_prints_runs_page_and_serves_the_workspace(ui):
-    (alpha, _beta), url, port = ui
-    assert url == f"http://127.0.0.1:{port}/#/experiments/{alpha.experiment_id}/runs"
+    (alpha, _beta), url, port = ui.runs, ui.url, ui.port
+    assert url == f"http://127.0.0.1:{port}/#/experiments/{alpha.experiment_id}/runs?workflowType=machine_learning"
     assert b"<html" in urllib.request.urlopen(url.split("#")[0], timeout=10).read().lower()
     api = f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/get?run_id={alpha.run_id}"
     assert b"alpha-run" in urllib.request.urlopen(api, timeout=10).read()
+    # the server's log is in the workspace; the folder `mgx ui` ran from is left alone
+    assert (ui.workspace / "mlflow-ui.log").stat().st_size > 0
+    assert list(ui.cwd.iterdir()) == []
+
+
+def _experiment_tags(port: int, experiment_id: str) -> dict[str, str]:
+    api = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get?experiment_id={experiment_id}"
+    experiment = json.loads(urllib.request.urlopen(api, timeout=10).read())["experiment"]
+    return {tag["key"]: tag["value"] for tag in experiment.get("tags", [])}
+
+
+def test_experiment_is_marked_for_the_model_training_view(ui):
+    """MLflow 3 chooses the experiment page by the tag mlflow.experimentKind (GenAI view otherwise)."""
+    (alpha, _beta), port = ui.runs, ui.port
+    assert _experiment_tags(port, alpha.experiment_id)["mlflow.experimentKind"] == "custom_model_development"
 
 
 def _chromium() -> str | None:
@@ -134,10 +152,12 @@ def _render(chromium: str, url: str, screenshot: Path) -> str:
 @pytest.mark.timeout(400)
 def test_browser_renders_runs_and_compare_pages(ui):
     chromium = _chromium()
-    (alpha, beta), url, port = ui
+    (alpha, beta), url, port = ui.runs, ui.url, ui.port
     shots = ARTIFACTS_DIR / "tracking"
     dom = _render(chromium, url, shots / "runs_page.png")
     assert "alpha-run" in dom and "beta-run" in dom, dom[-2000:]
+    # the model-training view: no GenAI evaluation entries (judges, evaluation runs) in the side bar
+    assert "Model training" in dom and "Judges" not in dom and "Evaluation runs" not in dom
     runs = urllib.parse.quote(json.dumps([alpha.run_id, beta.run_id]))
     experiments = urllib.parse.quote(json.dumps([alpha.experiment_id]))
     compare_url = f"http://127.0.0.1:{port}/#/compare-runs?runs={runs}&experiments={experiments}"
