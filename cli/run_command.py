@@ -12,6 +12,7 @@ from mgx.core.errors import ConfigError, MgxError
 
 from .config_command import split_options
 from .context import plugin_manager
+from .run_record_options import MODEL_FLAGS, RECORD_FLAGS, prepare_recorded_start, prepare_registered_model, run_tags_of
 
 LAUNCHER_FLAGS = [
     click.option("--launcher", default="local", show_default=True,
@@ -76,6 +77,8 @@ def _worker_args(params: dict, positional: list[str]) -> list[str]:
         args += ["--metrics", str(params["metric_types"])]
     for item in split_options(params.get("cfg_options") or ()):
         args += ["--cfg-options", item]
+    for item in params.get("run_tags") or ():
+        args += ["--run-tag", item]
     return args
 
 
@@ -122,6 +125,7 @@ def _run_options(params: dict, config: str) -> Any:
         tracking={"tracking_uri": params.get("tracking_uri"), "experiment": params.get("experiment"),
                   "run_name": params.get("run_name"), "enabled": False if params.get("no_track") else None},
         out=Path(params["out"]) if params.get("out") else None,
+        run_tags=run_tags_of(params),
     )
 
 
@@ -144,16 +148,23 @@ def _in_worker(job: Callable[[], Any]) -> int:
 
 
 @run.command("train")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
 @_apply(COMMON_FLAGS)
 @click.option("--resume", is_flag=False, flag_value="auto", default=None, metavar="[PATH]",
               help="Resume: the newest complete checkpoint in work_dir, or the given one.")
+@_apply(RECORD_FLAGS)
 @_apply(LAUNCHER_FLAGS)
-def train_command(config: str, **params: Any) -> None:
-    """Train from a Python CONFIG file."""
+def train_command(config: str | None, **params: Any) -> None:
+    """Train from a Python CONFIG file (or from a recorded run: --from-run / --resume-run)."""
     from mgx.core.config import load_config
 
     cfg_items = split_options(params.get("cfg_options") or ())
+    if params.get("from_run") or params.get("resume_run"):
+        config = prepare_recorded_start(config, params, cfg_items)
+    elif config is None:
+        raise click.UsageError("missing CONFIG (or give --from-run RUN / --resume-run RUN)")
+    elif params.get("strict"):
+        raise click.UsageError("--strict applies to --from-run only")
 
     def run_here() -> int:
         from mgx.core import preemption
@@ -167,19 +178,24 @@ def train_command(config: str, **params: Any) -> None:
 
 
 @run.command("test")
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
 @_apply(COMMON_FLAGS)
+@_apply(MODEL_FLAGS)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write the metrics as JSON here (default: <work_dir>/test_results.json).")
 @click.option("--metrics", "metric_types", default=None,
               help="Evaluate only these metric types (comma-separated names or aliases, e.g. FID,IS).")
 @_apply(LAUNCHER_FLAGS)
-def test_command(config: str, checkpoint: str, **params: Any) -> None:
-    """Evaluate CHECKPOINT with the test (or val) evaluator of CONFIG."""
+def test_command(config: str | None, checkpoint: str | None, **params: Any) -> None:
+    """Evaluate CHECKPOINT (or --model URI) with the test (or val) evaluator of CONFIG."""
     from mgx.core.config import load_config
 
     cfg_items = split_options(params.get("cfg_options") or ())
+    if params.get("model_uri"):
+        config, checkpoint = prepare_registered_model(config, checkpoint, params, cfg_items)
+    elif config is None or checkpoint is None:
+        raise click.UsageError("give CONFIG and CHECKPOINT (or --model models:/NAME/VERSION)")
     chosen = [name.strip() for name in (params.get("metric_types") or "").split(",") if name.strip()]
 
     def run_here() -> int:

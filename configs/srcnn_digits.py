@@ -1,13 +1,19 @@
-# The paired (restoration) workflow: SRCNN learns to undo a ×2 bicubic
-# down/up-scaling of the digits, validated with PSNR, SSIM and MAE.
+# The paired (restoration) workflow in MMagic's form: BaseEditModel + SRCNNNet learns
+# ×2 super-resolution of the digits (16 px -> 32 px), validated with PSNR, SSIM and MAE.
 #   mgx run train configs/srcnn_digits.py
 
-model = dict(type='SRCNN', channels=3, hidden=(32, 16), kernel_sizes=(9, 1, 5), loss='l1')
+scale = 2
+model = dict(
+    type='BaseEditModel',
+    generator=dict(type='SRCNNNet', channels=(3, 32, 16, 3), kernel_sizes=(9, 1, 5), upscale_factor=scale),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]),
+)
 
-pipeline = [dict(type='DegradeForRestoration', scale=2, key='img', out_key='lq'), dict(type='PackInputs')]
+pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(type='DigitsDataset', image_size=32, split='train', pipeline=pipeline),
+    dataset=dict(type='PairedDigitsDataset', scale=scale, gt_size=32, split='train', pipeline=pipeline),
     sampler=dict(type='InfiniteSampler', shuffle=True),
     drop_last=True,
 )
@@ -17,10 +23,11 @@ train_cfg = dict(by_epoch=False, max_iters=600, val_begin=1, val_interval=200)
 
 val_dataloader = dict(
     batch_size=64,
-    dataset=dict(type='DigitsDataset', image_size=32, split='val', pipeline=pipeline),
+    dataset=dict(type='PairedDigitsDataset', scale=scale, gt_size=32, split='val', pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-val_evaluator = dict(type='Evaluator', metrics=[dict(type='PSNR'), dict(type='SSIM'), dict(type='MAE')])
+val_evaluator = dict(type='Evaluator', metrics=[
+    dict(type='PSNR', crop_border=scale), dict(type='SSIM', crop_border=scale), dict(type='MAE')])
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 

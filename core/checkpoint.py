@@ -118,8 +118,9 @@ def load_checkpoint(path: str | Path) -> dict:
     if trusted:
         warnings.warn(f"checkpoint {path} was loaded with full unpickling (it may run code) because "
                       f"{TRUST_ENV} names it", RuntimeWarning, stacklevel=2)
-    if not isinstance(state, dict) or "model" not in state:
-        raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry)")
+    if not isinstance(state, dict) or ("model" not in state and not isinstance(state.get("state_dict"), dict)):
+        raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry) "
+                              f"nor an MMEngine one (no 'state_dict' entry)")
     return state
 
 
@@ -145,12 +146,19 @@ def _refused_message(path: Path, error: str) -> str:
 
 
 def weights_of(state: dict) -> dict:
-    """The model's state dict from an mgx checkpoint (or a bare state dict)."""
-    return state["model"] if "model" in state and isinstance(state["model"], dict) else state
+    """The model's state dict from an mgx checkpoint, an MMEngine/MMagic one (``state_dict``), or a bare state dict."""
+    if "model" in state and isinstance(state["model"], dict):
+        return state["model"]
+    return state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
 
 
 def load_model_weights(model: Any, weights: dict, source: str) -> None:
-    """Load strictly; on mismatch name the missing and unexpected keys."""
+    """Load strictly; on mismatch name the missing and unexpected keys.
+
+    A model with ``adapt_loaded_weights(weights)`` first converts foreign layouts (e.g. MMagic's)."""
+    adapt = getattr(model, "adapt_loaded_weights", None)
+    if callable(adapt):
+        weights = adapt(weights)
     own = model.state_dict()
     missing = sorted(set(own) - set(weights))
     unexpected = sorted(set(weights) - set(own))

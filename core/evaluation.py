@@ -189,9 +189,15 @@ class MetricContext:
     warnings: list[str] = field(default_factory=list)
 
     def model_for(self, sample_model: str) -> Any:
-        """The network that ``sample_model`` ('ema' or 'orig') names; 'ema' falls back to orig without EMA."""
+        """The network that ``sample_model`` ('ema' or 'orig') names; 'ema' falls back to orig without EMA.
+
+        A model that keeps its own average (MMagic's ``model.ema_config``) chooses by its
+        ``sampling_model(sample_model)`` method, unless the engine's EMA is asked for."""
         if sample_model == "ema" and self.ema_model is not None:
             return self.ema_model
+        chooser = getattr(self.model, "sampling_model", None)
+        if callable(chooser):
+            return chooser(sample_model)
         return self.model
 
     def noise(self, indices: Iterable[int], latent_dim: int) -> Any:

@@ -189,6 +189,10 @@ def _build_optimizer(cfg: dict, params: Any, field: str) -> Any:
     if not isinstance(cfg, dict) or "type" not in cfg:
         raise ConfigError(f"{field} must be a dict with a 'type' naming a torch.optim optimizer, got {cfg!r}")
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
+    if isinstance(kwargs.get("betas"), (list, tuple)):
+        # MMagic's StyleGAN configs write betas=(0, 0.99 ** r); torch wants both floats
+        kwargs["betas"] = tuple(float(b) if isinstance(b, int) and not isinstance(b, bool) else b
+                                for b in kwargs["betas"])
     optimizer_class = _torch_class(torch.optim, cfg["type"], "torch.optim optimizer", field)
     accepted = _optimizer_arguments(optimizer_class)
     for key in kwargs:

@@ -51,6 +51,7 @@ class RunOptions:
     launcher: str = "local"
     tracking: dict = field(default_factory=dict)  # tracking_uri, experiment, run_name, enabled
     out: Path | None = None            # test results JSON
+    run_tags: dict = field(default_factory=dict)  # extra MLflow tags (e.g. mgx.source_run_id of --from-run)
 
 
 @dataclass
@@ -200,6 +201,7 @@ def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any
     tags = default_tags(config_file=options.config_path, launcher=options.launcher, world_size=setup.world_size,
                         hosts=hosts, plugins=plugin_versions)
     tags["mgx.mode"] = mode
+    tags.update(options.run_tags)
     return Tracker.start(settings, setup.work_dir, run_id_to_resume=resume_run_id,
                          config_flat=flatten_config(to_plain(cfg)), tags=tags, resume_step=resume_step,
                          config_file=options.config_path, resolved_config_text=config_text)
@@ -333,6 +335,11 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         else:
             trainer.save_checkpoint("last")
         result = _summary(run, trainer, status, policy)
+        if status == "FINISHED" and tracker is not None:
+            from .tracking.model_registry import evaluates_ema, log_model_at_end
+
+            log_model_at_end(tracker, dict(cfg["model"]), result.best_checkpoint or result.last_checkpoint,
+                             evaluates_ema(eval_sets), setup.logger)
         return result
     except BaseException as exc:
         status = _status_of(exc)

@@ -110,12 +110,7 @@ class Validator:
                     outputs = self.model.val_step(batch)
                     if "pred_img" not in outputs:
                         return None
-                    rows = [outputs["pred_img"].float()[:8] / 255.0]
-                    if "gt_img" in batch:
-                        rows.insert(0, batch["gt_img"].float()[:8] / 255.0)
-                    if "lq_img" in batch:
-                        rows.insert(0, batch["lq_img"].float()[:8] / 255.0)
-                    grid = make_grid(torch.cat([r.clamp(0, 1).cpu() for r in rows]), nrow=min(8, len(rows[0])), padding=2)
+                    grid = paired_grid(batch, outputs)
                 else:
                     return None
         finally:
@@ -125,4 +120,47 @@ class Validator:
         return path
 
 
-__all__ = ["EvalSet", "Validator", "cache_dir"]
+PAIRED_GRID_ROWS = 8
+
+
+def _input_images(batch: dict) -> Any:
+    """The low-quality input of a paired batch: ``lq_img``, else ``inputs`` unless it is the ground truth."""
+    import torch
+
+    if "lq_img" in batch:
+        return batch["lq_img"]
+    inputs, gt = batch.get("inputs"), batch.get("gt_img")
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
+        return None
+    if isinstance(gt, torch.Tensor) and (inputs is gt or (inputs.shape == gt.shape and torch.equal(inputs, gt))):
+        return None  # unconditional packing: 'inputs' is the ground truth itself
+    return inputs
+
+
+def paired_grid(batch: dict, outputs: dict) -> Any:
+    """Up to 8 rows of [input (bicubic-upsampled), prediction, ground truth], all at the ground truth's size
+    (the prediction's when there is no ground truth), in [0, 1] for save_image."""
+    import torch
+    from torch.nn import functional as F
+    from torchvision.utils import make_grid
+
+    pred = outputs["pred_img"].float()[:PAIRED_GRID_ROWS]
+    gt = batch.get("gt_img")
+    gt = gt.float()[:PAIRED_GRID_ROWS] if isinstance(gt, torch.Tensor) and gt.dim() == 4 else None
+    size = tuple((gt if gt is not None else pred).shape[-2:])
+    columns = [_input_images(batch), pred, gt]
+    columns = [c.float()[:len(pred)] for c in columns if c is not None]
+
+    def at_size(images: Any) -> Any:
+        if tuple(images.shape[-2:]) == size:
+            return images
+        return F.interpolate(images, size=size, mode="bicubic", align_corners=False)
+
+    columns = [at_size(c.to(pred.device)).clamp(0, 255) / 255.0 for c in columns]
+    channels = max(c.shape[1] for c in columns)
+    columns = [c.expand(-1, channels, -1, -1) if c.shape[1] == 1 else c for c in columns]
+    tiles = torch.stack(columns, dim=1).flatten(0, 1)  # sample 0: input, pred, gt; sample 1: ...
+    return make_grid(tiles.cpu(), nrow=len(columns), padding=2)
+
+
+__all__ = ["EvalSet", "Validator", "cache_dir", "paired_grid"]

@@ -73,6 +73,10 @@ class TrackingSettings:
         machines with 4 or more cores, where the helper finds a core of its own; on 2
         cores it would take CPU from torch's threads instead (measured), so the writes
         stay on a thread there.
+    log_model: at the end of a finished training, log the best checkpoint's network (EMA
+        weights when the config evaluates ``sample_model='ema'``) as an MLflow model of the run
+        (see ``mgx.core.tracking.model_registry``).
+    register_model: also register that model as a new version of this registered-model name.
     """
 
     tracking_uri: str | None = None
@@ -89,6 +93,8 @@ class TrackingSettings:
     retry_delays_s: tuple[float, ...] = (1.0, 2.0)
     freeze_gc: bool = True
     batch_process: bool | str = "auto"
+    log_model: bool = True
+    register_model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def writes_in_helper_process(self, uri: str) -> bool:
@@ -116,6 +122,10 @@ class TrackingSettings:
             self.tracking_uri = None
         if self.workspace is not None:
             self.workspace = Path(self.workspace)
+        if self.register_model is not None:
+            from mgx.core.tracking.model_registry import check_registry_name
+
+            check_registry_name(self.register_model)
 
     @classmethod
     def from_layers(cls, *layers: Mapping[str, Any] | None) -> "TrackingSettings":

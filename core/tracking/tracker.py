@@ -267,9 +267,14 @@ class Tracker:
         """
         if self._uploader is None or not self.settings.uploads_checkpoint(kind):
             return False
+        from mgx.core.tracking.run_source import CHECKSUM_SUFFIX, checksum_record
+
+        # the checksum sidecar lets `--resume-run` verify the file it downloads elsewhere
+        sidecar = checksum_record(Path(path))
         self._uploader.put({"op": "artifact", "path": str(Path(path).resolve()),
                             "artifact_path": f"checkpoints/{kind}"},
                            slot=None if kind == "periodic" else f"checkpoint-{kind}")
+        self.log_text(sidecar, f"checkpoints/{kind}/{Path(path).name}{CHECKSUM_SUFFIX}")
         return True
 
     def flush_metrics(self, timeout: float | None = None) -> bool:

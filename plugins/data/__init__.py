@@ -10,9 +10,11 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_datasets(register):
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
+    from .paired_digits import PairedDigitsDataset
 
     register(BasicImageDataset)
     register(DigitsDataset)
+    register(PairedDigitsDataset)
     register(TorchvisionDataset)
 
 

@@ -86,8 +86,11 @@ class PerceptualPathLength(GenerativeMetric):
         eps = self.epsilon
         if self.space == "Z":
             scale = z0.shape[1] ** 0.5
-            zt0, zt1 = slerp(z0, z1, t) * scale, slerp(z0, z1, t + eps) * scale
-            return model.sample(noise=torch.cat([zt0, zt1]))
+            zt = torch.cat([slerp(z0, z1, t) * scale, slerp(z0, z1, t + eps) * scale])
+            if callable(getattr(model, "mapping", None)) and callable(getattr(model, "synthesis", None)):
+                # synthesis' default injected noise is shared by both images of a pair (as MMagic's PPL shares it)
+                return model.synthesis(model.mapping(zt))
+            return model.sample(noise=zt)
         w0, w1 = model.mapping(z0), model.mapping(z1)
         shape = (-1,) + (1,) * (w0.dim() - 1)
         t = t.reshape(shape).to(w0)

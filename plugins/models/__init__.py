@@ -1,6 +1,11 @@
-"""Built-in models: DCGAN (unconditional generation) and SRCNN (restoration).
+"""Built-in models: DCGAN and StyleGAN2 (unconditional generation), and MMagic's
+restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
+generators, SRGAN, ESRGAN).
 
 See docs/models.md for the model contract (train_step / val_step / sample).
+Generators, discriminators, losses and the DataPreprocessor are registered as
+models too (MMagic keeps them all in its MODELS registry), so a config names
+them by ``type`` and the model that owns them builds them.
 """
 from mgx.core.hookspecs import hookimpl
 
@@ -8,8 +13,13 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
+    from . import editors
+    from .data_preprocessor import DataPreprocessor
     from .dcgan import DCGAN
-    from .srcnn import SRCNN
+    from .stylegan2 import StyleGAN2
 
     register(DCGAN)
-    register(SRCNN)
+    register(StyleGAN2)
+    register(DataPreprocessor)
+    for component in editors.components():
+        register(component)

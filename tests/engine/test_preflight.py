@@ -117,7 +117,8 @@ def _refused(result, *fragments: str) -> str:
 
 
 RESTORATION_WITH_GENERATIVE_METRICS = """
-model = dict(type='SRCNN', channels=3, hidden=(8, 4), kernel_sizes=(3, 1, 3))
+model = dict(type='BaseEditModel', pixel_loss=dict(type='L1Loss'),
+             generator=dict(type='SRCNNNet', channels=(3, 8, 4, 3), kernel_sizes=(3, 1, 3), upscale_factor=1))
 train_dataloader = dict(batch_size=8, drop_last=True,
     dataset=dict(type='DigitsDataset', image_size=16, split='train',
                  pipeline=[dict(type='DegradeForRestoration', scale=2, key='gt'), dict(type='PackInputs')]),
@@ -155,7 +156,7 @@ def test_train_reports_every_problem_before_iteration_zero_and_records_nothing(t
         "RealContrast has no 'prefix' attribute", "super().__init__(prefix=prefix)",
         "RealContrast sets needs_reals = True but has no 'real_key'",
         # what the model lacks for each generative metric
-        "val_evaluator.metrics[0] (SlicedWassersteinDistance) needs what model SRCNN lacks (model.sample: ",
+        "val_evaluator.metrics[0] (SlicedWassersteinDistance) needs what model BaseEditModel lacks (model.sample: ",
         "implement sample and latent_dim (docs/models.md)",
         # missing weights, offline: the file and where to put it
         "val_evaluator.metrics[1] (FrechetInceptionDistance)", "inception-2015-12-05.pt",

@@ -86,7 +86,7 @@ def test_checkpoint_policy(workspace, tmp_path):
     wd.mkdir()
     for name in ("best.pth", "last.pth", "iter_10.pth"):
         (wd / name).write_bytes(b"weights")
-    uploaded = {}
+    uploaded, uploaded_run_ids = {}, {}
     for policy in ("best+last", "all", "none"):
         tracker = Tracker.start(fast_settings(workspace=workspace, log_checkpoints=policy), wd,
                                 log_environment=False)
@@ -94,10 +94,20 @@ def test_checkpoint_policy(workspace, tmp_path):
                   tracker.log_checkpoint(wd / "iter_10.pth", "periodic")]
         tracker.finish()
         uploaded[policy] = (queued, _artifact_paths(MlflowClient(tracker.tracking_uri), tracker.run_id))
-    assert uploaded["best+last"] == ([True, True, False], ["checkpoints/best/best.pth", "checkpoints/last/last.pth"])
-    assert uploaded["all"][1] == ["checkpoints/best/best.pth", "checkpoints/last/last.pth",
-                                  "checkpoints/periodic/iter_10.pth"]
+        uploaded_run_ids[policy] = tracker.run_id
+    def with_checksums(paths):  # every uploaded checkpoint has its sha256 sidecar (for --resume-run)
+        return sorted([*paths, *(f"{p}.sha256.json" for p in paths)])
+
+    assert uploaded["best+last"] == ([True, True, False],
+                                     with_checksums(["checkpoints/best/best.pth", "checkpoints/last/last.pth"]))
+    assert uploaded["all"][1] == with_checksums(["checkpoints/best/best.pth", "checkpoints/last/last.pth",
+                                                 "checkpoints/periodic/iter_10.pth"])
     assert uploaded["none"] == ([False, False, False], [])
+    import hashlib
+
+    sidecar = json.loads((Path(MlflowClient(tracker.tracking_uri).download_artifacts(
+        uploaded_run_ids["all"], "checkpoints/last/last.pth.sha256.json", str(tmp_path)))).read_text())
+    assert sidecar == {"file": "last.pth", "sha256": hashlib.sha256(b"weights").hexdigest(), "size": 7}
 
 
 @pytest.mark.timeout(120)

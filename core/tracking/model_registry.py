@@ -1,0 +1,221 @@
+"""The trained network as an MLflow model: logged at the end of a training, optionally registered.
+
+At the end of a finished training the engine logs the best checkpoint's network (the last
+one when no ``save_best`` metric is kept) with ``mlflow.pytorch`` as an MLflow 3 *logged
+model* linked to the run and to its metrics at that checkpoint's step. When the config
+evaluates ``sample_model='ema'`` the EMA weights are the ones logged. With
+``tracking.register_model='NAME'`` the model becomes a new version of the registered model
+``NAME``. A generator (a network with ``sample()`` and ``latent_dim``) gets
+:mod:`mgx.core.tracking.generator_pyfunc` as its pyfunc flavor, so
+``mlflow.pyfunc.load_model(...).predict(count)`` and ``mlflow models serve`` return images.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mgx.core.errors import ConfigError
+
+log = logging.getLogger("mgx.tracking")
+MODEL_NAME = "model"
+GENERATOR_LOADER = "mgx.core.tracking.generator_pyfunc"
+
+
+def check_registry_name(name: Any) -> str | None:
+    """``tracking.register_model`` checked as MLflow checks registered-model names (ConfigError if invalid)."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"tracking.register_model={name!r} must be a non-empty model name, e.g. 'dcgan-digits'")
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_model_name
+
+    try:
+        _validate_model_name(name)
+    except MlflowException as exc:
+        raise ConfigError(f"tracking.register_model={name!r} is not a valid MLflow model name: {exc.message}") from None
+    return name
+
+
+def is_generator(network: Any) -> bool:
+    return callable(getattr(network, "sample", None)) and getattr(network, "latent_dim", None) is not None
+
+
+class _GeneratorFlavor:
+    """A flavor for ``Model.log``: mlflow.pytorch's files, with the generator pyfunc loader."""
+
+    __name__ = "mlflow.pytorch"
+
+    @staticmethod
+    def save_model(path: str, mlflow_model: Any, **kwargs: Any) -> None:
+        import mlflow.pytorch
+        from mlflow.models.model import MLMODEL_FILE_NAME
+
+        mlflow.pytorch.save_model(path=path, mlflow_model=mlflow_model, **kwargs)
+        mlflow_model.flavors["python_function"]["loader_module"] = GENERATOR_LOADER
+        mlflow_model.save(os.path.join(path, MLMODEL_FILE_NAME))
+
+
+@dataclass
+class LoggedModel:
+    model_id: str
+    model_uri: str
+    registered_version: str | None
+    weights: str  # "ema" or "model"
+    checkpoint: Path
+
+
+def _requirements() -> list[str]:
+    # given explicitly: MLflow would otherwise import the model in a subprocess to guess them
+    import mlflow
+    import torch
+
+    from mgx.core.tracking.run_info import mgx_version
+
+    return [f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}", f"mgx=={mgx_version()}"]
+
+
+def network_from_checkpoint(model_cfg: dict, state: dict, use_ema: bool) -> tuple[Any, str]:
+    """A fresh CPU network built from ``model_cfg`` holding the checkpoint's weights (EMA ones when
+    ``use_ema`` and the checkpoint has them)."""
+    from mgx.core.checkpoint import load_model_weights
+    from mgx.core.registry import build
+
+    network = build(dict(model_cfg), "model")
+    weights, which = state["model"], "model"
+    if use_ema and state.get("ema") is not None:
+        weights, which = state["ema"], "ema"
+    load_model_weights(network, weights, which)
+    return network.eval(), which
+
+
+def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, use_ema: bool,
+                      register_as: str | None) -> LoggedModel:
+    """Log the network of ``checkpoint`` to run ``run_id`` (and register it as ``register_as``)."""
+    import mlflow
+    import mlflow.pytorch
+    from mlflow.models import Model
+
+    from mgx.core.checkpoint import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    network, which = network_from_checkpoint(model_cfg, state, use_ema)
+    step = int(state.get("meta", {}).get("iteration", 0))
+    experiment_id = mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id
+    # MLflow's model logging reads the process-wide store and experiment: point them at this run's
+    with _process_store(uri, experiment_id), _quiet_pickle_warning():
+        options = dict(artifact_path=None, name=MODEL_NAME, run_id=run_id, step=step, registered_model_name=register_as,
+                       pip_requirements=_requirements(), await_registration_for=0,
+                       tags={"mgx.weights": which, "mgx.checkpoint": checkpoint.name})
+        if is_generator(network):
+            info = Model.log(flavor=_GeneratorFlavor, pytorch_model=network, flavor_name="pytorch",
+                             **_pytorch_defaults(), **options)
+        else:
+            info = mlflow.pytorch.log_model(network, **options)
+    version = str(info.registered_model_version) if register_as else None
+    log.info("logged the %s weights of %s as MLflow model %s%s", which, checkpoint.name, info.model_uri,
+             f", registered as models:/{register_as}/{version}" if version else "")
+    return LoggedModel(info.model_id, info.model_uri, version, which, checkpoint)
+
+
+@contextlib.contextmanager
+def _process_store(uri: str, experiment_id: str | None = None):
+    """MLflow's fluent model functions use the process-wide store: set it for the block only."""
+    import mlflow
+
+    previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), os.environ.get("MLFLOW_EXPERIMENT_ID"))
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if experiment_id is not None:
+        os.environ["MLFLOW_EXPERIMENT_ID"] = experiment_id
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+        if previous[2] is None:
+            os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+        else:
+            os.environ["MLFLOW_EXPERIMENT_ID"] = previous[2]
+
+
+@contextlib.contextmanager
+def _quiet_pickle_warning():
+    """mlflow.pytorch warns on every pickled model; mgx networks are its own importable classes."""
+    logger = logging.getLogger("mlflow.pytorch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def load_registered_network(uri: str, model_uri: str) -> tuple[Any, str | None, int]:
+    """(network, source run id, step) of an MLflow model (``models:/NAME/VERSION``, ``models:/m-...``,
+    ``runs:/...``) in the store ``uri``; ConfigError when it cannot be found."""
+    import mlflow
+    import mlflow.pytorch
+    from mlflow.exceptions import MlflowException
+
+    if not isinstance(model_uri, str) or not model_uri.startswith(("models:/", "runs:/")):
+        raise ConfigError(f"--model {model_uri!r}: give a model URI such as models:/NAME/1 (a registered "
+                          "version) or models:/m-<id> (a logged model)")
+    with _process_store(uri), _quiet_pickle_warning():
+        try:
+            network = mlflow.pytorch.load_model(model_uri, map_location="cpu")
+            info = mlflow.models.get_model_info(model_uri)
+        except MlflowException as exc:
+            raise ConfigError(f"--model {model_uri}: not found in {uri} ({exc.message.splitlines()[0]}); "
+                              "list registered models in the MLflow UI (`mgx ui`)") from None
+    step = 0
+    if info.model_id:
+        try:
+            step = int(mlflow.MlflowClient(uri).get_logged_model(info.model_id).metrics[0].step)
+        except (MlflowException, IndexError, TypeError, AttributeError):
+            step = 0
+    return network.eval(), info.run_id, step
+
+
+def _pytorch_defaults() -> dict:
+    """What mlflow.pytorch.log_model passes to Model.log besides the user's options."""
+    from mlflow.pytorch import pickle_module
+
+    return {"pickle_module": pickle_module, "serialization_format": "pickle", "export_model": False}
+
+
+def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use_ema: bool, logger: Any) -> None:
+    """The engine's call at the end of a finished training: log ``checkpoint``'s network to the
+    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning."""
+    from mgx.core.tracking.spool import OFFLINE_PREFIX
+
+    settings = tracker.settings
+    if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
+        return
+    if str(tracker.run_id).startswith(OFFLINE_PREFIX):
+        logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
+                       f"(the checkpoint {checkpoint} holds it)")
+        return
+    tracker.flush()  # the run's metrics are in the store before the model links them
+    try:
+        log_trained_model(tracker.tracking_uri, tracker.run_id, model_cfg, Path(checkpoint), use_ema,
+                          settings.register_model)
+    except Exception as exc:  # noqa: BLE001 - the training itself succeeded
+        logger.warning(f"could not log the trained model to MLflow: {type(exc).__name__}: {exc}")
+
+
+def evaluates_ema(eval_sets: list) -> bool:
+    """Whether any validation metric samples the EMA model (``sample_model='ema'``)."""
+    for eval_set in eval_sets or []:
+        for metric in getattr(eval_set.evaluator, "metrics", []):
+            if getattr(metric, "sample_model", None) == "ema":
+                return True
+    return False
+
+
+__all__ = ["LoggedModel", "check_registry_name", "evaluates_ema", "is_generator", "load_registered_network",
+           "log_model_at_end", "log_trained_model", "network_from_checkpoint"]

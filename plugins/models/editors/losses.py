@@ -1,0 +1,131 @@
+"""Pixel losses (L1Loss, MSELoss, CharbonnierLoss) and GANLoss, with MMagic's names and arguments."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mgx.core.errors import ConfigError
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduce_weighted(loss: torch.Tensor, weight: torch.Tensor | None, reduction: str, sample_wise: bool) -> torch.Tensor:
+    """MMagic's masked reduction: with a weight, 'mean' divides by the weight's sum
+    (per sample first when ``sample_wise``); without one, a plain mean/sum."""
+    if weight is not None:
+        if weight.dim() != loss.dim() or weight.shape[1] not in (1, loss.shape[1]):
+            raise ValueError(f"loss weight of shape {tuple(weight.shape)} does not fit the loss {tuple(loss.shape)}")
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    if weight is None or reduction == "sum":
+        return loss.mean() if reduction == "mean" else loss.sum()
+    weight = weight.expand_as(loss)
+    eps = 1e-12
+    if sample_wise:
+        per_sample = weight.sum(dim=tuple(range(1, loss.dim())), keepdim=True)
+        return (loss / (per_sample + eps)).sum() / weight.shape[0]
+    return loss.sum() / (weight.sum() + eps)
+
+
+class _PixelLoss(nn.Module):
+    def __init__(self, loss_weight: float = 1.0, reduction: str = "mean", sample_wise: bool = False) -> None:
+        super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ConfigError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.loss_weight, self.reduction, self.sample_wise = float(loss_weight), reduction, bool(sample_wise)
+
+    def elementwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reduced(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
+        """The unweighted mean/sum in one fused op where torch has one (None: use elementwise)."""
+        return None
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                **kwargs) -> torch.Tensor:
+        if weight is None and self.reduction != "none":
+            fused = self.reduced(pred, target)
+            if fused is not None:
+                return fused if self.loss_weight == 1.0 else self.loss_weight * fused
+        loss = self.elementwise(pred, target)
+        return self.loss_weight * reduce_weighted(loss, weight, self.reduction, self.sample_wise)
+
+
+class L1Loss(_PixelLoss):
+    """loss_weight · reduce(|pred − target|)."""
+
+    def elementwise(self, pred, target):
+        return F.l1_loss(pred, target, reduction="none")
+
+    def reduced(self, pred, target):
+        return F.l1_loss(pred, target, reduction=self.reduction)
+
+
+class MSELoss(_PixelLoss):
+    """loss_weight · reduce((pred − target)²)."""
+
+    def elementwise(self, pred, target):
+        return F.mse_loss(pred, target, reduction="none")
+
+    def reduced(self, pred, target):
+        return F.mse_loss(pred, target, reduction=self.reduction)
+
+
+class CharbonnierLoss(_PixelLoss):
+    """loss_weight · reduce(sqrt((pred − target)² + eps)): a differentiable L1."""
+
+    def __init__(self, loss_weight: float = 1.0, reduction: str = "mean", sample_wise: bool = False,
+                 eps: float = 1e-12) -> None:
+        super().__init__(loss_weight, reduction, sample_wise)
+        self.eps = float(eps)
+
+    def elementwise(self, pred, target):
+        return torch.sqrt((pred - target) ** 2 + self.eps)
+
+
+GAN_TYPES = ("vanilla", "lsgan", "wgan", "hinge", "l1")
+
+
+class GANLoss(nn.Module):
+    """Adversarial loss on discriminator outputs.
+
+    - ``vanilla``: BCE with logits against the real/fake label;
+    - ``lsgan``: mean squared error against the label;
+    - ``wgan``: −mean(x) for real targets, mean(x) for fake;
+    - ``hinge``: discriminator mean(relu(1 − x)) real / mean(relu(1 + x)) fake, generator −mean(x);
+    - ``l1``: mean |x − label|.
+
+    ``loss_weight`` multiplies only the generator's loss (``is_disc=False``), as in MMagic.
+    """
+
+    def __init__(self, gan_type: str, real_label_val: float = 1.0, fake_label_val: float = 0.0,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if gan_type not in GAN_TYPES:
+            hint = " ('smgan' needs a mask and is only used by inpainting models)" if gan_type == "smgan" else ""
+            raise ConfigError(f"GANLoss: gan_type must be one of {GAN_TYPES}, got {gan_type!r}{hint}")
+        self.gan_type = gan_type
+        self.real_label_val, self.fake_label_val = float(real_label_val), float(fake_label_val)
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, input: torch.Tensor, target_is_real: bool, is_disc: bool = False) -> torch.Tensor:
+        x = input.float() if input.dtype in (torch.float16, torch.bfloat16) else input  # AMP logits in fp32
+        label = self.real_label_val if target_is_real else self.fake_label_val
+        if self.gan_type == "vanilla":
+            loss = F.binary_cross_entropy_with_logits(x, torch.full_like(x, label))
+        elif self.gan_type == "lsgan":
+            loss = F.mse_loss(x, torch.full_like(x, label))
+        elif self.gan_type == "l1":
+            loss = F.l1_loss(x, torch.full_like(x, label))
+        elif self.gan_type == "wgan":
+            loss = -x.mean() if target_is_real else x.mean()
+        elif is_disc:  # hinge
+            loss = F.relu(1.0 - x).mean() if target_is_real else F.relu(1.0 + x).mean()
+        else:
+            loss = -x.mean()
+        return loss if is_disc else loss * self.loss_weight
+
+
+LOSSES = (L1Loss, MSELoss, CharbonnierLoss, GANLoss)

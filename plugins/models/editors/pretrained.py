@@ -1,0 +1,73 @@
+"""Generator weights from a checkpoint: MMagic's ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)``.
+
+``checkpoint`` is a local path or a URL; a URL is fetched once into
+``$MGX_CACHE_DIR/weights/`` through mgx's hashed download path (OpenMMLab file
+names end in ``-<8 hex>.pth``, the start of the file's sha256, which is then
+checked). The file may be an MMagic/MMEngine checkpoint (``state_dict``) or an
+mgx one (``model``). ``prefix`` (e.g. ``'generator.'``) selects and strips the
+generator's keys. Loading is strict: a missing or extra key is a ConfigError.
+"""
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+from mgx.core.errors import ConfigError
+
+from ...feature_extractors.weights import WeightsSpec, resolve_weights
+
+_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.pth$")
+
+
+def split_init_cfg(cfg: dict, who: str) -> tuple[dict, dict | None]:
+    """(generator cfg without ``init_cfg``, the ``init_cfg`` if it asks for pretrained weights)."""
+    cfg = dict(cfg)
+    init_cfg = cfg.pop("init_cfg", None)
+    if init_cfg is None:
+        return cfg, None
+    if not isinstance(init_cfg, dict) or init_cfg.get("type") != "Pretrained":
+        raise ConfigError(f"{who}.init_cfg: only dict(type='Pretrained', checkpoint=..., prefix=...) is supported, "
+                          f"got {init_cfg!r}")
+    unknown = set(init_cfg) - {"type", "checkpoint", "prefix", "map_location"}
+    if unknown or not init_cfg.get("checkpoint"):
+        raise ConfigError(f"{who}.init_cfg needs checkpoint= (a path or URL) and takes prefix=; got {init_cfg!r}")
+    return cfg, init_cfg
+
+
+def local_checkpoint(source: str) -> str:
+    if urlparse(source).scheme in ("http", "https"):
+        name = os.path.basename(urlparse(source).path)
+        match = _HASH_IN_NAME.search(name)
+        spec = WeightsSpec(filename=name, url=source, sha256=match.group(1) if match else None,
+                           description=f"pretrained weights {name}")
+        return str(resolve_weights(spec))
+    path = os.path.expanduser(source)
+    if not os.path.isfile(path):
+        raise ConfigError(f"init_cfg checkpoint {source} does not exist")
+    return path
+
+
+def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
+    path = local_checkpoint(str(init_cfg["checkpoint"]))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a PyTorch file, or one that needs arbitrary unpickling
+        raise ConfigError(f"{who}: cannot read pretrained checkpoint {path} ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if isinstance(state, dict):
+        state = state.get("state_dict", state.get("model", state))
+    prefix = init_cfg.get("prefix") or ""
+    weights = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+    if not weights:
+        raise ConfigError(f"{who}: no key of {path} starts with prefix {prefix!r}")
+    own = module.state_dict()
+    missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    wrong = sorted(k for k in set(own) & set(weights) if own[k].shape != weights[k].shape)
+    if missing or unexpected or wrong:
+        raise ConfigError(f"{who}: {path} (prefix {prefix!r}) does not fit {type(module).__name__}: "
+                          f"missing {missing[:5]}, unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}")
+    module.load_state_dict(weights)

@@ -1,0 +1,145 @@
+"""``SRGAN`` and ``ESRGAN`` (MMagic's names and arguments): generator + discriminator with pixel,
+perceptual and adversarial losses; ESRGAN's relativistic average GAN.
+
+Each ``train_step`` (MMagic's schedule, counted by the persistent ``step_counter``
+buffer so a resumed run continues it exactly):
+
+1. the generator restores the batch;
+2. every ``train_cfg.disc_steps`` steps, once ``step_counter ≥ disc_init_steps``,
+   the generator is updated on pixel + perceptual (+ style) + GAN losses, with the
+   discriminator frozen;
+3. the discriminator is updated ``disc_repeat`` times on real/fake GAN losses.
+
+Optimizers are named ``generator`` and ``discriminator`` (MMagic's
+``MultiOptimWrapperConstructor`` layout). ``gan_loss.loss_weight`` weighs the
+generator's GAN loss only.
+"""
+from __future__ import annotations
+
+import torch
+
+from mgx.core.errors import ConfigError
+from mgx.core.registry import build
+
+from ..common import module_device
+from .base_edit_model import BaseEditModel
+
+
+class SRGAN(BaseEditModel):
+    TRAIN_KEYS = frozenset({"disc_steps", "disc_repeat", "disc_init_steps"})
+
+    def __init__(self, generator: dict, discriminator: dict | None = None, gan_loss: dict | None = None,
+                 pixel_loss: dict | None = None, perceptual_loss: dict | None = None, train_cfg: dict | None = None,
+                 test_cfg: dict | None = None, init_cfg: dict | None = None,
+                 data_preprocessor: dict | None = None) -> None:
+        super().__init__(generator, pixel_loss, train_cfg, test_cfg, init_cfg, data_preprocessor)
+        self.discriminator = build(discriminator, "model") if discriminator else None
+        self.gan_loss = build(gan_loss, "model") if gan_loss else None
+        self.perceptual_loss = build(perceptual_loss, "model") if perceptual_loss else None
+        who = type(self).__name__
+        for name in sorted(self.TRAIN_KEYS):
+            value = self.train_cfg.get(name, 0 if name == "disc_init_steps" else 1)
+            low = 0 if name == "disc_init_steps" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{who}: train_cfg.{name} must be an int ≥ {low}, got {value!r}")
+            setattr(self, name, value)
+        if self.discriminator is None or self.gan_loss is None:
+            self.disc_repeat = 0
+        if self.pixel_loss is None and self.perceptual_loss is None and not self.disc_repeat:
+            raise ConfigError(f"{who}: give at least one of pixel_loss, perceptual_loss or discriminator + gan_loss")
+        # persistent (unlike MMagic's) so that --resume continues the disc_steps schedule exactly
+        self.register_buffer("step_counter", torch.tensor(0, dtype=torch.int64))
+        self.load_model_init()
+
+    # -- losses ------------------------------------------------------------
+
+    def generator_losses(self, output: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        losses: dict[str, torch.Tensor] = {}
+        if self.pixel_loss is not None:
+            losses["loss_pix"] = self.pixel_loss(output, gt)
+        if self.perceptual_loss is not None:
+            percep, style = self.perceptual_loss(output, gt)
+            if percep is not None:
+                losses["loss_perceptual"] = percep
+            if style is not None:
+                losses["loss_style"] = style
+        if self.disc_repeat:
+            losses["loss_gan"] = self.adversarial_loss(output, gt)
+        return losses
+
+    def adversarial_loss(self, output: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """The generator's GAN loss (its weight included)."""
+        return self.gan_loss(self.discriminator(output), target_is_real=True, is_disc=False)
+
+    def discriminator_losses(self, fake: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss_d_real": self.gan_loss(self.discriminator(gt), target_is_real=True, is_disc=True),
+                "loss_d_fake": self.gan_loss(self.discriminator(fake), target_is_real=False, is_disc=True)}
+
+    # -- engine API --------------------------------------------------------
+
+    def _set_disc_trainable(self, flag: bool) -> None:
+        if self.discriminator is not None:
+            for parameter in self.discriminator.parameters():
+                parameter.requires_grad_(flag)
+
+    def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
+        who = f"{type(self).__name__}.train_step"
+        for name in ("generator", "discriminator") if self.disc_repeat else ("generator",):
+            if name not in optim:
+                raise ConfigError(f"{type(self).__name__} needs optim_wrapper.{name}=dict(optimizer=...); "
+                                  f"the config defines {list(optim)}")
+        device = module_device(self)
+        lq, gt = self._input(batch, who, device), self._target(batch, who, device)
+        gen_optim = optim["generator"]
+        run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
+        log: dict[str, torch.Tensor] = {}
+        if run_generator:
+            self._set_disc_trainable(False)
+            try:
+                with gen_optim.optim_context(self.generator):
+                    output = self.generator(lq)
+                    self._check_sizes(output, gt, lq)
+                    losses = self.generator_losses(output.float(), gt)
+                    total = sum(losses.values())
+                gen_optim.update_params(total)
+            finally:
+                self._set_disc_trainable(True)
+            log.update({key: value.detach() for key, value in losses.items()})
+            fake = output.detach()
+        else:
+            with torch.no_grad(), gen_optim.optim_context(self.generator):
+                fake = self.generator(lq)
+            self._check_sizes(fake, gt, lq)
+        if self.disc_repeat:
+            disc_optim = optim["discriminator"]
+            for _ in range(self.disc_repeat):
+                with disc_optim.optim_context(self.discriminator):
+                    d_losses = self.discriminator_losses(fake.float(), gt)
+                    d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
+                disc_optim.update_params(d_total)
+            log.update({key: value.detach() for key, value in d_losses.items()})
+        self.step_counter += 1
+        return log
+
+
+class ESRGAN(SRGAN):
+    """SRGAN with the relativistic average discriminator (RaGAN) of Wang et al. 2018.
+
+    Generator:     ½ [gan(D(fake) − mean D(real), real) + gan(D(real) − mean D(fake), fake)]
+    Discriminator: ½ gan(D(real) − mean D(fake), real) + ½ gan(D(fake) − mean D(real), fake),
+    the other side's mean detached. (MMagic runs D on the fakes twice per update; the
+    losses and gradients are the same with one pass, only BatchNorm's running
+    statistics, unused in training mode, see one fewer batch.)
+    """
+
+    def adversarial_loss(self, output: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        real_pred = self.discriminator(gt).detach()
+        fake_pred = self.discriminator(output)
+        loss_fake = self.gan_loss(fake_pred - real_pred.mean(), target_is_real=True, is_disc=False)
+        loss_real = self.gan_loss(real_pred - fake_pred.mean(), target_is_real=False, is_disc=False)
+        return (loss_fake + loss_real) / 2
+
+    def discriminator_losses(self, fake: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        real_pred, fake_pred = self.discriminator(gt), self.discriminator(fake)
+        return {"loss_d_real": self.gan_loss(real_pred - fake_pred.detach().mean(), True, is_disc=True) * 0.5,
+                "loss_d_fake": self.gan_loss(fake_pred - real_pred.detach().mean(), False, is_disc=True) * 0.5}

@@ -1,0 +1,1 @@
+"""Operations shared by model families (pure torch: CPU, GPU and autocast alike)."""

@@ -1,0 +1,7 @@
+"""StyleGAN2 (Karras et al. 2020) under MMagic 1.2.0's names: ``StyleGAN2`` with
+``StyleGANv2Generator`` and ``StyleGAN2Discriminator``. See docs/models.md."""
+from .discriminator import StyleGAN2Discriminator
+from .generator import StyleGANv2Generator
+from .model import StyleGAN2
+
+__all__ = ["StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator"]
