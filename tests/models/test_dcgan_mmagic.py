@@ -74,7 +74,7 @@ def test_mmagic_initialisation():
     model = build(MMAGIC_64, "model")
     conv = model.generator.upsampling[0].conv.weight.detach()
     assert abs(float(conv.std()) - 0.02) < 0.001 and abs(float(conv.mean())) < 0.001
-    assert float(model.generator.output_layer.conv.bias.abs().max()) == 0.0
+    assert float(model.generator.output_layer.conv.bias.detach().abs().max()) == 0.0
     scales = torch.cat([model.discriminator.downsamples[i].bn.weight.detach() for i in (1, 2, 3)])
     assert abs(float(scales.std()) - 1.0) < 0.1  # nn.init.normal_ with its defaults, as MMagic's init_weights
 
