@@ -217,20 +217,15 @@ class MetricWriter(threading.Thread):
                 self.inflight = []
                 self._inflight_diverted = False
 
-    def divert(self, reason: str) -> int:
-        """Called by the training thread when the store does not answer in time: go offline and
-        spool, from this thread, everything queued, pending and in flight, so that it is safe on
-        disk now whatever the hung call does. Returns the number of records spooled.
-
-        If the hung call succeeds later, its values are in the store and in the spool; the
-        replay writes only values the store lacks, so none arrives twice."""
-        self.state.go_offline(reason)
+    def _absorb_queued(self) -> list[tuple]:
+        """Move every queued metric, param and tag into the pending batches (from the calling
+        thread); returns the queued control items (flush/end/stop), in their order."""
         controls = []
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
-                break
+                return controls
             if item[0] == "m":
                 self._absorb_metrics(item[1], item[2], item[3])
             elif item[0] == "p":
@@ -241,6 +236,16 @@ class MetricWriter(threading.Thread):
                     self.pending_tags.update(item[1])
             else:
                 controls.append(item)
+
+    def divert(self, reason: str) -> int:
+        """Called by the training thread when the store does not answer in time: go offline and
+        spool, from this thread, everything queued, pending and in flight, so that it is safe on
+        disk now whatever the hung call does. Returns the number of records spooled.
+
+        If the hung call succeeds later, its values are in the store and in the spool; the
+        replay writes only values the store lacks, so none arrives twice."""
+        self.state.go_offline(reason)
+        controls = self._absorb_queued()
         with self._lock:
             records = []
             if self.inflight and not self._inflight_diverted:
@@ -342,19 +347,7 @@ class MetricWriter(threading.Thread):
     def abandon(self) -> list[dict]:
         """Everything not yet confirmed written: in-flight + pending + still queued."""
         records = []
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                break
-            if item[0] == "m":
-                self._absorb_metrics(item[1], item[2], item[3])
-            elif item[0] == "p":
-                with self._lock:
-                    self.pending_params.update(item[1])
-            elif item[0] == "t":
-                with self._lock:
-                    self.pending_tags.update(item[1])
+        self._absorb_queued()
         with self._lock:
             records.extend(self.inflight)
         records.extend(self._take_pending())
