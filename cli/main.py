@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "mgx.cli.config_command",
     "mgx.cli.run_command",
     "mgx.cli.tracking_commands",
+    "mgx.cli.sweep_command",
 )
 
 

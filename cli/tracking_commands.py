@@ -184,19 +184,38 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
 
 
 @runs.command("compare")
-@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.argument("run_refs", nargs=-1, metavar="RUN...")
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
-              help="Also draw the metric curves into this image file (png/svg/pdf).")
+              help="Also draw the metric curves into this image file (png/svg/pdf); with --parent, "
+                   "the metric against each swept param.")
 @click.option("--system", is_flag=True, help="Include system/* metrics.")
+@click.option("--parent", default=None, metavar="SWEEP",
+              help="Rank the child runs of this sweep (its parent run's id or name) by --metric.")
+@click.option("--metric", default=None, help="With --parent: the metric to rank by (default: the first "
+                                             "validation metric whose better direction is known).")
 @_store_options
-def runs_compare(run_refs: tuple[str, ...], plot_path: str | None, system: bool, tracking_uri: str | None,
-                 workspace: str | None) -> None:
+def runs_compare(run_refs: tuple[str, ...], plot_path: str | None, system: bool, parent: str | None,
+                 metric: str | None, tracking_uri: str | None, workspace: str | None) -> None:
     """Show differing params and final + best metrics of RUNs (ids, the 8-character short ids
-    printed here, or unique names) side by side. "best" follows the direction each metric declared."""
+    printed here, or unique names) side by side. "best" follows the direction each metric declared.
+    With --parent: a sweep's points ranked by a metric, the swept params as columns."""
     from mgx.core.tracking.query import compare_text, plot_curves, resolve_runs
 
+    if bool(parent) == bool(run_refs):
+        raise ConfigError("give either RUN... or --parent SWEEP")
+    if metric and not parent:
+        raise ConfigError("--metric goes with --parent")
     uri = _store_uri(tracking_uri, workspace)
     client = _client(uri)
+    if parent:
+        from mgx.core.tracking.sweep_query import plot_against_params, rank_children, ranking_text
+
+        (sweep_run,) = resolve_runs(client, [parent], uri)
+        metric, direction, keys, rows = rank_children(client, sweep_run, metric)
+        click.echo(ranking_text(sweep_run, metric, direction, keys, rows))
+        if plot_path:
+            click.echo(f"plot written to {plot_against_params(metric, keys, rows, Path(plot_path))}")
+        return
     found = resolve_runs(client, run_refs, uri)
     text, curves = compare_text(client, found, include_system=system)
     click.echo(text)

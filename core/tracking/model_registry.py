@@ -196,7 +196,9 @@ def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use
     settings = tracker.settings
     if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
         return
-    if str(tracker.run_id).startswith(OFFLINE_PREFIX):
+    # a store that did not answer at a checkpoint would hold the end of the run for the HTTP
+    # timeouts of every call below: the checkpoint keeps the model, training ends promptly
+    if str(tracker.run_id).startswith(OFFLINE_PREFIX) or tracker.store_offline:
         logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
                        f"(the checkpoint {checkpoint} holds it)")
         return

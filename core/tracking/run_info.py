@@ -130,7 +130,9 @@ def default_tags(
     Computed here: ``mlflow.source.name/type``, git commit/branch/remote and
     ``mgx.git.dirty`` (of the checkout holding the config file, else the cwd),
     ``mgx.version``, ``mgx.hosts`` (this host unless ``hosts`` is given),
-    ``mgx.slurm.job_id`` (when ``SLURM_JOB_ID`` is set), ``mlflow.user``.
+    ``mgx.slurm.job_id`` (when ``SLURM_JOB_ID`` is set), ``mlflow.user``, and for a
+    sweep's point ``mlflow.parentRunId`` + ``mgx.sweep.point`` (from the environment
+    ``mgx sweep`` gives its children).
     Passed by the engine: launcher, world size, plugins (``{dist name: version}``),
     the config file.
     """
@@ -153,6 +155,10 @@ def default_tags(
     slurm_job = os.environ.get("SLURM_JOB_ID")
     if slurm_job:
         tags["mgx.slurm.job_id"] = slurm_job
+    parent = os.environ.get("MGX_SWEEP_PARENT_RUN_ID")  # a sweep's point: mgx.core.sweep.PARENT_ENV
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+        tags["mgx.sweep.point"] = os.environ.get("MGX_SWEEP_POINT", "")
     if plugins is not None:
         tags["mgx.plugins"] = ", ".join(f"{name}=={version}" for name, version in sorted(plugins.items()))
     return tags

@@ -219,6 +219,11 @@ class Tracker:
         return self._state.run_id if self._state else None
 
     @property
+    def store_offline(self) -> bool:
+        """True while the store is known not to answer (records go to the spool for ``mgx sync``)."""
+        return bool(self._state is not None and self._state.offline)
+
+    @property
     def problems(self) -> list[str]:
         """Tracking problems so far (store down, refused values, failed uploads)."""
         return list(self._state.problems) if self._state else []

@@ -1,5 +1,5 @@
-"""Built-in models: DCGAN and StyleGAN2 (unconditional generation), and MMagic's
-restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
+"""Built-in models: DCGAN (with MMagic's DCGANGenerator/DCGANDiscriminator) and
+StyleGAN2 (unconditional generation), and MMagic's restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
 generators, SRGAN, ESRGAN).
 
 See docs/models.md for the model contract (train_step / val_step / sample).
@@ -13,12 +13,12 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import editors
+    from . import dcgan, editors
     from .data_preprocessor import DataPreprocessor
-    from .dcgan import DCGAN
     from .stylegan2 import StyleGAN2
 
-    register(DCGAN)
+    for component in dcgan.components():
+        register(component)
     register(StyleGAN2)
     register(DataPreprocessor)
     for component in editors.components():

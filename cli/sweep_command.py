@@ -1,0 +1,279 @@
+"""``mgx sweep CONFIG --grid KEY=[v1,v2] ...``: one MLflow parent run, one child training per point.
+
+Planning (grid, points, folder, state) is in :mod:`mgx.core.sweep`; this module
+starts the points: here one after another (or K at a time), through ``--launcher
+dist`` per point, or as one Slurm job array (``mgx.plugins.launchers.slurm_array``).
+"""
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mgx.core.errors import ConfigError, MgxError
+
+from .config_command import split_options
+
+
+def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
+    from mgx.core.config import apply_option, load_config, to_plain
+    from mgx.core.sweep import SweepPlan, check_grid_keys, grid_points, override_items, parse_grid
+
+    grid = parse_grid(grid_items)
+    cfg = load_config(config, cfg_items)
+    check_grid_keys(to_plain(cfg), grid, config)
+    points = grid_points(grid, random_count, sample_seed)
+    plain = to_plain(cfg)
+    for point in points:  # every point's overrides must apply (e.g. no index past a list's end) before anything starts
+        data = copy.deepcopy(plain)
+        for item in override_items(point):
+            apply_option(data, item)
+    plan = SweepPlan(Path(config), grid, points, random_count, sample_seed if random_count else None,
+                     list(cfg_items))
+    return plan, cfg
+
+
+def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
+    from mgx.core.tracking import TrackingSettings, configure_http_env
+    from mgx.core.tracking.store import get_or_create_experiment, prepare_store
+
+    config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})}
+    settings = TrackingSettings.from_layers({"tracking_uri": tracking_uri, "experiment": experiment}, config_layer)
+    if not settings.enabled:
+        raise ConfigError("a sweep is recorded in MLflow (parent and child runs); the config sets "
+                          "tracking.enabled=False: remove it for the sweep")
+    configure_http_env()
+    uri = settings.resolve_uri()
+    prepare_store(uri)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    return client, uri, settings.experiment, get_or_create_experiment(client, uri, settings.experiment)
+
+
+def _point_args(plan, folder: Path, index: int, uri: str, experiment: str | None) -> list[str]:
+    from mgx.core.sweep import override_items
+
+    args = ["--work-dir", str(plan.point_dir(folder, index).resolve()), "--run-name", plan.point_label(index),
+            "--tracking-uri", uri]
+    if experiment:
+        args += ["--experiment", experiment]
+    for item in [*plan.cfg_options, *override_items(plan.points[index])]:
+        args += ["--cfg-options", item]
+    return args
+
+
+@click.command("sweep")
+@click.argument("config", type=click.Path(dir_okay=False, exists=True))
+@click.option("--grid", "grid_items", multiple=True, metavar="KEY=[V1,V2,...]",
+              help="A config key and its values; repeat for more keys (the sweep is their product).")
+@click.option("--random", "random_count", type=int, default=None,
+              help="Train only N distinct points drawn from the grid.")
+@click.option("--seed", "sample_seed", type=int, default=0, show_default=True,
+              help="Seed of the --random draw (the trainings keep their config's seed).")
+@click.option("--launcher", default="local", show_default=True, type=click.Choice(["local", "dist", "slurm"]),
+              help="local: points in this machine's processes; dist: each point through torchrun; "
+                   "slurm: one job array.")
+@click.option("--max-parallel", type=int, default=None,
+              help="Points running at once (local/dist default 1; slurm: the array's %K throttle).")
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
+              help="The sweep's folder (default work_dirs/sweep-<config>-<hash of the definition>).")
+@click.option("--cfg-options", "cfg_options", multiple=True, metavar="KEY=VALUE",
+              help="Overrides for every point.")
+@click.option("--tracking-uri", default=None, help="MLflow store or server (default: the workspace's store).")
+@click.option("--experiment", default=None, help="MLflow experiment of the parent and its children.")
+@click.option("--gpus", type=int, default=None, help="dist/slurm: processes per point.")
+@click.option("--partition", default=None, help="slurm: partition.")
+@click.option("--cpus-per-task", type=int, default=None, help="slurm: CPUs per task.")
+@click.option("--job-name", default=None, help="slurm: job name (default: the sweep's name).")
+@click.option("--time", "time_limit", default=None, help="slurm: time limit of each point.")
+def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_parallel, work_dir, cfg_options,
+          tracking_uri, experiment, gpus, partition, cpus_per_task, job_name, time_limit) -> None:
+    """Train CONFIG once per point of a grid of overrides; the runs are children of one MLflow run.
+
+    \b
+    Example (2 x 2 = 4 trainings, two at a time):
+      mgx sweep configs/example_config.py \\
+          --grid optim_wrapper.generator.optimizer.lr=[1e-3,2e-4] \\
+          --grid train_dataloader.batch_size=[16,32] --max-parallel 2
+    Running the same command again skips finished points and resumes unfinished ones.
+    Compare the points: mgx runs compare --parent <sweep run name or id> --metric KEY
+    """
+    from mgx.core.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
+
+    cfg_items = split_options(cfg_options)
+    if max_parallel is not None and max_parallel < 1:
+        raise ConfigError(f"--max-parallel {max_parallel}: give at least 1")
+    if launcher != "slurm" and (partition or cpus_per_task or job_name or time_limit):
+        raise ConfigError("--partition, --cpus-per-task, --job-name and --time are for --launcher slurm")
+    if launcher == "local" and gpus:
+        raise ConfigError("--gpus needs --launcher dist or slurm")
+    plan, cfg = _plan(config, grid_items, random_count, sample_seed, cfg_items)
+    folder = Path(work_dir) if work_dir else plan.default_folder(Path("work_dirs"))
+    folder = folder.resolve()
+    check_folder_holds(folder, plan)
+    client, uri, experiment_name, experiment_id = _tracking(cfg, tracking_uri, experiment)
+    parent = open_parent_run(client, experiment_id, plan, folder, launcher)
+    write_state(folder, {**read_state(folder), "name": plan.name, "sweep_id": plan.sweep_id,
+                         "parent_run_id": parent, "tracking_uri": uri,
+                         "experiment_id": experiment_id, "config": str(Path(config).resolve()),
+                         "grid": plan.grid, "points": plan.points})
+    statuses = point_statuses(client, parent, experiment_id)
+    todo = [i for i in range(len(plan.points)) if statuses.get(i) != "FINISHED"]
+    click.echo(f"sweep {plan.name}: {len(plan.points)} point(s), parent run {parent} "
+               f"(experiment {experiment_name or 'Default'}), folder {folder}")
+    if len(todo) < len(plan.points):
+        click.echo(f"skipping {len(plan.points) - len(todo)} finished point(s)")
+    if not todo:
+        _end_parent(client, parent, "FINISHED")
+        click.echo("every point is finished")
+        return
+    _refuse_while_array_runs(read_state(folder).get("slurm_job_id"))
+    args_of = {i: _point_args(plan, folder, i, uri, experiment_name) for i in todo}
+    if launcher == "slurm":
+        _submit_array(client, parent, plan, folder, todo, args_of, config, uri,
+                      dict(gpus=gpus, partition=partition, cpus_per_task=cpus_per_task,
+                           job_name=job_name or plan.name, time=time_limit), max_parallel)
+        return
+    extra = ["--launcher", launcher] + (["--gpus", str(gpus)] if gpus else [])
+    _run_points(client, parent, experiment_id, plan, folder, todo, args_of, config, extra, max_parallel or 1)
+
+
+def _refuse_while_array_runs(job_id: str | None) -> None:
+    """A rerun while the sweep's job array still has tasks would train those points twice."""
+    import shutil
+
+    if not job_id or shutil.which("squeue") is None:
+        return
+    result = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%i %T"], capture_output=True, text=True,
+                            timeout=60)
+    live = [line for line in result.stdout.splitlines() if line.split()[1:] and line.split()[1] != "COMPLETING"]
+    if result.returncode == 0 and live:
+        raise ConfigError(f"the sweep's Slurm job array {job_id} still has {len(live)} task(s) queued or running; "
+                          f"wait for it (squeue -j {job_id}) or cancel it (scancel {job_id}) before running the "
+                          "sweep again")
+
+
+def _end_parent(client, parent: str, status: str) -> None:
+    if client.get_run(parent).info.status != status:
+        client.set_terminated(parent, status)
+
+
+def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of, config, extra, parallel) -> None:
+    """Start the points, at most ``parallel`` at once; each one's output goes to its
+    ``sweep_point.log`` (and to this terminal when they run one at a time)."""
+    from mgx.core.sweep import child_environment, point_statuses
+
+    waiting = list(todo)
+    running: dict[int, tuple[subprocess.Popen, Any]] = {}
+    failed: list[int] = []
+    try:
+        while waiting or running:
+            while waiting and len(running) < parallel:
+                index = waiting.pop(0)
+                point_dir = plan.point_dir(folder, index)
+                point_dir.mkdir(parents=True, exist_ok=True)
+                argv = [sys.executable, "-m", "mgx.cli", "run", "train", config, *args_of[index], "--resume", *extra]
+                click.echo(f"point {index}: {plan.points[index]} -> {point_dir}")
+                log = None if parallel == 1 else open(point_dir / "sweep_point.log", "ab")
+                running[index] = (subprocess.Popen(argv, env=child_environment(parent, index), stdout=log,
+                                                   stderr=subprocess.STDOUT if log else None), log)
+            for index, (process, log) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[index]
+                if log is not None:
+                    log.close()
+                if process.returncode != 0:
+                    failed.append(index)
+                where = f" (log {plan.point_dir(folder, index) / 'sweep_point.log'})" if log is not None else ""
+                click.echo(f"point {index} ended with exit code {process.returncode}{where}")
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        for process, _ in running.values():
+            process.terminate()
+        for process, _ in running.values():
+            process.wait()
+        _end_parent(client, parent, "KILLED")
+        raise
+    statuses = point_statuses(client, parent, experiment_id)
+    unfinished = [i for i in range(len(plan.points)) if statuses.get(i) != "FINISHED"]
+    if unfinished:
+        _end_parent(client, parent, "FAILED")
+        raise MgxError(f"sweep {plan.name}: point(s) {', '.join(map(str, sorted(set(unfinished) | set(failed))))} "
+                       "did not finish; run the same command again to resume them")
+    _end_parent(client, parent, "FINISHED")
+    click.echo(f"sweep {plan.name}: all {len(plan.points)} point(s) FINISHED; compare them with "
+               f"`mgx runs compare --parent {parent}`")
+
+
+def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri, options, max_parallel) -> None:
+    from mgx.core.sweep import PARENT_ENV, STATE_FILE
+    from mgx.plugins.launchers import slurm_commands
+    from mgx.plugins.launchers.sbatch_script import resolve, signal_grace
+    from mgx.plugins.launchers.slurm import _decide_gres
+    from mgx.plugins.launchers.slurm_array import max_array_size, render_array
+
+    try:
+        slurm_commands.require("sbatch")
+        slurm_plan = resolve({**options, "gpus": options["gpus"] or 1, "gpus_per_node": options["gpus"] or 1},
+                             "train", in_allocation=False)
+        _decide_gres(slurm_plan)
+        script = folder / f"{plan.name}.sbatch"
+        python = [sys.executable, "-m", "mgx.cli"]
+        script.write_text(render_array(
+            slurm_plan, todo, max_parallel, args_of, [*python, "run", "train", str(Path(config).resolve())],
+            {PARENT_ENV: parent}, folder / "slurm-%A_%a.out", [*python, "sweep-finish", str(folder)],
+            grace_s=signal_grace()))
+        try:
+            job_id = slurm_commands.submit(str(script), slurm_plan.partition)
+        except MgxError as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            limit = max_array_size()
+            hint = (f"\n(this cluster's MaxArraySize is {limit}: task indices up to {limit - 1}; sweep fewer "
+                    "points, e.g. with --random N)") if limit is not None and max(todo) >= limit else ""
+            raise ConfigError(f"Slurm refused the sweep's job array of {len(todo)} task(s):\n"
+                              f"{str(exc).split(':', 1)[-1].strip()}{hint}") from None
+    except BaseException:
+        # nothing half-made stays behind: the parent run of a sweep that never started goes
+        _end_parent(client, parent, "FAILED")
+        client.delete_run(parent)
+        for leftover in (folder / STATE_FILE, folder / f"{plan.name}.sbatch"):
+            leftover.unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+    from mgx.core.sweep import read_state, write_state
+
+    write_state(folder, {**read_state(folder), "slurm_job_id": job_id})
+    click.echo(f"Submitted Slurm job array {job_id} ({len(todo)} point(s), partition "
+               f"{slurm_plan.partition or '(default)'}): script {script}\n"
+               f"logs: {folder}/slurm-{job_id}_<point>.out\n"
+               f"Follow it with: squeue -j {job_id}   (cancel: scancel {job_id}); the parent run ends "
+               f"FINISHED when the last point finishes")
+
+
+@click.command("sweep-finish", hidden=True)
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def sweep_finish(folder: str) -> None:
+    """(Slurm array tasks) End the sweep's parent run once every point is FINISHED."""
+    from mlflow import MlflowClient
+
+    from mgx.core.sweep import finish_parent_if_done, read_state
+
+    state = read_state(Path(folder))
+    if not state.get("parent_run_id"):
+        raise ConfigError(f"{folder} holds no sweep state (sweep.json)")
+    client = MlflowClient(state["tracking_uri"])
+    ended = finish_parent_if_done(client, state["parent_run_id"], state["experiment_id"], len(state["points"]))
+    if ended:
+        click.echo(f"mgx: sweep {state.get('name')}: parent run {state['parent_run_id']} ended {ended}")
+
+
+COMMANDS = [sweep, sweep_finish]

@@ -1,0 +1,96 @@
+"""A sweep as ONE Slurm job array: task ``i`` trains point ``i`` (``mgx sweep --launcher slurm``).
+
+Each task is an ordinary mgx training of its point (``srun`` of ``srun_task`` as in
+``sbatch_script``), always started with ``--resume``: the first start finds no
+checkpoint and starts fresh, a requeued task (preemption, ``scontrol requeue``,
+USR1 before the time limit) resumes its own work dir and so its own MLflow child run.
+After its training the task asks ``mgx sweep-finish`` to end the parent run once
+every point is FINISHED.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from mgx.core.launch import shell_join
+
+from .sbatch_script import SlurmPlan
+
+
+def array_spec(indices: Sequence[int], max_parallel: int | None) -> str:
+    """``0-3%2`` for a contiguous range, else ``0,2,5%2`` (the points still to run)."""
+    indices = sorted(indices)
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        spec = f"{indices[0]}-{indices[-1]}" if len(indices) > 1 else str(indices[0])
+    else:
+        spec = ",".join(str(i) for i in indices)
+    return f"{spec}%{max_parallel}" if max_parallel else spec
+
+
+def render_array(plan: SlurmPlan, indices: Sequence[int], max_parallel: int | None,
+                 point_args: Mapping[int, list[str]], train_prefix: list[str], environment: Mapping[str, str],
+                 log_pattern: Path, finish_command: list[str], *, grace_s: int) -> str:
+    """The sbatch script of the array; ``point_args[i]`` are point i's arguments after
+    ``train_prefix`` (``python -m mgx.cli run train CONFIG``)."""
+    directives = [f"--job-name={plan.job_name}", f"--array={array_spec(indices, max_parallel)}"]
+    if plan.partition:
+        directives.append(f"--partition={plan.partition}")
+    directives.append(f"--ntasks={plan.ntasks}")
+    if plan.tasks_per_node:
+        directives.append(f"--ntasks-per-node={plan.tasks_per_node}")
+    if plan.cpus_per_task:
+        directives.append(f"--cpus-per-task={plan.cpus_per_task}")
+    if plan.gres_per_node:
+        directives.append(f"--gres=gpu:{plan.gres_per_node}")
+    if plan.time:
+        directives.append(f"--time={plan.time}")
+    directives += [f"--output={log_pattern}", "--open-mode=append", f"--chdir={os.getcwd()}",
+                   "--requeue", f"--signal=B:USR1@{grace_s}"]
+    header = "\n".join(f"#SBATCH {shlex.quote(d)}" for d in directives)
+    exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in environment.items())
+    cases = "\n".join(f"    {index}) POINT=({shell_join(point_args[index])}) ;;" for index in sorted(point_args))
+    srun = shell_join(plan.srun_argv([*train_prefix], in_allocation=False))
+    finish = shell_join(finish_command)
+    return f"""#!/bin/bash
+{header}
+# Written by `mgx sweep`: array task i trains sweep point i into its own work dir and
+# MLflow child run; always with --resume, so a requeued task continues where it stopped.
+export PYTHONUNBUFFERED=1
+export MGX_LAUNCHER=slurm
+{exports}
+export MGX_SWEEP_POINT="${{SLURM_ARRAY_TASK_ID}}"
+case "${{SLURM_ARRAY_TASK_ID}}" in
+{cases}
+    *) echo "mgx: no sweep point ${{SLURM_ARRAY_TASK_ID}} in this script" >&2; exit 2 ;;
+esac
+echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} (job ${{SLURM_JOB_ID}}, restart ${{SLURM_RESTART_COUNT:-0}}) on ${{SLURM_JOB_NODELIST}}, $(date -u +%FT%TZ)"
+{srun} "${{POINT[@]}}" --resume &
+STEP_PID=$!
+trap 'kill -USR1 $STEP_PID 2>/dev/null' USR1
+trap 'kill -TERM $STEP_PID 2>/dev/null' TERM
+while kill -0 $STEP_PID 2>/dev/null; do wait $STEP_PID; done
+wait $STEP_PID
+STATUS=$?
+echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} step finished with exit code $STATUS, $(date -u +%FT%TZ)"
+if [ "$STATUS" -eq 0 ]; then
+    {finish} || true
+fi
+exit $STATUS
+"""
+
+
+def max_array_size() -> int | None:
+    """The cluster's MaxArraySize (``scontrol show config``), None when it cannot be read."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in result.stdout.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "MaxArraySize" and value.strip().isdigit():
+            return int(value.strip())
+    return None
