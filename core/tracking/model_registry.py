@@ -115,7 +115,9 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
             info = Model.log(flavor=_GeneratorFlavor, pytorch_model=network, flavor_name="pytorch",
                              **_pytorch_defaults(), **options)
         else:
-            info = mlflow.pytorch.log_model(network, **options)
+            # MLflow 3's default format outside Databricks is 'pt2', which needs an input example to
+            # trace; the pickled module is what mlflow.pytorch.load_model returns as the network
+            info = mlflow.pytorch.log_model(network, serialization_format="pickle", **options)
     version = str(info.registered_model_version) if register_as else None
     log.info("logged the %s weights of %s as MLflow model %s%s", which, checkpoint.name, info.model_uri,
              f", registered as models:/{register_as}/{version}" if version else "")

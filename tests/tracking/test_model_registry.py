@@ -162,3 +162,44 @@ def test_predict_requests_and_truncated_latents():
     z = latent(11, 4096, 0.5)
     assert float(z.abs().max()) <= 0.5 and torch.equal(z, latent(11, 4096, 0.5))
     assert torch.equal(latent(11, 16, None), torch.randn(16, generator=torch.Generator().manual_seed(11)))
+
+
+@pytest.mark.timeout(300)
+def test_a_network_without_sample_is_logged_registered_and_loads(tmp_path, monkeypatch):
+    """A restoration model (no sample()) goes through mlflow.pytorch.log_model: MLflow 3's default
+    'pt2' format needs an input example and refused it; the registered version loads as the network."""
+    import mgx.core.registry as registry_module
+    from mgx.core.plugins import PluginManager
+
+    model_cfg = dict(type="BaseEditModel", generator=dict(type="SRCNNNet", channels=(3, 4, 2, 3), upscale_factor=2),
+                     pixel_loss=dict(type="L1Loss"))
+    monkeypatch.chdir(tmp_path)  # a SQLite store's artifacts go to ./mlruns
+    saved_registry = registry_module._activate_callback, registry_module._active
+    PluginManager(["mgx.plugins.models"]).activate()
+    try:
+        network = registry_module.build(dict(model_cfg), "model")
+        _log_register_and_load(tmp_path, model_cfg, network)
+    finally:
+        registry_module._activate_callback, registry_module._active = saved_registry
+
+
+def _log_register_and_load(tmp_path, model_cfg, network):
+    import mlflow
+    import mlflow.pytorch
+
+    from mgx.core.tracking.model_registry import _process_store, log_trained_model
+
+    checkpoint = tmp_path / "iter_3.pth"
+    torch.save({"model": network.state_dict(), "meta": {"iteration": 3}}, checkpoint)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    run_id = client.create_run(client.create_experiment("sr")).info.run_id
+
+    logged = log_trained_model(uri, run_id, model_cfg, checkpoint, use_ema=False, register_as="sr-tiny")
+
+    assert logged.registered_version == "1" and logged.weights == "model"
+    with _process_store(uri):  # tracking and registry URI for the block only
+        loaded = mlflow.pytorch.load_model("models:/sr-tiny/1")
+    assert type(loaded).__name__ == "BaseEditModel"
+    for name, tensor in network.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
