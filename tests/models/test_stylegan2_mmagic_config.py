@@ -27,7 +27,8 @@ class FakeNvidiaVGG16(torch.nn.Module):
         pooled = torch.nn.functional.adaptive_avg_pool2d(x.float() / 255.0, 4).flatten(1)
         return pooled / (pooled.square().sum(dim=1, keepdim=True).sqrt() + 1e-8)
 
-MMAGIC_CONFIGS = Path(os.environ.get("MGX_MMAGIC_CONFIGS", "/work/mmagic/src/mmagic/.mim/configs"))
+# MMagic 1.2.0's config and its _base_ chain, copied as test data (MGX_MMAGIC_CONFIGS: an unpacked wheel's)
+MMAGIC_CONFIGS = Path(os.environ.get("MGX_MMAGIC_CONFIGS", Path(__file__).parents[1] / "mmagic" / "configs"))
 CONFIG = MMAGIC_CONFIGS / "styleganv2" / "stylegan2_c2_8xb4-800kiters_ffhq-256x256.py"
 
 
