@@ -173,17 +173,22 @@ class MetricWriter(threading.Thread):
     def _take_pending(self) -> list[dict]:
         """Move pending entities into in-flight spool-shaped records (still visible to abandon())."""
         with self._lock:
-            run = self.state.run_id
-            records = []
-            if self.pending_params:
-                records.append({"op": "params", "run": run, "p": self.pending_params})
-            if self.pending_tags:
-                records.append({"op": "tags", "run": run, "t": self.pending_tags})
-            if self.pending_metrics:
-                records.append({"op": "metrics", "run": run, "m": self.pending_metrics})
-            self.pending_metrics, self.pending_params, self.pending_tags = [], {}, {}
+            records = self._pop_pending_records()
             self.inflight = records
             return records
+
+    def _pop_pending_records(self) -> list[dict]:
+        """The pending params, tags and metrics as spool-shaped records, pending emptied (hold the lock)."""
+        run = self.state.run_id
+        records = []
+        if self.pending_params:
+            records.append({"op": "params", "run": run, "p": self.pending_params})
+        if self.pending_tags:
+            records.append({"op": "tags", "run": run, "t": self.pending_tags})
+        if self.pending_metrics:
+            records.append({"op": "metrics", "run": run, "m": self.pending_metrics})
+        self.pending_metrics, self.pending_params, self.pending_tags = [], {}, {}
+        return records
 
     def _store_call(self, call):
         """Run ``call`` (which talks to the store) with ``call_started`` set, so others can tell a hung store."""
@@ -251,14 +256,7 @@ class MetricWriter(threading.Thread):
             if self.inflight and not self._inflight_diverted:
                 records.extend(self.inflight)
                 self._inflight_diverted = True
-            run = self.state.run_id
-            if self.pending_params:
-                records.append({"op": "params", "run": run, "p": self.pending_params})
-            if self.pending_tags:
-                records.append({"op": "tags", "run": run, "t": self.pending_tags})
-            if self.pending_metrics:
-                records.append({"op": "metrics", "run": run, "m": self.pending_metrics})
-            self.pending_metrics, self.pending_params, self.pending_tags = [], {}, {}
+            records.extend(self._pop_pending_records())
             self.state.spool.append(records)
         for item in controls:  # flush/end/stop stay for the writer, in their order
             self.queue.put(item)
