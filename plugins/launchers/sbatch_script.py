@@ -73,10 +73,12 @@ def signal_grace(environ=None) -> int:
     return as_int(environ.get(SIGNAL_GRACE_ENV, DEFAULT_SIGNAL_GRACE_S), SIGNAL_GRACE_ENV, minimum=1)
 
 
-def render(plan: SlurmPlan, worker: list[str], log_path: Path, *, grace_s: int) -> str:
-    """The sbatch script: one srun step of ``worker`` per task, USR1/TERM forwarded to it,
-    ``--resume`` added when Slurm restarts the job (requeue after preemption or node failure)."""
+def sbatch_header(plan: SlurmPlan, log_path: Path, *, grace_s: int, array: str | None = None) -> str:
+    """The ``#SBATCH`` lines of an mgx job (a job array's with ``array``): resources, log, requeue,
+    USR1 ``grace_s`` seconds before the time limit."""
     directives = [f"--job-name={plan.job_name}"]
+    if array is not None:
+        directives.append(f"--array={array}")
     if plan.partition:
         directives.append(f"--partition={plan.partition}")
     directives.append(f"--ntasks={plan.ntasks}")
@@ -90,7 +92,13 @@ def render(plan: SlurmPlan, worker: list[str], log_path: Path, *, grace_s: int) 
         directives.append(f"--time={plan.time}")
     directives += [f"--output={log_path}", "--open-mode=append", f"--chdir={os.getcwd()}",
                    "--requeue", f"--signal=B:USR1@{grace_s}"]
-    header = "\n".join(f"#SBATCH {shlex.quote(d)}" for d in directives)
+    return "\n".join(f"#SBATCH {shlex.quote(d)}" for d in directives)
+
+
+def render(plan: SlurmPlan, worker: list[str], log_path: Path, *, grace_s: int) -> str:
+    """The sbatch script: one srun step of ``worker`` per task, USR1/TERM forwarded to it,
+    ``--resume`` added when Slurm restarts the job (requeue after preemption or node failure)."""
+    header = sbatch_header(plan, log_path, grace_s=grace_s)
     port_line = f"export MASTER_PORT={plan.master_port}\n" if plan.master_port else ""
     resume = "" if "--resume" in worker else (
         'if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then\n'

@@ -9,14 +9,13 @@ every point is FINISHED.
 """
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from mgx.core.launch import shell_join
 
-from .sbatch_script import SlurmPlan
+from .sbatch_script import SlurmPlan, sbatch_header
 
 
 def array_spec(indices: Sequence[int], max_parallel: int | None) -> str:
@@ -34,21 +33,7 @@ def render_array(plan: SlurmPlan, indices: Sequence[int], max_parallel: int | No
                  log_pattern: Path, finish_command: list[str], *, grace_s: int) -> str:
     """The sbatch script of the array; ``point_args[i]`` are point i's arguments after
     ``train_prefix`` (``python -m mgx.cli run train CONFIG``)."""
-    directives = [f"--job-name={plan.job_name}", f"--array={array_spec(indices, max_parallel)}"]
-    if plan.partition:
-        directives.append(f"--partition={plan.partition}")
-    directives.append(f"--ntasks={plan.ntasks}")
-    if plan.tasks_per_node:
-        directives.append(f"--ntasks-per-node={plan.tasks_per_node}")
-    if plan.cpus_per_task:
-        directives.append(f"--cpus-per-task={plan.cpus_per_task}")
-    if plan.gres_per_node:
-        directives.append(f"--gres=gpu:{plan.gres_per_node}")
-    if plan.time:
-        directives.append(f"--time={plan.time}")
-    directives += [f"--output={log_pattern}", "--open-mode=append", f"--chdir={os.getcwd()}",
-                   "--requeue", f"--signal=B:USR1@{grace_s}"]
-    header = "\n".join(f"#SBATCH {shlex.quote(d)}" for d in directives)
+    header = sbatch_header(plan, log_pattern, grace_s=grace_s, array=array_spec(indices, max_parallel))
     exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in environment.items())
     cases = "\n".join(f"    {index}) POINT=({shell_join(point_args[index])}) ;;" for index in sorted(point_args))
     srun = shell_join(plan.srun_argv([*train_prefix], in_allocation=False))
