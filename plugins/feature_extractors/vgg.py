@@ -18,6 +18,8 @@ TORCHVISION_VGG16 = WeightsSpec(
 LPIPS_VGG_LIN = WeightsSpec(
     filename="lpips_v0.1_vgg.pth",
     url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/vgg.pth",
+    # the file lpips 0.1.4 (PyPI) ships as lpips/weights/v0.1/vgg.pth
+    sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
     env_var="MGX_LPIPS_VGG_PATH", description="LPIPS v0.1 VGG linear layers")
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -8,18 +8,25 @@ from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import BaseMetric, GenerativeMetric
 
-from ._common import check_extractor_arg, check_inception_style, inception_for_style, keep_below, prepare_extractor, run_extractor
+from ._common import (check_convention, check_extractor_arg, check_inception_style, inception_for_style,
+                      keep_below, prepare_extractor, run_extractor, truncate_pixels)
 from .fid import images_from, sample_indices
 from .functional.inception_score import inception_score_from_split_sums, inception_split_sums
+from .functional.pil_resize import pil_bicubic_resize
 
 
 class _ISState:
-    def _init_is(self, resize, splits, inception_style, inception_path, feature_extractor) -> None:
+    def _init_is(self, resize, splits, inception_style, inception_path, feature_extractor, convention) -> None:
         name = type(self).__name__
         check_inception_style(name, inception_style)
         check_extractor_arg(name, feature_extractor)
+        self.convention = check_convention(name, convention)
         if not isinstance(splits, int) or splits < 1:
             raise ConfigError(f"{name}: splits must be a positive integer, got {splits!r}")
+        if convention == "mmagic" and 0 <= self.fake_nums < splits:
+            raise ConfigError(f"{name}: convention='mmagic' splits fake_nums={self.fake_nums} into blocks of "
+                              f"floor(fake_nums/splits) samples, which is 0 for splits={splits}: "
+                              f"raise fake_nums or lower splits")
         self.resize, self.splits = resize, splits
         self.inception_style, self.inception_path = inception_style, inception_path
         self.feature_extractor = feature_extractor
@@ -44,7 +51,19 @@ class _ISState:
 
     def _add(self, images: torch.Tensor, indices: torch.Tensor) -> None:
         size = getattr(self._extractor, "input_size", None)
-        if self.resize and size and tuple(images.shape[-2:]) != (size, size):
+        resize = self.resize and size and tuple(images.shape[-2:]) != (size, size)
+        if self.convention == "mmagic":
+            if self.resize or getattr(self._extractor, "uint8_input", False):
+                # MMagic casts to uint8 (truncating) before Pillow's resize and before a uint8-input network
+                images = truncate_pixels(images)
+            if resize:
+                images = pil_bicubic_resize(images, (size, size))
+            probs = run_extractor(self._extractor.class_probabilities, images, self.ctx.device, self.ctx.amp)
+            # scipy.stats.entropy, which MMagic calls, rescales each distribution to sum 1
+            self._probs.append((probs.double() / probs.double().sum(dim=1, keepdim=True)).cpu())
+            self._indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+            return
+        if resize:
             # MMagic: bicubic resize of uint8-range pixels, clamped back to [0, 255].
             images = F.interpolate(images.round(), size=(size, size), mode="bicubic",
                                    align_corners=False).clamp(0, 255)
@@ -62,13 +81,22 @@ class _ISState:
         dims = [d for d in distributed.all_gather_object(self._probs[0].shape[1] if self._probs else None)
                 if d is not None]
         probs = torch.cat(self._probs) if self._probs else torch.zeros(0, dims[0], dtype=torch.float64)
-        sums = inception_split_sums(probs, positions, int(all_idx.numel()), self.splits)
+        total = int(all_idx.numel())
+        if self.convention == "mmagic" and total < self.splits:
+            raise MgxError(f"{type(self).__name__}(convention='mmagic'): {total} images cannot fill "
+                           f"{self.splits} splits of floor({total}/{self.splits}) = 0 images")
+        sums = inception_split_sums(probs, positions, total, self.splits, drop_remainder=self.convention == "mmagic")
         mean, std = inception_score_from_split_sums(distributed.all_reduce_sum(sums))
         return {"is": mean, "is_std": std}
 
 
 class InceptionScore(_ISState, GenerativeMetric):
-    """exp E[KL(p(y|x) ‖ p(y))] over ``splits`` contiguous blocks of the generated samples."""
+    """exp E[KL(p(y|x) ‖ p(y))] over ``splits`` contiguous blocks of the generated samples.
+
+    ``convention='mmagic'`` reproduces MMagic 1.2.0: pixels truncated to
+    uint8, Pillow's bicubic resize, splits of floor(N/splits) samples (the
+    remainder unused).
+    """
 
     default_prefix = "IS"
     directions = {"is": "higher", "is_std": None}
@@ -76,11 +104,11 @@ class InceptionScore(_ISState, GenerativeMetric):
     def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,
                  inception_style: str = "StyleGAN", inception_path: str | None = None,
                  fake_key: str | None = None, need_cond_input: bool = False, sample_model: str = "orig",
-                 prefix: str | None = None, feature_extractor=None) -> None:
+                 prefix: str | None = None, feature_extractor=None, convention: str = "official") -> None:
         super().__init__(fake_nums=int(fake_nums) if isinstance(fake_nums, float) else fake_nums,
                          fake_key=fake_key, need_cond_input=need_cond_input, sample_model=sample_model,
                          prefix=prefix)
-        self._init_is(resize, splits, inception_style, inception_path, feature_extractor)
+        self._init_is(resize, splits, inception_style, inception_path, feature_extractor, convention)
 
     def setup(self, ctx) -> None:
         self._setup_is(ctx)
@@ -104,11 +132,11 @@ class TransIS(_ISState, BaseMetric):
     def __init__(self, fake_nums: int = 50000, resize: bool = True, splits: int = 10,
                  inception_style: str = "StyleGAN", inception_path: str | None = None,
                  fake_key: str = "fake_img", need_cond_input: bool = False, sample_model: str = "ema",
-                 prefix: str | None = None, feature_extractor=None) -> None:
+                 prefix: str | None = None, feature_extractor=None, convention: str = "official") -> None:
         super().__init__(prefix)
         self.fake_nums, self.fake_key = int(fake_nums), fake_key
         self.need_cond_input, self.sample_model = need_cond_input, sample_model
-        self._init_is(resize, splits, inception_style, inception_path, feature_extractor)
+        self._init_is(resize, splits, inception_style, inception_path, feature_extractor, convention)
 
     def setup(self, ctx) -> None:
         self._setup_is(ctx)
