@@ -13,7 +13,7 @@ from reference_formulas import bilinear_resize_float64, frechet_float64, incepti
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import sample_seed, to_pixel_range
 from mgx.core.registry import build
-from mgx.plugins.metrics.functional.pil_resize import pil_bicubic_resize
+from mgx.plugins.metrics.functional.pil_resize import pil_resize
 
 
 class Uint8Features(TinyFeatures):
@@ -30,26 +30,29 @@ class Uint8Features(TinyFeatures):
         return self.head(self(images)) * 3
 
 
-def _pillow_bicubic(images: torch.Tensor, size: int) -> torch.Tensor:
+_PILLOW = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "box": Image.BOX, "nearest": Image.NEAREST}
+
+
+def _pillow(images: torch.Tensor, size: tuple[int, int], method: str = "bicubic") -> torch.Tensor:
     """Pillow itself, one image at a time, as MMagic calls it."""
     arrays = images.to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    resized = [np.array(Image.fromarray(a).resize((size, size), resample=Image.BICUBIC)) for a in arrays]
+    resized = [np.array(Image.fromarray(a).resize(size[::-1], resample=_PILLOW[method])) for a in arrays]
     return torch.from_numpy(np.stack(resized)).permute(0, 3, 1, 2)
 
 
-@pytest.mark.parametrize("in_size", [8, 32, 40, 100, 300])
-def test_pil_bicubic_resize_equals_pillow_byte_for_byte(in_size):
+@pytest.mark.parametrize("method", sorted(_PILLOW))
+@pytest.mark.parametrize("in_size", [8, 32, 100, 300])
+def test_pil_resize_equals_pillow_byte_for_byte(method, in_size):
     images = torch.randint(0, 256, (2, 3, in_size, in_size), generator=torch.Generator().manual_seed(in_size))
-    expected = _pillow_bicubic(images, 299)
-    assert torch.equal(pil_bicubic_resize(images, (299, 299)).to(torch.uint8), expected)
+    expected = _pillow(images, (299, 299), method)
+    assert torch.equal(pil_resize(images, (299, 299), method).to(torch.uint8), expected)
 
 
-def test_pil_bicubic_resize_of_one_axis_equals_pillow():
-    images = torch.randint(0, 256, (1, 3, 17, 45), generator=torch.Generator().manual_seed(2)).to(torch.uint8)
+@pytest.mark.parametrize("method", sorted(_PILLOW))
+def test_pil_resize_of_one_axis_equals_pillow(method):
+    images = torch.randint(0, 256, (1, 3, 17, 45), generator=torch.Generator().manual_seed(2))
     for width in (11, 45, 80):
-        expected = np.array(Image.fromarray(images[0].permute(1, 2, 0).numpy()).resize((width, 17), Image.BICUBIC))
-        got = pil_bicubic_resize(images, (17, width))[0].permute(1, 2, 0).to(torch.uint8).numpy()
-        assert np.array_equal(got, expected)
+        assert torch.equal(pil_resize(images, (17, width), method).to(torch.uint8), _pillow(images, (17, width), method))
 
 
 def test_is_mmagic_truncates_resizes_like_pillow_and_drops_the_remainder(tmp_path):
@@ -59,7 +62,7 @@ def test_is_mmagic_truncates_resizes_like_pillow_and_drops_the_remainder(tmp_pat
     results, _, ctx = run_metrics(metrics, TinyGenerator(), tmp_path)
     images = ctx.generate(list(range(23)), "orig")
     assert not torch.equal(images.floor(), (images + 0.5).floor())  # truncating and rounding differ here
-    resized = _pillow_bicubic(images.floor(), 40).double()  # uint8 cast truncates, then Pillow's bicubic
+    resized = _pillow(images.floor(), (40, 40)).double()  # uint8 cast truncates, then Pillow's bicubic
     reference_net = Uint8Features(dim=8).double()
     with torch.no_grad():
         probs = torch.softmax(reference_net.logits(resized), dim=1)
@@ -67,6 +70,30 @@ def test_is_mmagic_truncates_resizes_like_pillow_and_drops_the_remainder(tmp_pat
     assert results["mmagic/is"] == pytest.approx(mean, rel=1e-5, abs=1e-7)
     assert results["mmagic/is_std"] == pytest.approx(std, rel=1e-4, abs=1e-6)
     assert abs(results["official/is"] - results["mmagic/is"]) > 1e-4
+
+
+def test_is_mmagic_without_pillow_resizes_the_float_pixels_with_torch(tmp_path):
+    # MMagic's CycleGAN/pix2pix configs: TransIS(use_pillow_resize=False, resize_method='bilinear',
+    # inception_style='PyTorch'): floats resized as they are, no uint8 cast for a float-input network
+    net = TinyFeatures(dim=8)
+    net.input_size = 40
+    metrics = [dict(type="IS", fake_nums=20, splits=3, feature_extractor=net, convention="mmagic",
+                    use_pillow_resize=False, resize_method="bilinear")]
+    results, _, ctx = run_metrics(metrics, TinyGenerator(), tmp_path)
+    resized = bilinear_resize_float64(ctx.generate(list(range(20)), "orig"), (40, 40))
+    reference_net = TinyFeatures(dim=8).double()
+    with torch.no_grad():
+        probs = torch.softmax(reference_net.logits(resized), dim=1)
+    mean, std = inception_score_float64(probs, 3, mmagic=True)  # blocks of 6: sample 19 unused
+    assert results["IS/is"] == pytest.approx(mean, rel=1e-5, abs=1e-7)
+    assert results["IS/is_std"] == pytest.approx(std, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("pillow,method", [(True, "area"), (False, "box"), (None, "lanczos")])
+def test_is_resize_method_must_suit_the_resizer(pillow, method):
+    plugin_manager()
+    with pytest.raises(ConfigError, match=rf"InceptionScore: resize_method must be one of .* got '{method}'"):
+        build(dict(type="IS", fake_nums=10, use_pillow_resize=pillow, resize_method=method), "metric")
 
 
 def test_is_mmagic_refuses_fewer_samples_than_splits():

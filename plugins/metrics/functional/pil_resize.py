@@ -1,10 +1,12 @@
-"""Pillow's bicubic resize of uint8 images, batched in torch and bit-exact.
+"""Pillow's resize of uint8 images, batched in torch and bit-exact.
 
-MMagic's Inception Score resizes with ``PIL.Image.resize(..., BICUBIC)``. Pillow
-resamples 8-bit images in two separable passes (horizontal, then vertical),
-each with Keys' cubic kernel (a = −0.5) widened by the scale factor when
+MMagic's Inception Score resizes with ``PIL.Image.resize(..., BICUBIC)`` (or
+the ``resize_method`` given). Pillow resamples 8-bit images in two separable
+passes (horizontal, then vertical), each with its filter (Keys' cubic kernel
+with a = −0.5, the triangle, or the box) widened by the scale factor when
 shrinking, weights normalised per output pixel and turned into 22-bit fixed
-point, and each pass rounds and clips its output to uint8. This module does the
+point, and each pass rounds and clips its output to uint8. NEAREST picks the
+source pixel under each output pixel's centre. This module does the
 same arithmetic: the fixed-point sums stay below 2^53, so float64 matrix
 products give them exactly, on any device. Equal to Pillow's output byte for
 byte (tested); Pillow up to 12 always runs the horizontal pass first, as here,
@@ -18,10 +20,9 @@ import functools
 import torch
 
 _PRECISION_BITS = 32 - 8 - 2  # Pillow's fixed-point precision for 8-bit images
-_SUPPORT = 2.0                # bicubic kernel support
 
 
-def _cubic(x: float) -> float:
+def _bicubic(x: float) -> float:
     """Keys' cubic convolution kernel with a = −0.5 (Pillow's BICUBIC)."""
     a = -0.5
     x = abs(x)
@@ -32,6 +33,20 @@ def _cubic(x: float) -> float:
     return 0.0
 
 
+def _bilinear(x: float) -> float:
+    x = abs(x)
+    return 1.0 - x if x < 1.0 else 0.0
+
+
+def _box(x: float) -> float:
+    return 1.0 if -0.5 < x <= 0.5 else 0.0
+
+
+# name -> (kernel, support), Pillow's filters
+FILTERS = {"bicubic": (_bicubic, 2.0), "bilinear": (_bilinear, 1.0), "box": (_box, 0.5)}
+METHODS = tuple(FILTERS) + ("nearest",)
+
+
 def _fixed_point(weight: float) -> int:
     """Round half away from zero to 22-bit fixed point, as Pillow does (C cast truncates toward zero)."""
     scaled = weight * (1 << _PRECISION_BITS)
@@ -39,18 +54,27 @@ def _fixed_point(weight: float) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def pil_bicubic_weights(in_size: int, out_size: int) -> torch.Tensor:
+def pil_weights(in_size: int, out_size: int, method: str = "bicubic") -> torch.Tensor:
     """out_size × in_size integer weight matrix (float64 holding integers) of one resampling pass."""
-    scale = in_size / out_size
-    filter_scale = max(scale, 1.0)
-    support = _SUPPORT * filter_scale
-    inverse = 1.0 / filter_scale  # Pillow multiplies by the reciprocal: keep its rounding
     matrix = torch.zeros(out_size, in_size, dtype=torch.float64)
+    scale = in_size / out_size
+    if method == "nearest":  # the source pixel under the output pixel's centre, at full weight
+        # Pillow steps the centre by repeated addition (its round-off decides exact ties)
+        sources, position = [], 0.5 * scale
+        for _ in range(out_size):
+            sources.append(min(int(position), in_size - 1))
+            position += scale
+        matrix[torch.arange(out_size), torch.tensor(sources)] = float(1 << _PRECISION_BITS)
+        return matrix
+    kernel, kernel_support = FILTERS[method]
+    filter_scale = max(scale, 1.0)
+    support = kernel_support * filter_scale
+    inverse = 1.0 / filter_scale  # Pillow multiplies by the reciprocal: keep its rounding
     for out in range(out_size):
         center = (out + 0.5) * scale
         first = max(int(center - support + 0.5), 0)
         last = min(int(center + support + 0.5), in_size)
-        weights = [_cubic((x - center + 0.5) * inverse) for x in range(first, last)]
+        weights = [kernel((x - center + 0.5) * inverse) for x in range(first, last)]
         total = sum(weights)
         if total != 0.0:
             weights = [w / total for w in weights]
@@ -64,14 +88,15 @@ def _pass(images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return torch.floor((sums + (1 << (_PRECISION_BITS - 1))) / (1 << _PRECISION_BITS)).clamp(0, 255)
 
 
-def pil_bicubic_resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def pil_resize(images: torch.Tensor, size: tuple[int, int], method: str = "bicubic") -> torch.Tensor:
     """Resize N×C×H×W images holding integers in [0, 255] to ``size`` (height, width) like Pillow's
-    ``Image.resize(..., Image.BICUBIC)``; returns float32 integers in [0, 255]."""
+    ``Image.resize`` with ``method`` (one of ``METHODS``); returns float32 integers in [0, 255]."""
+    if method not in METHODS:
+        raise ValueError(f"Pillow resize method must be one of {METHODS}, got {method!r}")
     height, width = size
     x = images.to(torch.float64)
     if x.shape[-1] != width:  # Pillow skips a pass whose size does not change
-        x = _pass(x, pil_bicubic_weights(x.shape[-1], width))
+        x = _pass(x, pil_weights(x.shape[-1], width, method))
     if x.shape[-2] != height:
-        x = _pass(x.transpose(-1, -2), pil_bicubic_weights(x.shape[-2], height)).transpose(-1, -2)
+        x = _pass(x.transpose(-1, -2), pil_weights(x.shape[-2], height, method)).transpose(-1, -2)
     return x.float()
-
