@@ -33,7 +33,10 @@ def mmagic_rounding(results: dict[str, float], convention: str) -> dict[str, flo
 
 
 def truncate_pixels(images: torch.Tensor) -> torch.Tensor:
-    """[0, 255] floats as MMagic's ``tensor.to(torch.uint8)`` leaves them: truncated (floored), not rounded."""
+    """[0, 255] floats as MMagic's ``tensor.to(torch.uint8)`` leaves them: truncated (floored), not rounded.
+
+    Values outside [0, 255] (a bicubic resize's overshoot) are clamped, where the cast would wrap them.
+    """
     return images.clamp(0, 255).floor()
 
 
