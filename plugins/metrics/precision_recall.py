@@ -26,8 +26,9 @@ class PrecisionAndRecall(FeatureSetMetric):
     computed, the first ``real_nums`` reals by sample index. ``'mmagic'``
     (MMagic 1.2.0): radii rounded to float16 (as StyleGAN2-ADA does too), and
     ``real_nums`` reals drawn at random with replacement from all real
-    features (here from a generator seeded by the evaluation seed), and
-    pixels truncated to uint8 for NVIDIA's VGG16 where it rounds them.
+    features (here from a generator seeded by the evaluation seed), pixels
+    truncated to uint8 for NVIDIA's VGG16 where it rounds them, and MMagic's
+    preprocessing for the torchvision fallback.
     """
 
     default_prefix = "PR"
@@ -67,7 +68,9 @@ class PrecisionAndRecall(FeatureSetMetric):
             return build_extractor(None, "NvidiaVGG16")
         except MgxError as script_error:
             try:
-                extractor = build_extractor(None, "TorchvisionVGG16Features")
+                # MMagic's fallback feeds torchvision's VGG16 differently (see TorchvisionVGG16Features)
+                extractor = build_extractor(None, "TorchvisionVGG16Features",
+                                            preprocessing="mmagic" if self.convention == "mmagic" else None)
             except MgxError as fallback_error:
                 raise MgxError(f"PrecisionAndRecall needs VGG16 weights. {script_error} "
                                f"Fallback also failed: {fallback_error}") from fallback_error

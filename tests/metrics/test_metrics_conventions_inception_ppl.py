@@ -232,3 +232,30 @@ def test_unknown_convention_is_a_config_error_naming_the_metric(metric, name):
     with pytest.raises(ConfigError, match=rf"{name}: convention must be one of \('official', 'mmagic'\), "
                                           r"got 'stylegan'"):
         build(dict(type=metric, fake_nums=10, convention="stylegan"), "metric")
+
+
+def test_torchvision_vgg16_mmagic_preprocessing_is_minus_one_one_nearest_and_fc2_before_relu():
+    import copy
+
+    from mgx.plugins.feature_extractors import TorchvisionVGG16Features
+
+    torch.manual_seed(0)
+    net = TorchvisionVGG16Features(load_weights=False, preprocessing="mmagic")
+    images = torch.rand(1, 3, 56, 56) * 255
+    with torch.inference_mode():
+        got = net(images).double()
+    # MMagic's PR fallback: (x − 127.5)/127.5, nearest resize (224 = 4 × 56: pixel i takes i // 4),
+    # VGG16 features, fc1, ReLU, fc2 (no final ReLU)
+    source = torch.arange(224) // 4
+    x = ((images.double() - 127.5) / 127.5)[:, :, source][:, :, :, source]
+    with torch.no_grad():
+        expected = copy.deepcopy(net.head).double()(copy.deepcopy(net.features).double()(x).flatten(1))
+    assert (expected < 0).any()  # before the ReLU
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_torchvision_vgg16_preprocessing_must_be_known():
+    from mgx.plugins.feature_extractors import TorchvisionVGG16Features
+
+    with pytest.raises(ConfigError, match="preprocessing must be one of .* got 'caffe'"):
+        TorchvisionVGG16Features(load_weights=False, preprocessing="caffe")
