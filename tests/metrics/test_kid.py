@@ -9,6 +9,7 @@ from metric_test_nets import plugin_manager
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.metrics.functional import kid_from_features, kid_subset_scores, poly_mmd_unbiased
+from mgx.plugins.metrics.functional.kid import _cpu_subset_mmd
 
 
 def mmd_float64(real, fake, picks, degree, gamma, coef):
@@ -38,16 +39,31 @@ def draws(n_real, n_fake, subsets, size, seed):
 
 
 # m = 130: the syrk path's 64-column pieces end in a partial one; d = 48: γ = 1/48 is not a power of two.
+# 3 subsets of 130 from 300 + 260 features: one syrk per subset; 20 subsets: one syrk of all the features.
+@pytest.mark.parametrize("subsets, kind", [(3, "_SyrkPerSubset"), (20, "_SyrkOfAllFeatures")])
 @pytest.mark.parametrize("degree, coef", [(3, 1.0), (2, 0.5), (4, 1.0), (1, 0.0)])
-def test_float32_features_only_round_in_the_products(degree, coef):
+def test_float32_features_only_round_in_the_products(subsets, kind, degree, coef):
     real, fake = exact_product_features(300, 48, 0, 0), exact_product_features(260, 48, 1, 1)
-    picks = draws(300, 260, 3, 130, 2)
+    picks = draws(300, 260, subsets, 130, 2)
+    assert type(_cpu_subset_mmd(real.numpy(), fake.numpy(), subsets, 130, degree, 1 / 48, coef)).__name__ == kind
     expected = mmd_float64(real, fake, picks, degree, 1 / 48, coef)
     scores = kid_subset_scores(real, fake, picks, degree, None, coef).numpy()  # CPU: BLAS syrk
     torch_scores = np.array([float(poly_mmd_unbiased(real[r], fake[f], degree, None, coef)) for r, f in picks])
     # kernel values are up to ~(48·49/64/48 + 1)^4 ≈ 10: float64 sums of ~10⁴ of them err by < 1e-11
     np.testing.assert_allclose(scores, expected, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(torch_scores, expected, rtol=1e-9, atol=1e-11)
+
+
+def test_subsets_drawn_with_repeats_are_scored_too():
+    """Rows repeated within a subset (draws with replacement) pair with themselves off the diagonal."""
+    real, fake = exact_product_features(40, 16, 0, 10), exact_product_features(40, 16, 1, 11)
+    gen = torch.Generator().manual_seed(12)
+    picks = [(torch.randint(0, 40, (30,), generator=gen), torch.randint(0, 40, (30,), generator=gen))
+             for _ in range(30)]
+    assert type(_cpu_subset_mmd(real.numpy(), fake.numpy(), 30, 30, 3, 1 / 16, 1.0)).__name__ == "_SyrkOfAllFeatures"
+    expected = mmd_float64(real, fake, picks, 3, 1 / 16, 1.0)
+    np.testing.assert_allclose(kid_subset_scores(real, fake, picks).numpy(), expected, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(kid_subset_scores(real, fake, picks[:1]).numpy(), expected[:1], rtol=1e-9, atol=1e-11)
 
 
 def test_float64_features_match_the_definition_to_float64_rounding():
@@ -61,7 +77,8 @@ def test_float64_features_match_the_definition_to_float64_rounding():
 
 def test_general_float32_features_stay_within_the_product_rounding_bound():
     """Inception-like features: the error must stay below what float32 products alone can cause (the
-    worst-case bound |Δ(x·y)| ≤ d·u·Σ|x_k y_k|, u = 2⁻²⁴, on any summation order), carried through the kernel."""
+    worst-case bound |Δ(x·y)| ≤ d·u·Σ|x_k y_k|, u = 2⁻²⁴, whatever the summation order), carried through
+    the kernel."""
     gen = torch.Generator().manual_seed(5)
     real = torch.rand(400, 256, generator=gen).square()
     fake = torch.rand(400, 256, generator=gen).square() * 0.6 + 0.15

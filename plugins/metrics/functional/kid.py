@@ -1,9 +1,9 @@
 """Kernel Inception Distance: unbiased MMD² with a cubic polynomial kernel over random subsets.
 
-Two ways to the same sums: on CPU one BLAS ``syrk`` per subset (below), on
+Two ways to the same sums: on CPU BLAS ``syrk`` (``_UpperGramMMD`` below), on
 accelerators torch GEMMs (``poly_mmd_unbiased``). Both multiply in the
 features' precision (float32 features: float32 products, like torch-fidelity
-and clean-fid) and take the kernel powers and every sum in float64.
+and clean-fid) and take the kernel and every sum in float64.
 """
 from __future__ import annotations
 
@@ -63,19 +63,18 @@ def poly_mmd_unbiased(real: torch.Tensor, fake: torch.Tensor, degree: int = 3,
     return (sums[0] + sums[1]) / (m * (m - 1)) - 2 * sums[2] / (m * m)
 
 
-class _SyrkSubsetMMD:
-    """Unbiased MMD² of CPU subsets, one BLAS ``syrk`` per subset.
+class _UpperGramMMD:
+    """Unbiased MMD² of CPU subsets from the upper triangle of the Gram matrix of S = [x; y] (2m×d).
 
-    The gathered subsets are stacked as S = [x; y] (2m×d) and ``syrk`` writes
-    only the upper triangle of S·Sᵀ: the x·x and y·y blocks above their
-    diagonals and the whole x·y block, which is all the unbiased MMD² needs
-    (half the products of the full 2m×2m Gram matrix, as many as three GEMMs
-    whose two same-set products numpy turns into syrk). The kernel
-    (γ·g + c)^degree and its sums are float64, taken a few columns at a time
-    so each piece stays in cache: the only float32 roundings are the
-    products'. Between the syrk calls only single-threaded numpy runs, so
-    OpenBLAS's threads never wait on torch's OpenMP pool (interleaving the two
-    was 4× slower).
+    The upper triangle holds the x·x and y·y products above their diagonals
+    and every x·y product, which is all the unbiased MMD² needs (half the
+    products of the full 2m×2m matrix, as many as three GEMMs whose two
+    same-set products numpy turns into syrk). Subclasses fill it; the kernel
+    (γ·g + c)^degree and its sums are float64, taken a few columns at a time so
+    each piece stays in cache: the only float32 roundings are the products'.
+    Between the BLAS calls only single-threaded numpy runs, so OpenBLAS's
+    threads never wait on torch's OpenMP pool (interleaving the two was 4×
+    slower).
     """
 
     # Columns of a block converted to float64 at once: 1000 rows × 64 × 8 bytes fit in a 1 MB L2 cache.
@@ -84,10 +83,12 @@ class _SyrkSubsetMMD:
     def __init__(self, real: np.ndarray, fake: np.ndarray, subset_size: int, degree: int,
                  gamma: float, coef: float) -> None:
         self.real, self.fake, self.m, self.degree, self.gamma, self.coef = real, fake, subset_size, degree, gamma, coef
-        self.stacked = np.empty((2 * subset_size, real.shape[1]), dtype=real.dtype)
-        self.gram = np.zeros((2 * subset_size, 2 * subset_size), dtype=real.dtype, order="F")
         self.syrk = blas.dsyrk if real.dtype == np.float64 else blas.ssyrk
         self.power_terms = ",".join(["ij"] * degree) + "->"
+
+    def upper_gram(self, real_rows: np.ndarray, fake_rows: np.ndarray) -> np.ndarray:
+        """A 2m×2m matrix whose strict upper triangle is that of S·Sᵀ (the rest is not read)."""
+        raise NotImplementedError
 
     def _power_sum(self, kernel: np.ndarray) -> float:
         return float(np.einsum(self.power_terms, *[kernel] * self.degree))
@@ -115,13 +116,60 @@ class _SyrkSubsetMMD:
 
     def __call__(self, real_rows: np.ndarray, fake_rows: np.ndarray) -> float:
         m = self.m
-        np.take(self.real, real_rows, axis=0, out=self.stacked[:m])
-        np.take(self.fake, fake_rows, axis=0, out=self.stacked[m:])
-        # stacked.T is a Fortran-order d×2m view (no copy); trans=1 gives the upper triangle of stacked·stackedᵀ.
-        gram = self.syrk(1.0, self.stacked.T, beta=0.0, c=self.gram, trans=1, lower=0, overwrite_c=1)
+        gram = self.upper_gram(real_rows, fake_rows)
         same_set = self._kernel_sum_above_diagonal(gram[:m, :m]) + self._kernel_sum_above_diagonal(gram[m:, m:])
         cross = self._kernel_sum(gram[:m, m:])
         return 2 * same_set / (m * (m - 1)) - 2 * cross / (m * m)
+
+
+class _SyrkPerSubset(_UpperGramMMD):
+    """One BLAS ``syrk`` of the gathered subset per subset."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.stacked = np.empty((2 * self.m, self.real.shape[1]), dtype=self.real.dtype)
+        self.gram = np.zeros((2 * self.m, 2 * self.m), dtype=self.real.dtype, order="F")
+
+    def upper_gram(self, real_rows: np.ndarray, fake_rows: np.ndarray) -> np.ndarray:
+        np.take(self.real, real_rows, axis=0, out=self.stacked[:self.m])
+        np.take(self.fake, fake_rows, axis=0, out=self.stacked[self.m:])
+        # stacked.T is a Fortran-order d×2m view (no copy); trans=1 gives the upper triangle of stacked·stackedᵀ.
+        return self.syrk(1.0, self.stacked.T, beta=0.0, c=self.gram, trans=1, lower=0, overwrite_c=1)
+
+
+class _SyrkOfAllFeatures(_UpperGramMMD):
+    """One BLAS ``syrk`` of every feature, [real; fake], then per subset a gather of its products.
+
+    Rows are taken in increasing order (the MMD² does not depend on the order
+    within a subset), so the subset's upper triangle comes from the full
+    matrix's upper triangle, the only one ``syrk`` writes.
+    """
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        stacked = np.concatenate([self.real, self.fake])
+        self.full = self.syrk(1.0, stacked.T, trans=1, lower=0)
+        self.gram = np.zeros((2 * self.m, 2 * self.m), dtype=self.real.dtype, order="F")
+
+    def upper_gram(self, real_rows: np.ndarray, fake_rows: np.ndarray) -> np.ndarray:
+        rows = np.concatenate([np.sort(real_rows), self.real.shape[0] + np.sort(fake_rows)])
+        for column in range(1, rows.size):  # a column of a Fortran-order matrix is contiguous
+            np.take(self.full[:, rows[column]], rows[:column], out=self.gram[:column, column])
+        return self.gram
+
+
+# The all-features Gram matrix is used when it costs fewer products than the subsets' (counting the per-subset
+# gather as a fifth of a subset's syrk: measured ~1/8 at m = 1000) and takes at most this much memory.
+_FULL_GRAM_MAX_BYTES = 256 * 2 ** 20
+
+
+def _cpu_subset_mmd(real: np.ndarray, fake: np.ndarray, subsets: int, subset_size: int, degree: int,
+                    gamma: float, coef: float) -> _UpperGramMMD:
+    total = real.shape[0] + fake.shape[0]
+    fits = total * total * real.itemsize <= _FULL_GRAM_MAX_BYTES
+    cheaper = total * total < 0.8 * subsets * (2 * subset_size) ** 2
+    kind = _SyrkOfAllFeatures if fits and cheaper else _SyrkPerSubset
+    return kind(real, fake, subset_size, degree, gamma, coef)
 
 
 def kid_subset_scores(real: torch.Tensor, fake: torch.Tensor, picks: list[tuple[torch.Tensor, torch.Tensor]],
@@ -129,9 +177,11 @@ def kid_subset_scores(real: torch.Tensor, fake: torch.Tensor, picks: list[tuple[
     """Unbiased MMD² of ``real[r]`` against ``fake[f]`` for each (r, f) index pair of ``picks`` (all of one
     size m), as a float64 CPU tensor.
 
-    CPU features go through BLAS ``syrk`` with as many BLAS threads as torch's
-    ``get_num_threads()``; others through ``poly_mmd_unbiased``. Both: products
-    in the features' precision, kernel and sums in float64.
+    CPU features go through BLAS ``syrk`` (per subset, or once for all the
+    features when that is fewer products and fits in 256 MiB) with as many BLAS
+    threads as torch's ``get_num_threads()``; others through
+    ``poly_mmd_unbiased``. Both: products in the features' precision, kernel
+    and sums in float64.
     """
     _check_degree(degree)
     dtype = _gemm_dtype(real, fake)
@@ -141,9 +191,9 @@ def kid_subset_scores(real: torch.Tensor, fake: torch.Tensor, picks: list[tuple[
     if not picks:
         return scores
     if real.device.type == "cpu" and fake.device.type == "cpu":
-        mmd = _SyrkSubsetMMD(real.contiguous().numpy(), fake.contiguous().numpy(), len(picks[0][0]), degree,
-                             gamma, coef)
         with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+            mmd = _cpu_subset_mmd(real.contiguous().numpy(), fake.contiguous().numpy(), len(picks),
+                                  len(picks[0][0]), degree, gamma, coef)
             for subset, (real_rows, fake_rows) in enumerate(picks):
                 scores[subset] = mmd(np.asarray(real_rows), np.asarray(fake_rows))
     else:
