@@ -114,6 +114,8 @@ def test_bad_degree_or_subset_size_is_refused():
         kid_from_features(real, real, subsets=2, subset_size=5, degree=0)
     with pytest.raises(ValueError, match="at least 2"):
         kid_from_features(real, real, subsets=2, subset_size=1)
+    with pytest.raises(ValueError, match="one number"):
+        kid_subset_scores(real, real, [(torch.arange(4), torch.arange(4)), (torch.arange(3), torch.arange(3))])
     plugin_manager()  # activates the built-in plugins for build()
     with pytest.raises(ConfigError, match="degree"):
         build(dict(type="KID", fake_nums=10, subset_size=5, degree=2.5), "metric")

@@ -142,7 +142,8 @@ class _SyrkOfAllFeatures(_UpperGramMMD):
 
     Rows are taken in increasing order (the MMD² does not depend on the order
     within a subset), so the subset's upper triangle comes from the full
-    matrix's upper triangle, the only one ``syrk`` writes.
+    matrix's upper triangle, the only one ``syrk`` writes (a row drawn twice
+    pairs with itself through the diagonal, which it writes too).
     """
 
     def __init__(self, *args) -> None:
@@ -159,7 +160,7 @@ class _SyrkOfAllFeatures(_UpperGramMMD):
 
 
 # The all-features Gram matrix is used when it costs fewer products than the subsets' (counting the per-subset
-# gather as a fifth of a subset's syrk: measured ~1/8 at m = 1000) and takes at most this much memory.
+# gather as a fifth of a subset's syrk: measured ~1/10 at m = 1000) and takes at most this much memory.
 _FULL_GRAM_MAX_BYTES = 256 * 2 ** 20
 
 
@@ -190,10 +191,14 @@ def kid_subset_scores(real: torch.Tensor, fake: torch.Tensor, picks: list[tuple[
     scores = torch.zeros(len(picks), dtype=torch.float64)
     if not picks:
         return scores
+    size = len(picks[0][0])
+    if size < 2 or any(len(real_rows) != size or len(fake_rows) != size for real_rows, fake_rows in picks):
+        raise ValueError(f"every pick must take one number (at least 2) of real and of fake rows, got sizes "
+                         f"{sorted({(len(r), len(f)) for r, f in picks})}")
     if real.device.type == "cpu" and fake.device.type == "cpu":
         with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
-            mmd = _cpu_subset_mmd(real.contiguous().numpy(), fake.contiguous().numpy(), len(picks),
-                                  len(picks[0][0]), degree, gamma, coef)
+            mmd = _cpu_subset_mmd(real.contiguous().numpy(), fake.contiguous().numpy(), len(picks), size,
+                                  degree, gamma, coef)
             for subset, (real_rows, fake_rows) in enumerate(picks):
                 scores[subset] = mmd(np.asarray(real_rows), np.asarray(fake_rows))
     else:
