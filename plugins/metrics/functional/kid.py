@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.linalg import blas
-from threadpoolctl import threadpool_limits
 
 # Rows of the Gram matrix computed per GEMM: large enough for an efficient GEMM (and few thread-pool
 # wake-ups: 256-row blocks were 1.5x slower than 512 with 2 threads on a loaded 2-core VM), small enough
@@ -82,6 +80,8 @@ class _UpperGramMMD:
 
     def __init__(self, real: np.ndarray, fake: np.ndarray, subset_size: int, degree: int,
                  gamma: float, coef: float) -> None:
+        from scipy.linalg import blas  # imported when used: scipy.linalg adds ~0.14 s to every mgx start
+
         self.real, self.fake, self.m, self.degree, self.gamma, self.coef = real, fake, subset_size, degree, gamma, coef
         self.syrk = blas.dsyrk if real.dtype == np.float64 else blas.ssyrk
         self.power_terms = ",".join(["ij"] * degree) + "->"
@@ -196,6 +196,8 @@ def kid_subset_scores(real: torch.Tensor, fake: torch.Tensor, picks: list[tuple[
         raise ValueError(f"every pick must take one number (at least 2) of real and of fake rows, got sizes "
                          f"{sorted({(len(r), len(f)) for r, f in picks})}")
     if real.device.type == "cpu" and fake.device.type == "cpu":
+        from threadpoolctl import threadpool_limits
+
         with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
             mmd = _cpu_subset_mmd(real.contiguous().numpy(), fake.contiguous().numpy(), len(picks), size,
                                   degree, gamma, coef)
