@@ -33,7 +33,8 @@ from .registry import build, build_list
 from .resume import StartPoint, already_finished, start_point
 from .run_config import PreparedRun, prepare_run, release_run
 from .run_record import write_run_record
-from .run_tracking import check_tracking_uri, record_directions, start_tracker
+from .run_closing import close_finished_training, run_left_open
+from .run_tracking import check_tracking_uri, record_directions, start_tracker, tracking_settings
 from .runlog import close_run_logger, setup_run_logger
 from .training import Trainer, drop_stale_best
 from .validation import EvalSet, Validator
@@ -222,8 +223,11 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         loop = train_loop_from_cfg(train_cfg, build)
         finished = already_finished(start, loop, setup.work_dir)
         if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
-            setup.logger.warning(finished)
             status = "FINISHED"
+            if setup.rank == 0 and run_left_open(tracking_settings(cfg, options), start.tracking_run_id):
+                _close_left_open_run(cfg, options, setup, plugins, start)
+            else:
+                setup.logger.warning(finished)
             return RunResult(status=status, work_dir=setup.work_dir, iteration=int(start.meta.get("iteration", 0)),
                              tracking_run_id=start.tracking_run_id)
         hosts = distributed.all_gather_object(socket.gethostname())
@@ -317,6 +321,27 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             preemption.uninstall_handlers()
             distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()
+
+
+def _close_left_open_run(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, start: StartPoint) -> None:
+    """The training had finished, but was stopped before it closed its MLflow run: close it now."""
+    from .tracking.model_registry import evaluates_ema
+
+    iteration = int(start.meta.get("iteration", 0))
+    setup.logger.warning(f"--resume: the training in {setup.work_dir} finished at iteration {iteration}, but it was "
+                         f"stopped before it closed its MLflow run {start.tracking_run_id}: uploading its final "
+                         "checkpoints, logging its model and ending the run FINISHED (nothing is trained)")
+    tracker = start_tracker(cfg, options, setup, plugins, start.tracking_run_id, iteration, dump_config(cfg), "train")
+    if tracker is None:
+        return
+    try:
+        close_finished_training(
+            tracker, setup.work_dir, start.run_token, dict(cfg["model"]),
+            lambda: evaluates_ema(build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)),
+            setup.logger)
+        tracker.log_artifact(setup.log_path, "logs")
+    finally:
+        tracker.finish("FINISHED")
 
 
 def _record_run(work_dir: Path, start: StartPoint, options: RunOptions, tracking_run_id: str | None) -> None:

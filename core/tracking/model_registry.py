@@ -21,6 +21,11 @@ from typing import Any
 from mgx.core.errors import ConfigError
 
 log = logging.getLogger("mgx.tracking")
+
+# set on the run once its trained model is logged, so that a late close (core/run_closing.py)
+# does not log it twice
+LOGGED_MODEL_TAG = "mgx.logged_model"
+
 MODEL_NAME = "model"
 GENERATOR_LOADER = "mgx.core.tracking.generator_pyfunc"
 
@@ -118,6 +123,8 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
             # MLflow 3's default format outside Databricks is 'pt2', which needs an input example to
             # trace; the pickled module is what mlflow.pytorch.load_model returns as the network
             info = mlflow.pytorch.log_model(network, serialization_format="pickle", **options)
+    # at once, not through the run's queue: a kill right after must not make a late close log it twice
+    mlflow.MlflowClient(uri).set_tag(run_id, LOGGED_MODEL_TAG, info.model_id)
     version = str(info.registered_model_version) if register_as else None
     log.info("logged the %s weights of %s as MLflow model %s%s", which, checkpoint.name, info.model_uri,
              f", registered as models:/{register_as}/{version}" if version else "")
@@ -240,5 +247,5 @@ def evaluates_ema(eval_sets: list) -> bool:
     return False
 
 
-__all__ = ["LoggedModel", "check_registry_name", "evaluates_ema", "is_generator", "load_registered_network",
-           "log_model_at_end", "log_trained_model", "network_from_checkpoint"]
+__all__ = ["LOGGED_MODEL_TAG", "LoggedModel", "check_registry_name", "evaluates_ema", "is_generator",
+           "load_registered_network", "log_model_at_end", "log_trained_model", "network_from_checkpoint"]

@@ -90,8 +90,10 @@ class BulkyCheckpoints:
 
 class SignalAt:
     """Sends ``signal`` to its own process at a chosen point: after training iteration
-    ``iteration`` (1-based count), or when validation at that iteration begins
-    (``point='before_val'``). A real signal, at a point a test can name exactly."""
+    ``iteration`` (1-based count), when validation at that iteration begins
+    (``point='before_val'``), or when the run ends, after its last checkpoint and before
+    its MLflow run is closed (``point='after_run'``). A real signal, at a point a test can
+    name exactly."""
 
     def __init__(self, iteration: int, signal: str = "SIGTERM", point: str = "after_train_iter",
                  once_file: str | None = None) -> None:
@@ -118,6 +120,11 @@ class SignalAt:
     @hookimpl
     def mgx_before_val(self, run):
         if self.point == "before_val" and run.iteration == self.iteration:
+            self._send()
+
+    @hookimpl
+    def mgx_after_run(self, run, status):
+        if self.point == "after_run":
             self._send()
 
 

@@ -209,3 +209,32 @@ def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_pat
     assert run.info.status == "FINISHED"
     assert [m.step for m in _client(tmp_path).get_metric_history(run.info.run_id, "SWD/avg")] == [6]
     assert list(work.glob("best_SWD_avg_iter_6.pth"))
+
+
+@pytest.mark.timeout(600)
+def test_killed_while_closing_a_finished_training_resume_closes_its_mlflow_run(tmp_path: Path) -> None:
+    # a kill after the last checkpoint, before the MLflow run was ended: --resume said "already
+    # finished" and left the run RUNNING for ever (1 of 10 kill trials)
+    config = write_tiny_config(tmp_path, max_iters=4, val_interval=2, ckpt_interval=100,
+                               extra=_signal_hook(0, "SIGKILL", tmp_path / "signalled", point="after_run"))
+    work = tmp_path / "work"
+    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    assert killed.returncode == -9, killed.stderr
+    (left,) = _runs(tmp_path)
+    assert left.info.status == "RUNNING"
+    client = _client(tmp_path)
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"stopped before it closed its MLflow run {left.info.run_id}" in resumed.stderr
+    (closed,) = _runs(tmp_path)
+    assert closed.info.status == "FINISHED" and closed.info.run_id == left.info.run_id
+    artifacts = _artifacts(client, closed.info.run_id)
+    assert "checkpoints/last/iter_4.pth" in artifacts
+    assert any(a.startswith("checkpoints/best/best_") for a in artifacts)
+    models = client.search_logged_models([closed.info.experiment_id])
+    assert len(models) == 1, "the model logged before the kill was logged again"
+    assert closed.data.tags["mgx.logged_model"] == models[0].model_id
+
+    again = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
+    assert again.returncode == 0 and "already finished at iteration 4" in again.stderr, again.stderr
+    assert _client(tmp_path).get_run(closed.info.run_id).info.end_time == closed.info.end_time
