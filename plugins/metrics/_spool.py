@@ -1,0 +1,99 @@
+"""Rows of fixed width kept in memory up to a limit, then spooled to a temporary file on disk.
+
+A metric whose definition needs every row twice (SWD: once for the
+per-channel statistics, then once per block of projection directions) keeps
+its memory bounded with this: rows beyond ``limit_bytes`` go to disk and are
+read back chunk by chunk into one reused buffer. File pages read back sit in
+the OS page cache, not in the process's memory.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+_READ_ROWS_BYTES = 32 * 1024 * 1024  # size of one chunk read back from disk
+
+
+class RowSpool:
+    """float32 rows of one width: in memory while small, in a temporary file beyond ``limit_bytes``."""
+
+    def __init__(self, limit_bytes: int, directory: str | os.PathLike | None = None) -> None:
+        self.limit_bytes = max(0, int(limit_bytes))
+        self.directory = Path(directory) if directory is not None else None
+        self.width: int | None = None
+        self.rows = 0
+        self._memory: list[torch.Tensor] = []
+        self._path: Path | None = None
+        self._file = None
+
+    @property
+    def on_disk(self) -> bool:
+        return self._path is not None
+
+    def add(self, rows: torch.Tensor) -> None:
+        rows = rows.detach().to("cpu", torch.float32).reshape(rows.shape[0], -1)
+        if self.width is None:
+            self.width = rows.shape[1]
+        if rows.shape[1] != self.width:
+            raise ValueError(f"row width changed from {self.width} to {rows.shape[1]}")
+        self.rows += rows.shape[0]
+        if self._file is None and self.rows * self.width * 4 > self.limit_bytes:
+            self._spill()
+        if self._file is not None:
+            rows.contiguous().numpy().tofile(self._file)
+        else:
+            owns_storage = rows.is_contiguous() and rows.untyped_storage().nbytes() == rows.numel() * 4
+            self._memory.append(rows if owns_storage else rows.clone())  # a view would pin its base
+
+    def _spill(self) -> None:
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="mgx-rows-", suffix=".f32", dir=self.directory)
+        self._path = Path(name)
+        self._file = os.fdopen(handle, "wb")
+        for rows in self._memory:
+            rows.numpy().tofile(self._file)
+        self._memory.clear()
+
+    def chunks(self) -> Iterator[torch.Tensor]:
+        """Every row in insertion order, in chunks. A chunk read from disk lives only until the next one."""
+        if self._file is None:
+            yield from self._memory
+            return
+        self._file.flush()
+        per_chunk = max(1, _READ_ROWS_BYTES // (4 * self.width))
+        buffer = np.empty((per_chunk, self.width), dtype=np.float32)
+        with open(self._path, "rb", buffering=0) as source:
+            left = self.rows
+            while left:
+                count = min(per_chunk, left)
+                view = memoryview(buffer[:count]).cast("B")
+                read = 0
+                while read < len(view):
+                    got = source.readinto(view[read:])
+                    if not got:
+                        raise OSError(f"spool file {self._path} ended early")
+                    read += got
+                left -= count
+                yield torch.from_numpy(buffer[:count])
+
+    def close(self) -> None:
+        """Free the rows and delete the file (safe to call twice)."""
+        self._memory.clear()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            self._path = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
