@@ -173,8 +173,9 @@ def project_normalised(desc: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
     per_value_mean = mean.to(torch.float64).repeat_interleave(desc.shape[1] // channels)
     scaled = directions.to(torch.float64) / per_value_std[:, None]
     offsets = (per_value_mean @ scaled).to(desc.dtype)
-    projections = torch.matmul(scaled.T.to(desc.dtype), desc.T, out=out)
-    return projections.sub_(offsets[:, None])
+    projections = (scaled.T.to(desc.dtype) @ desc.T).sub_(offsets[:, None])
+    # matmul(out=) into a column slice of a larger buffer takes a slow path: compute, then copy
+    return projections if out is None else out.copy_(projections)
 
 
 def sort_rows_in_place(projections: torch.Tensor) -> torch.Tensor:
