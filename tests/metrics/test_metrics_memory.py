@@ -151,9 +151,10 @@ def test_indexed_rows_gather_orders_by_index_and_hands_the_rows_over():
     assert len(store) == 0
 
 
-def test_memory_benchmark_smoke_mode_prints_every_metric():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_metric_memory.py"), "--smoke"],
-                         capture_output=True, text=True, timeout=240, cwd=ROOT)
+def test_memory_benchmark_smoke_mode_measures_metrics_in_subprocesses():
+    """The benchmark's tiny mode (two metrics keep it fast): a row per metric, spool files cleaned up."""
+    command = [sys.executable, str(ROOT / "benchmarks" / "bench_metric_memory.py"), "--smoke", "--metrics", "FID", "SWD"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    for metric in ("FID", "KID", "PR", "IS", "MS_SSIM", "SWD", "PPL"):
+    for metric in ("FID", "SWD"):
         assert f"\n{metric} " in out.stdout, out.stdout
