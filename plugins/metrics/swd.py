@@ -70,7 +70,8 @@ class SlicedWassersteinDistance(GenerativeMetric):
         # The in-memory share of each of the 2·levels spools: together they stay within memory_mb.
         limit = self.memory_bytes // (2 * levels)
         while len(store) < levels:
-            store.append((RowSpool(limit, self._spool_dir), ChannelMoments(channels)))
+            store.append((RowSpool(limit, self._spool_dir, owner=f"SlicedWassersteinDistance ({which} descriptors)"),
+                          ChannelMoments(channels)))
         return store
 
     def _descriptors(self, images: torch.Tensor, indices: torch.Tensor, which: str, salt: int) -> None:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from metric_test_nets import make_context, real_images
+from mgx.core.errors import MgxError
 from mgx.core.evaluation import sample_seed
 from mgx.plugins.metrics import swd as swd_module
 from mgx.plugins.metrics._common import IndexedRows
@@ -39,8 +40,7 @@ def _run_swd(metric, reals, fakes, tmp_path, batch=5):
             metric.process_real(reals[real_idx].float(), real_idx)
         if fake_idx.numel():
             metric.process_fake(fakes[fake_idx], fake_idx)
-        held = sum(sum(rows.numel() * 4 for rows in spool._memory)
-                   for levels in metric._levels.values() for spool, _ in levels)
+        held = sum(spool.memory_bytes for levels in metric._levels.values() for spool, _ in levels)
         in_memory_peak = max(in_memory_peak, held)
     spooled = all(spool.on_disk for levels in metric._levels.values() for spool, _ in levels)
     return metric.compute(), in_memory_peak, spooled
@@ -83,7 +83,7 @@ def test_swd_in_memory_and_spooled_equal_the_float64_definition(tmp_path, n_real
         assert in_memory[key] == pytest.approx(value, rel=2e-5), key
         assert small[key] == pytest.approx(value, rel=2e-5), key
         assert small[key] == pytest.approx(in_memory[key], rel=1e-6), key
-    assert not list((tmp_path / "b" / "work").glob("mgx-rows-*")), "spool files must be deleted after compute"
+    assert not list((tmp_path / "b" / "work").iterdir()), "the spool files have no name: nothing is left behind"
 
 
 def test_swd_memory_does_not_grow_with_the_number_of_images(tmp_path, monkeypatch):
@@ -133,8 +133,17 @@ def test_row_spool_returns_rows_in_order_from_memory_and_disk(tmp_path):
             spool.add(chunk)
         assert spool.on_disk == (limit < rows.numel() * 4)
         assert torch.equal(torch.cat([c.clone() for c in spool.chunks()]), rows)
+        assert torch.equal(torch.cat([c.clone() for c in spool.chunks()]), rows)  # readable again
         spool.close()
     assert not list(tmp_path.iterdir())
+
+
+def test_row_spool_names_the_directory_when_it_cannot_spool(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    spool = RowSpool(0, blocker / "spool", owner="SlicedWassersteinDistance (fake descriptors)")
+    with pytest.raises(MgxError, match="SlicedWassersteinDistance .*not-a-directory"):
+        spool.add(torch.ones(3, 2))
 
 
 def test_indexed_rows_gather_orders_by_index_and_hands_the_rows_over():
