@@ -137,11 +137,14 @@ class SlicedWassersteinDistance(GenerativeMetric):
         from mgx.core import distributed
 
         rank, world = distributed.get_rank(), distributed.get_world_size()
-        real_mean, real_std = _merged_moments(real_moments).mean_std()
-        fake_mean, fake_std = _merged_moments(fake_moments).mean_std()
         counts = distributed.all_gather_object((real_spool.rows, fake_spool.rows, real_spool.width or fake_spool.width))
         real_rows, fake_rows = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        if not real_rows or not fake_rows:
+            raise ConfigError(f"SlicedWassersteinDistance received {real_rows // 128} real and {fake_rows // 128} "
+                              f"generated images: it needs both (check real_nums/fake_nums and the dataloader)")
         width = next(c[2] for c in counts if c[2])
+        real_mean, real_std = _merged_moments(real_moments).mean_std()
+        fake_mean, fake_std = _merged_moments(fake_moments).mean_std()
         # Each repeat draws its directions from its own seed: the same directions on any number of processes.
         directions = torch.cat([projection_directions(width, torch.Generator().manual_seed(
             sample_seed(self.seed + 3, level * self.REPEATS + repeat)), repeats=1) for repeat in range(self.REPEATS)], 1)
