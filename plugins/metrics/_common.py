@@ -8,6 +8,8 @@ from mgx.core.errors import ConfigError, MgxError
 from mgx.core.optim import autocast
 from mgx.core.registry import build
 
+from ._slabs import RowSlabs
+
 INCEPTION_STYLES = ("StyleGAN", "PyTorch")
 
 
@@ -81,29 +83,33 @@ def keep_below(images: torch.Tensor, indices: torch.Tensor, limit: int):
 
 
 class IndexedRows:
-    """Rows (features, descriptors …) of this rank, remembered with their global indices."""
+    """Rows (features, distances …) of this rank, remembered with their global indices.
+
+    Rows are kept float32 (float64 when given so) in large blocks (see ``RowSlabs``).
+    """
 
     def __init__(self) -> None:
-        self.rows: list[torch.Tensor] = []
-        self.indices: list[torch.Tensor] = []
+        self._rows = RowSlabs()
+        self._indices = RowSlabs()
 
     def add(self, rows: torch.Tensor, indices: torch.Tensor) -> None:
         rows = rows.detach().cpu()
-        self.rows.append(rows if rows.dtype == torch.float64 else rows.float())
-        self.indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+        self._rows.add(rows if rows.dtype == torch.float64 else rows.float())
+        self._indices.add(torch.as_tensor(indices).reshape(-1).long().cpu())
 
     def __len__(self) -> int:
-        return sum(int(i.numel()) for i in self.indices)
+        return self._indices.rows
 
     def gather(self) -> torch.Tensor:
         """All ranks' rows ordered by global index: the same tensor on 1 or N processes.
 
-        The rows are handed over: each chunk is copied into the result and dropped, so the peak
+        The rows are handed over: each block is copied into the result and dropped, so the peak
         is about one copy of the rows (plus, across processes, the serialised exchange), and
         this object is empty afterwards.
         """
-        indices = torch.cat(self.indices) if self.indices else torch.zeros(0, dtype=torch.long)
-        chunks, self.rows, self.indices = self.rows, [], []
+        index_chunks = list(self._indices.take_chunks())
+        indices = torch.cat(index_chunks) if index_chunks else torch.zeros(0, dtype=torch.long)
+        chunks = list(self._rows.take_chunks())
         if distributed.get_world_size() > 1:
             local = torch.cat(chunks) if chunks else None
             chunks.clear()

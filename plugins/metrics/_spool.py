@@ -20,6 +20,8 @@ import torch
 
 from mgx.core.errors import MgxError
 
+from ._slabs import RowSlabs
+
 _READ_ROWS_BYTES = 32 * 1024 * 1024  # size of one chunk read back from disk
 
 
@@ -32,7 +34,7 @@ class RowSpool:
         self.owner = owner
         self.width: int | None = None
         self.rows = 0
-        self._memory: list[torch.Tensor] = []
+        self._memory = RowSlabs()
         self._file = None
 
     @property
@@ -41,7 +43,7 @@ class RowSpool:
 
     @property
     def memory_bytes(self) -> int:
-        return sum(rows.numel() * 4 for rows in self._memory)
+        return sum(rows.numel() * 4 for rows in self._memory.chunks())
 
     def add(self, rows: torch.Tensor) -> None:
         rows = rows.detach().to("cpu", torch.float32).reshape(rows.shape[0], -1)
@@ -55,8 +57,7 @@ class RowSpool:
         if self._file is not None:
             self._write(rows.contiguous())
         else:
-            owns_storage = rows.is_contiguous() and rows.untyped_storage().nbytes() == rows.numel() * 4
-            self._memory.append(rows if owns_storage else rows.clone())  # a view would pin its base
+            self._memory.add(rows)
 
     def _spill(self) -> None:
         where = self.directory if self.directory is not None else Path(tempfile.gettempdir())
@@ -65,9 +66,8 @@ class RowSpool:
             self._file = tempfile.TemporaryFile(prefix="mgx-rows-", dir=where)
         except OSError as error:
             raise MgxError(f"{self.owner} cannot create a temporary file in {where}: {error}") from error
-        for rows in self._memory:
-            self._write(rows)
-        self._memory.clear()
+        for rows in self._memory.take_chunks():
+            self._write(rows.contiguous())
 
     def _write(self, rows: torch.Tensor) -> None:
         try:
@@ -80,7 +80,7 @@ class RowSpool:
     def chunks(self) -> Iterator[torch.Tensor]:
         """Every row in insertion order, in chunks. A chunk read from disk lives only until the next one."""
         if self._file is None:
-            yield from self._memory
+            yield from self._memory.chunks()
             return
         self._file.flush()
         descriptor = self._file.fileno()

@@ -9,6 +9,7 @@ from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import BaseMetric, GenerativeMetric
 
 from ._common import check_extractor_arg, check_inception_style, inception_for_style, keep_below, prepare_extractor, run_extractor
+from ._slabs import RowSlabs
 from .fid import images_from, sample_indices
 from .functional.inception_score import inception_score_from_split_sums, inception_split_sums
 
@@ -39,8 +40,7 @@ class _ISState:
         self.ctx = ctx
         self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
-        self._probs: list[torch.Tensor] = []
-        self._indices: list[torch.Tensor] = []
+        self._probs, self._indices = RowSlabs(), RowSlabs()
 
     def _add(self, images: torch.Tensor, indices: torch.Tensor) -> None:
         size = getattr(self._extractor, "input_size", None)
@@ -49,22 +49,22 @@ class _ISState:
             images = F.interpolate(images.round(), size=(size, size), mode="bicubic",
                                    align_corners=False).clamp(0, 255)
         probs = run_extractor(self._extractor.class_probabilities, images, self.ctx.device, self.ctx.amp)
-        self._probs.append(probs.cpu())  # float32 as extracted: half the memory of a float64 copy
-        self._indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+        self._probs.add(probs.cpu())  # float32 as extracted: half the memory of a float64 copy
+        self._indices.add(torch.as_tensor(indices).reshape(-1).long().cpu())
 
     def _score(self) -> dict[str, float]:
-        local_idx = torch.cat(self._indices) if self._indices else torch.zeros(0, dtype=torch.long)
+        local_idx = torch.cat(list(self._indices.chunks())) if self._indices.rows else torch.zeros(0, dtype=torch.long)
         all_idx = torch.sort(torch.cat(distributed.all_gather_object(local_idx))).values
         if all_idx.numel() == 0:
             raise MgxError(f"{type(self).__name__}: no images were evaluated")
         # Position of each sample in the global order (indices need not be contiguous).
         positions = torch.searchsorted(all_idx, local_idx)
-        dims = [d for d in distributed.all_gather_object(self._probs[0].shape[1] if self._probs else None)
+        dims = [d for d in distributed.all_gather_object(self._probs.row_shape[0] if self._probs.rows else None)
                 if d is not None]
         # Split sums batch by batch (each in float64): no float64 copy of all probabilities.
         sums = torch.zeros(self.splits, dims[0] + 2, dtype=torch.float64)
         offset = 0
-        for probs in self._probs:
+        for probs in (part for block in self._probs.chunks() for part in block.split(4096)):
             sums += inception_split_sums(probs, positions[offset:offset + probs.shape[0]], int(all_idx.numel()),
                                          self.splits)
             offset += probs.shape[0]

@@ -167,3 +167,19 @@ def test_memory_benchmark_smoke_mode_measures_metrics_in_subprocesses():
     assert out.returncode == 0, out.stderr[-2000:]
     for metric in ("FID", "SWD"):
         assert f"\n{metric} " in out.stdout, out.stdout
+
+
+def test_row_slabs_keep_rows_in_order_across_blocks(monkeypatch):
+    from mgx.plugins.metrics import _slabs
+
+    monkeypatch.setattr(_slabs, "SLAB_BYTES", 4 * 3 * 10)  # blocks of 10 rows of 3 float32
+    store = _slabs.RowSlabs()
+    rows = torch.arange(75, dtype=torch.float32).reshape(25, 3)
+    for chunk in rows.split(7):
+        store.add(chunk)
+    assert store.rows == 25 and len(list(store.chunks())) == 3
+    assert torch.equal(torch.cat(list(store.chunks())), rows)
+    store.add(torch.ones(1, 3, dtype=torch.float64))  # promotes, as torch.cat would
+    taken = torch.cat(list(store.take_chunks()))
+    assert taken.dtype == torch.float64 and torch.equal(taken, torch.cat([rows.double(), torch.ones(1, 3).double()]))
+    assert store.rows == 0 and not list(store.chunks())
