@@ -148,12 +148,12 @@ def _refuse_while_array_runs(job_id: str | None) -> None:
     """A rerun while the sweep's job array still has tasks would train those points twice."""
     import shutil
 
+    from mgx.plugins.launchers.slurm_commands import array_task_states
+
     if not job_id or shutil.which("squeue") is None:
         return
-    result = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%i %T"], capture_output=True, text=True,
-                            timeout=60)
-    live = [line for line in result.stdout.splitlines() if line.split()[1:] and line.split()[1] != "COMPLETING"]
-    if result.returncode == 0 and live:
+    live = [task for task, state in (array_task_states(job_id) or {}).items() if state != "COMPLETING"]
+    if live:
         raise ConfigError(f"the sweep's Slurm job array {job_id} still has {len(live)} task(s) queued or running; "
                           f"wait for it (squeue -j {job_id}) or cancel it (scancel {job_id}) before running the "
                           "sweep again")
@@ -213,22 +213,23 @@ def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of
 
 
 def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri, options, max_parallel) -> None:
-    from mgx.core.sweep import PARENT_ENV, STATE_FILE
+    from mgx.core.sweep import ENDED_DIR, PARENT_ENV, STATE_FILE
     from mgx.plugins.launchers import slurm_commands
     from mgx.plugins.launchers.sbatch_script import resolve, signal_grace
-    from mgx.plugins.launchers.slurm import _decide_gres
+    from mgx.plugins.launchers.slurm import decide_gres
     from mgx.plugins.launchers.slurm_array import max_array_size, render_array
 
     try:
         slurm_commands.require("sbatch")
         slurm_plan = resolve({**options, "gpus": options["gpus"] or 1, "gpus_per_node": options["gpus"] or 1},
                              "train", in_allocation=False)
-        _decide_gres(slurm_plan)
+        decide_gres(slurm_plan)
         script = folder / f"{plan.name}.sbatch"
         python = [sys.executable, "-m", "mgx.cli"]
         script.write_text(render_array(
             slurm_plan, todo, max_parallel, args_of, [*python, "run", "train", str(Path(config).resolve())],
             {PARENT_ENV: parent}, folder / "slurm-%A_%a.out", [*python, "sweep-finish", str(folder)],
+            folder / ENDED_DIR,
             grace_s=signal_grace()))
         try:
             job_id = slurm_commands.submit(str(script), slurm_plan.partition)
@@ -261,19 +262,53 @@ def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri
 
 @click.command("sweep-finish", hidden=True)
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-def sweep_finish(folder: str) -> None:
-    """(Slurm array tasks) End the sweep's parent run once every point is FINISHED."""
+@click.option("--task", default=None, help="The array task that has just ended ($SLURM_ARRAY_TASK_ID).")
+def sweep_finish(folder: str, task: str | None) -> None:
+    """(Slurm array tasks) End the sweep's parent run: FINISHED once every point is, FAILED once
+    no task of the array can run any more and some point did not finish."""
+    import os
+
     from mlflow import MlflowClient
 
-    from mgx.core.sweep import finish_parent_if_done, read_state
+    from mgx.core.sweep import (end_parent_failed_if_settled, ended_tasks, finish_lock, finish_parent_if_done,
+                                mark_task_ended, read_state)
+    from mgx.plugins.launchers.slurm_commands import array_task_states, job_status
 
-    state = read_state(Path(folder))
+    folder_path = Path(folder)
+    state = read_state(folder_path)
     if not state.get("parent_run_id"):
         raise ConfigError(f"{folder} holds no sweep state (sweep.json)")
+    job_id = os.environ.get("SLURM_ARRAY_JOB_ID") or state.get("slurm_job_id")
+    if task is not None and job_id and _being_requeued(job_status(f"{job_id}_{task}")):
+        click.echo(f"mgx: sweep task {task} is being requeued; the parent run waits for it")
+        return
     client = MlflowClient(state["tracking_uri"])
-    ended = finish_parent_if_done(client, state["parent_run_id"], state["experiment_id"], len(state["points"]))
-    if ended:
-        click.echo(f"mgx: sweep {state.get('name')}: parent run {state['parent_run_id']} ended {ended}")
+    parent, experiment_id, count = state["parent_run_id"], state["experiment_id"], len(state["points"])
+    with finish_lock(folder_path):
+        if task is not None:
+            mark_task_ended(folder_path, task)
+        ended = finish_parent_if_done(client, parent, experiment_id, count)
+        if ended:
+            click.echo(f"mgx: sweep {state.get('name')}: parent run {parent} ended {ended}")
+            return
+        states = array_task_states(job_id) if job_id else None
+        if states is None:
+            return  # cannot tell whether a task is still to run: leave the parent as it is
+        # a task that has marked itself ended may still show RUNNING/COMPLETING for a moment
+        unfinished = end_parent_failed_if_settled(client, parent, experiment_id, count,
+                                                  tasks_still_running=bool(set(states) - ended_tasks(folder_path)))
+    if unfinished:
+        click.echo(f"mgx: sweep {state.get('name')}: point(s) {', '.join(map(str, unfinished))} did not finish and "
+                   f"no task of job array {job_id} is left; parent run {parent} ended FAILED. Run the same "
+                   "`mgx sweep` command again to resume those points")
+
+
+def _being_requeued(status) -> bool:
+    """Inside a task whose job Slurm is requeueing, Restarts is already one more than the
+    SLURM_RESTART_COUNT this run of the task started with (measured with Slurm 22.05)."""
+    import os
+
+    return status is not None and status.restarts > int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 
 
 COMMANDS = [sweep, sweep_finish]

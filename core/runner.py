@@ -33,6 +33,7 @@ from .registry import build, build_list
 from .resume import StartPoint, already_finished, start_point
 from .run_config import PreparedRun, prepare_run, release_run
 from .run_record import write_run_record
+from .run_tracking import check_tracking_uri, record_directions, start_tracker
 from .runlog import close_run_logger, setup_run_logger
 from .training import Trainer, drop_stale_best
 from .validation import EvalSet, Validator
@@ -167,50 +168,6 @@ def build_eval_sets(cfg: Config, loader_key: str, evaluator_key: str, seed: int,
     return sets
 
 
-def _tracking_settings(cfg: Config, options: RunOptions) -> Any:
-    from .tracking import TrackingSettings
-
-    config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})}
-    return TrackingSettings.from_layers(options.tracking, config_layer)
-
-
-def _record_directions(tracker: Any, directions: dict) -> None:
-    """The run remembers which way each of its metrics is better (for `mgx runs compare`)."""
-    if tracker is not None and directions:
-        from .metric_direction import TRACKING_TAG, to_tag
-
-        tracker.set_tags({TRACKING_TAG: to_tag(directions)})
-
-
-def _check_tracking_uri(cfg: Config, options: RunOptions) -> None:
-    """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open fails before any set-up."""
-    settings = _tracking_settings(cfg, options)
-    if settings.enabled:
-        settings.resolve_uri()
-
-
-def _start_tracker(cfg: Config, options: RunOptions, setup: _Setup, plugins: Any, resume_run_id: str | None,
-                   resume_step: int | None, config_text: str, mode: str, hosts: list[str] | None = None,
-                   on_run_opened: Any = None) -> Any:
-    if setup.rank != 0:
-        return None
-    from .tracking import Tracker, default_tags, flatten_config
-
-    settings = _tracking_settings(cfg, options)
-    if not settings.enabled:
-        return None
-    plugin_versions = {info.distribution if not info.builtin else info.name: info.version
-                       for info in plugins.plugins.values()} if plugins is not None else None
-    tags = default_tags(config_file=options.config_path, launcher=options.launcher, world_size=setup.world_size,
-                        hosts=hosts, plugins=plugin_versions)
-    tags["mgx.mode"] = mode
-    tags.update(options.run_tags)
-    return Tracker.start(settings, setup.work_dir, run_id_to_resume=resume_run_id,
-                         config_flat=flatten_config(to_plain(cfg)), tags=tags, resume_step=resume_step,
-                         config_file=options.config_path, resolved_config_text=config_text, mode=mode,
-                         on_run_opened=on_run_opened)
-
-
 def _register_custom_hooks(prepared: PreparedRun, plugins: Any) -> list[Any]:
     hooks = build_list(prepared.run_hook_configs(), "run_hook")
     for index, hook in enumerate(hooks):
@@ -247,7 +204,7 @@ def _status_of(exc: BaseException | None) -> str:
 
 def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
     """Train per ``cfg``; returns how it ended. Raises MgxError subclasses for user-fixable problems."""
-    _check_tracking_uri(cfg, options)
+    check_tracking_uri(cfg, options)
     prepared = prepare_run(cfg, plugins)  # config errors surface here, before anything is created
     options.resume = prepared.resume(options.resume)
     setup = _Setup(cfg, options, "train", prepared)
@@ -311,10 +268,10 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             setup.logger.warning(note)
         if setup.rank == 0:  # after the pre-flight: a refused config leaves the work_dir's current training as it was
             _record_run(setup.work_dir, start, options, resume_run_id)
-        tracker = run.tracker = _start_tracker(
+        tracker = run.tracker = start_tracker(
             cfg, options, setup, plugins, resume_run_id, run.iteration if resume_run_id else None, config_text,
             "train", hosts, on_run_opened=lambda run_id: _record_run(setup.work_dir, start, options, run_id))
-        _record_directions(tracker, directions)
+        record_directions(tracker, directions)
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
@@ -432,7 +389,7 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
-    _check_tracking_uri(cfg, options)
+    check_tracking_uri(cfg, options)
     prepared = prepare_run(cfg, plugins, mode="test")
     setup = _Setup(cfg, options, "test", prepared)
     setup.apply_seed()
@@ -463,8 +420,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         config_text = dump_config(cfg)
-        tracker = run.tracker = _start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
-        _record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
+        tracker = run.tracker = start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
+        record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
         if tracker is not None and meta.get("tracking_run_id"):
             tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
         plugins.hook.mgx_before_run(run=run)

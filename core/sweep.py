@@ -13,7 +13,9 @@ MLflow is imported only by the functions that talk to the store.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import hashlib
 import itertools
 import json
@@ -33,6 +35,8 @@ POINT_ENV = "MGX_SWEEP_POINT"
 POINT_TAG = "mgx.sweep.point"
 SWEEP_TAG = "mgx.sweep"
 STATE_FILE = "sweep.json"
+# Slurm array tasks that have ended (one empty file per task id; a task clears its own at start)
+ENDED_DIR = ".ended_tasks"
 
 
 # -- the grid --------------------------------------------------------------------------
@@ -243,6 +247,47 @@ def finish_parent_if_done(client, parent_run_id: str, experiment_id: str, point_
         client.set_terminated(parent_run_id, "FINISHED")
         return "FINISHED"
     return None
+
+
+def end_parent_failed_if_settled(client, parent_run_id: str, experiment_id: str, point_count: int,
+                                 tasks_still_running: bool) -> list[int] | None:
+    """End the parent run FAILED when no array task can run any more and some point has no
+    FINISHED child; the unfinished points then, else None (nothing decided)."""
+    if tasks_still_running:
+        return None
+    statuses = point_statuses(client, parent_run_id, experiment_id)
+    unfinished = [i for i in range(point_count) if statuses.get(i) != "FINISHED"]
+    if not unfinished:
+        return None
+    if client.get_run(parent_run_id).info.status != "FAILED":
+        client.set_terminated(parent_run_id, "FAILED")
+    return unfinished
+
+
+# -- Slurm array tasks: which have ended ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def finish_lock(folder: Path):
+    """One array task at a time decides about the parent run (two ending together would each
+    see the other still running and leave it RUNNING)."""
+    with open(Path(folder) / ".sweep_finish.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def mark_task_ended(folder: Path, task: str) -> None:
+    ended = Path(folder) / ENDED_DIR
+    ended.mkdir(exist_ok=True)
+    (ended / task).touch()
+
+
+def ended_tasks(folder: Path) -> set[str]:
+    ended = Path(folder) / ENDED_DIR
+    return {path.name for path in ended.iterdir()} if ended.is_dir() else set()
 
 
 def check_folder_holds(folder: Path, plan: SweepPlan) -> None:

@@ -124,12 +124,23 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
     return LoggedModel(info.model_id, info.model_uri, version, which, checkpoint)
 
 
+_PROCESS_STORE_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID")
+
+
 @contextlib.contextmanager
 def _process_store(uri: str, experiment_id: str | None = None):
-    """MLflow's fluent model functions use the process-wide store: set it for the block only."""
-    import mlflow
+    """MLflow's fluent model functions use the process-wide store: set it for the block only.
 
-    previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), os.environ.get("MLFLOW_EXPERIMENT_ID"))
+    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export ``MLFLOW_*_URI`` for child
+    processes; setting the old values back would leave the derived default exported (a later
+    subprocess then read its registry from another store), so the variables and MLflow's own
+    settings are put back exactly as they were."""
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = {name: os.environ.get(name) for name in _PROCESS_STORE_ENV}
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if experiment_id is not None:
@@ -137,12 +148,13 @@ def _process_store(uri: str, experiment_id: str | None = None):
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
-        if previous[2] is None:
-            os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
-        else:
-            os.environ["MLFLOW_EXPERIMENT_ID"] = previous[2]
+        mlflow.set_tracking_uri(saved[0])  # None: back to the environment/default
+        registry_utils._registry_uri = saved[1]
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -190,6 +202,11 @@ def _pytorch_defaults() -> dict:
     return {"pickle_module": pickle_module, "serialization_format": "pickle", "export_model": False}
 
 
+# how long the end of a training waits for a store that went offline to answer again (a probe and
+# the spool's replay) before it gives up logging the model
+END_RECONNECT_WAIT_S = 5.0
+
+
 def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use_ema: bool, logger: Any) -> None:
     """The engine's call at the end of a finished training: log ``checkpoint``'s network to the
     tracker's run (registering it per ``tracking.register_model``); a failure is only a warning."""
@@ -198,8 +215,10 @@ def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use
     settings = tracker.settings
     if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
         return
-    # a store that did not answer at a checkpoint would hold the end of the run for the HTTP
-    # timeouts of every call below: the checkpoint keeps the model, training ends promptly
+    # a store that was only slow at a checkpoint answers again now; one that still does not would
+    # hold the end of the run for the HTTP timeouts of every call below: the checkpoint keeps the
+    # model, training ends promptly
+    tracker.reconnect(END_RECONNECT_WAIT_S)
     if str(tracker.run_id).startswith(OFFLINE_PREFIX) or tracker.store_offline:
         logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
                        f"(the checkpoint {checkpoint} holds it)")

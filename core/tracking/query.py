@@ -8,7 +8,6 @@ logged past S are logged again by the resumed session; the later values win
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -62,50 +61,10 @@ def short_id(run_id: str) -> str:
 
 def resolve_runs(client, refs: Sequence[str], uri: str):
     """Run objects for ids, id prefixes (the short ids mgx prints) or unique run names;
-    ConfigError naming any unknown or ambiguous one."""
-    from mlflow.entities import ViewType
-    from mlflow.exceptions import MlflowException
+    ConfigError naming any unknown or ambiguous one (see :func:`run_source.find_run`)."""
+    from .run_source import find_run
 
-    runs = []
-    experiments = None
-    for ref in refs:
-        run = None
-        if re.fullmatch(r"[0-9a-f]{32}", ref):
-            try:
-                run = client.get_run(ref)
-            except MlflowException as exc:
-                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-        if run is None:
-            if experiments is None:
-                experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
-            quoted = ref.replace("'", "\\'")
-            matches = client.search_runs(experiments, filter_string=f"attributes.run_name = '{quoted}'",
-                                         max_results=10) if experiments else []
-            if not matches and re.fullmatch(r"[0-9a-f]{%d,31}" % SHORT_ID_LENGTH, ref):
-                matches = _runs_with_id_prefix(client, experiments, ref)
-            if len(matches) > 1:
-                ids = ", ".join(m.info.run_id for m in matches)
-                raise ConfigError(f"run {ref!r} matches several runs in {uri} ({ids}); give more of the id")
-            if not matches:
-                raise ConfigError(f"unknown run {ref!r}: no run with that id, short id or name in {uri} "
-                                  "(see `mgx runs list`)")
-            run = matches[0]
-        runs.append(run)
-    return runs
-
-
-def _runs_with_id_prefix(client, experiments: list[str], prefix: str) -> list:
-    """Runs whose id starts with ``prefix`` (MLflow's search has no prefix filter on ids: page through)."""
-    if not experiments:
-        return []
-    found, token = [], None
-    while True:
-        page = client.search_runs(experiments, max_results=5000, page_token=token)
-        found += [run for run in page if run.info.run_id.startswith(prefix)]
-        token = page.token
-        if not token or len(found) > 1:
-            return found
+    return [find_run(client, ref, uri) for ref in refs]
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

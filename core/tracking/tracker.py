@@ -325,6 +325,22 @@ class Tracker:
                  self.tracking_uri, budget, spooled)
         return False
 
+    def reconnect(self, timeout: float) -> bool:
+        """While the store is known offline, try it now (not at the next ``offline_retry_s``
+        probe) and replay the spool if it answers; waits at most ``timeout``. True when the
+        store takes writes again (or never stopped)."""
+        if self._state is None:
+            return False
+        if not self._state.offline:
+            return True
+        if self._writer is None or self._closed:
+            return False
+        self._state.request_probe()
+        done = threading.Event()
+        self._put(("flush", done))
+        done.wait(timeout)
+        return not self._state.offline
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is written or spooled; False on timeout."""
         if self._writer is None or self._closed:

@@ -61,6 +61,11 @@ class RunState:
     def probe_due(self) -> bool:
         return self.offline and time.monotonic() - self.last_probe >= self.retry_s
 
+    def request_probe(self) -> None:
+        """Make the writer try the store at its next round instead of after ``retry_s``."""
+        with self.lock:
+            self.last_probe = float("-inf")
+
 
 def _retrying(call, state: RunState, what: str, stop: threading.Event | None = None):
     """Run ``call`` with bounded retries on transient errors; re-raise the last error."""
@@ -209,6 +214,10 @@ class MetricWriter(threading.Thread):
             if not self.state.offline:
                 try:
                     self._store_call(lambda: self._send(records))
+                    if self._inflight_diverted:
+                        # the store was slow, not gone: go back online now (the replay writes only
+                        # what the store lacks), not at the next periodic probe
+                        self.state.request_probe()
                     return
                 except Exception as exc:  # noqa: BLE001 - every failure ends in the spool
                     kind = ops.classify_error(exc)

@@ -111,7 +111,7 @@ class Resize:
                 sample[out_key], factor = self._resize(require_image(sample, key, "Resize"))
                 shape = sample[out_key].shape
             sample[f"{out_key}_shape"] = shape
-            for meta in (f"ori_{{}}_shape", "{}_channel_order", "{}_color_type"):
+            for meta in ("ori_{}_shape", "{}_channel_order", "{}_color_type"):
                 if meta.format(key) in sample:
                     sample[meta.format(out_key)] = copy.deepcopy(sample[meta.format(key)])
         if factor is not None:

@@ -7,7 +7,9 @@ N×3×H×W RGB images in [0, 255] and returns N×D features. Optional members:
   part of the real-statistics cache key (a module without it is identified by
   its class and a hash of its state_dict);
 - ``class_probabilities(images) -> N×K`` — softmax class probabilities (needed by IS);
-- ``input_size: int`` — the square size the network was trained at (IS's ``resize``).
+- ``input_size: int`` — the square size the network was trained at (IS's ``resize``);
+- ``uint8_input: bool`` — True when ``forward`` quantises its input to uint8
+  (rounding); metrics with ``convention='mmagic'`` then truncate pixels first.
 """
 from __future__ import annotations
 

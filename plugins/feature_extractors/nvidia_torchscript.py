@@ -39,6 +39,7 @@ class StyleGANInception(torch.nn.Module):
 
     input_size = 299
     feature_dim = 2048
+    uint8_input = True  # forward rounds [0, 255] floats to uint8 (metrics' convention='mmagic' truncates first)
 
     def __init__(self, inception_path: str | None = None, sha256: str | None = None) -> None:
         super().__init__()
@@ -64,6 +65,7 @@ class NvidiaVGG16(torch.nn.Module):
         path = resolve_weights(NVIDIA_VGG16, vgg16_script, sha256=sha256)
         self.net = torch.jit.load(str(path), map_location="cpu").eval()
         self.lpips = lpips
+        self.uint8_input = not lpips  # fc2 features take uint8; the LPIPS embedding takes floats
         self.identity = f"NvidiaVGG16(lpips={lpips}):sha256={file_digest(path)}"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

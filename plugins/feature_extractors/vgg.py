@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mgx.core.errors import ConfigError
+
 from .nvidia_torchscript import file_digest
 from .weights import WeightsSpec, resolve_weights
 
@@ -18,6 +20,8 @@ TORCHVISION_VGG16 = WeightsSpec(
 LPIPS_VGG_LIN = WeightsSpec(
     filename="lpips_v0.1_vgg.pth",
     url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/vgg.pth",
+    # the file lpips 0.1.4 (PyPI) ships as lpips/weights/v0.1/vgg.pth
+    sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
     env_var="MGX_LPIPS_VGG_PATH", description="LPIPS v0.1 VGG linear layers")
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -58,25 +62,41 @@ def _vgg16_convs(weights_path, sha256, load_weights: bool):
 
 
 class TorchvisionVGG16Features(nn.Module):
-    """4096-d fc2 activations (after ReLU) of torchvision's ImageNet VGG16 at 224 px."""
+    """4096-d fc2 activations of torchvision's ImageNet VGG16 at 224 px.
+
+    ``preprocessing='imagenet'``: bilinear resize, ImageNet mean/std, fc2 after
+    its ReLU. ``'mmagic'`` (MMagic 1.2.0's fallback when NVIDIA's script is
+    missing): (x − 127.5)/127.5, nearest resize, fc2 before its ReLU.
+    """
 
     feature_dim = 4096
     input_size = 224
+    PREPROCESSING = ("imagenet", "mmagic")
 
     def __init__(self, vgg16_path: str | None = None, sha256: str | None = None,
-                 load_weights: bool = True) -> None:
+                 load_weights: bool = True, preprocessing: str = "imagenet") -> None:
         super().__init__()
+        if preprocessing not in self.PREPROCESSING:
+            raise ConfigError(f"TorchvisionVGG16Features: preprocessing must be one of {self.PREPROCESSING}, "
+                              f"got {preprocessing!r}")
+        self.preprocessing = preprocessing
         net, ident = _vgg16(vgg16_path, sha256, load_weights)
         self.features, self.avgpool = net.features, net.avgpool
-        self.head = net.classifier[:5]  # fc1, relu, dropout, fc2, relu
+        # fc1, relu, dropout, fc2 (, relu)
+        self.head = net.classifier[:5] if preprocessing == "imagenet" else net.classifier[:4]
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1) * 255)
         if load_weights:
-            self.identity = f"TorchvisionVGG16Features:{ident}"
+            suffix = "" if preprocessing == "imagenet" else f"(preprocessing={preprocessing})"
+            self.identity = f"TorchvisionVGG16Features{suffix}:{ident}"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(images, size=(224, 224), mode="bilinear", align_corners=False)
-        x = self.avgpool(self.features((x - self.mean) / self.std))
+        if self.preprocessing == "mmagic":
+            x = F.interpolate((images - 127.5) / 127.5, size=(224, 224), mode="nearest")
+        else:
+            x = F.interpolate(images, size=(224, 224), mode="bilinear", align_corners=False)
+            x = (x - self.mean) / self.std
+        x = self.avgpool(self.features(x))  # 7×7 at 224 px: the average pool changes nothing
         return self.head(x.flatten(1))
 
 

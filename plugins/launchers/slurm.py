@@ -48,7 +48,7 @@ class SlurmLauncher:
     def submit(self, request: LaunchRequest) -> int:
         slurm_commands.require("sbatch")
         plan = resolve(request.options, request.command, in_allocation=False)
-        _decide_gres(plan)
+        decide_gres(plan)
         work_dir = Path(request.work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
@@ -65,7 +65,7 @@ class SlurmLauncher:
         return follow(job_id, log_path)
 
 
-def _decide_gres(plan: SlurmPlan) -> None:
+def decide_gres(plan: SlurmPlan) -> None:
     """Ask for GPUs only where the partition has them; a CPU partition runs CPU tasks."""
     has_gpus = slurm_commands.partition_has_gpus(plan.partition)
     if has_gpus:

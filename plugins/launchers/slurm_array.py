@@ -4,8 +4,9 @@ Each task is an ordinary mgx training of its point (``srun`` of ``srun_task`` as
 ``sbatch_script``), always started with ``--resume``: the first start finds no
 checkpoint and starts fresh, a requeued task (preemption, ``scontrol requeue``,
 USR1 before the time limit) resumes its own work dir and so its own MLflow child run.
-After its training the task asks ``mgx sweep-finish`` to end the parent run once
-every point is FINISHED.
+After its training (finished or failed) the task asks ``mgx sweep-finish`` to end the
+parent run: FINISHED once every point is, FAILED once no task of the array is left to
+run and some point did not finish (a requeued task is queued again, so it counts).
 """
 from __future__ import annotations
 
@@ -30,14 +31,17 @@ def array_spec(indices: Sequence[int], max_parallel: int | None) -> str:
 
 def render_array(plan: SlurmPlan, indices: Sequence[int], max_parallel: int | None,
                  point_args: Mapping[int, list[str]], train_prefix: list[str], environment: Mapping[str, str],
-                 log_pattern: Path, finish_command: list[str], *, grace_s: int) -> str:
+                 log_pattern: Path, finish_command: list[str], ended_dir: Path, *, grace_s: int) -> str:
     """The sbatch script of the array; ``point_args[i]`` are point i's arguments after
-    ``train_prefix`` (``python -m mgx.cli run train CONFIG``)."""
+    ``train_prefix`` (``python -m mgx.cli run train CONFIG``). Every task ends with
+    ``finish_command --task ID`` (whatever its exit code), after marking itself ended in
+    ``ended_dir``; a task clears its mark when it starts (again, if requeued)."""
     header = sbatch_header(plan, log_pattern, grace_s=grace_s, array=array_spec(indices, max_parallel))
     exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in environment.items())
     cases = "\n".join(f"    {index}) POINT=({shell_join(point_args[index])}) ;;" for index in sorted(point_args))
     srun = shell_join(plan.srun_argv([*train_prefix], in_allocation=False))
     finish = shell_join(finish_command)
+    ended_mark = shlex.quote(str(ended_dir)) + '/"${SLURM_ARRAY_TASK_ID}"'
     return f"""#!/bin/bash
 {header}
 # Written by `mgx sweep`: array task i trains sweep point i into its own work dir and
@@ -50,6 +54,7 @@ case "${{SLURM_ARRAY_TASK_ID}}" in
 {cases}
     *) echo "mgx: no sweep point ${{SLURM_ARRAY_TASK_ID}} in this script" >&2; exit 2 ;;
 esac
+rm -f {ended_mark}
 echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} (job ${{SLURM_JOB_ID}}, restart ${{SLURM_RESTART_COUNT:-0}}) on ${{SLURM_JOB_NODELIST}}, $(date -u +%FT%TZ)"
 {srun} "${{POINT[@]}}" --resume &
 STEP_PID=$!
@@ -59,9 +64,8 @@ while kill -0 $STEP_PID 2>/dev/null; do wait $STEP_PID; done
 wait $STEP_PID
 STATUS=$?
 echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} step finished with exit code $STATUS, $(date -u +%FT%TZ)"
-if [ "$STATUS" -eq 0 ]; then
-    {finish} || true
-fi
+# the parent run ends FINISHED after the last point, FAILED once nothing is left to run
+{finish} --task "${{SLURM_ARRAY_TASK_ID}}" || true
 exit $STATUS
 """
 

@@ -91,6 +91,24 @@ def job_status(job_id: str) -> JobStatus | None:
                      restarts=int(fields.get("Restarts", "0")), reason=fields.get("Reason", ""), raw=fields)
 
 
+def array_task_states(job_id: str) -> dict[str, str] | None:
+    """Task id -> state of the tasks of job array ``job_id`` that have not ended for good
+    (PENDING - a requeued task too -, RUNNING, COMPLETING, ...); None when squeue cannot tell."""
+    try:
+        result = _run(["squeue", "-h", "-r", "-j", str(job_id), "-o", "%K %T"], timeout=60)
+    except MgxError:
+        return None
+    if result.returncode != 0:
+        # squeue forgets finished jobs: "Invalid job id" means no task is left
+        return {} if "Invalid job id" in result.stderr else None
+    states = {}
+    for line in result.stdout.splitlines():
+        task, _, state = line.strip().partition(" ")
+        if task and state and state not in TERMINAL_STATES:
+            states[task] = state
+    return states
+
+
 def requeue(job_id: str) -> None:
     result = _run(["scontrol", "requeue", job_id])
     if result.returncode != 0:

@@ -7,6 +7,7 @@ from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.optim import autocast
 from mgx.core.registry import build
+from mgx.plugins.feature_extractors.base import extractor_identity
 
 from ._slabs import RowSlabs
 
@@ -31,6 +32,41 @@ def check_convention(metric: str, convention: str) -> str:
 def mmagic_rounding(results: dict[str, float], convention: str) -> dict[str, float]:
     """MMagic reports SWD and MS-SSIM rounded to 4 decimals; the official code does not round."""
     return {key: round(value, 4) for key, value in results.items()} if convention == "mmagic" else results
+
+
+def truncate_pixels(images: torch.Tensor) -> torch.Tensor:
+    """[0, 255] floats as MMagic's ``tensor.to(torch.uint8)`` leaves them: truncated (floored), not rounded.
+
+    Values outside [0, 255] (a bicubic resize's overshoot) are clamped, where the cast would wrap them.
+    """
+    return images.clamp(0, 255).floor()
+
+
+class TruncatedPixels(torch.nn.Module):
+    """A uint8-input extractor (``uint8_input = True``) fed truncated pixels, as MMagic feeds it.
+
+    The extractor itself rounds half up (StyleGAN2-ADA); integers pass its
+    rounding unchanged. The identity says so, so cached real statistics of the
+    two conventions are kept apart.
+    """
+
+    def __init__(self, extractor: torch.nn.Module) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.identity = f"{extractor_identity(extractor)}:pixels=truncated"
+        for name in ("input_size", "feature_dim"):
+            if hasattr(extractor, name):
+                setattr(self, name, getattr(extractor, name))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.extractor(truncate_pixels(images))
+
+
+def mmagic_pixels(extractor: torch.nn.Module, convention: str) -> torch.nn.Module:
+    """Under convention='mmagic', a uint8-input extractor gets truncated pixels (MMagic's FID, PR, IS)."""
+    if convention == "mmagic" and getattr(extractor, "uint8_input", False):
+        return TruncatedPixels(extractor)
+    return extractor
 
 
 def check_extractor_arg(metric: str, feature_extractor) -> None:

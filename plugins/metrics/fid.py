@@ -10,8 +10,8 @@ from mgx.core.evaluation import BaseMetric, GenerativeMetric
 from mgx.plugins.feature_extractors.base import extractor_identity
 
 from . import real_stats_cache as cache
-from ._common import (agree_on_all_ranks, check_extractor_arg, check_inception_style, inception_for_style,
-                      keep_below, prepare_extractor, run_extractor)
+from ._common import (agree_on_all_ranks, check_convention, check_extractor_arg, check_inception_style,
+                      inception_for_style, keep_below, mmagic_pixels, prepare_extractor, run_extractor)
 from .functional.frechet import RunningMoments, frechet_distance
 
 
@@ -32,9 +32,11 @@ def reduce_moments(moments: RunningMoments) -> RunningMoments:
 class _FIDState:
     """Extractor + running moments shared by FID and TransFID."""
 
-    def _init_fid(self, inception_style, inception_path, inception_pkl, feature_extractor) -> None:
+    def _init_fid(self, inception_style, inception_path, inception_pkl, feature_extractor,
+                  convention="official") -> None:
         name = type(self).__name__
         check_inception_style(name, inception_style)
+        self.convention = check_convention(name, convention)
         check_extractor_arg(name, feature_extractor)
         self.inception_style = inception_style
         self.inception_path = inception_path
@@ -47,7 +49,8 @@ class _FIDState:
 
     def prepare_resources(self) -> None:
         if self._extractor is None:
-            self._extractor = inception_for_style(self.feature_extractor, self.inception_style, self.inception_path)
+            self._extractor = mmagic_pixels(
+                inception_for_style(self.feature_extractor, self.inception_style, self.inception_path), self.convention)
             self._identity = extractor_identity(self._extractor)
 
     def _setup_fid(self, ctx) -> None:
@@ -85,7 +88,8 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
 
     Outputs ``fid``, ``mean`` (‖μ_r − μ_f‖²) and ``cov`` (trace term). Real
     statistics are cached under ``ctx.cache_dir/real_stats`` or read from
-    ``inception_pkl``.
+    ``inception_pkl``. ``convention='mmagic'`` truncates pixels to uint8 where
+    the StyleGAN Inception rounds them (MMagic 1.2.0).
     """
 
     default_prefix = "FID-Full"
@@ -95,10 +99,11 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, inception_style: str = "StyleGAN",
                  inception_path: str | None = None, inception_pkl: str | None = None,
                  fake_key: str | None = None, real_key: str = "gt_img", need_cond_input: bool = False,
-                 sample_model: str = "orig", prefix: str | None = None, feature_extractor=None) -> None:
+                 sample_model: str = "orig", prefix: str | None = None, feature_extractor=None,
+                 convention: str = "official") -> None:
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key, fake_key=fake_key,
                          need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
-        self._init_fid(inception_style, inception_path, inception_pkl, feature_extractor)
+        self._init_fid(inception_style, inception_path, inception_pkl, feature_extractor, convention)
 
     def setup(self, ctx) -> None:
         self._setup_fid(ctx)
@@ -172,14 +177,15 @@ class TransFID(_FIDState, BaseMetric):
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, inception_style: str = "StyleGAN",
                  inception_path: str | None = None, inception_pkl: str | None = None,
                  fake_key: str = "fake_img", real_key: str = "img", need_cond_input: bool = False,
-                 sample_model: str = "ema", prefix: str | None = None, feature_extractor=None) -> None:
+                 sample_model: str = "ema", prefix: str | None = None, feature_extractor=None,
+                 convention: str = "official") -> None:
         super().__init__(prefix)
         if fake_nums is None or not isinstance(fake_nums, int) or fake_nums <= 0:
             raise ConfigError(f"metric TransFID needs fake_nums (a positive integer), got {fake_nums!r}")
         self.fake_nums, self.real_nums = fake_nums, real_nums
         self.fake_key, self.real_key = fake_key, real_key
         self.need_cond_input, self.sample_model = need_cond_input, sample_model
-        self._init_fid(inception_style, inception_path, inception_pkl, feature_extractor)
+        self._init_fid(inception_style, inception_path, inception_pkl, feature_extractor, convention)
 
     def setup(self, ctx) -> None:
         self._setup_fid(ctx)

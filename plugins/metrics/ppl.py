@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mgx.core import distributed
-from mgx.core.errors import ConfigError
+from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import GenerativeMetric, sample_seed, to_pixel_range
 from mgx.core.optim import autocast
 
-from ._common import IndexedRows, build_extractor, check_extractor_arg, prepare_extractor
-from .functional.ppl import face_crop, lerp, robust_mean, slerp
+from ._common import IndexedRows, build_extractor, check_convention, check_extractor_arg, prepare_extractor
+from .functional.ppl import (face_crop, lerp, mmagic_lpips_downsample, robust_mean, slerp,
+                             stylegan_lpips_downsample)
 from .model_capabilities import latent_dim_of, require_method
 
 
@@ -23,6 +23,11 @@ class PerceptualPathLength(GenerativeMetric):
     norm √latent_dim, so models that do not normalise z see typical latents).
     sampling='end' uses t=0, 'full' t~U(0,1). LPIPS network: ``feature_extractor``,
     else NVIDIA's vgg16.pt (return_lpips), else torchvision VGG16 + LPIPS v0.1 weights.
+
+    ``convention='mmagic'`` (MMagic 1.2.0): ``lpips.LPIPS(net='vgg')``, i.e.
+    torchvision VGG16 + LPIPS v0.1 weights (``LPIPSVGG``); above 256 px a
+    bilinear resize to 256 × 256 instead of StyleGAN's area downsampling; Z-space
+    slerp results fed at unit norm (not rescaled to √latent_dim).
     """
 
     default_prefix = "PPL"
@@ -33,7 +38,7 @@ class PerceptualPathLength(GenerativeMetric):
                  real_key: str | None = None, need_cond_input: bool = False, sample_model: str = "ema",
                  prefix: str | None = None, crop: bool = True, epsilon: float = 1e-4, space: str = "W",
                  sampling: str = "end", latent_dim: int = 512, feature_extractor=None,
-                 vgg16_script: str | None = None) -> None:
+                 vgg16_script: str | None = None, convention: str = "official") -> None:
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key or "gt_img",
                          fake_key=fake_key, need_cond_input=need_cond_input, sample_model=sample_model,
                          prefix=prefix)
@@ -42,6 +47,11 @@ class PerceptualPathLength(GenerativeMetric):
         if sampling not in ("end", "full"):
             raise ConfigError(f"PerceptualPathLength: sampling must be 'end' or 'full', got {sampling!r}")
         check_extractor_arg("PerceptualPathLength", feature_extractor)
+        self.convention = check_convention("PerceptualPathLength", convention)
+        if convention == "mmagic" and vgg16_script:
+            raise ConfigError("PerceptualPathLength: vgg16_script is NVIDIA's LPIPS network, which "
+                              "convention='mmagic' does not use (MMagic uses lpips.LPIPS(net='vgg')): "
+                              "remove vgg16_script or use convention='official'")
         self.crop, self.epsilon, self.space, self.sampling = crop, epsilon, space, sampling
         self.latent_dim, self.feature_extractor, self.vgg16_script = latent_dim, feature_extractor, vgg16_script
         self._lpips = None
@@ -59,10 +69,10 @@ class PerceptualPathLength(GenerativeMetric):
             self._lpips = self._make_lpips(None)
 
     def _make_lpips(self, ctx) -> torch.nn.Module:
+        if self.convention == "mmagic":
+            return build_extractor(self.feature_extractor, "LPIPSVGG")
         if self.feature_extractor is not None or self.vgg16_script:
             return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script, lpips=True)
-        from mgx.core.errors import MgxError
-
         try:
             return build_extractor(None, "NvidiaVGG16", lpips=True)
         except MgxError as script_error:
@@ -85,7 +95,7 @@ class PerceptualPathLength(GenerativeMetric):
     def _images(self, model, z0, z1, t):
         eps = self.epsilon
         if self.space == "Z":
-            scale = z0.shape[1] ** 0.5
+            scale = 1.0 if self.convention == "mmagic" else z0.shape[1] ** 0.5
             zt = torch.cat([slerp(z0, z1, t) * scale, slerp(z0, z1, t + eps) * scale])
             if callable(getattr(model, "mapping", None)) and callable(getattr(model, "synthesis", None)):
                 # synthesis' default injected noise is shared by both images of a pair (as MMagic's PPL shares it)
@@ -115,9 +125,7 @@ class PerceptualPathLength(GenerativeMetric):
                 images = to_pixel_range(self._images(model, z0, z1, t).float())
                 if self.crop:
                     images = face_crop(images)
-                factor = images.shape[2] // 256
-                if factor > 1:  # StyleGAN: LPIPS at ≤256 px, area downsampling
-                    images = F.avg_pool2d(images, factor)
+                images = (mmagic_lpips_downsample if self.convention == "mmagic" else stylegan_lpips_downsample)(images)
                 emb = lpips(images).float()
             half = len(indices)
             dist = (emb[:half] - emb[half:]).square().flatten(1).sum(dim=1) / self.epsilon ** 2

@@ -7,7 +7,7 @@ import torch
 
 from mgx.core.errors import ConfigError, MgxError
 
-from ._common import build_extractor, check_convention, check_extractor_arg
+from ._common import build_extractor, check_convention, check_extractor_arg, mmagic_pixels
 from .features_metric import FeatureSetMetric
 from .functional.precision_recall import knn_radii, precision_recall
 
@@ -26,7 +26,9 @@ class PrecisionAndRecall(FeatureSetMetric):
     computed, the first ``real_nums`` reals by sample index. ``'mmagic'``
     (MMagic 1.2.0): radii rounded to float16 (as StyleGAN2-ADA does too), and
     ``real_nums`` reals drawn at random with replacement from all real
-    features (here from a generator seeded by the evaluation seed).
+    features (here from a generator seeded by the evaluation seed), pixels
+    truncated to uint8 for NVIDIA's VGG16 where it rounds them, and MMagic's
+    preprocessing for the torchvision fallback.
     """
 
     default_prefix = "PR"
@@ -57,13 +59,18 @@ class PrecisionAndRecall(FeatureSetMetric):
         return ["precision", "recall"]
 
     def _make_extractor(self):
+        return mmagic_pixels(self._vgg16(), self.convention)
+
+    def _vgg16(self):
         if self.feature_extractor is not None or self.vgg16_script:
             return build_extractor(self.feature_extractor, "NvidiaVGG16", vgg16_script=self.vgg16_script)
         try:
             return build_extractor(None, "NvidiaVGG16")
         except MgxError as script_error:
             try:
-                extractor = build_extractor(None, "TorchvisionVGG16Features")
+                # MMagic's fallback feeds torchvision's VGG16 differently (see TorchvisionVGG16Features)
+                extractor = build_extractor(None, "TorchvisionVGG16Features",
+                                            preprocessing="mmagic" if self.convention == "mmagic" else None)
             except MgxError as fallback_error:
                 raise MgxError(f"PrecisionAndRecall needs VGG16 weights. {script_error} "
                                f"Fallback also failed: {fallback_error}") from fallback_error

@@ -73,6 +73,31 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
     assert "Submitted" not in again.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_failed_point_ends_the_parent_failed_once_no_task_is_left(tmp_path):
+    # the parent used to stay RUNNING forever: only a task that succeeded asked to end it
+    config = tmp_path / "tiny.py"
+    config.write_text(TINY_CONFIG)
+    sweep_dir = tmp_path / "sweep"
+    grid = ["--grid", "optim_wrapper.generator.optimizer.lr=[0.001,-1]"]  # point 1: Adam refuses lr=-1
+    submitted = run_mgx(["sweep", str(config), *grid, *SLURM, "--max-parallel", "2", "--work-dir",
+                         str(sweep_dir)], cwd=tmp_path)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    job_id = re.search(r"Submitted Slurm job array (\d+)", submitted.stdout).group(1)
+
+    def parent_ended():
+        parents, _ = _sweep_runs(tmp_path)
+        return parents and parents[0].info.status != "RUNNING"
+    wait_for(parent_ended, 420, "the sweep's parent run to end")
+    (parent,), children = _sweep_runs(tmp_path)
+    assert parent.info.status == "FAILED"
+    assert [r.data.tags["mgx.sweep.point"] for r in children if r.info.status == "FINISHED"] == ["0"]
+    logs = "".join(path.read_text() for path in sweep_dir.glob(f"slurm-{job_id}_*.out"))
+    assert "Invalid learning rate: -1" in logs
+    assert "point(s) 1 did not finish" in logs and "ended FAILED" in logs, logs[-3000:]
+
+
 def _max_array_size() -> int:
     from mgx.plugins.launchers.slurm_array import max_array_size
 

@@ -72,6 +72,56 @@ def ms_ssim_float64(x, y, weights=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333), chan
     return torch.stack(factors).prod(dim=0).mean(dim=1)
 
 
+def inception_score_float64(probs, splits, mmagic=False):
+    """IS from its definition in float64: exp(mean_i KL(p_i ‖ mean p)) per split, then mean and population std.
+    Official splits are torch.chunk's (ceil(N/splits) each); ``mmagic`` splits as MMagic's loop
+    ``preds[k*(N//splits):(k+1)*(N//splits)]`` does, each p renormalised to sum 1 (scipy.stats.entropy)."""
+    p = probs.double().numpy()
+    n = p.shape[0]
+    if mmagic:
+        p = p / p.sum(axis=1, keepdims=True)
+        block = n // splits
+        parts = [p[k * block:(k + 1) * block] for k in range(splits)]
+    else:
+        block = -(-n // splits)
+        parts = [p[k:k + block] for k in range(0, n, block)]
+    scores = []
+    for part in parts:
+        marginal = part.mean(axis=0)
+        scores.append(np.exp(np.mean((part * np.log(part / marginal)).sum(axis=1))))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def frechet_float64(real, fake):
+    """FID of two feature sets in float64: ‖μr − μf‖² + tr(Σr + Σf − 2 (Σr^½ Σf Σr^½)^½)."""
+    real, fake = real.double().numpy(), fake.double().numpy()
+    mu_r, mu_f = real.mean(0), fake.mean(0)
+    s_r, s_f = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    vals, vecs = np.linalg.eigh(s_r)
+    root_r = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    cross = np.linalg.eigvalsh(root_r @ s_f @ root_r)
+    return float(((mu_r - mu_f) ** 2).sum() + np.trace(s_r) + np.trace(s_f) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+
+
+def bilinear_resize_float64(images, size):
+    """Bilinear resize without antialiasing, pixel centres aligned (align_corners=False), in float64:
+    output pixel i samples the input at (i + 0.5)·in/out − 0.5, clamped to the image, between its two neighbours."""
+    x = images.double()
+
+    def axis_weights(n_in, n_out):
+        src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * n_in / n_out - 0.5).clamp(min=0)
+        lo = src.floor().long().clamp(max=n_in - 1)
+        hi = (lo + 1).clamp(max=n_in - 1)
+        frac = src - lo
+        matrix = torch.zeros(n_out, n_in, dtype=torch.float64)
+        matrix[torch.arange(n_out), lo] += 1 - frac
+        matrix[torch.arange(n_out), hi] += frac
+        return matrix
+
+    rows, cols = axis_weights(x.shape[2], size[0]), axis_weights(x.shape[3], size[1])
+    return torch.einsum("oh,nchw,pw->ncop", rows, x, cols)
+
+
 def swd_level_float64(real_desc, fake_desc, directions, channels=3):
     """SWD of one pyramid level from its definition in float64 numpy: descriptors normalised per
     channel (mean, unbiased std over every descriptor and patch position of the set), projected on

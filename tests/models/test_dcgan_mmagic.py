@@ -96,6 +96,28 @@ def test_mmagic_form_trains_and_arguments():
     assert not torch.equal(before, model.generator.output_layer.conv.weight)
 
 
+def test_discriminator_steps_is_mmagics_schedule_and_resumes_in_phase():
+    # MMagic: one discriminator update per iteration, the generator's every k-th (mgx's
+    # disc_steps=k would make k discriminator updates per iteration instead)
+    torch.manual_seed(0)
+    model = build({**small(32), "discriminator_steps": 3, "generator_steps": 2}, "model")
+    adam = dict(optimizer=dict(type="Adam", lr=1e-3, betas=(0.5, 0.999)))
+    optim = build_optim_wrappers(dict(generator=adam, discriminator=adam), model, device=CPU, amp=False)
+    batch = {"inputs": torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)}
+
+    def steps(name, network):
+        return optim[name].optimizer.state.get(next(network.parameters()), {}).get("step", 0)
+    had_gen_loss = ["loss_gen" in model.train_step(batch, optim) for _ in range(4)]
+    assert had_gen_loss == [False, False, True, False]
+    assert steps("discriminator", model.discriminator) == 4 and steps("generator", model.generator) == 2
+    resumed = build({**small(32), "discriminator_steps": 3, "generator_steps": 2}, "model")
+    resumed.load_state_dict(model.state_dict())  # the iteration count travels with the weights
+    assert int(resumed.train_iter) == 4
+    optim_resumed = build_optim_wrappers(dict(generator=adam, discriminator=adam), resumed, device=CPU, amp=False)
+    assert ["loss_gen" in resumed.train_step(batch, optim_resumed) for _ in range(2)] == [False, True]
+    assert "train_iter" not in build(small(32), "model").state_dict()  # the default layout is unchanged
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(discriminator=dict(type='DCGANDiscriminator', input_scale=64, output_scale=4, out_channels=1)),
      "generator.output_scale = discriminator.input_scale"),
@@ -107,6 +129,8 @@ def test_mmagic_form_trains_and_arguments():
     (dict(generator=dict(type='DCGANGenerator', output_scale=32, default_norm_cfg=dict(type='GN'))), "norm_cfg"),
     (dict(data_preprocessor=dict(type='Resize')), "data_preprocessor must be"),
     (dict(ema_config=dict(momentum=0.999)), "top-level"),
+    (dict(discriminator_steps=0), "discriminator_steps must be a positive int"),
+    (dict(discriminator_steps=2, disc_steps=2), "not both"),
 ])
 def test_mmagic_form_errors(change, message):
     with pytest.raises(ConfigError, match=message):

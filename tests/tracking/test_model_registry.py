@@ -195,7 +195,13 @@ def _log_register_and_load(tmp_path, model_cfg, network):
     client = MlflowClient(uri)
     run_id = client.create_run(client.create_experiment("sr")).info.run_id
 
+    env_before = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    uris_before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     logged = log_trained_model(uri, run_id, model_cfg, checkpoint, use_ema=False, register_as="sr-tiny")
+    # the process-wide store is back as it was, exported variables included: a later subprocess
+    # (CI: the next test's model loader) read its registry from this store otherwise
+    assert {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")} == env_before
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == uris_before
 
     assert logged.registered_version == "1" and logged.weights == "model"
     with _process_store(uri):  # tracking and registry URI for the block only

@@ -34,7 +34,7 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
         loaded = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, "models:/srv-gan/1", str(tmp_path / "w.pt")],
                                 cwd=tmp_path, env=mgx_env(MLFLOW_TRACKING_URI=url), capture_output=True, text=True,
                                 timeout=180)
-        assert loaded.returncode == 0, loaded.stderr
+        assert loaded.returncode == 0, loaded.stderr + "\n--- training stderr ---\n" + trained.stderr
         assert json.loads(loaded.stdout.strip().splitlines()[-1])["class"] == "DCGAN"
         best_state = load_state(next((tmp_path / "src").glob("best_*.pth")))
         for key, value in torch.load(tmp_path / "w.pt", weights_only=True).items():

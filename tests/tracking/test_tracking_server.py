@@ -151,3 +151,94 @@ def test_after_a_reconnect_replayed_the_spool_finish_reports_nothing_left(server
     assert not pending_files(spool_dir(tmp_path / "wd"))
     history = MlflowClient(server.url).get_metric_history(tracker.run_id, "loss")
     assert sorted(m.step for m in history) == list(range(50))
+
+
+def _wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.mark.timeout(120)
+def test_a_store_that_was_only_slow_at_a_checkpoint_is_back_online_when_its_call_returns(server, tmp_path):
+    # a slow moment of the server (> store_wait_s at a checkpoint) left the run offline until the
+    # next periodic probe: a short training then ended offline and skipped logging its model
+    tracker = Tracker.start(fast_settings(tracking_uri=server.url, experiment="slow", store_wait_s=0.5,
+                                          offline_retry_s=600.0), tmp_path / "wd", log_environment=False)
+    tracker.log_metrics({"loss": 0.0}, step=0)
+    assert tracker.flush(20)
+    server.freeze(True)
+    try:
+        for step in range(1, 11):
+            tracker.log_metrics({"loss": float(step)}, step=step)
+        assert tracker.secure_for_checkpoint() is False  # diverted to the spool after 0.5 s
+        assert tracker.store_offline
+    finally:
+        server.freeze(False)
+    assert _wait_until(lambda: not tracker.store_offline, 30), tracker.problems
+    tracker.log_metrics({"loss": 11.0}, step=11)
+    assert tracker.finish() is True
+    history = MlflowClient(server.url).get_metric_history(tracker.run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(12))  # the replay doubled nothing
+
+
+@pytest.mark.timeout(120)
+def test_reconnect_tries_an_offline_store_now_and_replays_the_spool(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    tracker = Tracker.start(fast_settings(tracking_uri=server.url, experiment="reconnect-now", offline_retry_s=600.0),
+                            tmp_path / "wd", log_environment=False)
+    tracker.log_metrics({"loss": 0.0}, step=0)
+    assert tracker.flush(20)
+    server.freeze(True)
+    try:
+        tracker.log_metrics({"loss": 1.0}, step=1)
+        assert _wait_until(lambda: tracker.store_offline, 30)  # the call timed out: offline
+        tracker.log_metrics({"loss": 2.0}, step=2)
+        assert tracker.flush(10)  # spooled
+        started = time.monotonic()
+        assert tracker.reconnect(2.0) is False  # still frozen: bounded wait, still offline
+        assert time.monotonic() - started < 3
+    finally:
+        server.freeze(False)
+    assert _wait_until(lambda: tracker.reconnect(5.0), 40), tracker.problems
+    assert tracker.finish() is True
+    history = MlflowClient(server.url).get_metric_history(tracker.run_id, "loss")
+    assert sorted(m.step for m in history) == [0, 1, 2]
+
+
+@pytest.mark.timeout(180)
+def test_the_trained_model_is_logged_when_the_store_answers_again_by_the_end(server, tmp_path, monkeypatch):
+    # CI: a run offline since a slow checkpoint skipped `tracking.register_model` at its end
+    import logging
+
+    import torch
+
+    import mgx.core.registry as registry_module
+    from mgx.core.plugins import PluginManager
+    from mgx.core.tracking.model_registry import log_model_at_end
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    model_cfg = dict(type="BaseEditModel", generator=dict(type="SRCNNNet", channels=(3, 4, 2, 3), upscale_factor=2),
+                     pixel_loss=dict(type="L1Loss"))
+    saved_registry = registry_module._activate_callback, registry_module._active
+    PluginManager(["mgx.plugins.models"]).activate()
+    try:
+        checkpoint = tmp_path / "iter_2.pth"
+        torch.save({"model": registry_module.build(dict(model_cfg), "model").state_dict(),
+                    "meta": {"iteration": 2}}, checkpoint)
+        tracker = Tracker.start(fast_settings(tracking_uri=server.url, experiment="late-model", offline_retry_s=600.0,
+                                              register_model="late-sr"), tmp_path / "wd", log_environment=False)
+        server.freeze(True)
+        try:
+            tracker.log_metrics({"loss": 1.0}, step=1)
+            assert _wait_until(lambda: tracker.store_offline, 30)
+        finally:
+            server.freeze(False)
+        log_model_at_end(tracker, model_cfg, checkpoint, False, logging.getLogger("test"))
+    finally:
+        registry_module._activate_callback, registry_module._active = saved_registry
+    assert tracker.finish() is True
+    client = MlflowClient(server.url, registry_uri=server.url)
+    (version,) = client.search_model_versions("name='late-sr'")
+    assert version.run_id == tracker.run_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 
 def _shift_zero(x: torch.Tensor, k: int, dim: int) -> torch.Tensor:

@@ -48,7 +48,10 @@ class DCGAN(nn.Module):
     ``noise_size`` (default: the generator's) is passed to the generator,
     ``data_preprocessor`` (default ``dict(type='DataPreprocessor')``: [0, 255] ->
     [-1, 1]) maps real images to the discriminator's range and generated ones
-    back; ``generator_steps``/``discriminator_steps`` are ``gen_steps``/``disc_steps``.
+    back; ``generator_steps`` is ``gen_steps``; ``discriminator_steps=k`` is MMagic's
+    schedule: one discriminator update per iteration and the generator phase every k-th
+    (MMagic's configs multiply ``max_iters`` by k for it), while mgx's ``disc_steps=k``
+    makes k discriminator updates within each iteration.
     ``ema_config`` and ``loss_config`` are MMagic arguments mgx takes elsewhere
     (top-level ``ema_config``) or not at all; only their default ``None`` is accepted.
     """
@@ -68,11 +71,19 @@ class DCGAN(nn.Module):
         if loss_config is not None:
             raise ConfigError("DCGAN: model.loss_config is not supported (DCGAN has no auxiliary losses); remove it")
         gen_steps = gen_steps if generator_steps is None else generator_steps
-        disc_steps = disc_steps if discriminator_steps is None else discriminator_steps
-        for name, value in (("disc_steps", disc_steps), ("gen_steps", gen_steps)):
+        for name, value in (("disc_steps", disc_steps), ("gen_steps", gen_steps),
+                            ("discriminator_steps", 1 if discriminator_steps is None else discriminator_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"DCGAN: {name} must be a positive int, got {value!r}")
+        if discriminator_steps not in (None, 1) and disc_steps != 1:
+            raise ConfigError("DCGAN: give disc_steps (discriminator updates per iteration) or MMagic's "
+                              "discriminator_steps (a generator phase every this many iterations), not both")
         self.disc_steps, self.gen_steps, self.loss = disc_steps, gen_steps, loss
+        # MMagic's schedule: one discriminator update per iteration, the generator's every
+        # `discriminator_steps`-th; its iteration count is state, so that --resume keeps the phase
+        self.discriminator_steps = discriminator_steps or 1
+        if self.discriminator_steps > 1:
+            self.register_buffer("train_iter", torch.zeros((), dtype=torch.long))
         mgx_args = dict(latent_dim=latent_dim, image_size=image_size, channels=channels, base_channels=base_channels)
         if generator is None and discriminator is None:
             self._build_mgx_form(**{key: _MGX_DEFAULTS[key] if value is None else value
@@ -176,6 +187,10 @@ class DCGAN(nn.Module):
                 loss_disc = loss_real + loss_fake
             disc_optim.update_params(loss_disc)
         losses.update(loss_disc=loss_disc.detach(), loss_disc_real=loss_real.detach(), loss_disc_fake=loss_fake.detach())
+        if self.discriminator_steps > 1:
+            self.train_iter += 1
+            if int(self.train_iter) % self.discriminator_steps != 0:
+                return losses
         self._set_disc_trainable(False)
         try:
             for _ in range(self.gen_steps):
