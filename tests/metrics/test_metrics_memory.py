@@ -183,3 +183,11 @@ def test_row_slabs_keep_rows_in_order_across_blocks(monkeypatch):
     taken = torch.cat(list(store.take_chunks()))
     assert taken.dtype == torch.float64 and torch.equal(taken, torch.cat([rows.double(), torch.ones(1, 3).double()]))
     assert store.rows == 0 and not list(store.chunks())
+
+
+@pytest.mark.parametrize("bad", [0, -5, "1G", True])
+def test_swd_memory_mb_must_be_a_positive_number(bad):
+    from mgx.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="memory_mb must be a positive number"):
+        SlicedWassersteinDistance(fake_nums=8, memory_mb=bad)
