@@ -4,13 +4,15 @@ Run: python benchmarks/bench_metric_speed.py [--rounds 3] [--threads 2] [--only 
 (needs the `test` extra: pip install -e '.[test]').
 
 Sizes are the ones issue 14 names: KID 20 subsets × 1000 of d=2048 features
-(n=3000 per set), MS-SSIM 64 pairs at 256 px, PR d=4096, n=3000. Each round runs
+(n=3000 per set, then n=10000 per set), MS-SSIM 64 pairs at 256 px, PR d=4096, n=3000. Each round runs
 every implementation once, in alternating order, in this one process; the table
 shows median seconds and the ratio mgx/peer of medians (< 1: mgx faster).
 
 Precision: every value is compared with a float64 computation of the same
 definition on the same input (KID: on the subsets that implementation drew,
-replayed; MS-SSIM: float64 filtering; PR: float64 distances).
+replayed; MS-SSIM: float64 filtering; PR: float64 distances). KID also prints,
+on each peer's draws (mgx replays them with kid_subset_scores), the absolute
+differences |peer - float64|, |mgx - float64| and |mgx - peer|.
 Goal: mgx ≤ 1.0 against the fastest peer at equal or better precision.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mgx.plugins.metrics.functional.kid import kid_from_features
+from mgx.plugins.metrics.functional.kid import kid_from_features, kid_subset_scores
 from mgx.plugins.metrics.functional.precision_recall import precision_recall
 from mgx.plugins.metrics.functional.ssim import ms_ssim
 
@@ -88,9 +90,23 @@ def kid_cases(n: int, dim: int, subsets: int, size: int):
             refs[name] = kid_float64(real_np, fake_np, picks())
         return refs[name]
 
-    return [("mgx", mgx, lambda: reference("mgx", mgx_picks)),
-            ("torch-fidelity", fidelity, lambda: reference("torch-fidelity", fidelity_picks)),
-            ("clean-fid", cleanfid, lambda: reference("clean-fid", cleanfid_picks))]
+    cases = [("mgx", mgx, lambda: reference("mgx", mgx_picks)),
+             ("torch-fidelity", fidelity, lambda: reference("torch-fidelity", fidelity_picks)),
+             ("clean-fid", cleanfid, lambda: reference("clean-fid", cleanfid_picks))]
+    peers = [("torch-fidelity", fidelity, fidelity_picks), ("clean-fid", cleanfid, cleanfid_picks)]
+    return cases, lambda: kid_same_draws(real, fake, peers, lambda name: refs[name])
+
+
+def kid_same_draws(real, fake, peers, reference) -> None:
+    """mgx on each peer's own subsets: |mgx - peer| and each one's distance to the float64 definition."""
+    print("KID on each peer's draws (mgx replays them with kid_subset_scores); absolute differences")
+    print(f"{'draws of':16s} {'float64 value':>14s} {'|peer-f64|':>11s} {'|mgx-f64|':>11s} {'|mgx-peer|':>11s}")
+    for label, fn, picks in peers:
+        exact = reference(label)
+        peer = fn()
+        draws = [(torch.as_tensor(r), torch.as_tensor(f)) for r, f in picks()]
+        mine = float(kid_subset_scores(real, fake, draws).mean())
+        print(f"{label:16s} {exact:14.8e} {abs(peer - exact):11.2e} {abs(mine - exact):11.2e} {abs(mine - peer):11.2e}")
 
 
 def ms_ssim_cases(pairs: int, size: int):
@@ -195,7 +211,7 @@ def run(name: str, cases, rounds: int) -> None:
             values[label] = fn()
             times[label].append(time.perf_counter() - start)
     mgx_median = statistics.median(times["mgx"])
-    unit = "relative" if name == "KID" else "absolute"
+    unit = "relative" if name.startswith("KID") else "absolute"
     print(f"\n{name}  (difference to float64: {unit}, on that implementation's own draws)")
     print(f"{'implementation':16s} {'median s':>9s} {'min..max s':>15s} {'mgx/peer':>9s} {'|value - float64|':>18s}")
     for label, _, reference in cases:
@@ -216,7 +232,12 @@ def main() -> None:
     chosen = set(args.only.split(","))
     div = 4 if args.small else 1
     if "kid" in chosen:
-        run("KID", kid_cases(3000 // div, 2048, 20, 1000 // div), args.rounds)
+        # 3000 features per set: mgx computes the Gram matrix of all of them once (fewer products than the
+        # subsets'); 10000: one syrk per subset, the path of large evaluations (e.g. KID-50k).
+        for per_set in (3000, 10000):
+            cases, same_draws = kid_cases(per_set // div, 2048, 20, 1000 // div)
+            run(f"KID, {per_set // div} features per set", cases, args.rounds)
+            same_draws()
     if "ms_ssim" in chosen:
         run("MS-SSIM", ms_ssim_cases(64 // div, 256), args.rounds)
     if "pr" in chosen:

@@ -31,6 +31,12 @@ class KernelInceptionDistance(FeatureSetMetric):
                          need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
         check_inception_style("KernelInceptionDistance", inception_style)
         check_extractor_arg("KernelInceptionDistance", feature_extractor)
+        if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+            raise ConfigError(f"KernelInceptionDistance: degree={degree!r}; the polynomial kernel's degree must be "
+                              f"a positive integer (default 3)")
+        if isinstance(subset_size, bool) or not isinstance(subset_size, int) or subset_size < 2:
+            raise ConfigError(f"KernelInceptionDistance: subset_size={subset_size!r}; the unbiased MMD² needs "
+                              f"subsets of at least 2 samples (default 1000)")
         if subset_size > fake_nums or (real_nums > 0 and subset_size > real_nums):
             raise ConfigError(f"KernelInceptionDistance: subset_size={subset_size} exceeds fake_nums={fake_nums} "
                               f"or real_nums={real_nums}; lower subset_size")
