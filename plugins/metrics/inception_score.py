@@ -10,6 +10,7 @@ from mgx.core.evaluation import BaseMetric, GenerativeMetric
 
 from ._common import (check_convention, check_extractor_arg, check_inception_style, inception_for_style,
                       keep_below, prepare_extractor, run_extractor, truncate_pixels)
+from ._slabs import RowSlabs
 from .fid import images_from, sample_indices
 from .functional.inception_score import inception_score_from_split_sums, inception_split_sums
 from .functional.pil_resize import METHODS as PILLOW_METHODS, pil_resize
@@ -56,8 +57,7 @@ class _ISState:
         self.ctx = ctx
         self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
-        self._probs: list[torch.Tensor] = []
-        self._indices: list[torch.Tensor] = []
+        self._probs, self._indices = RowSlabs(), RowSlabs()
 
     def _to_network(self, images: torch.Tensor) -> torch.Tensor:
         """Pixels as the network gets them: resized to its ``input_size`` (when ``resize``), quantised
@@ -79,27 +79,33 @@ class _ISState:
 
     def _add(self, images: torch.Tensor, indices: torch.Tensor) -> None:
         probs = run_extractor(self._extractor.class_probabilities, self._to_network(images), self.ctx.device,
-                              self.ctx.amp).double()
-        if self.convention == "mmagic":  # scipy.stats.entropy, which MMagic calls, rescales each p to sum 1
-            probs = probs / probs.sum(dim=1, keepdim=True)
-        self._probs.append(probs.cpu())
-        self._indices.append(torch.as_tensor(indices).reshape(-1).long().cpu())
+                              self.ctx.amp)
+        # kept float32 as extracted (half the memory of float64); made float64 when the splits are summed
+        self._probs.add(probs.cpu())
+        self._indices.add(torch.as_tensor(indices).reshape(-1).long().cpu())
 
     def _score(self) -> dict[str, float]:
-        local_idx = torch.cat(self._indices) if self._indices else torch.zeros(0, dtype=torch.long)
+        local_idx = torch.cat(list(self._indices.chunks())) if self._indices.rows else torch.zeros(0, dtype=torch.long)
         all_idx = torch.sort(torch.cat(distributed.all_gather_object(local_idx))).values
         if all_idx.numel() == 0:
             raise MgxError(f"{type(self).__name__}: no images were evaluated")
         # Position of each sample in the global order (indices need not be contiguous).
         positions = torch.searchsorted(all_idx, local_idx)
-        dims = [d for d in distributed.all_gather_object(self._probs[0].shape[1] if self._probs else None)
+        dims = [d for d in distributed.all_gather_object(self._probs.row_shape[0] if self._probs.rows else None)
                 if d is not None]
-        probs = torch.cat(self._probs) if self._probs else torch.zeros(0, dims[0], dtype=torch.float64)
         total = int(all_idx.numel())
         if self.convention == "mmagic" and total < self.splits:
             raise MgxError(f"{type(self).__name__}(convention='mmagic'): {total} images cannot fill "
                            f"{self.splits} splits of floor({total}/{self.splits}) = 0 images")
-        sums = inception_split_sums(probs, positions, total, self.splits, drop_remainder=self.convention == "mmagic")
+        # Split sums part by part, each in float64: no float64 copy of all probabilities.
+        sums = torch.zeros(self.splits, dims[0] + 2, dtype=torch.float64)
+        offset = 0
+        for probs in (part.double() for block in self._probs.chunks() for part in block.split(4096)):
+            if self.convention == "mmagic":  # scipy.stats.entropy, which MMagic calls, rescales each p to sum 1
+                probs = probs / probs.sum(dim=1, keepdim=True)
+            sums += inception_split_sums(probs, positions[offset:offset + probs.shape[0]], total, self.splits,
+                                         drop_remainder=self.convention == "mmagic")
+            offset += probs.shape[0]
         mean, std = inception_score_from_split_sums(distributed.all_reduce_sum(sums))
         return {"is": mean, "is_std": std}
 

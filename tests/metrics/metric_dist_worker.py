@@ -19,6 +19,8 @@ METRICS = [
     dict(type="IS", fake_nums=37, splits=3, feature_extractor=dict(type="TinyFeatures")),
     dict(type="MS_SSIM", fake_nums=34),
     dict(type="SWD", fake_nums=20, real_nums=20),
+    # 1 MiB: each rank spools its descriptors to disk and the directions go in blocks of ~14
+    dict(type="SWD", prefix="SWD-spooled", fake_nums=20, real_nums=20, memory_mb=1.0),
     dict(type="PPL", fake_nums=11, feature_extractor=dict(type="TinyLPIPS"), crop=False),
 ]
 EQ = [dict(type="EQ", fake_nums=3, eq_cfg=dict(compute_eqt_int=True, compute_eqt_frac=True))]

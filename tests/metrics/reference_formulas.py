@@ -120,3 +120,23 @@ def bilinear_resize_float64(images, size):
 
     rows, cols = axis_weights(x.shape[2], size[0]), axis_weights(x.shape[3], size[1])
     return torch.einsum("oh,nchw,pw->ncop", rows, x, cols)
+
+
+def swd_level_float64(real_desc, fake_desc, directions, channels=3):
+    """SWD of one pyramid level from its definition in float64 numpy: descriptors normalised per
+    channel (mean, unbiased std over every descriptor and patch position of the set), projected on
+    unit ``directions`` (columns), sorted; mean |Δ| over samples and directions (the longer set read
+    at evenly spaced quantiles when the sizes differ)."""
+    def normalised(desc):
+        x = desc.double().numpy().reshape(desc.shape[0], channels, -1)
+        x = (x - x.mean(axis=(0, 2), keepdims=True)) / x.std(axis=(0, 2), ddof=1, keepdims=True)
+        return x.reshape(desc.shape[0], -1)
+
+    dirs = directions.double().numpy()
+    a = np.sort(normalised(real_desc) @ dirs, axis=0)
+    b = np.sort(normalised(fake_desc) @ dirs, axis=0)
+    if a.shape[0] != b.shape[0]:
+        short, long_ = (a, b) if a.shape[0] < b.shape[0] else (b, a)
+        pick = np.round(np.linspace(0, long_.shape[0] - 1, short.shape[0])).astype(np.int64)
+        a, b = short, long_[pick]
+    return float(np.abs(a - b).mean())

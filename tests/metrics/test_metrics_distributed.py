@@ -27,3 +27,6 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         # Batches are cut differently per shard, so float32 features differ in the last bits
         # (conv kernels depend on batch composition); everything downstream is order-independent.
         assert ranks[0][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+    # SWD spooled to disk per rank (memory_mb=1) gives what it gives in memory
+    for key in ("32", "16", "avg"):
+        assert ranks[0][f"SWD-spooled/{key}"] == pytest.approx(ranks[0][f"SWD/{key}"], rel=1e-6), key
