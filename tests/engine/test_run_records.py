@@ -36,6 +36,16 @@ def _signal_hook(iteration: int, signal: str, once_file: Path, point: str = "aft
             f"once_file={str(once_file)!r})]\n")
 
 
+def _signalled_training(tmp_path: Path, at: int, signal: str, *args: str, point: str = "after_train_iter",
+                        **config_options):
+    """Train the tiny config into tmp_path/work with a real ``signal`` sent at ``point``
+    (iteration ``at``); returns (config, work_dir, completed process)."""
+    config = write_tiny_config(tmp_path, extra=_signal_hook(at, signal, tmp_path / "signalled", point),
+                               **config_options)
+    work = tmp_path / "work"
+    return config, work, run_mgx("run", "train", str(config), "--work-dir", str(work), *args, cwd=tmp_path)
+
+
 @pytest.fixture(scope="module")
 def two_trainings(tmp_path_factory) -> dict:
     """Train 12 iterations (max_keep_ckpts=2), then 4 in the same work_dir (same seed), then
@@ -111,10 +121,8 @@ def test_resume_of_a_finished_training_says_so_and_leaves_its_run_alone(two_trai
 @pytest.mark.timeout(600)
 def test_killed_before_the_first_checkpoint_resume_continues_the_same_mlflow_run(tmp_path: Path) -> None:
     # item 3: a SIGKILL after the MLflow run exists but before any checkpoint
-    config = write_tiny_config(tmp_path, max_iters=8, val_interval=100, ckpt_interval=1000,
-                               extra=_signal_hook(3, "SIGKILL", tmp_path / "signalled"))
-    work = tmp_path / "work"
-    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    config, work, killed = _signalled_training(tmp_path, 3, "SIGKILL",
+                                               max_iters=8, val_interval=100, ckpt_interval=1000)
     assert killed.returncode == -9, killed.stderr
     assert not list(work.glob("*.pth"))
     (orphan,) = _runs(tmp_path)
@@ -135,11 +143,8 @@ def test_killed_before_the_first_checkpoint_resume_continues_the_same_mlflow_run
 def test_exactly_one_best_checkpoint_after_a_kill_and_resume(tmp_path: Path) -> None:
     # item 4: killed right after a new best was written (no periodic checkpoint after it), so the
     # resume starts from the best file itself
-    config = write_tiny_config(tmp_path, max_iters=18, val_interval=6, ckpt_interval=1000,
-                               extra=_signal_hook(13, "SIGKILL", tmp_path / "signalled"))
-    work = tmp_path / "work"
-    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--no-track", "--deterministic",
-                     cwd=tmp_path)
+    config, work, killed = _signalled_training(tmp_path, 13, "SIGKILL", "--no-track", "--deterministic",
+                                               max_iters=18, val_interval=6, ckpt_interval=1000)
     assert killed.returncode == -9, killed.stderr
     assert [p.name for p in work.glob("best_*.pth")] == ["best_SWD_avg_iter_12.pth"], "SWD must improve at 12"
 
@@ -190,10 +195,8 @@ def test_values_logged_after_a_sigterm_and_resume_equal_the_uninterrupted_run(tm
 @pytest.mark.timeout(600)
 def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_path: Path) -> None:
     # item 8: the stop signal arrives as the last validation begins
-    config = write_tiny_config(tmp_path, max_iters=6, val_interval=6, ckpt_interval=1000,
-                               extra=_signal_hook(6, "SIGTERM", tmp_path / "signalled", point="before_val"))
-    work = tmp_path / "work"
-    stopped = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    config, work, stopped = _signalled_training(tmp_path, 6, "SIGTERM", point="before_val",
+                                                max_iters=6, val_interval=6, ckpt_interval=1000)
     assert stopped.returncode == 143, stopped.stderr
     assert "stopped by SIGTERM at iteration 6" in stopped.stderr
     assert "Iter(val) [6]  SWD" not in stopped.stderr, "the validation pass was not abandoned"
@@ -215,10 +218,8 @@ def test_sigterm_during_the_final_validation_checkpoints_and_ends_killed(tmp_pat
 def test_killed_while_closing_a_finished_training_resume_closes_its_mlflow_run(tmp_path: Path) -> None:
     # a kill after the last checkpoint, before the MLflow run was ended: --resume said "already
     # finished" and left the run RUNNING for ever (1 of 10 kill trials)
-    config = write_tiny_config(tmp_path, max_iters=4, val_interval=2, ckpt_interval=100,
-                               extra=_signal_hook(0, "SIGKILL", tmp_path / "signalled", point="after_run"))
-    work = tmp_path / "work"
-    killed = run_mgx("run", "train", str(config), "--work-dir", str(work), cwd=tmp_path)
+    config, work, killed = _signalled_training(tmp_path, 0, "SIGKILL", point="after_run",
+                                               max_iters=4, val_interval=2, ckpt_interval=100)
     assert killed.returncode == -9, killed.stderr
     (left,) = _runs(tmp_path)
     assert left.info.status == "RUNNING"

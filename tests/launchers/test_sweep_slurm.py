@@ -22,20 +22,33 @@ def _sweep_runs(workspace):
     return parents, [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
 
 
+def _sweep_on_slurm(tmp_path, grid: str, *extra: str):
+    """`mgx sweep` of the tiny config over ``grid`` as a Slurm array, two tasks at a time, into
+    tmp_path/sweep; the completed process."""
+    config = tmp_path / "tiny.py"
+    config.write_text(TINY_CONFIG)
+    return run_mgx(["sweep", str(config), "--grid", grid, *SLURM, "--max-parallel", "2",
+                    "--work-dir", str(tmp_path / "sweep"), *extra], cwd=tmp_path)
+
+
+def _wait_for_the_parent_to_end(tmp_path) -> None:
+    def parent_ended():
+        parents, _ = _sweep_runs(tmp_path)
+        return parents and parents[0].info.status != "RUNNING"
+    wait_for(parent_ended, 420, "the sweep's parent run to end")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_three_point_array_with_a_requeued_task_ends_with_three_finished_children(tmp_path):
-    config = tmp_path / "tiny.py"
-    config.write_text(TINY_CONFIG)
+    grid = f"train_cfg.max_iters={list(MAX_ITERS)}"
     sweep_dir = tmp_path / "sweep"
-    submitted = run_mgx(["sweep", str(config), "--grid", f"train_cfg.max_iters={list(MAX_ITERS)}",
-                         *SLURM, "--max-parallel", "2", "--work-dir", str(sweep_dir)], cwd=tmp_path)
+    submitted = _sweep_on_slurm(tmp_path, grid)
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     job_id = re.search(r"Submitted Slurm job array (\d+) \(3 point", submitted.stdout).group(1)
     (script,) = sweep_dir.glob("*.sbatch")
     assert "#SBATCH --array=0-2%2" in script.read_text()
-    twice = run_mgx(["sweep", str(config), "--grid", f"train_cfg.max_iters={list(MAX_ITERS)}",
-                     *SLURM, "--max-parallel", "2", "--work-dir", str(sweep_dir)], cwd=tmp_path)
+    twice = _sweep_on_slurm(tmp_path, grid)
     assert twice.returncode == 2 and f"job array {job_id} still has" in twice.stderr, twice.stderr
 
     task = f"{job_id}_1"
@@ -45,10 +58,7 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
     subprocess.run(["scontrol", "requeue", task], check=True)
     start_requeued_now(task)
 
-    def parent_ended():
-        parents, _ = _sweep_runs(tmp_path)
-        return parents and parents[0].info.status != "RUNNING"
-    wait_for(parent_ended, 420, "the sweep's parent run to end")
+    _wait_for_the_parent_to_end(tmp_path)
     parents, children = _sweep_runs(tmp_path)
     text = log.read_text()
     assert "restart 1" in text and "resumed from" in text, text[-3000:]
@@ -67,8 +77,7 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
         assert (sweep_dir / f"point_00{point}" / f"iter_{iters}.pth").exists()
 
     # the same command again: nothing to submit
-    again = run_mgx(["sweep", str(config), "--grid", f"train_cfg.max_iters={list(MAX_ITERS)}", *SLURM,
-                     "--max-parallel", "2", "--work-dir", str(sweep_dir)], cwd=tmp_path)
+    again = _sweep_on_slurm(tmp_path, grid)
     assert again.returncode == 0 and "skipping 3 finished point(s)" in again.stdout, again.stderr
     assert "Submitted" not in again.stdout
 
@@ -77,23 +86,14 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
 @pytest.mark.timeout(600)
 def test_a_failed_point_ends_the_parent_failed_once_no_task_is_left(tmp_path):
     # the parent used to stay RUNNING forever: only a task that succeeded asked to end it
-    config = tmp_path / "tiny.py"
-    config.write_text(TINY_CONFIG)
-    sweep_dir = tmp_path / "sweep"
-    grid = ["--grid", "optim_wrapper.generator.optimizer.lr=[0.001,-1]"]  # point 1: Adam refuses lr=-1
-    submitted = run_mgx(["sweep", str(config), *grid, *SLURM, "--max-parallel", "2", "--work-dir",
-                         str(sweep_dir)], cwd=tmp_path)
+    submitted = _sweep_on_slurm(tmp_path, "optim_wrapper.generator.optimizer.lr=[0.001,-1]")  # Adam refuses -1
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     job_id = re.search(r"Submitted Slurm job array (\d+)", submitted.stdout).group(1)
-
-    def parent_ended():
-        parents, _ = _sweep_runs(tmp_path)
-        return parents and parents[0].info.status != "RUNNING"
-    wait_for(parent_ended, 420, "the sweep's parent run to end")
+    _wait_for_the_parent_to_end(tmp_path)
     (parent,), children = _sweep_runs(tmp_path)
     assert parent.info.status == "FAILED"
     assert [r.data.tags["mgx.sweep.point"] for r in children if r.info.status == "FINISHED"] == ["0"]
-    logs = "".join(path.read_text() for path in sweep_dir.glob(f"slurm-{job_id}_*.out"))
+    logs = "".join(path.read_text() for path in (tmp_path / "sweep").glob(f"slurm-{job_id}_*.out"))
     assert "Invalid learning rate: -1" in logs
     assert "point(s) 1 did not finish" in logs and "ended FAILED" in logs, logs[-3000:]
 
