@@ -152,12 +152,13 @@ RUN_KINDS = {"train": "training", "test": "test"}  # tag mgx.mode of a run -> wh
 @click.option("--max", "max_results", default=50, show_default=True, help="Most runs to show (newest first).")
 @_store_options
 def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None, workspace: str | None) -> None:
-    """Print a table of runs: id, name, kind (training or test), experiment, status, start, duration."""
+    """Print a table of runs: id, name, kind (training or test), experiment, status, start, duration.
+
+    In a terminal narrower than the table, ids are shortened to the 8 characters every command
+    accepts; piped output keeps full ids."""
     import datetime
 
     from mlflow.entities import ViewType
-
-    from mgx.core.tracking.query import format_table
 
     uri = _store_uri(tracking_uri, workspace)
     client = _client(uri)
@@ -174,13 +175,59 @@ def runs_list(experiment: str | None, max_results: int, tracking_uri: str | None
         return
     rows = []
     for r in found_runs:
-        start = datetime.datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        start = datetime.datetime.fromtimestamp(r.info.start_time / 1000)
         end = r.info.end_time or (r.info.start_time if r.info.status != "RUNNING" else None)
         duration = f"{(end - r.info.start_time) / 1000:.0f}s" if end else "running"
         kind = RUN_KINDS.get(r.data.tags.get("mgx.mode", ""), r.data.tags.get("mgx.mode", "-"))
         rows.append([r.info.run_id, r.info.run_name or "", kind, experiments.get(r.info.experiment_id, ""),
                      r.info.status, start, duration])
-    click.echo(format_table(["RUN ID", "NAME", "KIND", "EXPERIMENT", "STATUS", "START", "DURATION"], rows))
+    click.echo(_runs_table(rows, _output_width()))
+
+
+RUNS_HEADER = ["RUN ID", "NAME", "KIND", "EXPERIMENT", "STATUS", "START", "DURATION"]
+
+
+def _output_width() -> int | None:
+    """The terminal's width (or $COLUMNS); None when the output goes to a pipe or file, which
+    gets the whole table (full ids for scripts)."""
+    import os
+    import shutil
+    import sys
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def _runs_table(rows: list[list], width: int | None) -> str:
+    """The runs table, made to fit ``width``: short ids (accepted wherever a run is named), then a
+    shorter start time, then no EXPERIMENT column when every run is in the same one, then
+    shortened names."""
+    from mgx.core.tracking.query import format_table, short_id
+
+    def widest(text):
+        return max(len(line) for line in text.splitlines())
+
+    header = list(RUNS_HEADER)
+    body = [[*row[:5], row[5].strftime("%Y-%m-%d %H:%M:%S"), row[6]] for row in rows]
+    text = format_table(header, body)
+    if width is None or widest(text) <= width:
+        return text
+    header[0] = "RUN"
+    body = [[short_id(row[0]), *row[1:]] for row in body]
+    for step in ("start", "experiment", "name"):
+        text = format_table(header, body)
+        if widest(text) <= width:
+            return text
+        if step == "start":
+            body = [[*row[:5], raw[5].strftime("%m-%d %H:%M"), row[6]] for row, raw in zip(body, rows)]
+        elif step == "experiment" and len({row[3] for row in body}) == 1:
+            header.pop(3)
+            body = [row[:3] + row[4:] for row in body]
+        elif step == "name":
+            room = max(len("NAME"), max(len(row[1]) for row in body) - (widest(text) - width))
+            body = [[row[0], row[1] if len(row[1]) <= room else row[1][:room - 1] + "…", *row[2:]] for row in body]
+    return format_table(header, body)
 
 
 @runs.command("compare")

@@ -16,11 +16,19 @@ def test_runs_list_and_compare(workspace, tmp_path):
     listed = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace)])
     assert listed.exit_code == 0, listed.output
     assert alpha.run_id in listed.output and "beta-run" in listed.output and "FINISHED" in listed.output
+    # at 80 columns (a terminal; a pipe without COLUMNS keeps the whole table): short ids that
+    # compare accepts, shorter start times, the one experiment not repeated
+    narrow = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace)], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.output.splitlines()) <= 80, narrow.output
+    assert alpha.run_id[:8] in narrow.output and alpha.run_id not in narrow.output
+    tiny = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace)], env={"COLUMNS": "50"})
+    assert max(len(line) for line in tiny.output.splitlines()) <= 58, tiny.output  # names shortened to "NAME"
     unknown_exp = runner.invoke(cli, ["runs", "list", "--workspace", str(workspace), "--experiment", "nope"])
     assert unknown_exp.exit_code == 2 and "nope" in unknown_exp.output
 
     plot = tmp_path / "curves.png"
-    compared = runner.invoke(cli, ["runs", "compare", alpha.run_id, "beta-run", "--workspace", str(workspace),
+    compared = runner.invoke(cli, ["runs", "compare", alpha.run_id[:8], "beta-run", "--workspace", str(workspace),
                                    "--plot", str(plot)])
     assert compared.exit_code == 0, compared.output
     out = compared.output
