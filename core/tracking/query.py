@@ -83,18 +83,20 @@ def fmt_value(value: float | None) -> str:
 
 
 def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[str, dict[str, list]]]:
-    """Text of differing params and final/best metrics; also returns the effective curves."""
-    names = [r.info.run_name or short_id(r.info.run_id) for r in runs]
-    header = ["", *[f"{n} ({short_id(r.info.run_id)})" for n, r in zip(names, runs)]]
+    """Text of differing params and final/best metrics; also returns the effective curves.
+
+    Columns are headed by the runs' short ids (a legend names them), and each metric takes a
+    row for its final value and one for its best, so that two or three runs fit 80 columns."""
     from mgx.core.metric_direction import TRACKING_TAG, from_tag
 
+    ids = [short_id(r.info.run_id) for r in runs]
+    out = ["runs:", *[f"  {r.info.run_name or run_id} ({run_id})" for r, run_id in zip(runs, ids)], ""]
     declared = [from_tag(r.data.tags.get(TRACKING_TAG)) for r in runs]
     param_keys = sorted(set().union(*(r.data.params for r in runs)))
     differing = [k for k in param_keys if len({r.data.params.get(k) for r in runs}) > 1]
-    out = []
     if differing:
         out.append("params that differ:")
-        out.append(format_table(["param", *header[1:]],
+        out.append(format_table(["param", *ids],
                                 [[k, *[_short(r.data.params.get(k, "-")) for r in runs]] for k in differing]))
     else:
         out.append(f"params: all {len(param_keys)} equal")
@@ -103,23 +105,31 @@ def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[
     curves: dict[str, dict[str, list]] = {}
     rows = []
     for key in keys:
-        cells = []
+        finals, summaries = [], []
         for r, run_declared in zip(runs, declared):
             points = effective_history(client.get_metric_history(r.info.run_id, key)) \
                 if key in r.data.metrics else []
             curves.setdefault(key, {})[r.info.run_id] = points
-            if not points:
-                cells.append("-")
-                continue
-            s = summarise(points, key, run_declared)
-            best = f" best({s.direction}) {fmt_value(s.best)}@{s.best_step}" if s.best is not None else ""
-            cells.append(f"final {fmt_value(s.final)}@{points[-1][0]}{best}")
-        rows.append([key, *cells])
+            summary = summarise(points, key, run_declared) if points else None
+            summaries.append(summary)
+            finals.append(f"{fmt_value(summary.final)}@{points[-1][0]}" if summary else "-")
+        rows.append([key, "final", *finals])
+        directions = {s.direction for s in summaries if s is not None and s.best is not None}
+        if directions:
+            label = f"best({directions.pop()})" if len(directions) == 1 else "best"
+            rows.append(["", label, *[_best_cell(s, label) for s in summaries]])
     out.append("")
     out.append("metrics (value@step; after a resume the latest value per step counts):" if rows else "metrics: none")
     if rows:
-        out.append(format_table(["metric", *header[1:]], rows))
+        out.append(format_table(["metric", "", *ids], rows))
     return "\n".join(out), curves
+
+
+def _best_cell(summary: MetricSummary | None, label: str) -> str:
+    if summary is None or summary.best is None:
+        return "-"
+    cell = f"{fmt_value(summary.best)}@{summary.best_step}"
+    return cell if label != "best" else f"{cell} ({summary.direction})"  # runs disagree on the direction
 
 
 def _short(value: str, limit: int = 60) -> str:

@@ -33,8 +33,12 @@ def test_runs_list_and_compare(workspace, tmp_path):
     assert compared.exit_code == 0, compared.output
     out = compared.output
     assert "lr" in out and "0.01" in out and "batch" not in out.split("metrics")[0]  # only differing params
-    assert "final 0.010989@90" in out  # alpha loss at step 90: 1/91
-    assert "best(max) 38@90" in out  # beta PSNR: higher is better
+    lines = out.splitlines()
+    loss = next(i for i, line in enumerate(lines) if line.startswith("loss "))
+    assert lines[loss].split()[1:3] == ["final", "0.010989@90"]  # alpha loss at step 90: 1/91
+    psnr = next(i for i, line in enumerate(lines) if line.startswith("PSNR/psnr "))
+    assert lines[psnr + 1].split()[0] == "best(max)" and "38@90" in lines[psnr + 1]  # PSNR: higher is better
+    assert max(len(line) for line in lines if not line.startswith("curves written")) <= 80, out  # fits a terminal
     assert plot.stat().st_size > 5000
 
     missing = runner.invoke(cli, ["runs", "compare", alpha.run_id, "f" * 32, "--workspace", str(workspace)])
