@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 
 import click
 
@@ -61,6 +63,12 @@ def plugins(include_blocked: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)  # --json is for machines
+
+    def echo_list(label: str, names: list[str]) -> None:
+        click.echo(textwrap.fill(", ".join(names), width, initial_indent=f"    {label}: ",
+                                 subsequent_indent=" " * 8, break_on_hyphens=False))
+
     for row in rows:
         origin = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
         click.echo(f"{row['name']}  [{origin}]{'  (built-in)' if row['builtin'] else ''}")
@@ -68,9 +76,9 @@ def plugins(include_blocked: bool, as_json: bool) -> None:
             click.echo(f"    ERROR: {row['error']}")
             continue
         if row["hooks"]:
-            click.echo(f"    hooks: {', '.join(row['hooks'])}")
+            echo_list("hooks", row["hooks"])
         for kind, names in row["components"].items():
-            click.echo(f"    {kind}s: {', '.join(names)}")
+            echo_list(f"{kind}s", names)
 
 
 COMMANDS = [plugins]

@@ -101,8 +101,9 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
       mgx sweep configs/example_config.py \\
           --grid optim_wrapper.generator.optimizer.lr=[1e-3,2e-4] \\
           --grid train_dataloader.batch_size=[16,32] --max-parallel 2
-    Running the same command again skips finished points and resumes unfinished ones.
-    Compare the points: mgx runs compare --parent <sweep run name or id> --metric KEY
+    Running the same command again skips finished points and resumes unfinished
+    ones. Compare the points:
+      mgx runs compare --parent <sweep run name or id> --metric KEY
     """
     from mgx.core.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
 

@@ -118,3 +118,10 @@ def test_plugins_command_lists_builtins_in_text_and_json(invoke):
     text = invoke(["plugins"]).stdout
     for row in builtins:
         assert f"{row['name']}  [mgx {row['version']}]  (built-in)" in text
+
+
+def test_plugins_text_fits_the_terminal(invoke, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # lists of 25 transforms made 384-character lines
+    text = invoke(["plugins"]).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "RandomJPEGCompression" in text and "SlicedWassersteinDistance" in text
