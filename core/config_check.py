@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .config_helpers import derived_from
 from .config_keys import (DEFAULT_HOOK_KEYS, SECTION_KEYS, TOP_LEVEL_KEYS, Accounting, accepted_arguments,
                           check_keys, likely_misspelling, type_problems)
 
@@ -75,7 +76,12 @@ class _Walker:
     def run(self) -> Accounting:
         cfg = self.cfg
         ignored_top = [key for key, spec in TOP_LEVEL_KEYS.items() if spec.handling == "ignored"]
-        check_keys(cfg, TOP_LEVEL_KEYS, "", self.acc, ignored_top)
+        unknown = check_keys(cfg, TOP_LEVEL_KEYS, "", self.acc, ignored_top)
+        # a helper variable (`metrics = [...]` then `val_evaluator = dict(metrics=metrics)`) was
+        # used: its value lives on in the keys built from it, so it is not reported as ignored
+        for key in unknown:
+            if key in self.acc.ignored and derived_from(cfg, key):
+                self.acc.ignored.remove(key)
         self.component(cfg.get("model"), "model", "model")
         self.train_cfg()
         for name in ("val_cfg", "test_cfg", "env_cfg", "log_processor", "model_wrapper_cfg", "auto_scale_lr",

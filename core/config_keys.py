@@ -113,9 +113,7 @@ class Accounting:
     def warning(self) -> str | None:
         if not self.ignored:
             return None
-        return ("config keys mgx does not use (ignored): " + ", ".join(self.ignored)
-                + ". (Top-level helper variables were already copied into the keys "
-                  "that use them when the file was read.)")
+        return "config keys mgx does not use (ignored): " + ", ".join(self.ignored)
 
     def raise_errors(self, filename: str) -> None:
         if self.errors:

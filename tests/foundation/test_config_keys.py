@@ -201,3 +201,11 @@ def test_custom_import_plugins_last_one_run(plugin_modules, restore_registry_sou
     with pytest.raises(Exception, match=r"model.widht: model 'PerRunNet' has no argument 'widht'. Did you mean 'width'\?"):
         prepare_run(cfg, manager)
     assert ("model", "PerRunNet") not in get_registry()  # refused runs leave nothing registered
+
+
+def test_a_helper_variable_copied_into_used_keys_is_not_reported_as_ignored():
+    # the example config's `metrics = [...]` was named "ignored" at every run of the README's command
+    metrics = [{"type": "SWD", "fake_nums": 8}]
+    accounting = account_config({"model": {"type": "X"}, "metrics": metrics, "unused_list": [{"type": "Y"}],
+                                 "val_evaluator": {"type": "Evaluator", "metrics": list(metrics)}})
+    assert accounting.ignored == ["unused_list"]
