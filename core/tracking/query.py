@@ -160,6 +160,13 @@ def plot_curves(curves: dict[str, dict[str, list]], labels: dict[str, str], path
         ax.legend(fontsize="small")
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (format by suffix, folders made) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

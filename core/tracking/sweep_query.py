@@ -127,6 +127,8 @@ def plot_against_params(metric: str, keys: list[str], rows: list[SweepRow], path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from mgx.core.tracking.query import save_figure
+
     rows = [row for row in rows if row.metric is not None and not math.isnan(row.metric)]
     if not rows:
         raise ConfigError(f"no child run has a value of {metric} to plot")
@@ -145,9 +147,4 @@ def plot_against_params(metric: str, keys: list[str], rows: list[SweepRow], path
         ax.set_xlabel(key)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

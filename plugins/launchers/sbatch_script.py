@@ -95,6 +95,20 @@ def sbatch_header(plan: SlurmPlan, log_path: Path, *, grace_s: int, array: str |
     return "\n".join(f"#SBATCH {shlex.quote(d)}" for d in directives)
 
 
+def step_lines(command: str) -> str:
+    """Run ``command`` (an srun line) as the job step in the background, pass the signals Slurm
+    sends the batch shell (--signal=B:USR1, scancel) on to it - srun forwards them to every task;
+    the engine checkpoints and requeues - and leave its exit code in $STATUS."""
+    return f"""{command} &
+STEP_PID=$!
+# signals Slurm sends this shell (--signal=B:USR1, scancel) go on to the step's tasks
+trap 'kill -USR1 $STEP_PID 2>/dev/null' USR1
+trap 'kill -TERM $STEP_PID 2>/dev/null' TERM
+while kill -0 $STEP_PID 2>/dev/null; do wait $STEP_PID; done
+wait $STEP_PID
+STATUS=$?"""
+
+
 def render(plan: SlurmPlan, worker: list[str], log_path: Path, *, grace_s: int) -> str:
     """The sbatch script: one srun step of ``worker`` per task, USR1/TERM forwarded to it,
     ``--resume`` added when Slurm restarts the job (requeue after preemption or node failure)."""
@@ -113,15 +127,7 @@ def render(plan: SlurmPlan, worker: list[str], log_path: Path, *, grace_s: int) 
 export PYTHONUNBUFFERED=1
 {port_line}RESUME=()
 {resume}echo "mgx: job ${{SLURM_JOB_ID}} on ${{SLURM_JOB_NODELIST}}, ${{SLURM_NTASKS}} task(s), $(date -u +%FT%TZ)"
-{srun} "${{RESUME[@]}}" &
-STEP_PID=$!
-# Slurm signals the batch shell (--signal=B:USR1, scancel): pass it on to the step,
-# whose srun forwards it to every task; the engine checkpoints and requeues.
-trap 'kill -USR1 $STEP_PID 2>/dev/null' USR1
-trap 'kill -TERM $STEP_PID 2>/dev/null' TERM
-while kill -0 $STEP_PID 2>/dev/null; do wait $STEP_PID; done
-wait $STEP_PID
-STATUS=$?
+{step_lines(f'{srun} "${{RESUME[@]}}"')}
 echo "mgx: job ${{SLURM_JOB_ID}} step finished with exit code $STATUS, $(date -u +%FT%TZ)"
 exit $STATUS
 """

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from mgx.core.launch import shell_join
 
-from .sbatch_script import SlurmPlan, sbatch_header
+from .sbatch_script import SlurmPlan, sbatch_header, step_lines
 
 
 def array_spec(indices: Sequence[int], max_parallel: int | None) -> str:
@@ -56,13 +56,7 @@ case "${{SLURM_ARRAY_TASK_ID}}" in
 esac
 rm -f {ended_mark}
 echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} (job ${{SLURM_JOB_ID}}, restart ${{SLURM_RESTART_COUNT:-0}}) on ${{SLURM_JOB_NODELIST}}, $(date -u +%FT%TZ)"
-{srun} "${{POINT[@]}}" --resume &
-STEP_PID=$!
-trap 'kill -USR1 $STEP_PID 2>/dev/null' USR1
-trap 'kill -TERM $STEP_PID 2>/dev/null' TERM
-while kill -0 $STEP_PID 2>/dev/null; do wait $STEP_PID; done
-wait $STEP_PID
-STATUS=$?
+{step_lines(f'{srun} "${{POINT[@]}}" --resume')}
 echo "mgx: sweep point ${{SLURM_ARRAY_TASK_ID}} step finished with exit code $STATUS, $(date -u +%FT%TZ)"
 # the parent run ends FINISHED after the last point, FAILED once nothing is left to run
 {finish} --task "${{SLURM_ARRAY_TASK_ID}}" || true
