@@ -7,7 +7,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import require_image
+from .images import map_frames
 from .transform_utils import keys_arg, sample_rng
 
 KERNEL_TYPES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso", "sinc")
@@ -121,9 +121,6 @@ class RandomBlur:
         if rng.uniform() > self.params.get("prob", 1):
             return sample
         for key in self.keys:
-            value = sample.get(key)
-            images = value if isinstance(value, list) else [require_image(sample, key, "RandomBlur")]
-            outputs = [correlate_reflect101(image, kernel)
-                       for image, kernel in zip(images, self._kernels(len(images), rng))]
-            sample[key] = outputs if isinstance(value, list) else outputs[0]
+            map_frames(sample, key, "RandomBlur", lambda images: [
+                correlate_reflect101(image, kernel) for image, kernel in zip(images, self._kernels(len(images), rng))])
         return sample

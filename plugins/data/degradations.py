@@ -8,7 +8,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError, MgxError
 
-from .images import check_backend, check_interpolation, require_image, resize_image
+from .images import check_backend, check_interpolation, map_frames, require_image, resize_image
 from .transform_utils import keys_arg, sample_rng
 
 
@@ -118,10 +118,7 @@ class RandomResize:
         if rng.uniform() > self.params.get("prob", 1):
             return sample
         for key in self.keys:
-            value = sample.get(key)
-            images = value if isinstance(value, list) else [require_image(sample, key, "RandomResize")]
-            outputs = self._resize_all(images, rng)
-            sample[key] = outputs if isinstance(value, list) else outputs[0]
+            map_frames(sample, key, "RandomResize", lambda images: self._resize_all(images, rng))
         return sample
 
 

@@ -42,6 +42,15 @@ def require_image(sample: dict, key: str, who: str) -> np.ndarray:
     return value
 
 
+def map_frames(sample: dict, key: str, who: str, transform: Callable[[list], list]) -> None:
+    """Replace ``sample[key]`` - one image, or a list of frames - by ``transform`` of its frames
+    (always given a list), kept in the same form."""
+    value = sample.get(key)
+    frames = value if isinstance(value, list) else [require_image(sample, key, who)]
+    outputs = transform(frames)
+    sample[key] = outputs if isinstance(value, list) else outputs[0]
+
+
 def check_backend(backend: Any, who: str) -> str:
     """mmcv's ``backend``: None means its global default, which is 'cv2'."""
     backend = "cv2" if backend is None else backend

@@ -9,7 +9,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import require_image
+from .images import map_frames, require_image
 from .transform_utils import keys_arg, sample_rng
 
 
@@ -88,11 +88,12 @@ class RandomNoise:
         if rng.uniform() > self.params.get("prob", 1):
             return sample
         for key in self.keys:
-            images, is_list = _frames(sample, key, "RandomNoise")
-            kind = str(rng.choice([str(k).lower() for k in self.params["noise_type"]], p=self.params["noise_prob"]))
-            outputs = self._gaussian(images, rng) if kind == "gaussian" else self._poisson(images, rng)
-            sample[key] = outputs if is_list else outputs[0]
+            map_frames(sample, key, "RandomNoise", lambda images: self._noise(images, rng))
         return sample
+
+    def _noise(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+        kind = str(rng.choice([str(k).lower() for k in self.params["noise_type"]], p=self.params["noise_prob"]))
+        return self._gaussian(images, rng) if kind == "gaussian" else self._poisson(images, rng)
 
 
 def jpeg_round_trip(image: np.ndarray, quality: int, as_bgr: bool) -> np.ndarray:
@@ -149,17 +150,19 @@ class RandomJPEGCompression:
         rng = sample_rng(sample, self)
         if rng.uniform() > self.params.get("prob", 1):
             return sample
+        for key in self.keys:
+            map_frames(sample, key, "RandomJPEGCompression", lambda images: self._compress_all(images, rng))
+        return sample
+
+    def _compress_all(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         low, high = self.params["quality"]
         step = self.params.get("quality_step", 0)
-        for key in self.keys:
-            images, is_list = _frames(sample, key, "RandomJPEGCompression")
-            quality = round(rng.uniform(low, high))
-            outputs = []
-            for image in images:
-                outputs.append(self._compress(image, quality))
-                quality = round(float(np.clip(quality + rng.uniform(-step, step), low, high)))
-            sample[key] = outputs if is_list else outputs[0]
-        return sample
+        quality = round(rng.uniform(low, high))
+        outputs = []
+        for image in images:
+            outputs.append(self._compress(image, quality))
+            quality = round(float(np.clip(quality + rng.uniform(-step, step), low, high)))
+        return outputs
 
 
 def gaussian_kernel_1d(size: int, sigma: float) -> np.ndarray:

@@ -169,9 +169,9 @@ def test_degradations_with_shuffle_keeps_groups_in_order_and_shuffles_the_rest()
         dict(type="RandomJPEGCompression", params=dict(quality=[90, 90])),
         [dict(type="RandomResize", params=dict(target_size=(4, 4), resize_opt=["area"], resize_prob=[1])),
          dict(type="RandomNoise", params=dict(noise_type=["gaussian"], noise_prob=[1], gaussian_sigma=[1, 1],
-                                              gaussian_gray_noise_prob=0))]])
-    out = shuffle({"img": image(8, 8)})
-    assert out["img"].shape == (4, 4, 3) and out["img"].dtype == np.float32  # resized, then noise
+                                              gaussian_gray_noise_prob=0))]], shuffle_idx=[])
+    out = shuffle({"img": image(8, 8)})  # not shuffled: JPEG (uint8), then resized, then noise (float32)
+    assert out["img"].shape == (4, 4, 3) and out["img"].dtype == np.float32
     shuffle.degradations = [Recorder("a"), Recorder("b"), [Recorder("c"), Recorder("d")]]
     shuffle.shuffle_idx = [0, 1, 2]
     orders = set()
