@@ -7,8 +7,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import map_frames
-from .transform_utils import keys_arg, sample_rng
+from .transform_utils import RandomDegradation, keys_arg
 
 KERNEL_TYPES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso", "sinc")
 
@@ -66,7 +65,7 @@ def correlate_reflect101(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out.astype(image.dtype if image.dtype.kind == "f" else np.float32)
 
 
-class RandomBlur:
+class RandomBlur(RandomDegradation):
     """Blur each of ``keys`` with a kernel drawn as MMagic draws it.
 
     ``params``: ``kernel_list`` / ``kernel_prob`` (the kind, from
@@ -116,11 +115,5 @@ class RandomBlur:
                 values[name] = float(np.clip(values[name] + rng.uniform(-step, step), low, high))
         return kernels
 
-    def __call__(self, sample: dict) -> dict:
-        rng = sample_rng(sample, self)
-        if rng.uniform() > self.params.get("prob", 1):
-            return sample
-        for key in self.keys:
-            map_frames(sample, key, "RandomBlur", lambda images: [
-                correlate_reflect101(image, kernel) for image, kernel in zip(images, self._kernels(len(images), rng))])
-        return sample
+    def degrade(self, frames: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+        return [correlate_reflect101(image, kernel) for image, kernel in zip(frames, self._kernels(len(frames), rng))]

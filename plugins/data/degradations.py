@@ -8,8 +8,8 @@ import numpy as np
 
 from mgx.core.errors import ConfigError, MgxError
 
-from .images import check_backend, check_interpolation, map_frames, require_image, resize_image
-from .transform_utils import keys_arg, sample_rng
+from .images import check_backend, check_interpolation, require_image, resize_image
+from .transform_utils import RandomDegradation, keys_arg, sample_rng
 
 
 class RandomDownSampling:
@@ -56,7 +56,7 @@ class RandomDownSampling:
         return sample
 
 
-class RandomResize:
+class RandomResize(RandomDegradation):
     """MMagic's random resize degradation (OpenCV resampling) of each of ``keys``.
 
     ``params``: ``resize_opt`` / ``resize_prob`` (the interpolation drawn),
@@ -84,7 +84,7 @@ class RandomResize:
             raise ConfigError("RandomResize: params needs target_size, or resize_mode_prob and resize_scale")
         self.params, self.keys = params, keys_arg(keys, "RandomResize", allow_none=False)
 
-    def _resize_all(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    def degrade(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         params = self.params
         height, width = images[0].shape[:2]
         option = str(rng.choice([str(o).lower() for o in params["resize_opt"]], p=params["resize_prob"]))
@@ -113,13 +113,6 @@ class RandomResize:
                 target = size_for(factor)
         return outputs
 
-    def __call__(self, sample: dict) -> dict:
-        rng = sample_rng(sample, self)
-        if rng.uniform() > self.params.get("prob", 1):
-            return sample
-        for key in self.keys:
-            map_frames(sample, key, "RandomResize", lambda images: self._resize_all(images, rng))
-        return sample
 
 
 class DegradeForRestoration:

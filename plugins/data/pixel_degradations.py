@@ -9,8 +9,8 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import map_frames, require_image
-from .transform_utils import keys_arg, sample_rng
+from .images import require_image
+from .transform_utils import RandomDegradation, keys_arg, sample_rng
 
 
 def _frames(sample: dict, key: str, who: str) -> tuple[list[np.ndarray], bool]:
@@ -29,7 +29,7 @@ def _require_params(params: Any, names: tuple[str, ...], who: str) -> dict:
     return params
 
 
-class RandomNoise:
+class RandomNoise(RandomDegradation):
     """Add Gaussian or Poisson noise to each of ``keys`` (MMagic's definition; the result is float32).
 
     ``params``: ``noise_type`` / ``noise_prob`` (drawn), ``prob`` (apply at
@@ -83,15 +83,7 @@ class RandomNoise:
             scale = float(np.clip(scale + rng.uniform(-step, step), low, high))
         return outputs
 
-    def __call__(self, sample: dict) -> dict:
-        rng = sample_rng(sample, self)
-        if rng.uniform() > self.params.get("prob", 1):
-            return sample
-        for key in self.keys:
-            map_frames(sample, key, "RandomNoise", lambda images: self._noise(images, rng))
-        return sample
-
-    def _noise(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    def degrade(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         kind = str(rng.choice([str(k).lower() for k in self.params["noise_type"]], p=self.params["noise_prob"]))
         return self._gaussian(images, rng) if kind == "gaussian" else self._poisson(images, rng)
 
@@ -116,7 +108,7 @@ def jpeg_round_trip(image: np.ndarray, quality: int, as_bgr: bool) -> np.ndarray
     return np.ascontiguousarray(decoded)
 
 
-class RandomJPEGCompression:
+class RandomJPEGCompression(RandomDegradation):
     """JPEG-compress each of ``keys`` at a quality drawn from ``params['quality']=[lo, hi]`` (MMagic's).
 
     ``params``: ``quality``, ``quality_step`` (frames drift), ``prob``.
@@ -146,15 +138,7 @@ class RandomJPEGCompression:
             return np.clip(np.rint(luma), 0, 255).astype(np.uint8)
         return out
 
-    def __call__(self, sample: dict) -> dict:
-        rng = sample_rng(sample, self)
-        if rng.uniform() > self.params.get("prob", 1):
-            return sample
-        for key in self.keys:
-            map_frames(sample, key, "RandomJPEGCompression", lambda images: self._compress_all(images, rng))
-        return sample
-
-    def _compress_all(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    def degrade(self, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         low, high = self.params["quality"]
         step = self.params.get("quality_step", 0)
         quality = round(rng.uniform(low, high))

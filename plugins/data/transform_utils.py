@@ -8,7 +8,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import image_keys
+from .images import image_keys, map_frames
 
 
 def keys_arg(keys: Any, who: str, allow_none: bool = True) -> tuple[str, ...] | None:
@@ -68,3 +68,24 @@ def sample_rng(sample: dict, transform: Any) -> np.random.Generator:
         return np.random.default_rng([int(sample.get("seed", 0)) % 2**63, int(sample.get("epoch", 0)),
                                       int(sample["sample_idx"]), identity])
     return np.random.default_rng(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+
+
+class RandomDegradation:
+    """Base of MMagic's random degradations (RandomBlur, RandomResize, RandomNoise,
+    RandomJPEGCompression): with probability ``params['prob']`` (default 1), each of ``keys`` -
+    an image or a list of frames - is replaced by ``degrade(frames, rng)``, drawn from the
+    sample's own random source."""
+
+    params: dict
+    keys: tuple[str, ...]
+
+    def degrade(self, frames: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def __call__(self, sample: dict) -> dict:
+        rng = sample_rng(sample, self)
+        if rng.uniform() > self.params.get("prob", 1):
+            return sample
+        for key in self.keys:
+            map_frames(sample, key, type(self).__name__, lambda frames: self.degrade(frames, rng))
+        return sample
