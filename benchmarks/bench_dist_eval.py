@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mgx.core.checkpoint import read_marker
+from mgx.core.engine.checkpoint import read_marker
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_LINE = re.compile(r"Test\s+(?P<metrics>.*?)\s+\((?P<seconds>[0-9.]+) s\)")

@@ -114,7 +114,7 @@ def raw_loop(args, iters: int) -> list[float]:
 
 def mgx_loop(args, iters: int, workspace: Path, manager, tracking: dict) -> list[float]:
     from mgx.core.config import Config
-    from mgx.core.runner import RunOptions, train
+    from mgx.core.run.runner import RunOptions, train
 
     cfg = Config({
         "model": {"type": "BaseEditModel", "generator": generator_cfg(args),
@@ -141,7 +141,7 @@ def mgx_loop(args, iters: int, workspace: Path, manager, tracking: dict) -> list
 def interleaved_updates(args, steps: int) -> tuple[float, float]:
     """CPU ms of BaseEditModel.train_step and of the raw update, alternating step by step on the same
     batches (same process, same moment: immune to the machine's drift)."""
-    from mgx.core.optim import build_optim_wrappers
+    from mgx.core.engine.optim import build_optim_wrappers
     from mgx.core.registry import build
 
     torch.manual_seed(0)

@@ -126,7 +126,7 @@ def raw_loop(kind: str, iters: int) -> list[float]:
 
 def mgx_loop(kind: str, iters: int, workspace: Path, manager, tracking: dict) -> list[float]:
     from mgx.core.config import Config
-    from mgx.core.runner import RunOptions, train
+    from mgx.core.run.runner import RunOptions, train
 
     cfg = Config({
         "model": {"type": "BenchClassifier", "kind": kind},

@@ -41,7 +41,7 @@ def main() -> None:
 
     from mgx.core.config import load_config
     from mgx.core.plugins import PluginManager
-    from mgx.core.runner import RunOptions, train
+    from mgx.core.run.runner import RunOptions, train
     from mgx.plugins import DEFAULT_PLUGINS
 
     manager = PluginManager(DEFAULT_PLUGINS).activate()

@@ -23,13 +23,13 @@ def show(config_file: str, cfg_options: tuple[str, ...], check: bool) -> None:
 
     Misspelled keys are errors (exit 2); keys mgx does not use are listed on stderr
     (with --check also components and arguments mgx does not provide)."""
-    from mgx.core.config_check import account_config
-    from mgx.core.custom_imports import import_custom_modules
+    from mgx.core.config.check import account_config
+    from mgx.core.config.custom_imports import import_custom_modules
 
     cfg = load_config(config_file, split_options(cfg_options))
     registry = None
     if check:
-        from mgx.core.custom_imports import register_custom_imports
+        from mgx.core.config.custom_imports import register_custom_imports
 
         from .context import plugin_manager
 

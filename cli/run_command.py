@@ -83,7 +83,7 @@ def _worker_args(params: dict, positional: list[str]) -> list[str]:
 
 
 def _launch(command: str, params: dict, positional: list[str], run_here: Callable[[], int]) -> None:
-    from mgx.core.launch import LaunchRequest, check_options
+    from mgx.core.distributed.launch import LaunchRequest, check_options
     from mgx.core.registry import build
 
     if not params.get("no_track"):  # a store MLflow cannot open fails now, not after the set-up
@@ -98,7 +98,7 @@ def _launch(command: str, params: dict, positional: list[str], run_here: Callabl
     work_dir = Path(params["work_dir"]) if params.get("work_dir") else None
     if work_dir is None:
         from mgx.core.config import load_config
-        from mgx.core.runner import resolve_work_dir, RunOptions
+        from mgx.core.run.runner import resolve_work_dir, RunOptions
 
         cfg = load_config(positional[0], split_options(params.get("cfg_options") or ()))
         work_dir = resolve_work_dir(cfg, RunOptions(config_path=Path(positional[0])))
@@ -112,7 +112,7 @@ def _launch(command: str, params: dict, positional: list[str], run_here: Callabl
 
 
 def _run_options(params: dict, config: str) -> Any:
-    from mgx.core.runner import RunOptions
+    from mgx.core.run.runner import RunOptions
 
     return RunOptions(
         config_path=Path(config),
@@ -140,7 +140,7 @@ def _in_worker(job: Callable[[], Any]) -> int:
     except MgxError:
         raise
     except BaseException as exc:
-        from mgx.core.launch import record_worker_error
+        from mgx.core.distributed.launch import record_worker_error
 
         record_worker_error(exc)
         raise
@@ -167,8 +167,8 @@ def train_command(config: str | None, **params: Any) -> None:
         raise click.UsageError("--strict applies to --from-run only")
 
     def run_here() -> int:
-        from mgx.core import preemption
-        from mgx.core.runner import train
+        from mgx.core.distributed import preemption
+        from mgx.core.run.runner import train
 
         preemption.install_handlers()  # first: a USR1 during set-up must not kill the worker
         cfg = load_config(config, cfg_items)
@@ -199,7 +199,7 @@ def test_command(config: str | None, checkpoint: str | None, **params: Any) -> N
     chosen = [name.strip() for name in (params.get("metric_types") or "").split(",") if name.strip()]
 
     def run_here() -> int:
-        from mgx.core.runner import test
+        from mgx.core.run.runner import test
 
         cfg = load_config(config, cfg_items)
         if chosen:

@@ -70,7 +70,7 @@ def _current_tags() -> dict[str, str]:
 
 def _work_dir_for(config_path: Path, params: dict, cfg_items: list[str]) -> Path:
     from mgx.core.config import load_config
-    from mgx.core.runner import RunOptions, resolve_work_dir
+    from mgx.core.run.runner import RunOptions, resolve_work_dir
 
     cfg = load_config(config_path, cfg_items)
     work_dir = Path(params["work_dir"]) if params.get("work_dir") else None
@@ -150,7 +150,7 @@ def prepare_registered_model(config: str | None, checkpoint: str | None, params:
 
     import torch
 
-    from mgx.core.checkpoint import atomic_write_bytes
+    from mgx.core.engine.checkpoint import atomic_write_bytes
     from mgx.core.tracking.model_registry import load_registered_network
     from mgx.core.tracking.run_source import download_config
 
@@ -191,7 +191,7 @@ def _check_empty(work_dir: Path) -> None:
 
 
 def _check_checkpoint_run(checkpoint: Path, run_id: str) -> None:
-    from mgx.core.checkpoint import load_checkpoint
+    from mgx.core.engine.checkpoint import load_checkpoint
 
     meta = load_checkpoint(checkpoint).get("meta", {})
     recorded = meta.get("tracking_run_id")

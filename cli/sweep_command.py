@@ -1,6 +1,6 @@
 """``mgx sweep CONFIG --grid KEY=[v1,v2] ...``: one MLflow parent run, one child training per point.
 
-Planning (grid, points, folder, state) is in :mod:`mgx.core.sweep`; this module
+Planning (grid, points, folder, state) is in :mod:`mgx.core.run.sweep`; this module
 starts the points: here one after another (or K at a time), through ``--launcher
 dist`` per point, or as one Slurm job array (``mgx.plugins.launchers.slurm_array``).
 """
@@ -22,7 +22,7 @@ from .config_command import split_options
 
 def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
     from mgx.core.config import apply_option, load_config, to_plain
-    from mgx.core.sweep import SweepPlan, check_grid_keys, grid_points, override_items, parse_grid
+    from mgx.core.run.sweep import SweepPlan, check_grid_keys, grid_points, override_items, parse_grid
 
     grid = parse_grid(grid_items)
     cfg = load_config(config, cfg_items)
@@ -57,7 +57,7 @@ def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
 
 
 def _point_args(plan, folder: Path, index: int, uri: str, experiment: str | None) -> list[str]:
-    from mgx.core.sweep import override_items
+    from mgx.core.run.sweep import override_items
 
     args = ["--work-dir", str(plan.point_dir(folder, index).resolve()), "--run-name", plan.point_label(index),
             "--tracking-uri", uri]
@@ -105,7 +105,7 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     ones. Compare the points:
       mgx runs compare --parent <sweep run name or id> --metric KEY
     """
-    from mgx.core.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
+    from mgx.core.run.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
 
     cfg_items = split_options(cfg_options)
     if max_parallel is not None and max_parallel < 1:
@@ -168,7 +168,7 @@ def _end_parent(client, parent: str, status: str) -> None:
 def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of, config, extra, parallel) -> None:
     """Start the points, at most ``parallel`` at once; each one's output goes to its
     ``sweep_point.log`` (and to this terminal when they run one at a time)."""
-    from mgx.core.sweep import child_environment, point_statuses
+    from mgx.core.run.sweep import child_environment, point_statuses
 
     waiting = list(todo)
     running: dict[int, tuple[subprocess.Popen, Any]] = {}
@@ -214,7 +214,7 @@ def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of
 
 
 def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri, options, max_parallel) -> None:
-    from mgx.core.sweep import ENDED_DIR, PARENT_ENV, STATE_FILE
+    from mgx.core.run.sweep import ENDED_DIR, PARENT_ENV, STATE_FILE
     from mgx.plugins.launchers import slurm_commands
     from mgx.plugins.launchers.sbatch_script import resolve, signal_grace
     from mgx.plugins.launchers.slurm import decide_gres
@@ -251,7 +251,7 @@ def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         raise
-    from mgx.core.sweep import read_state, write_state
+    from mgx.core.run.sweep import read_state, write_state
 
     write_state(folder, {**read_state(folder), "slurm_job_id": job_id})
     click.echo(f"Submitted Slurm job array {job_id} ({len(todo)} point(s), partition "
@@ -271,7 +271,7 @@ def sweep_finish(folder: str, task: str | None) -> None:
 
     from mlflow import MlflowClient
 
-    from mgx.core.sweep import (end_parent_failed_if_settled, ended_tasks, finish_lock, finish_parent_if_done,
+    from mgx.core.run.sweep import (end_parent_failed_if_settled, ended_tasks, finish_lock, finish_parent_if_done,
                                 mark_task_ended, read_state)
     from mgx.plugins.launchers.slurm_commands import array_task_states, job_status
 

@@ -13,7 +13,7 @@ bound to its kind::
 ``name`` defaults to ``component.__name__``. They return nothing.
 
 Lifecycle hooks fire during a run, on every rank unless the docstring says
-otherwise; ``run`` is the :class:`mgx.core.context.RunContext` of the run
+otherwise; ``run`` is the :class:`mgx.core.run.context.RunContext` of the run
 (config, work_dir, rank, world size, model, iteration, epoch, logger). Their
 return values are ignored unless documented.
 """
@@ -89,7 +89,7 @@ def mgx_register_launchers(register):
     """Register launchers, chosen by ``mgx run ... --launcher NAME``.
 
     A launcher prepares processes and their environment and returns an exit code
-    from ``launch(request)``; see ``mgx.core.launch``.
+    from ``launch(request)``; see ``mgx.core.distributed.launch``.
     """
 
 

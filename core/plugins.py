@@ -17,9 +17,9 @@ from typing import Any, Sequence
 
 import pluggy
 
-from . import hookspecs
-from .errors import PluginError
-from .registry import Register, Registry, set_registry_source
+from mgx.core import hookspecs
+from mgx.core.errors import PluginError
+from mgx.core.registry import Register, Registry, set_registry_source
 
 ENTRY_POINT_GROUP = "mgx"
 DISABLE_ENV = "MGX_DISABLE_PLUGINS"

@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .errors import ConfigError, PluginError
+from mgx.core.errors import ConfigError, PluginError
 
 
 MISSING_PLUGIN_HINT = ("If a plugin provides it, that plugin may not be installed or may have failed to load: "
@@ -137,7 +137,7 @@ def build(cfg: dict, kind: str, **defaults: Any) -> Any:
     if not accepts_any:
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
-            from .config_keys import likely_misspelling
+            from mgx.core.config.keys import likely_misspelling
 
             guesses = [f"{key} -> {guess}" for key in unknown if (guess := likely_misspelling(key, accepted))]
             hint = f" (did you mean: {', '.join(guesses)}?)" if guesses else ""
@@ -145,7 +145,7 @@ def build(cfg: dict, kind: str, **defaults: Any) -> Any:
                 f"{kind} {type_name!r} got unknown argument(s) {', '.join(unknown)}{hint}; "
                 f"it accepts: {', '.join(sorted(accepted)) or '(no arguments)'}")
         merged = {key: value for key, value in merged.items() if key in accepted}
-    from .config_keys import raise_type_problems
+    from mgx.core.config.keys import raise_type_problems
 
     raise_type_problems(factory, kwargs, type_name)
     missing = sorted(required - set(merged))

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 from mgx.core import hookspecs
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DOCS = REPO_ROOT / "docs" / "plugins.md"
 SCANNED_SUFFIXES = {".py", ".toml", ".cfg", ".txt", ".md"}

@@ -22,7 +22,7 @@ from mgx.core.errors import ConfigError
 
 log = logging.getLogger("mgx.tracking")
 
-# set on the run once its trained model is logged, so that a late close (core/run_closing.py)
+# set on the run once its trained model is logged, so that a late close (core/run/closing.py)
 # does not log it twice
 LOGGED_MODEL_TAG = "mgx.logged_model"
 
@@ -87,7 +87,7 @@ def _requirements() -> list[str]:
 def network_from_checkpoint(model_cfg: dict, state: dict, use_ema: bool) -> tuple[Any, str]:
     """A fresh CPU network built from ``model_cfg`` holding the checkpoint's weights (EMA ones when
     ``use_ema`` and the checkpoint has them)."""
-    from mgx.core.checkpoint import load_model_weights
+    from mgx.core.engine.checkpoint import load_model_weights
     from mgx.core.registry import build
 
     network = build(dict(model_cfg), "model")
@@ -105,7 +105,7 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
     import mlflow.pytorch
     from mlflow.models import Model
 
-    from mgx.core.checkpoint import load_checkpoint
+    from mgx.core.engine.checkpoint import load_checkpoint
 
     state = load_checkpoint(checkpoint)
     network, which = network_from_checkpoint(model_cfg, state, use_ema)

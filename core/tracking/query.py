@@ -17,7 +17,7 @@ from mgx.core.errors import ConfigError
 def metric_direction(key: str, declared: dict | None = None) -> str | None:
     """"min" or "max": what the run's metrics declared (tag ``mgx.metric_directions``), else
     what the name says (FID: min, PSNR: max); None when neither tells."""
-    from mgx.core.metric_direction import LOWER, direction_of
+    from mgx.core.evaluation.direction import LOWER, direction_of
 
     direction = direction_of(key, declared)
     return None if direction is None else ("min" if direction == LOWER else "max")
@@ -87,7 +87,7 @@ def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[
 
     Columns are headed by the runs' short ids (a legend names them), and each metric takes a
     row for its final value and one for its best, so that two or three runs fit 80 columns."""
-    from mgx.core.metric_direction import TRACKING_TAG, from_tag
+    from mgx.core.evaluation.direction import TRACKING_TAG, from_tag
 
     ids = [short_id(r.info.run_id) for r in runs]
     out = ["runs:", *[f"  {r.info.run_name or run_id} ({run_id})" for r, run_id in zip(runs, ids)], ""]

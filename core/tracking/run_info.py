@@ -155,7 +155,7 @@ def default_tags(
     slurm_job = os.environ.get("SLURM_JOB_ID")
     if slurm_job:
         tags["mgx.slurm.job_id"] = slurm_job
-    parent = os.environ.get("MGX_SWEEP_PARENT_RUN_ID")  # a sweep's point: mgx.core.sweep.PARENT_ENV
+    parent = os.environ.get("MGX_SWEEP_PARENT_RUN_ID")  # a sweep's point: mgx.core.run.sweep.PARENT_ENV
     if parent:
         tags["mlflow.parentRunId"] = parent
         tags["mgx.sweep.point"] = os.environ.get("MGX_SWEEP_POINT", "")

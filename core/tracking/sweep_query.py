@@ -27,8 +27,8 @@ class SweepRow:
 
 def _direction(key: str, runs) -> str | None:
     """"min"/"max" for ``key``: as the children's metrics declared it (tag
-    ``mgx.metric_directions``, see :mod:`mgx.core.metric_direction`), else by its name."""
-    from mgx.core.metric_direction import TRACKING_TAG, from_tag
+    ``mgx.metric_directions``, see :mod:`mgx.core.evaluation.direction`), else by its name."""
+    from mgx.core.evaluation.direction import TRACKING_TAG, from_tag
     from mgx.core.tracking.query import metric_direction
 
     declared: dict = {}
@@ -47,7 +47,7 @@ def swept_keys(parent) -> list[str]:
 
 def latest_children(client, parent) -> list:
     """One child run per point: its FINISHED run, else its latest attempt."""
-    from mgx.core.sweep import child_runs
+    from mgx.core.run.sweep import child_runs
 
     chosen: dict[int, object] = {}
     for run in child_runs(client, parent.info.run_id, parent.info.experiment_id):

@@ -34,7 +34,7 @@ class PipelineDataset:
         return sample
 
     def get_batch(self, indices: Sequence[int]) -> dict:
-        """A collated batch; mgx's loaders fetch whole batches through this (see mgx.core.data)."""
+        """A collated batch; mgx's loaders fetch whole batches through this (see mgx.core.engine.data)."""
         from torch.utils.data import default_collate
 
         return default_collate([self[index] for index in indices])

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.launch import (LaunchRequest, as_int, option_or_env, port_is_free, resolve_host,
+from mgx.core.distributed.launch import (LaunchRequest, as_int, option_or_env, port_is_free, resolve_host,
                              worker_command)
 
 DEFAULT_PORT = 29500  # MMagic's PORT default

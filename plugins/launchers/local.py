@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mgx.core.errors import MgxError
-from mgx.core.launch import LaunchRequest
+from mgx.core.distributed.launch import LaunchRequest
 
 
 class LocalLauncher:

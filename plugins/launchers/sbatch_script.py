@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mgx.core.launch import as_int, option_or_env, shell_join
+from mgx.core.distributed.launch import as_int, option_or_env, shell_join
 
 # Seconds of warning before the time limit: Slurm sends USR1 to the batch shell,
 # which forwards it to the tasks; the engine checkpoints after the current iteration.

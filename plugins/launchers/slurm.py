@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mgx.core.errors import MgxError
-from mgx.core.launch import LaunchRequest, shell_join, worker_command
+from mgx.core.distributed.launch import LaunchRequest, shell_join, worker_command
 
 from . import slurm_commands
 from .sbatch_script import SlurmPlan, render, resolve, signal_grace

@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from mgx.core.launch import shell_join
+from mgx.core.distributed.launch import shell_join
 
 from .sbatch_script import SlurmPlan, sbatch_header, step_lines
 

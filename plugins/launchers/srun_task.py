@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from mgx.core.launch import rank_env_from_slurm
+from mgx.core.distributed.launch import rank_env_from_slurm
 
 PORT_BASE = 20000
 PORT_SPAN = 20000

@@ -4,7 +4,7 @@ from mgx.core.hookspecs import hookimpl
 
 @hookimpl
 def mgx_register_loops(register):
-    from mgx.core.loops import (EpochBasedTrainLoop, IterBasedTrainLoop, MultiTestLoop, MultiValLoop, TestLoop,
+    from mgx.core.engine.loops import (EpochBasedTrainLoop, IterBasedTrainLoop, MultiTestLoop, MultiValLoop, TestLoop,
                                 ValLoop)
 
     for loop in (IterBasedTrainLoop, EpochBasedTrainLoop, ValLoop, MultiValLoop, TestLoop, MultiTestLoop):

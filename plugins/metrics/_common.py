@@ -5,7 +5,7 @@ import torch
 
 from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.optim import autocast
+from mgx.core.engine.optim import autocast
 from mgx.core.registry import build
 from mgx.plugins.feature_extractors.base import extractor_identity
 

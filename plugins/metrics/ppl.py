@@ -7,7 +7,7 @@ import torch
 from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import GenerativeMetric, sample_seed, to_pixel_range
-from mgx.core.optim import autocast
+from mgx.core.engine.optim import autocast
 
 from ._common import IndexedRows, build_extractor, check_convention, check_extractor_arg, prepare_extractor
 from .functional.ppl import (face_crop, lerp, mmagic_lpips_downsample, robust_mean, slerp,

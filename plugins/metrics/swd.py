@@ -111,7 +111,6 @@ class SlicedWassersteinDistance(GenerativeMetric):
 
     def _compute(self) -> dict[str, float]:
         from mgx.core import distributed
-
         found = [r for r in distributed.all_gather_object(self._resolutions) if r is not None]
         if not found:
             raise ConfigError("SlicedWassersteinDistance received no images on any process: "
@@ -135,7 +134,6 @@ class SlicedWassersteinDistance(GenerativeMetric):
         block of directions is projected by every rank from its own spool and gathered.
         """
         from mgx.core import distributed
-
         rank, world = distributed.get_rank(), distributed.get_world_size()
         counts = distributed.all_gather_object((real_spool.rows, fake_spool.rows, real_spool.width or fake_spool.width))
         real_rows, fake_rows = sum(c[0] for c in counts), sum(c[1] for c in counts)
@@ -172,7 +170,6 @@ class SlicedWassersteinDistance(GenerativeMetric):
 def _merged_moments(moments: ChannelMoments) -> ChannelMoments:
     """Every rank's moments merged in rank order: the same statistics on every rank."""
     from mgx.core import distributed
-
     merged = ChannelMoments(moments.channels)
     for part in distributed.all_gather_object(moments):
         merged.merge(part)
@@ -195,7 +192,6 @@ def _gather_projections(local: torch.Tensor, owned: list[int]) -> torch.Tensor:
     """The ``owned`` rows (directions) of every rank's projections, side by side (column order is irrelevant:
     the rows are sorted next)."""
     from mgx.core import distributed
-
     if distributed.get_world_size() == 1:
         return local
     parts = distributed.all_gather_object(local)

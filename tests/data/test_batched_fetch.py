@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, default_collate
 
-from mgx.core.data import InProcessLoader, build_dataloader
+from mgx.core.engine.data import InProcessLoader, build_dataloader
 
 
 def _loader(pipeline):

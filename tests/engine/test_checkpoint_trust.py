@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mgx.core.checkpoint import TRUST_ENV, CheckpointError, load_checkpoint
+from mgx.core.engine.checkpoint import TRUST_ENV, CheckpointError, load_checkpoint
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "example_config.py"
 

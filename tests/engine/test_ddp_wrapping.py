@@ -1,4 +1,4 @@
-"""DDP wrapping of trainable children (core/ddp.py) on a real one-rank gloo group."""
+"""DDP wrapping of trainable children (core/distributed/ddp.py) on a real one-rank gloo group."""
 from __future__ import annotations
 
 import warnings
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from mgx.core.ddp import plain_children, wrap_trainable_children
+from mgx.core.distributed.ddp import plain_children, wrap_trainable_children
 
 
 class TwoNets(torch.nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mgx.core.ema import ExponentialMovingAverage
+from mgx.core.engine.ema import ExponentialMovingAverage
 
 
 def _model(value: float) -> nn.Module:

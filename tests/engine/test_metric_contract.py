@@ -9,7 +9,7 @@ import pytest
 import mgx.core.registry as registry_module
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric, Evaluator, GenerativeMetric, metric_contract_problems
-from mgx.core.preflight import check_component_types, component_types
+from mgx.core.run.preflight import check_component_types, component_types
 from mgx.core.registry import Registry
 from test_preflight import docs_example
 

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from mgx.core.errors import ConfigError
-from mgx.core.loops import EpochBasedTrainLoop, IterBasedTrainLoop
-from mgx.core.optim import build_optim_wrappers
+from mgx.core.engine.loops import EpochBasedTrainLoop, IterBasedTrainLoop
+from mgx.core.engine.optim import build_optim_wrappers
 
 CPU = torch.device("cpu")
 

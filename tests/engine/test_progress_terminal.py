@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine_helpers import mgx_command, mgx_env
-from mgx.core import progress
-
+from mgx.core.run import progress
 CONFIG = """
 model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
 ema_config = dict(momentum=0.9, interval=1)

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from mgx.core.config import Config, ConfigDict, load_config, merge
+from mgx.core.config.loader import Config, ConfigDict, load_config, merge
 from mgx.core.errors import ConfigError
 
 

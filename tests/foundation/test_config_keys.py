@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from foundation_helpers import run_mgx
-from mgx.core.config_check import account_config
-from mgx.core.config_keys import edit_distance, likely_misspelling
+from mgx.core.config.check import account_config
+from mgx.core.config.keys import edit_distance, likely_misspelling
 
 TRAINABLE = """
 model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
@@ -174,7 +174,7 @@ def test_custom_imports_missing_module_is_an_error_unless_allowed(tmp_path):
 def test_custom_import_plugins_last_one_run(plugin_modules, restore_registry_source):
     from mgx.core.plugins import PluginManager
     from mgx.core.registry import get_registry
-    from mgx.core.run_config import prepare_run, release_run
+    from mgx.core.run.prepared import prepare_run, release_run
     from mgx.core.config import Config
 
     plugin_modules(per_run_models="""

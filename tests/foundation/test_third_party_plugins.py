@@ -108,7 +108,7 @@ def test_components_build_by_type_from_a_config_file(installed_fixture_plugins, 
     import torch
 
     from mgx.core.evaluation import BaseMetric
-    from mgx.core.optim import build_optim_wrappers
+    from mgx.core.engine.optim import build_optim_wrappers
 
     cfg_file = tmp_path / "fixture_cfg.py"
     cfg_file.write_text(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mgx.core.launch import free_port
+from mgx.core.distributed.launch import free_port
 
 from launcher_helpers import REPO, metric_line_of, mgx, mgx_env, run_mgx, runs_in
 
@@ -33,7 +33,7 @@ def test_ddp_with_the_same_global_batch_ends_equal_to_one_process(tmp_path):
     """2 processes × batch 8 step like 1 process × batch 16 (rank-strided shards of the same order)."""
     import torch
 
-    from mgx.core.checkpoint import weights_of
+    from mgx.core.engine.checkpoint import weights_of
 
     config = REPO / "configs" / "srcnn_digits.py"
     common = ["--no-track", "--deterministic", "--seed", "5", "--cfg-options", "train_cfg.max_iters=8",

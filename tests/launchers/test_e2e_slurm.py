@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from mgx.core.checkpoint import weights_of
+from mgx.core.engine.checkpoint import weights_of
 from mgx.plugins.launchers import slurm_commands
 
 from launcher_helpers import (E2E_MAX_ITERS as MAX_ITERS, E2E_TRAIN_ARGS as CFG, metric_line_of, run_mgx as _run,

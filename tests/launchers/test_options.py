@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mgx.core.errors import ConfigError
-from mgx.core.launch import (LaunchRequest, check_options, option_or_env, rank_env_from_slurm,
+from mgx.core.distributed.launch import (LaunchRequest, check_options, option_or_env, rank_env_from_slurm,
                              rejected_options, worker_command)
 from mgx.plugins.launchers.dist import DistLauncher, plan
 from mgx.plugins.launchers.local import LocalLauncher

@@ -7,9 +7,7 @@ import textwrap
 
 import pytest
 
-from mgx.core import preemption
-
-
+from mgx.core.distributed import preemption
 @pytest.fixture
 def handlers():
     preemption.clear()
@@ -48,7 +46,7 @@ def test_requeue_only_on_rank_zero(monkeypatch):
 def test_second_sigterm_kills_a_stuck_process():
     code = textwrap.dedent("""
         import os, signal, sys, time
-        from mgx.core import preemption
+        from mgx.core.distributed import preemption
         preemption.install_handlers()
         print("ready", flush=True)
         while not preemption.requested():
@@ -77,7 +75,7 @@ def test_requeue_survives_the_sigterm_slurm_sends_before_scontrol_returns(tmp_pa
     scontrol.chmod(0o755)
     code = textwrap.dedent("""
         import os, signal
-        from mgx.core import preemption
+        from mgx.core.distributed import preemption
         preemption.install_handlers()
         os.kill(os.getpid(), signal.SIGUSR1)  # the stop that led to the checkpoint
         assert preemption.requested()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.launch import LaunchRequest
+from mgx.core.distributed.launch import LaunchRequest
 from mgx.plugins.launchers import slurm_commands
 from mgx.plugins.launchers.sbatch_script import render, resolve
 from mgx.plugins.launchers.slurm import SlurmLauncher, follow
@@ -96,7 +96,7 @@ def test_usr1_reaches_tasks_then_requeue_resumes(tmp_path, tiny_worker, how):
 IN_ALLOCATION = """
 import sys
 from pathlib import Path
-from mgx.core.launch import LaunchRequest
+from mgx.core.distributed.launch import LaunchRequest
 from mgx.plugins.launchers import slurm
 out_dir, worker = sys.argv[1], sys.argv[2:]
 slurm.worker_command = lambda request: worker  # the tiny worker stands in for `mgx run`

@@ -6,8 +6,7 @@ import os
 import sys
 import time
 
-from mgx.core import preemption
-
+from mgx.core.distributed import preemption
 preemption.install_handlers()  # first: a time-limit USR1 may come early in the tests
 
 import torch  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from mgx.core.errors import ConfigError
-from mgx.core.optim import SchedulerSet, build_optim_wrappers
-from mgx.core.run_config import PreparedRun
+from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
+from mgx.core.run.prepared import PreparedRun
 
 CPU = torch.device("cpu")
 

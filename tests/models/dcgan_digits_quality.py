@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mgx.core.optim import build_optim_wrappers
+from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.plugins import PluginManager
 from mgx.core.registry import build
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mgx.core.errors import ConfigError, MgxError
-from mgx.core.optim import OptimWrapper, OptimWrapperDict, build_optim_wrappers
+from mgx.core.engine.optim import OptimWrapper, OptimWrapperDict, build_optim_wrappers
 from mgx.core.registry import build
 
 CPU = torch.device("cpu")

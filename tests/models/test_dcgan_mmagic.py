@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from mgx.core.checkpoint import load_model_weights, weights_of
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.errors import ConfigError
-from mgx.core.optim import build_optim_wrappers
+from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.registry import build
 
 CPU = torch.device("cpu")

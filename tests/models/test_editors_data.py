@@ -6,7 +6,7 @@ from PIL import Image
 
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
-from mgx.core.validation import EvalSet, Validator, paired_grid
+from mgx.core.evaluation.validation import EvalSet, Validator, paired_grid
 
 
 @pytest.mark.parametrize("scale, gt_size", [(2, 32), (3, 24), (4, 32)])

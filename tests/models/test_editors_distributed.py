@@ -38,7 +38,7 @@ def _batches(scale, steps, size=4):
 def _train(cfg, batches, ddp, rank=0):
     from torch.nn.parallel import DistributedDataParallel
 
-    from mgx.core.optim import build_optim_wrappers
+    from mgx.core.engine.optim import build_optim_wrappers
     from mgx.core.registry import build
 
     torch.manual_seed(0)  # same initial weights everywhere

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mgx.core.errors import ConfigError
-from mgx.core.optim import build_optim_wrappers
+from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.registry import build
 
 CPU = torch.device("cpu")

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from mgx.core.optim import build_optim_wrappers
+from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.plugins import PluginManager
 from mgx.core.registry import build
 

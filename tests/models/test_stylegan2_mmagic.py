@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from mgx.core.checkpoint import load_model_weights, weights_of
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.plugins.models.stylegan2 import StyleGAN2
 
 SIZE, STYLE, MLPS = 8, 16, 2
@@ -127,7 +127,7 @@ def test_mmgen_era_ema_keys_without_module_prefix():
 
 
 def test_load_from_an_mmagic_checkpoint_file(tmp_path):
-    from mgx.core.checkpoint import load_checkpoint
+    from mgx.core.engine.checkpoint import load_checkpoint
 
     path = tmp_path / "stylegan2_mmagic.pth"
     torch.save(mmagic_state(), path)

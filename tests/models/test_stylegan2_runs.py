@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mgx.core.checkpoint import weights_of
+from mgx.core.engine.checkpoint import weights_of
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "stylegan2_digits.py"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mgx.core.checkpoint import CheckpointPolicy
+from mgx.core.engine.checkpoint import CheckpointPolicy
 from mgx.core.errors import MgxError
 from mgx.core.evaluation import BaseMetric, Evaluator
-from mgx.core.metric_direction import direction_of
+from mgx.core.evaluation.direction import direction_of
 from mgx.core.plugins import PluginManager
 
 TRAIN_CONFIG = """

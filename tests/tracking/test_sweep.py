@@ -14,7 +14,7 @@ import pytest
 
 from mgx.core.config import load_config
 from mgx.core.errors import ConfigError
-from mgx.core.sweep import check_grid_keys, grid_points, override_items, parse_grid, parse_grid_item
+from mgx.core.run.sweep import check_grid_keys, grid_points, override_items, parse_grid, parse_grid_item
 from mgx.plugins.launchers.slurm_array import array_spec
 
 ENGINE_TESTS = Path(__file__).resolve().parents[1] / "engine"
@@ -222,7 +222,7 @@ def test_mlflow_ui_shows_the_children_nested_under_the_parent(swept):
 def test_point_status_prefers_a_finished_attempt_and_the_parent_ends_when_all_finished(tmp_path):
     from mlflow import MlflowClient
 
-    from mgx.core.sweep import finish_parent_if_done, point_statuses
+    from mgx.core.run.sweep import finish_parent_if_done, point_statuses
     from mgx.core.tracking.store import get_or_create_experiment, prepare_store
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -248,7 +248,7 @@ def test_point_status_prefers_a_finished_attempt_and_the_parent_ends_when_all_fi
 
 
 def test_a_sweep_folder_belongs_to_one_definition(tmp_path):
-    from mgx.core.sweep import SweepPlan, check_folder_holds, write_state
+    from mgx.core.run.sweep import SweepPlan, check_folder_holds, write_state
 
     config = write_tiny_config(tmp_path)
     first = SweepPlan(config, {LR: [1e-3, 2e-4]}, grid_points({LR: [1e-3, 2e-4]}))

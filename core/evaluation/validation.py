@@ -1,0 +1,209 @@
+"""Evaluation passes (validation during training and ``mgx run test``) and sample grids."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mgx.core import distributed
+
+from mgx.core.distributed import preemption
+from mgx.core.engine.data import to_device
+from mgx.core.errors import ConfigError, MgxError
+from mgx.core.evaluation.evaluator import Evaluator, MetricContext
+
+GRID_SIZE = 64
+GRID_SEED = 2024
+
+
+class ValidationStopped(MgxError):
+    """A stop signal (SIGTERM, SIGUSR1) arrived during an evaluation pass, which was abandoned."""
+
+
+def _check_stop() -> None:
+    # Only a single process abandons a pass on its own: ranks of a distributed run would leave
+    # each other waiting in the metrics' collectives, so there the pass ends and the training
+    # loop's cross-rank stop check takes over.
+    if preemption.requested() and distributed.get_world_size() == 1:
+        raise ValidationStopped(f"validation stopped by {preemption.reason() or 'a stop signal'}")
+
+
+def _stoppable(loader: Any) -> Any:
+    """``loader`` that checks for a stop request before each batch."""
+    if loader is None:
+        return None
+
+    class _Stoppable:
+        def __len__(self) -> int:
+            return len(loader)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(loader, name)
+
+        def __iter__(self) -> Any:
+            for batch in loader:
+                _check_stop()
+                yield batch
+
+    return _Stoppable()
+
+
+class _StoppableContext(MetricContext):
+    """A metric context whose image generation checks for a stop request before each batch."""
+
+    def generate(self, indices: list[int], sample_model: str) -> Any:
+        _check_stop()
+        return super().generate(indices, sample_model)
+
+
+@dataclass
+class EvalSet:
+    """One dataloader and its evaluator (a MultiValLoop has several)."""
+
+    loader: Any
+    evaluator: Evaluator
+    loader_cfg: dict | None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MGX_CACHE_DIR", Path.home() / ".cache" / "mgx"))
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Any:
+    """Evaluation must not move the training RNG streams (resume stays exact)."""
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+class Validator:
+    def __init__(self, eval_sets: list[EvalSet], *, model: Any, ema: Any, device: Any, amp: bool, seed: int,
+                 work_dir: Path) -> None:
+        self.eval_sets = eval_sets
+        self.model = model
+        self.ema = ema
+        self.device = device
+        self.amp = amp
+        self.seed = seed
+        self.work_dir = work_dir
+
+    def context(self, eval_set: EvalSet | None) -> MetricContext:
+        loader = eval_set.loader if eval_set else None
+        return _StoppableContext(
+            model=self.model, ema_model=self.ema.module if self.ema is not None else None, device=self.device,
+            cache_dir=cache_dir(), work_dir=self.work_dir, dataloader_cfg=eval_set.loader_cfg if eval_set else None,
+            seed=self.seed, amp=self.amp, batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
+
+    def evaluate(self) -> dict[str, float]:
+        """Every eval set in order; metric keys must not collide across sets."""
+        import torch
+
+        results: dict[str, float] = {}
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with preserved_rng():
+                for eval_set in self.eval_sets:
+                    ctx = self.context(eval_set)
+                    values = eval_set.evaluator.evaluate(ctx, _stoppable(eval_set.loader), self.model.val_step,
+                                                         lambda batch: to_device(batch, self.device))
+                    for note in dict.fromkeys(ctx.warnings):  # metrics' notes, once each
+                        logging.getLogger("mgx").warning(note)
+                    clash = sorted(set(values) & set(results))
+                    if clash:
+                        raise ConfigError(f"validation sets produce the same metric key(s) {clash}: give the metrics "
+                                          f"of each set its own prefix=")
+                    results.update(values)
+        finally:
+            self.model.train(was_training)
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+        return results
+
+    def save_sample_grid(self, path: Path) -> Path | None:
+        """A grid of generated samples (fixed noise, EMA when present), or of the first eval batch's
+        predictions next to the ground truth for paired models. Returns the PNG path, or None."""
+        import torch
+        from torchvision.utils import make_grid, save_image
+
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with preserved_rng(), torch.inference_mode():
+                if hasattr(self.model, "sample"):
+                    ctx = MetricContext(model=self.model, ema_model=self.ema.module if self.ema else None,
+                                        device=self.device, cache_dir=cache_dir(), work_dir=self.work_dir,
+                                        seed=GRID_SEED, amp=self.amp)
+                    images = ctx.generate(list(range(GRID_SIZE)), "ema") / 255.0
+                    grid = make_grid(images.cpu(), nrow=8, padding=2)
+                elif self.eval_sets:
+                    batch = to_device(next(iter(self.eval_sets[0].loader)), self.device)
+                    outputs = self.model.val_step(batch)
+                    if "pred_img" not in outputs:
+                        return None
+                    grid = paired_grid(batch, outputs)
+                else:
+                    return None
+        finally:
+            self.model.train(was_training)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        return path
+
+
+PAIRED_GRID_ROWS = 8
+
+
+def _input_images(batch: dict) -> Any:
+    """The low-quality input of a paired batch: ``lq_img``, else ``inputs`` unless it is the ground truth."""
+    import torch
+
+    if "lq_img" in batch:
+        return batch["lq_img"]
+    inputs, gt = batch.get("inputs"), batch.get("gt_img")
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
+        return None
+    if isinstance(gt, torch.Tensor) and (inputs is gt or (inputs.shape == gt.shape and torch.equal(inputs, gt))):
+        return None  # unconditional packing: 'inputs' is the ground truth itself
+    return inputs
+
+
+def paired_grid(batch: dict, outputs: dict) -> Any:
+    """Up to 8 rows of [input (bicubic-upsampled), prediction, ground truth], all at the ground truth's size
+    (the prediction's when there is no ground truth), in [0, 1] for save_image."""
+    import torch
+    from torch.nn import functional as F
+    from torchvision.utils import make_grid
+
+    pred = outputs["pred_img"].float()[:PAIRED_GRID_ROWS]
+    gt = batch.get("gt_img")
+    gt = gt.float()[:PAIRED_GRID_ROWS] if isinstance(gt, torch.Tensor) and gt.dim() == 4 else None
+    size = tuple((gt if gt is not None else pred).shape[-2:])
+    columns = [_input_images(batch), pred, gt]
+    columns = [c.float()[:len(pred)] for c in columns if c is not None]
+
+    def at_size(images: Any) -> Any:
+        if tuple(images.shape[-2:]) == size:
+            return images
+        return F.interpolate(images, size=size, mode="bicubic", align_corners=False)
+
+    columns = [at_size(c.to(pred.device)).clamp(0, 255) / 255.0 for c in columns]
+    channels = max(c.shape[1] for c in columns)
+    columns = [c.expand(-1, channels, -1, -1) if c.shape[1] == 1 else c for c in columns]
+    tiles = torch.stack(columns, dim=1).flatten(0, 1)  # sample 0: input, pred, gt; sample 1: ...
+    return make_grid(tiles.cpu(), nrow=len(columns), padding=2)
+
+
+__all__ = ["EvalSet", "ValidationStopped", "Validator", "cache_dir", "paired_grid"]

@@ -1,0 +1,95 @@
+"""What a ``mgx run train`` starts from: a fresh training, or which checkpoint and MLflow run to continue.
+
+``--resume`` (auto) continues the work_dir's *current* training (``mgx_run.json``,
+see :mod:`mgx.core.run.record`): its newest complete checkpoint, or - killed before
+its first checkpoint - from scratch, but in the same MLflow run. Checkpoints other
+trainings left in the folder are never picked.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from mgx.core import distributed
+from mgx.core.engine.checkpoint import find_resumable, load_checkpoint
+from mgx.core.errors import MgxError
+from mgx.core.run.record import checkpoints_of_run, new_run_token, read_run_record
+
+
+@dataclass
+class StartPoint:
+    """Where a training starts: ``checkpoint`` is (path, state) or None for iteration 0."""
+
+    checkpoint: tuple[Path, dict] | None
+    run_token: str
+    tracking_run_id: str | None
+
+    @property
+    def meta(self) -> dict:
+        return self.checkpoint[1].get("meta", {}) if self.checkpoint is not None else {}
+
+
+def _newest_loadable(work_dir: Path, run_token: str) -> tuple[Path, dict] | None:
+    """The training's newest checkpoint that loads; corrupt ones are skipped with a warning."""
+    from mgx.core.engine.checkpoint import checkpoint_number, read_marker
+
+    marked = read_marker(work_dir)
+    own = checkpoints_of_run(work_dir, run_token)
+    for path in sorted(own, key=lambda p: (checkpoint_number(p), p == marked, p.stat().st_mtime), reverse=True):
+        try:
+            return path, load_checkpoint(path)
+        except MgxError as exc:
+            warnings.warn(f"skipping checkpoint {path}: {exc}", RuntimeWarning, stacklevel=2)
+    return None
+
+
+def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> StartPoint:
+    """Resolve ``--resume`` (None, "auto" or a checkpoint path) for ``work_dir``; same answer on every rank."""
+    found: tuple[Path, dict] | None = None
+    token: str | None = None
+    tracking_run_id: str | None = None
+    if resume == "auto":
+        record = read_run_record(work_dir)
+        if record is not None:
+            token = str(record["run_token"])
+            tracking_run_id = record.get("tracking_run_id")
+            found = _newest_loadable(work_dir, token)
+            if found is None:
+                where = f" (MLflow run {tracking_run_id} continues)" if tracking_run_id else ""
+                logger.info(f"--resume: the training in {work_dir} saved no checkpoint yet: starting from "
+                            f"scratch{where}")
+        else:  # a work_dir written before run records existed, or none at all
+            found = find_resumable(work_dir)
+            if found is None:
+                logger.info(f"--resume: no checkpoint in {work_dir} yet, starting from scratch")
+    elif resume is not None:
+        found = Path(resume), load_checkpoint(Path(resume))
+    if found is not None:
+        meta = found[1].get("meta", {})
+        token = meta.get("run_token") or token
+        tracking_run_id = meta.get("tracking_run_id") or tracking_run_id
+    token = distributed.broadcast_object(token or new_run_token())
+    return StartPoint(found, token, tracking_run_id)
+
+
+def already_finished(start: StartPoint, loop: object, work_dir: Path) -> str | None:
+    """A message when the checkpoint to resume from is the end of the schedule (nothing left to
+    train), else None. A checkpoint whose final validation was interrupted is not the end."""
+    if start.checkpoint is None or start.meta.get("validation_pending"):
+        return None
+    meta = start.meta
+    max_iters = getattr(loop, "max_iters", None)
+    if max_iters is not None:
+        done, limit, key, unit = int(meta.get("iteration", 0)), int(max_iters), "train_cfg.max_iters", "iteration"
+    else:
+        done, limit, key, unit = int(meta.get("epoch", 0)), int(getattr(loop, "max_epochs")), "train_cfg.max_epochs", "epoch"
+    if done < limit:
+        return None
+    return (f"--resume: the training in {work_dir} already finished at {unit} {done} ({key}={limit}, "
+            f"checkpoint {start.checkpoint[0].name}); nothing to do, its checkpoints and MLflow run are left as "
+            f"they are. To train longer, resume with a higher limit: --resume --cfg-options {key}={limit * 2}")
+
+
+__all__ = ["StartPoint", "already_finished", "start_point"]
