@@ -13,7 +13,7 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import cyclegan, dcgan, editors, pix2pix
+    from . import cyclegan, dcgan, editors, ggan, lsgan, pix2pix, wgan_gp
     from .data_preprocessor import DataPreprocessor
     from .stylegan2 import StyleGAN2
 
@@ -21,6 +21,6 @@ def mgx_register_models(register):
         register(component)
     register(StyleGAN2)
     register(DataPreprocessor)
-    for family in (editors, pix2pix, cyclegan):
+    for family in (editors, pix2pix, cyclegan, lsgan, ggan, wgan_gp):
         for component in family.components():
             register(component)

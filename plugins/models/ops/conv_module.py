@@ -62,7 +62,8 @@ class ConvModule(nn.Module):
     """conv (or transposed conv) + optional norm + optional activation in ``order``.
 
     ``bias='auto'``: a bias only without a norm (MMCV's rule). ``padding_mode`` other than
-    ``'zeros'`` pads with a separate parameter-free layer, as MMCV does.
+    ``'zeros'`` pads with a separate parameter-free layer, as MMCV does. Weights start as MMCV's
+    ``ConvModule.init_weights`` draws them (:meth:`init_weights`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -96,6 +97,20 @@ class ConvModule(nn.Module):
             self.norm_name, norm = _norm(norm_cfg, channels, who)
             self.add_module(self.norm_name, norm)
         self.activate = _activation(act_cfg, who)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """MMCV's: conv weights Kaiming-normal (fan_out; the LeakyReLU's slope when that is the activation,
+        else ReLU's gain), conv bias 0, norm scale 1 and shift 0."""
+        slope = self.activate.negative_slope if isinstance(self.activate, nn.LeakyReLU) else 0.0
+        nonlinearity = "leaky_relu" if isinstance(self.activate, nn.LeakyReLU) else "relu"
+        nn.init.kaiming_normal_(self.conv.weight, a=slope, mode="fan_out", nonlinearity=nonlinearity)
+        if self.conv.bias is not None:
+            nn.init.zeros_(self.conv.bias)
+        norm = getattr(self, self.norm_name) if self.norm_name else None
+        if norm is not None and getattr(norm, "weight", None) is not None:
+            nn.init.ones_(norm.weight)
+            nn.init.zeros_(norm.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for step in self.order:
