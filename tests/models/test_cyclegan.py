@@ -13,7 +13,7 @@ from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from translation_helpers import CONFIGS, run_mgx, tiny_metric_options, write_unpaired_layout
+from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, tiny_metric_options, write_unpaired_layout
 
 CPU = torch.device("cpu")
 ADAM = dict(optimizer=dict(type="Adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -134,17 +134,13 @@ def test_config_errors(change, message):
 
 
 def cli_options(data, tmp_path):
-    options = [f"{name}.dataset.data_root={data}" for name in ("train_dataloader", "val_dataloader",
-                                                                "test_dataloader")]
-    options += ["train_dataloader.batch_size=2", "val_dataloader.batch_size=2", "test_dataloader.batch_size=2",
-                "model.generator.base_channels=2", "model.generator.num_blocks=1",
+    options = loader_options(data)
+    options += ["model.generator.base_channels=2", "model.generator.num_blocks=1",
                 "model.discriminator.base_channels=2",
                 "train_dataloader.dataset.pipeline.2.transforms.0.scale=(36,36)",
                 "train_dataloader.dataset.pipeline.2.transforms.1.crop_size=(32,32)",
                 "val_dataloader.dataset.pipeline.2.transforms.scale=(32,32)",
                 "test_dataloader.dataset.pipeline.2.transforms.scale=(32,32)"]
-    options += [f"{loader}.{key}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
-                for key in ("num_workers=0", "persistent_workers=False")]
     return options + tiny_metric_options(tmp_path)
 
 

@@ -12,7 +12,7 @@ from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from translation_helpers import CONFIGS, run_mgx, tiny_metric_options, write_paired_layout
+from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, tiny_metric_options, write_paired_layout
 
 CPU = torch.device("cpu")
 ADAM = dict(optimizer=dict(type="Adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -153,17 +153,12 @@ def test_config_errors(change, message):
 def test_mmagic_facades_config_trains_and_tests_through_the_cli(tmp_path, monkeypatch):
     data = write_paired_layout(tmp_path / "facades")
     config = CONFIGS / "pix2pix" / "pix2pix_vanilla-unet-bn_1xb1-80kiters_facades.py"
-    options = [f"{name}.dataset.data_root={data}" for name in ("train_dataloader", "val_dataloader",
-                                                                "test_dataloader")]
-    options += ["train_cfg.max_iters=2", "train_dataloader.batch_size=2", "val_dataloader.batch_size=2",
-                "test_dataloader.batch_size=2", "model.generator.base_channels=2", "model.generator.num_down=5",
+    options = loader_options(data)
+    options += ["train_cfg.max_iters=2", "model.generator.base_channels=2", "model.generator.num_down=5",
                 "model.discriminator.base_channels=2", "train_dataloader.dataset.pipeline.1.scale=(36,36)",
                 "train_dataloader.dataset.pipeline.2.crop_size=(32,32)",
                 "val_dataloader.dataset.pipeline.1.transforms.0.scale=(32,32)",
                 "test_dataloader.dataset.pipeline.1.transforms.0.scale=(32,32)"]
-    options += [f"{loader}.num_workers=0" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
-    options += [f"{loader}.persistent_workers=False" for loader in ("train_dataloader", "val_dataloader",
-                                                                     "test_dataloader")]
     options += tiny_metric_options(tmp_path)
     work = tmp_path / "work"
     result = run_mgx(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],

@@ -8,7 +8,7 @@ from PIL import Image
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import build
 
-from translation_helpers import write_paired_layout, write_unpaired_layout
+from gan_zoo_helpers import write_paired_layout, write_unpaired_layout
 
 KEY_MAPPER = dict(type="KeyMapper", mapping={"img_photo": "img_A", "img_mask": "img_B"},
                   remapping={"img_photo": "img_photo", "img_mask": "img_mask"})

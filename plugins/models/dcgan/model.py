@@ -100,8 +100,9 @@ class DCGAN(nn.Module):
         else:
             given = sorted(key for key, value in mgx_args.items() if value is not None)
             if given:
-                raise ConfigError(f"DCGAN: {', '.join(given)} belong to mgx's form; with generator=/discriminator= "
-                                  f"(MMagic's form) set the sizes in those dicts instead")
+                raise ConfigError(f"{type(self).__name__}: {', '.join(given)} belong to DCGAN's mgx form; with "
+                                  f"generator=/discriminator= (MMagic's form, the only one of LSGAN/GGAN/WGANGP) "
+                                  f"set the sizes in those dicts instead")
             self._build_mmagic_form(generator, discriminator, noise_size, data_preprocessor)
 
     def _build_mgx_form(self, latent_dim: int, image_size: int, channels: int, base_channels: int,

@@ -1,5 +1,5 @@
-"""Synthetic data in MMagic's translation layouts, a tiny Inception stand-in, and an in-process ``mgx``
-for the Pix2Pix / CycleGAN tests."""
+"""Synthetic data in MMagic's layouts (paired, unpaired, a flat image folder), a tiny Inception stand-in,
+loader overrides and an in-process ``mgx`` for the tests that run MMagic's GAN configs."""
 from __future__ import annotations
 
 import sys
@@ -35,6 +35,25 @@ def write_unpaired_layout(root: Path, size: int = 32, counts: dict | None = None
     return root
 
 
+def write_image_folder(root: Path, size: int = 12, count: int = 4) -> Path:
+    """A flat folder of random RGB images (MMagic's unconditional layout: data_root holds the images)."""
+    rng = np.random.default_rng(2)
+    root.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / f"{index}.png")
+    return root
+
+
+def loader_options(data: Path, batch_size: int = 2) -> list[str]:
+    """--cfg-options for the three loaders: data_root, batch size, and no worker processes (a test's
+    two iterations do not pay for starting them)."""
+    options = []
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        options += [f"{loader}.dataset.data_root={data}", f"{loader}.batch_size={batch_size}",
+                    f"{loader}.num_workers=0", f"{loader}.persistent_workers=False"]
+    return options
+
+
 TINY_INCEPTION = '''
 import torch
 from torch import nn
@@ -66,14 +85,16 @@ def mgx_register_feature_extractors(register):
 '''
 
 
-def tiny_metric_options(folder: Path, evaluators=("val_evaluator", "test_evaluator"), count: int = 2) -> list[str]:
+def tiny_metric_options(folder: Path, metrics: dict | None = None) -> list[str]:
     """Writes ``tiny_inception.py`` into ``folder`` (the run's working directory, which custom_imports
-    searches) and returns the --cfg-options that give the configs' metrics this extractor: the real
-    pytorch-fid Inception would be a 95 MB download and ~10 s per test on 2 CPU cores."""
+    searches) and returns the --cfg-options that give the Inception metrics this extractor (the real
+    pytorch-fid/StyleGAN Inception would be a ~95 MB download and ~10 s per test on 2 CPU cores) and
+    every metric ``fake_nums=2``. ``metrics``: evaluator -> metric indices using Inception (default:
+    the translation configs' TransIS and TransFID, 0 and 1, in both evaluators)."""
     (folder / "tiny_inception.py").write_text(textwrap.dedent(TINY_INCEPTION))
     options = ["custom_imports=dict(imports=['tiny_inception'])"]
-    for evaluator in evaluators:
-        for index in range(count):
+    for evaluator, indices in (metrics or {"val_evaluator": (0, 1), "test_evaluator": (0, 1)}).items():
+        for index in indices:
             options.append(f"{evaluator}.metrics.{index}.feature_extractor=dict(type='TinyInception')")
             options.append(f"{evaluator}.metrics.{index}.fake_nums=2")
     return options
