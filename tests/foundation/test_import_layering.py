@@ -246,3 +246,12 @@ def test_no_function_is_longer_than_80_lines():
                 if length > MAX_FUNCTION_LINES and node.name not in KNOWN_LONG_FUNCTIONS_BEING_SHORTENED.get(relative, ()):
                     long_functions.append(f"{relative}:{node.lineno} {node.name}: {length} lines")
     assert not long_functions, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(long_functions)
+
+
+def test_the_cli_reaches_plugins_only_through_the_registry():
+    """The CLI names the built-in plugin package (to load it) and nothing inside it: commands such
+    as ``mgx sweep`` use a launcher through the launcher contract, so any plugin's works."""
+    offenders = [f"{path.relative_to(REPO_ROOT)}:{line} imports {name}"
+                 for path in _python_files("cli") for line, name in _imports(path)
+                 if _is_under(name, "mgx.plugins") and name != "mgx.plugins"]
+    assert not offenders, "\n".join(offenders)
