@@ -12,7 +12,7 @@ from mgx.core.engine.checkpoint import load_model_weights
 from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
-from mgx.plugins.models.ops.gradient_penalty import gradient_penalty_loss
+from mgx.plugins.models.losses.gradient_penalty import gradient_penalty_loss
 
 from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, write_image_folder
 

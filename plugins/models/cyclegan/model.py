@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError
 
-from ..ops.translation import BaseTranslationModel
+from ..base_models import BaseTranslationModel
 
 _LOSS_DEFAULTS = dict(cycle_loss_weight=10.0, id_loss_weight=0.5)
 

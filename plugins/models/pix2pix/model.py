@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError
 
-from ..ops.translation import BaseTranslationModel
+from ..base_models import BaseTranslationModel
 
 
 class Pix2Pix(BaseTranslationModel):

@@ -1,6 +1,6 @@
 """``WGANGP``: MMagic's Wasserstein GAN with gradient penalty (Gulrajani et al. 2017).
 
-Discriminator: ``mean(D(fake)) − mean(D(real)) + loss_weight · GP`` (``ops/gradient_penalty.py``,
+Discriminator: ``mean(D(fake)) − mean(D(real)) + loss_weight · GP`` (``losses/gradient_penalty.py``,
 ``norm_mode`` default ``'HWC'``); generator: ``−mean(D(G(z)))``. MMagic reads ``loss_config.loss_weight``
 (default 10) and ``loss_config.norm_mode``; its configs write ``gp_loss_weight`` / ``gp_norm_mode``,
 which MMagic 1.2.0 does not read — mgx does the same (so the published GP-50 model was trained with
@@ -15,7 +15,7 @@ import torch
 from mgx.core.errors import ConfigError
 
 from ..dcgan import DCGAN
-from ..ops.gradient_penalty import NORM_MODES, gradient_penalty_loss
+from ..losses.gradient_penalty import NORM_MODES, gradient_penalty_loss
 
 _READ = ("loss_weight", "norm_mode")
 _UNREAD = ("gp_loss_weight", "gp_norm_mode")

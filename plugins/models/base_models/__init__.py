@@ -1,0 +1,13 @@
+"""Model bases several families share (MMagic's ``models/base_models``): ``BaseEditModel``, one
+generator trained with a pixel loss, with pretrained-weight loading and tiled inference;
+``BaseTranslationModel``, the domains and per-domain networks of Pix2Pix and CycleGAN."""
+from .base_edit_model import BaseEditModel
+from .base_translation_model import BaseTranslationModel
+
+
+def components() -> list:
+    """The bases registered as model-kind components (a config may name ``BaseEditModel`` itself)."""
+    return [BaseEditModel]
+
+
+__all__ = ["BaseEditModel", "BaseTranslationModel", "components"]
