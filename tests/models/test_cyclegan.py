@@ -171,3 +171,24 @@ def test_mmagic_facades_config_trains_resumes_and_tests_through_the_cli(tmp_path
     metrics = json.loads((tmp_path / "t1" / "test_results.json").read_text())
     metrics = metrics.get("metrics", metrics)
     assert {"FID-Full/fid", "IS-Full/is"} <= set(metrics)
+
+
+@pytest.mark.slow  # two worker processes start (about 20 s on 2 busy cores)
+def test_two_process_evaluation_equals_one_process(tmp_path, monkeypatch):
+    data = write_unpaired_layout(tmp_path / "facades", size=32, counts={"trainA": 1, "trainB": 1, "testA": 4,
+                                                                         "testB": 3})
+    options = cli_options(data, tmp_path) + ["test_dataloader.batch_size=1", "test_evaluator.metrics.0.fake_nums=4",
+                                             "test_evaluator.metrics.1.fake_nums=4"]
+    torch.manual_seed(0)  # the config's networks at the widths cli_options sets
+    weights = build({**tiny(), "discriminator": {**tiny()["discriminator"], "num_conv": 3}}, "model").state_dict()
+    torch.save({"model": weights}, tmp_path / "weights.pth")
+    results = {}
+    for name, launch in (("one", []), ("two", ["--launcher", "dist", "--gpus", "2"])):
+        result = run_mgx(["run", "test", str(CONFIG), str(tmp_path / "weights.pth"), "--work-dir", str(tmp_path / name),
+                          "--no-track", *launch, "--cfg-options", *options], tmp_path, monkeypatch)
+        assert result.exit_code == 0, result.output[-3000:]
+        results[name] = json.loads((tmp_path / name / "test_results.json").read_text())["metrics"]
+    assert "2 process(es)" in "".join(path.read_text() for path in (tmp_path / "two").glob("*.log"))
+    assert set(results["one"]) == set(results["two"]) and "FID-Full/fid" in results["one"]
+    for key, value in results["one"].items():  # only the order of the float32 feature sums differs
+        assert results["two"][key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
