@@ -93,7 +93,8 @@ def tiny_metric_options(folder: Path, metrics: dict | None = None) -> list[str]:
     the translation configs' TransIS and TransFID, 0 and 1, in both evaluators)."""
     (folder / "tiny_inception.py").write_text(textwrap.dedent(TINY_INCEPTION))
     options = ["custom_imports=dict(imports=['tiny_inception'])"]
-    for evaluator, indices in (metrics or {"val_evaluator": (0, 1), "test_evaluator": (0, 1)}).items():
+    default = {"val_evaluator": (0, 1), "test_evaluator": (0, 1)}
+    for evaluator, indices in (default if metrics is None else metrics).items():
         for index in indices:
             options.append(f"{evaluator}.metrics.{index}.feature_extractor=dict(type='TinyInception')")
             options.append(f"{evaluator}.metrics.{index}.fake_nums=2")
