@@ -46,39 +46,55 @@ def transform_options(prefix, transform, size, train):
                 out += transform_options(f"{prefix}.transforms.{i}", t, size, train)
     return out
 
-def options_for(cfg, family, size):
+# tiny widths per generator type ({size}: the trial's image size)
+NETWORKS = {
+    "UnetGenerator": ["model.generator.base_channels=2", "model.generator.num_down=5",
+                      "model.discriminator.base_channels=2"],
+    "ResnetGenerator": ["model.generator.base_channels=2", "model.generator.num_blocks=1",
+                        "model.discriminator.base_channels=2"],
+    "DCGANGenerator": ["model.generator.output_scale={size}", "model.generator.base_channels=16",
+                       "model.discriminator.input_scale={size}", "model.discriminator.base_channels=4",
+                       "model.noise_size=8"],
+    "LSGANGenerator": ["model.generator.output_scale={size}", "model.generator.base_channels=8",
+                       "model.generator.noise_size=16", "model.discriminator.input_scale={size}",
+                       "model.discriminator.base_channels=4", "model.noise_size=16"],
+    # MMagic's fixed 512 widths: one image per training batch
+    "WGANGPGenerator": ["model.generator.out_scale={size}", "model.discriminator.in_scale={size}",
+                        "train_dataloader.batch_size=1"],
+}
+
+
+def crops(pipeline: list) -> bool:
+    return any(t.get("type") in ("Crop", "FixedCrop") or (t.get("type") == "TransformBroadcaster"
+                                                          and "Crop" in json.dumps(t.get("transforms")))
+               for t in pipeline)
+
+
+def metric_options(cfg: dict, size: int) -> list[str]:
+    opts = []
+    for evaluator in ("val_evaluator", "test_evaluator"):
+        metrics = cfg.get(evaluator, {}).get("metrics", [])
+        for index, metric in enumerate([metrics] if isinstance(metrics, dict) else metrics):
+            field = f"{evaluator}.metrics.{index}"
+            opts.append(f"{field}.fake_nums=2")
+            if metric.get("type") in INCEPTION:
+                opts.append(f"{field}.feature_extractor=dict(type='TinyInception')")
+                if "real_nums" in metric:
+                    opts.append(f"{field}.real_nums=2")
+            if metric.get("type") == "SWD":
+                opts.append(f"{field}.image_shape=(3,{size},{size})")
+    return opts
+
+
+def options_for(cfg: dict, size: int) -> list[str]:
     opts = []
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
         pipeline = cfg[loader]["dataset"].get("pipeline", [])
-        has_crop = any(t.get("type") in ("Crop", "FixedCrop") or (t.get("type") == "TransformBroadcaster" and "Crop" in json.dumps(t.get("transforms"))) for t in pipeline)
-        for i, t in enumerate(pipeline):
-            opts += transform_options(f"{loader}.dataset.pipeline.{i}", t, size, has_crop)
-    for ev in ("val_evaluator", "test_evaluator"):
-        metrics = cfg.get(ev, {}).get("metrics", [])
-        metrics = [metrics] if isinstance(metrics, dict) else metrics
-        for i, m in enumerate(metrics):
-            opts.append(f"{ev}.metrics.{i}.fake_nums=2")
-            if m.get("type") in INCEPTION:
-                opts.append(f"{ev}.metrics.{i}.feature_extractor=dict(type='TinyInception')")
-                if "real_nums" in m:
-                    opts.append(f"{ev}.metrics.{i}.real_nums=2")
-            if m.get("type") == "SWD":
-                opts.append(f"{ev}.metrics.{i}.image_shape=(3,{size},{size})")
-    model = cfg["model"]
-    g, d = model["generator"]["type"], model["discriminator"]["type"]
-    if g == "UnetGenerator":
-        opts += ["model.generator.base_channels=2", "model.generator.num_down=5", "model.discriminator.base_channels=2"]
-    elif g == "ResnetGenerator":
-        opts += ["model.generator.base_channels=2", "model.generator.num_blocks=1", "model.discriminator.base_channels=2"]
-    elif g == "DCGANGenerator":
-        opts += [f"model.generator.output_scale={size}", "model.generator.base_channels=16",
-                 f"model.discriminator.input_scale={size}", "model.discriminator.base_channels=4", "model.noise_size=8"]
-    elif g == "LSGANGenerator":
-        opts += [f"model.generator.output_scale={size}", "model.generator.base_channels=8", "model.generator.noise_size=16",
-                 f"model.discriminator.input_scale={size}", "model.discriminator.base_channels=4", "model.noise_size=16"]
-    elif g == "WGANGPGenerator":
-        opts += [f"model.generator.out_scale={size}", f"model.discriminator.in_scale={size}", "train_dataloader.batch_size=1"]
-    return opts
+        for index, transform in enumerate(pipeline):
+            opts += transform_options(f"{loader}.dataset.pipeline.{index}", transform, size, crops(pipeline))
+    network = NETWORKS[cfg["model"]["generator"]["type"]]
+    return opts + metric_options(cfg, size) + [option.format(size=size) for option in network]
+
 
 def invoke(args, cwd):
     os.chdir(cwd)
@@ -106,7 +122,7 @@ def trial(config: Path, family: str) -> str:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     opts = h.loader_options(write_data(work, family, size)) + ["train_cfg.max_iters=2"]
-    opts += options_for(cfg, family, size) + h.tiny_metric_options(work, {})
+    opts += options_for(cfg, size) + h.tiny_metric_options(work, {})
     extra, start = [], time.time()
     train = ["run", "train", str(config), "--no-track", "--work-dir", str(work / "w"), "--cfg-options", *opts]
     result = invoke(train, work)
