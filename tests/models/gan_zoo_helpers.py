@@ -119,3 +119,30 @@ def run_mgx(args: list[str], cwd: Path, monkeypatch):
         plugin_manager.cache_clear()
         registry_module._activate_callback, registry_module._active = saved
         sys.modules.pop("tiny_inception", None)
+
+
+def run_ok(args: list[str], cwd: Path, monkeypatch):
+    """``mgx ARGS`` in this process; fails the test with the end of its output unless it exits 0."""
+    result = run_mgx(args, cwd, monkeypatch)
+    assert result.exit_code == 0, result.output[-3000:]
+    return result
+
+
+def evaluate_checkpoint(config: Path, checkpoint: Path, work_dir: Path, options: list[str], monkeypatch,
+                 launch: tuple = ()) -> dict:
+    """``mgx run test CONFIG CHECKPOINT`` (with ``launch`` flags); returns its metrics."""
+    import json
+
+    run_ok(["run", "test", str(config), str(checkpoint), "--work-dir", str(work_dir), "--no-track", *launch,
+            "--cfg-options", *options], work_dir.parent, monkeypatch)
+    return json.loads((work_dir / "test_results.json").read_text())["metrics"]
+
+
+def train_and_test(config: Path, tmp_path: Path, options: list[str], monkeypatch) -> dict:
+    """``mgx run train`` (2 iterations as ``options`` say) then ``mgx run test`` on its last checkpoint;
+    checks that a sample grid was saved and returns the test metrics."""
+    work = tmp_path / "work"
+    run_ok(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],
+           tmp_path, monkeypatch)
+    assert (work / "iter_2.pth").exists() and list((work / "samples").glob("*.png"))
+    return evaluate_checkpoint(config, work / "iter_2.pth", tmp_path / "test", options, monkeypatch)

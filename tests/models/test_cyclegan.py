@@ -1,8 +1,6 @@
 """CycleGAN with MMagic 1.2.0's ResnetGenerator / PatchDiscriminator and image pools (read off its
 cyclegan.py, cyclegan_generator.py, cyclegan_modules.py): layout and keys, pool semantics, losses,
 checkpoints, MMagic's facades config through the CLI, bit-exact resume, 2 processes = 1 in evaluation."""
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -13,7 +11,8 @@ from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, tiny_metric_options, write_unpaired_layout
+from gan_zoo_helpers import (CONFIGS, evaluate_checkpoint, loader_options, run_ok, tiny_metric_options,
+                             write_unpaired_layout)
 
 CPU = torch.device("cpu")
 ADAM = dict(optimizer=dict(type="Adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -150,26 +149,20 @@ def test_mmagic_facades_config_trains_resumes_and_tests_through_the_cli(tmp_path
     options = cli_options(data, tmp_path) + ["model.buffer_size=2", "train_cfg.max_iters=4",
                                              "default_hooks.checkpoint.interval=2", "train_cfg.val_interval=4"]
     straight = tmp_path / "straight"
-    result = run_mgx(["run", "train", str(CONFIG), "--work-dir", str(straight), "--no-track", "--deterministic",
-                      "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
+    run_ok(["run", "train", str(CONFIG), "--work-dir", str(straight), "--no-track", "--deterministic",
+            "--cfg-options", *options], tmp_path, monkeypatch)
     assert list((straight / "samples").glob("*.png"))
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     (resumed / "iter_2.pth").write_bytes((straight / "iter_2.pth").read_bytes())
-    result = run_mgx(["run", "train", str(CONFIG), "--work-dir", str(resumed), "--no-track", "--deterministic",
-                      "--resume", str(resumed / "iter_2.pth"), "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
+    run_ok(["run", "train", str(CONFIG), "--work-dir", str(resumed), "--no-track", "--deterministic",
+            "--resume", str(resumed / "iter_2.pth"), "--cfg-options", *options], tmp_path, monkeypatch)
     expected = torch.load(straight / "iter_4.pth", weights_only=True)
     final = torch.load(resumed / "iter_4.pth", weights_only=True)
     assert final["model"]["image_buffers.photo.images"].shape[0] == 2
     for key, value in expected["model"].items():
         assert torch.equal(final["model"][key], value), key
-    result = run_mgx(["run", "test", str(CONFIG), str(straight / "iter_4.pth"), "--work-dir", str(tmp_path / "t1"),
-                      "--no-track", "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    metrics = json.loads((tmp_path / "t1" / "test_results.json").read_text())
-    metrics = metrics.get("metrics", metrics)
+    metrics = evaluate_checkpoint(CONFIG, straight / "iter_4.pth", tmp_path / "t1", options, monkeypatch)
     assert {"FID-Full/fid", "IS-Full/is"} <= set(metrics)
 
 
@@ -182,12 +175,8 @@ def test_two_process_evaluation_equals_one_process(tmp_path, monkeypatch):
     torch.manual_seed(0)  # the config's networks at the widths cli_options sets
     weights = build({**tiny(), "discriminator": {**tiny()["discriminator"], "num_conv": 3}}, "model").state_dict()
     torch.save({"model": weights}, tmp_path / "weights.pth")
-    results = {}
-    for name, launch in (("one", []), ("two", ["--launcher", "dist", "--gpus", "2"])):
-        result = run_mgx(["run", "test", str(CONFIG), str(tmp_path / "weights.pth"), "--work-dir", str(tmp_path / name),
-                          "--no-track", *launch, "--cfg-options", *options], tmp_path, monkeypatch)
-        assert result.exit_code == 0, result.output[-3000:]
-        results[name] = json.loads((tmp_path / name / "test_results.json").read_text())["metrics"]
+    results = {name: evaluate_checkpoint(CONFIG, tmp_path / "weights.pth", tmp_path / name, options, monkeypatch, launch)
+               for name, launch in (("one", ()), ("two", ("--launcher", "dist", "--gpus", "2")))}
     assert "2 process(es)" in "".join(path.read_text() for path in (tmp_path / "two").glob("*.log"))
     assert set(results["one"]) == set(results["two"]) and "FID-Full/fid" in results["one"]
     for key, value in results["one"].items():  # only the order of the float32 feature sums differs

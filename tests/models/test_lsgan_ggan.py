@@ -2,8 +2,6 @@
 lsgan_generator.py and lsgan_discriminator.py), the least-squares and hinge losses against float64
 computations of their definitions, DCGAN networks under both models (MMagic's dcgan-archi configs), and
 one MMagic config per family through the CLI."""
-import json
-
 import pytest
 import torch
 
@@ -12,7 +10,7 @@ from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, tiny_metric_options, write_image_folder
+from gan_zoo_helpers import CONFIGS, loader_options, tiny_metric_options, train_and_test, write_image_folder
 
 CPU = torch.device("cpu")
 ADAM = dict(optimizer=dict(type="Adam", lr=1e-4, betas=(0.5, 0.99)))
@@ -107,15 +105,7 @@ def run_unconditional_config(config, tmp_path, monkeypatch, options):
     options = loader_options(data) + ["train_cfg.max_iters=2", "model.noise_size=16"] + options
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
         options.append(f"{loader}.dataset.pipeline.1.scale=(32,32)")
-    work = tmp_path / "work"
-    result = run_mgx(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],
-                     tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    assert list((work / "samples").glob("*.png"))
-    result = run_mgx(["run", "test", str(config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "test"),
-                      "--no-track", "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    return json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
+    return train_and_test(config, tmp_path, options, monkeypatch)
 
 
 TINY_LSGAN_NETWORKS = ["model.generator.output_scale=32", "model.generator.base_channels=8",

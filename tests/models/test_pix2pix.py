@@ -1,8 +1,6 @@
 """Pix2Pix with MMagic 1.2.0's UnetGenerator / PatchDiscriminator: layout and keys (read off MMagic's
 pix2pix_modules.py, pix2pix_generator.py and archs/patch_disc.py), losses, schedule, checkpoints and
 MMagic's facades config through the CLI."""
-import json
-
 import pytest
 import torch
 from torch.nn import functional as F
@@ -12,7 +10,7 @@ from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, tiny_metric_options, write_paired_layout
+from gan_zoo_helpers import CONFIGS, loader_options, tiny_metric_options, train_and_test, write_paired_layout
 
 CPU = torch.device("cpu")
 ADAM = dict(optimizer=dict(type="Adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -160,14 +158,4 @@ def test_mmagic_facades_config_trains_and_tests_through_the_cli(tmp_path, monkey
                 "val_dataloader.dataset.pipeline.1.transforms.0.scale=(32,32)",
                 "test_dataloader.dataset.pipeline.1.transforms.0.scale=(32,32)"]
     options += tiny_metric_options(tmp_path)
-    work = tmp_path / "work"
-    result = run_mgx(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],
-                     tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    assert (work / "iter_2.pth").exists() and list((work / "samples").glob("*.png"))
-    result = run_mgx(["run", "test", str(config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "test"),
-                      "--no-track", "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())
-    metrics = metrics.get("metrics", metrics)
-    assert {"FID-Full/fid", "IS-Full/is"} <= set(metrics)
+    assert {"FID-Full/fid", "IS-Full/is"} <= set(train_and_test(config, tmp_path, options, monkeypatch))

@@ -1,7 +1,6 @@
 """WGAN-GP: MMagic's gradient_penalty_loss against a float64 computation of its definition, WGANGPGenerator /
 WGANGPDiscriminator layout and keys (read off MMagic's wgan_generator.py, wgan_discriminator.py and
 wgan_gp_module.py), the WGANGP losses, and MMagic's config through the CLI."""
-import json
 import logging
 
 import pytest
@@ -14,7 +13,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.models.losses.gradient_penalty import gradient_penalty_loss
 
-from gan_zoo_helpers import CONFIGS, loader_options, run_mgx, write_image_folder
+from gan_zoo_helpers import CONFIGS, loader_options, train_and_test, write_image_folder
 
 CPU = torch.device("cpu")
 
@@ -147,12 +146,4 @@ def test_mmagic_config_trains_and_tests_through_the_cli(tmp_path, monkeypatch):
     for evaluator in ("val_evaluator", "test_evaluator"):
         options += [f"{evaluator}.metrics.0.fake_nums=2", f"{evaluator}.metrics.1.fake_nums=2",
                     f"{evaluator}.metrics.1.image_shape=(3,16,16)"]
-    work = tmp_path / "work"
-    result = run_mgx(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],
-                     tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    result = run_mgx(["run", "test", str(config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "test"),
-                      "--no-track", "--cfg-options", *options], tmp_path, monkeypatch)
-    assert result.exit_code == 0, result.output[-3000:]
-    metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
-    assert {"ms-ssim/avg", "swd/avg"} <= set(metrics)
+    assert {"ms-ssim/avg", "swd/avg"} <= set(train_and_test(config, tmp_path, options, monkeypatch))
