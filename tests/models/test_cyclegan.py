@@ -175,8 +175,8 @@ def test_two_process_evaluation_equals_one_process(tmp_path, monkeypatch):
     torch.manual_seed(0)  # the config's networks at the widths cli_options sets
     weights = build({**tiny(), "discriminator": {**tiny()["discriminator"], "num_conv": 3}}, "model").state_dict()
     torch.save({"model": weights}, tmp_path / "weights.pth")
-    results = {name: evaluate_checkpoint(CONFIG, tmp_path / "weights.pth", tmp_path / name, options, monkeypatch, launch)
-               for name, launch in (("one", ()), ("two", ("--launcher", "dist", "--gpus", "2")))}
+    results = {name: evaluate_checkpoint(CONFIG, tmp_path / "weights.pth", tmp_path / name, options, monkeypatch,
+                                         launch) for name, launch in (("one", ()), ("two", ("--launcher", "dist", "--gpus", "2")))}
     assert "2 process(es)" in "".join(path.read_text() for path in (tmp_path / "two").glob("*.log"))
     assert set(results["one"]) == set(results["two"]) and "FID-Full/fid" in results["one"]
     for key, value in results["one"].items():  # only the order of the float32 feature sums differs

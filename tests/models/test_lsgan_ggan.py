@@ -35,12 +35,13 @@ def dcgan_networks(kind):
 # weights are in×out×k×k; ConvModules under BN have no conv bias
 MMAGIC_GENERATOR = {
     "noise2feat_head.0.weight": (512, 16), "noise2feat_head.0.bias": (512,), "noise2feat_tail.0.weight": (8,),
-    "noise2feat_tail.0.running_mean": (8,), "conv_blocks.0.conv.weight": (8, 4, 3, 3), "conv_blocks.0.bn.bias": (4,),
-    "conv_blocks.1.conv.weight": (4, 2, 3, 3), "conv_blocks.2.conv.weight": (2, 3, 3, 3), "conv_blocks.2.conv.bias": (3,),
+    "noise2feat_tail.0.running_mean": (8,), "conv_blocks.0.conv.weight": (8, 4, 3, 3),
+    "conv_blocks.0.bn.bias": (4,), "conv_blocks.1.conv.weight": (4, 2, 3, 3), "conv_blocks.2.conv.weight": (2, 3, 3, 3),
+    "conv_blocks.2.conv.bias": (3,),
 }
 MMAGIC_DISCRIMINATOR = {
-    "conv_blocks.0.conv.weight": (4, 3, 5, 5), "conv_blocks.0.conv.bias": (4,), "conv_blocks.1.conv.weight": (8, 4, 5, 5),
-    "conv_blocks.1.bn.weight": (8,), "decision.0.weight": (1, 512), "decision.0.bias": (1,),
+    "conv_blocks.0.conv.weight": (4, 3, 5, 5), "conv_blocks.0.conv.bias": (4,),
+    "conv_blocks.1.conv.weight": (8, 4, 5, 5), "conv_blocks.1.bn.weight": (8,), "decision.0.weight": (1, 512), "decision.0.bias": (1,),
 }
 
 

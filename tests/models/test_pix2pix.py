@@ -80,7 +80,8 @@ def test_keys_and_shapes_are_mmagics_and_checkpoints_load():
         for key, shape in recorded.items():
             assert shapes[prefix + key] == shape, key
     assert "generators.photo.model.model.1.model.0.conv.bias" not in shapes  # BN: no conv bias
-    assert len([k for k in shapes if k.startswith("discriminators.")]) == 2 + 3 * 6 + 2  # conv0 w+b, three conv+bn(5), the last conv w+b
+    # conv0 weight and bias, three conv + BN (5 entries), the last conv's weight and bias
+    assert len([k for k in shapes if k.startswith("discriminators.")]) == 2 + 3 * 6 + 2
     checkpoint = mmagic_checkpoint(model)
     fresh = build(tiny(), "model")
     load_model_weights(fresh, checkpoint["state_dict"], "mmagic.pth")
