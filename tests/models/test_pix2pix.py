@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mgx.core.engine.checkpoint import load_model_weights
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
@@ -82,9 +82,11 @@ def test_keys_and_shapes_are_mmagics_and_checkpoints_load():
     assert "generators.photo.model.model.1.model.0.conv.bias" not in shapes  # BN: no conv bias
     # conv0 weight and bias, three conv + BN (5 entries), the last conv's weight and bias
     assert len([k for k in shapes if k.startswith("discriminators.")]) == 2 + 3 * 6 + 2
+    # outermost: down conv, up conv + bias; innermost: two convs + one BN; three blocks of two convs + two BNs
+    assert len([k for k in shapes if k.startswith("generators.")]) == 3 + 7 + 3 * 12
     checkpoint = mmagic_checkpoint(model)
     fresh = build(tiny(), "model")
-    load_model_weights(fresh, checkpoint["state_dict"], "mmagic.pth")
+    load_model_weights(fresh, weights_of(checkpoint), "mmagic.pth")  # what load_from does
     assert torch.equal(fresh.generators["photo"].model.model[0].conv.weight,
                        checkpoint["state_dict"]["generators.photo.model.model.0.conv.weight"])
     with pytest.raises(ConfigError, match="missing keys"):
