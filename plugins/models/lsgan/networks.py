@@ -18,17 +18,20 @@ from ..ops.conv_module import ACTIVATIONS, ConvModule
 from ..ops.patch_discriminator import positive_int
 
 
-def _conv_type(conv_cfg: Any, expected: str, who: str) -> None:
-    if not isinstance(conv_cfg, dict) or conv_cfg.get("type", expected) != expected or set(conv_cfg) - {"type"}:
-        raise ConfigError(f"{who}: conv_cfg must be dict(type={expected!r}) (MMagic's only layout), got {conv_cfg!r}")
-
-
-def _ratio_log2(large: Any, small: Any, names: tuple[str, str], minimum: int, who: str) -> int:
-    positive_int(large, names[0], who)
-    positive_int(small, names[1], who)
+def _checked_doublings(who: str, init_cfg: Any, conv_cfg: Any, conv_type: str, scales: dict, minimum: int,
+                       sizes: dict) -> int:
+    """The arguments both LSGAN networks share, checked; returns log2 of the ratio of the two ``scales``
+    (larger first), which must be a power of two ≥ ``minimum``."""
+    if init_cfg is not None:
+        raise ConfigError(f"{who}: init_cfg is not supported; load MMagic weights with load_from")
+    if not isinstance(conv_cfg, dict) or conv_cfg.get("type", conv_type) != conv_type or set(conv_cfg) - {"type"}:
+        raise ConfigError(f"{who}: conv_cfg must be dict(type={conv_type!r}) (MMagic's only layout), got {conv_cfg!r}")
+    for name, value in {**scales, **sizes}.items():
+        positive_int(value, name, who)
+    (large_name, large), (small_name, small) = scales.items()
     ratio = large // small
     if large % small or ratio < minimum or ratio & (ratio - 1):
-        raise ConfigError(f"{who}: {names[0]}={large} / {names[1]}={small} must be a power of two ≥ {minimum}")
+        raise ConfigError(f"{who}: {large_name}={large} / {small_name}={small} must be a power of two ≥ {minimum}")
     return int(math.log2(ratio))
 
 
@@ -43,13 +46,10 @@ class LSGANGenerator(nn.Module):
                  out_act_cfg: dict | None = dict(type="Tanh"), init_cfg: dict | None = None) -> None:
         super().__init__()
         who = "LSGANGenerator"
-        if init_cfg is not None:
-            raise ConfigError(f"{who}: init_cfg is not supported; load MMagic weights with load_from")
-        _conv_type(conv_cfg, "ConvTranspose2d", who)
-        doublings = _ratio_log2(output_scale, input_scale, ("output_scale", "input_scale"), 4, who)
-        for name, value in (("out_channels", out_channels), ("base_channels", base_channels),
-                            ("noise_size", noise_size)):
-            positive_int(value, name, who)
+        doublings = _checked_doublings(who, init_cfg, conv_cfg, "ConvTranspose2d",
+                                       dict(output_scale=output_scale, input_scale=input_scale), 4,
+                                       dict(out_channels=out_channels, base_channels=base_channels,
+                                            noise_size=noise_size))
         if base_channels % 4:
             raise ConfigError(f"{who}: base_channels must be a multiple of 4 (it is quartered), got {base_channels}")
         self.output_scale, self.input_scale, self.out_channels = output_scale, input_scale, out_channels
@@ -94,13 +94,10 @@ class LSGANDiscriminator(nn.Module):
                  out_act_cfg: dict | None = None, init_cfg: dict | None = None) -> None:
         super().__init__()
         who = "LSGANDiscriminator"
-        if init_cfg is not None:
-            raise ConfigError(f"{who}: init_cfg is not supported; load MMagic weights with load_from")
-        _conv_type(conv_cfg, "Conv2d", who)
-        doublings = _ratio_log2(input_scale, output_scale, ("input_scale", "output_scale"), 2, who)
-        for name, value in (("out_channels", out_channels), ("in_channels", in_channels),
-                            ("base_channels", base_channels)):
-            positive_int(value, name, who)
+        doublings = _checked_doublings(who, init_cfg, conv_cfg, "Conv2d",
+                                       dict(input_scale=input_scale, output_scale=output_scale), 2,
+                                       dict(out_channels=out_channels, in_channels=in_channels,
+                                            base_channels=base_channels))
         self.input_scale, self.output_scale, self.in_channels = input_scale, output_scale, in_channels
         self.out_channels = out_channels
         blocks = [ConvModule(in_channels, base_channels, 5, 2, 2, norm_cfg=None, act_cfg=default_act_cfg, who=who)]
