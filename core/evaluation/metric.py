@@ -205,8 +205,18 @@ class MetricContext:
                 for index in indices]
         return torch.stack(rows).to(self.device)
 
-    def generate(self, indices: list[int], sample_model: str) -> Any:
-        """Images of the given global sample indices, RGB float in [0, 255]."""
+    def labels(self, indices: Iterable[int], num_classes: int) -> Any:
+        """Class labels of the given global sample indices, uniform over ``num_classes`` (as MMagic draws
+        them for IS/FID), independent of rank and batch like the noise."""
+        import torch
+
+        rows = [torch.randint(num_classes, (1,), generator=torch.Generator().manual_seed(
+            sample_seed(self.seed, index) ^ LABEL_STREAM)) for index in indices]
+        return torch.cat(rows).to(self.device)
+
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
+        """Images of the given global sample indices, RGB float in [0, 255]. A class-conditional model
+        (``num_classes`` > 0) gets ``labels``, by default drawn per index (:meth:`labels`)."""
         import torch
 
         model = self.model_for(sample_model)
@@ -214,9 +224,16 @@ class MetricContext:
             raise MgxError(f"model {type(model).__name__} has no sample() method, which generative metrics need; "
                            f"implement sample(num=None, *, noise=None) or remove the generative metrics")
         noise = self.noise(indices, int(model.latent_dim))
+        num_classes = int(getattr(model, "num_classes", 0) or 0)
+        kwargs = {}
+        if num_classes > 0:
+            kwargs["labels"] = self.labels(indices, num_classes) if labels is None else labels
         with torch.inference_mode(), autocast(self.device, self.amp):
-            images = model.sample(noise=noise)
+            images = model.sample(noise=noise, **kwargs)
         return to_pixel_range(images.float())
+
+
+LABEL_STREAM = 0x5DEECE66D  # separates the label draws from the noise draws of the same index
 
 
 def sample_seed(seed: int, index: int) -> int:

@@ -18,6 +18,7 @@ from mgx.core.evaluation.evaluator import Evaluator, MetricContext
 
 GRID_SIZE = 64
 GRID_SEED = 2024
+GRID_COLUMNS = 8
 
 
 class ValidationStopped(MgxError):
@@ -55,9 +56,9 @@ def _stoppable(loader: Any) -> Any:
 class _StoppableContext(MetricContext):
     """A metric context whose image generation checks for a stop request before each batch."""
 
-    def generate(self, indices: list[int], sample_model: str) -> Any:
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
         _check_stop()
-        return super().generate(indices, sample_model)
+        return super().generate(indices, sample_model, labels)
 
 
 @dataclass
@@ -146,8 +147,12 @@ class Validator:
                     ctx = MetricContext(model=self.model, ema_model=self.ema.module if self.ema else None,
                                         device=self.device, cache_dir=cache_dir(), work_dir=self.work_dir,
                                         seed=GRID_SEED, amp=self.amp)
-                    images = ctx.generate(list(range(GRID_SIZE)), "ema") / 255.0
-                    grid = make_grid(images.cpu(), nrow=8, padding=2)
+                    num_classes = int(getattr(self.model, "num_classes", 0) or 0)
+                    # a class-conditional model: one class per row of the grid
+                    labels = torch.arange(GRID_SIZE, device=self.device) // GRID_COLUMNS % num_classes \
+                        if num_classes > 0 else None
+                    images = ctx.generate(list(range(GRID_SIZE)), "ema", labels) / 255.0
+                    grid = make_grid(images.cpu(), nrow=GRID_COLUMNS, padding=2)
                 elif self.eval_sets:
                     batch = to_device(next(iter(self.eval_sets[0].loader)), self.device)
                     outputs = self.model.val_step(batch)

@@ -9,6 +9,7 @@ from mgx.core.hookspecs import hookimpl
 
 @hookimpl
 def mgx_register_datasets(register):
+    from .conditional_datasets import CIFAR10, BasicConditionalDataset, ImageNet
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .paired_digits import PairedDigitsDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
@@ -19,6 +20,8 @@ def mgx_register_datasets(register):
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)
+    for conditional in (BasicConditionalDataset, ImageNet, CIFAR10):
+        register(conditional)
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Synthetic data in MMagic's layouts (paired, unpaired, a flat image folder), a tiny Inception stand-in,
+"""Synthetic data in MMagic's layouts (paired, unpaired, a flat image folder, CIFAR-10, class folders), a tiny Inception stand-in,
 loader overrides and an in-process ``mgx`` for the tests that run MMagic's GAN configs."""
 from __future__ import annotations
 
@@ -41,6 +41,41 @@ def write_image_folder(root: Path, size: int = 12, count: int = 4) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for index in range(count):
         Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / f"{index}.png")
+    return root
+
+
+def write_cifar10_layout(root: Path, count: int = 4, num_classes: int = 10) -> Path:
+    """``root/cifar10/cifar-10-batches-py``: the five training pickles, ``test_batch`` and ``batches.meta`` in
+    CIFAR-10's python format (``data`` N×3072 uint8 rows, ``labels``), ``count`` random images each."""
+    import pickle
+
+    rng = np.random.default_rng(3)
+    folder = root / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        entry = {"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+                 "labels": [int(v) for v in rng.integers(0, num_classes, count)]}
+        (folder / name).write_bytes(pickle.dumps(entry))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{i}" for i in range(num_classes)]}))
+    return root
+
+
+def write_class_folders(root: Path, size: int = 40, classes: int = 3, per_class: int = 2,
+                        ann_file: str | None = "meta/train.txt", prefix: str = "train") -> Path:
+    """``root/prefix/class<i>/<j>.png`` (ImageNet's layout; not square, so the long-edge crops crop) and,
+    when ``ann_file``, ``root/ann_file`` listing ``class<i>/<j>.png i``."""
+    rng = np.random.default_rng(4)
+    lines = []
+    for label in range(classes):
+        folder = root / prefix / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            image = rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)
+            Image.fromarray(image).save(folder / f"{index}.png")
+            lines.append(f"class{label}/{index}.png {label}")
+    if ann_file:
+        (root / ann_file).parent.mkdir(parents=True, exist_ok=True)
+        (root / ann_file).write_text("\n".join(lines) + "\n")
     return root
 
 
