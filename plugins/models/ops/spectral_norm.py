@@ -139,8 +139,9 @@ class SelfAttentionBlock(nn.Module):
     def __init__(self, in_channels: int, with_spectral_norm: bool = True, sn_eps: float = 1e-6,
                  sn_style: str = "ajbrock") -> None:
         super().__init__()
-        if in_channels % 8:
-            raise ConfigError(f"SelfAttentionBlock: in_channels must be a multiple of 8, got {in_channels}")
+        if in_channels < 8:
+            raise ConfigError(f"SelfAttentionBlock: in_channels must be at least 8 (θ and φ have in_channels // 8 "
+                              f"channels), got {in_channels}")
         self.in_channels = in_channels
         layer = dict(kernel_size=1, padding=0, bias=False, act_cfg=None, with_spectral_norm=with_spectral_norm,
                      spectral_norm_cfg=dict(eps=sn_eps, sn_style=sn_style), who="SelfAttentionBlock")
@@ -154,7 +155,7 @@ class SelfAttentionBlock(nn.Module):
         num, channels, height, width = x.shape
         theta = self.theta(x).reshape(num, channels // 8, height * width)
         phi = F.max_pool2d(self.phi(x), 2).reshape(num, channels // 8, -1)
-        g = F.max_pool2d(self.g(x), 2).reshape(num, channels // 2, -1)
+        g = F.max_pool2d(self.g(x), 2).reshape(num, channels // 2, -1)  # pooled: odd sizes floor, as MMagic's view
         attention = torch.softmax(theta.transpose(1, 2) @ phi, dim=-1)
         out = self.o((g @ attention.transpose(1, 2)).reshape(num, channels // 2, height, width))
         return self.gamma * out + x
