@@ -15,6 +15,19 @@ from typing import Any
 from mgx.core.errors import ConfigError
 
 
+def engine_ema_config(cfg: Any) -> dict | None:
+    """The top-level ``ema_config`` (mgx's EMA of the whole model), or None. MMagic's configs often define
+    ``ema_config = dict(type='ExponentialMovingAverage', ...)`` only to pass it as ``model.ema_config`` (the
+    model's own average); with the model keeping its own average, that variable (equal to it, or naming an
+    mmengine EMA ``type``, which mgx's engine EMA does not take) is not an engine EMA request."""
+    value = cfg.get("ema_config")
+    model = cfg.get("model")
+    in_model = model.get("ema_config") if isinstance(model, dict) else None
+    if not value or (in_model and (in_model == value or "type" in value)):
+        return None
+    return dict(value)
+
+
 class ExponentialMovingAverage:
     def __init__(self, model: Any, momentum: float = 0.999, interval: int = 1, start_iter: int = 0,
                  warmup: bool = True) -> None:

@@ -7,8 +7,8 @@ from torch.nn import functional as F
 
 from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.registry import build
-from plugins.models.ops.spectral_norm import SelfAttentionBlock
-from plugins.models.sagan.modules import SNGANDiscResBlock
+from mgx.plugins.models.ops.spectral_norm import SelfAttentionBlock
+from mgx.plugins.models.sagan.modules import SNGANDiscResBlock
 
 from gan_zoo_helpers import CONFIGS, loader_options, tiny_metric_options, train_and_test, write_class_folders
 

@@ -10,8 +10,8 @@ from mgx.core.engine.checkpoint import load_model_weights
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import MetricContext
 from mgx.core.registry import build
-from plugins.data.conditional_datasets import CIFAR10, BasicConditionalDataset
-from plugins.models.ops.spectral_norm import SNConvModule
+from mgx.plugins.data.conditional_datasets import CIFAR10, BasicConditionalDataset
+from mgx.plugins.models.ops.spectral_norm import SNConvModule
 
 from gan_zoo_helpers import (CONFIGS, loader_options, tiny_metric_options, train_and_test, write_cifar10_layout,
                              write_class_folders)
@@ -138,7 +138,7 @@ def test_labels_condition_samples_and_metrics_draw_them_per_index():
 def test_mmagic_weights_load_through_load_from():
     model = build(tiny_sngan(), "model")
     mmagic = {k: torch.randn(v.shape) if v.is_floating_point() else v for k, v in model.state_dict().items()
-              if k != "train_iter"}  # MMagic's keys: mgx's without its iteration counter
+              if k not in ("train_iter", "noise_seed")}  # MMagic's keys: mgx's without its counter and seed
     fresh = build(tiny_sngan(ema_config=dict(momentum=0.001)), "model")
     load_model_weights(fresh, mmagic, "sngan_mmagic.pth")
     assert torch.equal(fresh.discriminator.proj_y.weight_orig, mmagic["discriminator.proj_y.weight_orig"])

@@ -6,6 +6,10 @@ iteration, ``generator_steps`` generator updates; after them the in-model moving
 (``ema_config``, MMagic's form, from ``start_iter`` on) is updated. A subclass names its network types
 and defines the losses (``disc_loss_terms``, ``gen_loss``).
 
+Training draws (noise and fake labels) come from per-sample generators seeded by the run's seed, the
+iteration, the phase and the sample's dataset index (``sample_idx``), so a resumed run draws exactly
+what the uninterrupted one drew.
+
 Sampling: ``sample(noise=..., labels=...)`` (labels uniform at random when not given, as MMagic's
 ``label_fn``); the metrics pass labels drawn per sample index (docs/metrics.md), the sample grid one
 class per row.
@@ -22,6 +26,17 @@ from mgx.core.registry import build
 
 from ..common import batch_images, module_device
 from ..stylegan2.ema import AveragedGenerator
+
+
+_MODULUS = 2 ** 63 - 1
+_DISC_PHASE, _GEN_PHASE = 1, 2
+
+
+def _draw_seed(*parts: int) -> int:
+    value = 0x2545F4914F6CDD1D
+    for part in parts:
+        value = (value * 6364136223846793005 + int(part) + 1442695040888963407) % _MODULUS
+    return value
 
 
 def _plain(module: nn.Module) -> nn.Module:
@@ -78,6 +93,8 @@ class BaseConditionalGAN(nn.Module):
             self.ema_start = int(ema_config.pop("start_iter", 0))
             self.generator_ema = AveragedGenerator(self.generator, **ema_config)
         self.register_buffer("train_iter", torch.zeros((), dtype=torch.long))
+        # the run's seed (set before the model is built), for the per-sample training draws
+        self.register_buffer("noise_seed", torch.tensor(torch.initial_seed() % _MODULUS, dtype=torch.long))
 
     def _component(self, cfg: Any, types: tuple[str, ...], name: str) -> nn.Module:
         if not isinstance(cfg, dict) or cfg.get("type") not in types:
@@ -123,6 +140,20 @@ class BaseConditionalGAN(nn.Module):
             return None
         return torch.randint(0, self.num_classes, (num,), device=device)
 
+    def _draws(self, phase: int, keys: list[int] | None, num: int,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Noise and fake labels for ``num`` samples: from the global RNG without ``keys``, else one
+        generator per sample seeded by (run seed, iteration, phase, sample index)."""
+        if keys is None:
+            return torch.randn(num, self.noise_size, device=device), self.random_labels(num, device)
+        noise, labels = [], []
+        for key in keys:
+            rng = torch.Generator().manual_seed(_draw_seed(int(self.noise_seed), int(self.train_iter), phase, key))
+            noise.append(torch.randn(1, self.noise_size, generator=rng))
+            labels.append(torch.randint(0, max(self.num_classes, 1), (1,), generator=rng))
+        fake_labels = torch.cat(labels).to(device) if self.num_classes else None
+        return torch.cat(noise).to(device), fake_labels
+
     def _real_labels(self, batch: dict, num: int, device: torch.device) -> torch.Tensor | None:
         if not self.num_classes:
             return None
@@ -144,7 +175,10 @@ class BaseConditionalGAN(nn.Module):
         num = real.shape[0]
         real_labels = self._real_labels(batch, num, device)
         disc_optim = optim["discriminator"]
-        noise, fake_labels = torch.randn(num, self.noise_size, device=device), self.random_labels(num, device)
+        indices = batch.get("sample_idx")
+        keys = [int(v) for v in torch.as_tensor(indices).reshape(-1).tolist()] if indices is not None else None
+        keys = keys if keys is not None and len(keys) == num else None
+        noise, fake_labels = self._draws(_DISC_PHASE, keys, num, device)
         with disc_optim.optim_context(self.discriminator):
             with torch.no_grad():
                 fake = self.generator(noise, label=fake_labels)
@@ -155,22 +189,23 @@ class BaseConditionalGAN(nn.Module):
         disc_optim.update_params(loss_disc)
         losses = {"loss_disc": loss_disc.detach(), **{k: v.detach() for k, v in terms.items()}}
         iteration = int(self.train_iter)
-        self.train_iter += 1
         if (iteration + 1) % self.discriminator_steps == 0:
-            losses.update(self._generator_phase(optim["generator"], num, device))
+            losses.update(self._generator_phase(optim["generator"], keys, num, device))
             if self.generator_ema is not None:
                 if iteration + 1 >= self.ema_start:
                     self.generator_ema.update_parameters(_plain(self.generator))
                 else:
                     self.generator_ema.copy_from(_plain(self.generator))
+        self.train_iter += 1
         return losses
 
-    def _generator_phase(self, gen_optim, num: int, device: torch.device) -> dict[str, torch.Tensor]:
+    def _generator_phase(self, gen_optim, keys: list[int] | None, num: int,
+                         device: torch.device) -> dict[str, torch.Tensor]:
         for parameter in self.discriminator.parameters():
             parameter.requires_grad_(False)
         try:
-            for _ in range(self.generator_steps):
-                noise, labels = torch.randn(num, self.noise_size, device=device), self.random_labels(num, device)
+            for step in range(self.generator_steps):
+                noise, labels = self._draws(_GEN_PHASE + step, keys, num, device)
                 with gen_optim.optim_context(self.generator):
                     fake = self.generator(noise, label=labels)
                     terms = self.gen_loss(self.discriminator(fake, label=labels).float())
@@ -233,6 +268,7 @@ class BaseConditionalGAN(nn.Module):
         its EMA is dropped when this model has none, and made from the generator when only this model has one."""
         weights = dict(weights)
         weights.setdefault("train_iter", torch.zeros((), dtype=torch.long))  # mgx's iteration counter
+        weights.setdefault("noise_seed", self.noise_seed.clone())  # and its seed of the training draws
         if self.generator_ema is None:
             return {k: v for k, v in weights.items() if not k.startswith("generator_ema.")}
         if not any(k.startswith("generator_ema.module.") for k in weights):
