@@ -50,3 +50,31 @@ def test_swinir_config_trains_from_an_mmagic_checkpoint_and_tests(tmp_path):
     assert f"loaded weights from {checkpoint}" in log
     for prefix in ("Set5", "Set14", "DIV2K"):
         assert np.isfinite(metrics[f"{prefix}/PSNR"]) and 0 < metrics[f"{prefix}/SSIM"] <= 1, metrics
+
+
+@pytest.mark.timeout(300)
+def test_rdn_config_trains_and_tests(tmp_path):
+    width = ["model.generator.mid_channels=8", "model.generator.num_blocks=2", "model.generator.num_layers=2",
+             "model.generator.channel_growth=4"]
+    metrics, _ = _train_and_test(tmp_path, "rdn/rdn_x4c64b16_1xb16-1000k_div2k.py", width,
+                                 ["train_dataloader.dataset.pipeline.3.gt_patch_size=32"])
+    for prefix in ("Set5", "Set14", "DIV2K"):
+        assert np.isfinite(metrics[f"{prefix}/PSNR"]) and 0 < metrics[f"{prefix}/SSIM"] <= 1, metrics
+
+
+@pytest.mark.timeout(300)
+def test_liif_config_trains_and_tests_at_six_scales(tmp_path):
+    """LIIF-RDN: random-scale (×1–×4) training on sampled query pixels, then the config's test at ×2, ×3, ×4,
+    ×6, ×18 and ×30 (Set5's six dataloaders; a child config turns each list of metric dicts into an
+    Evaluator until mgx reads MMagic's list form, and keeps Set5's loaders to bound CI time)."""
+    child = tmp_path / "liif_child.py"
+    child.write_text(f"_base_ = [{str(CONFIGS / 'liif/liif-rdn-norm_c64b16_1xb16-1000k_div2k.py')!r}]\n"
+                     "test_dataloader = _base_.test_dataloader[:6]\n"
+                     "test_evaluator = [dict(type='Evaluator', metrics=m) for m in _base_.test_evaluator[:6]]\n")
+    width = ["model.generator.encoder.mid_channels=8", "model.generator.encoder.num_blocks=2",
+             "model.generator.encoder.num_layers=2", "model.generator.encoder.channel_growth=4",
+             "model.generator.imnet.hidden_list=[16]"]
+    metrics, _ = _train_and_test(tmp_path, str(child), width, ["train_dataloader.dataset.pipeline.1.patch_size=16",
+                                                               "train_dataloader.dataset.pipeline.5.sample_quantity=64"])
+    for scale in (2, 3, 4, 6, 18, 30):
+        assert np.isfinite(metrics[f"Set5x{scale}/PSNR"]) and 0 < metrics[f"Set5x{scale}/SSIM"] <= 1, metrics
