@@ -199,7 +199,8 @@ def test_denoising_head_adds_to_the_input_and_gray_has_no_mean():
 @pytest.mark.parametrize("change, match", [(dict(num_heads=[3]), "divisible"), (dict(depths=[2, 2]), "depths"),
                                            (dict(upsampler="bicubic"), "upsampler"),
                                            (dict(upsampler="nearest+conv", upscale=3), "nearest"),
-                                           (dict(upscale=5), "upscale"), (dict(resi_connection="2conv"), "resi")])
+                                           (dict(upscale=5), "upscale"), (dict(resi_connection="2conv"), "resi"),
+                                           (dict(img_size=20), "multiple of window_size=8")])
 def test_bad_arguments_are_config_errors(change, match):
     with pytest.raises(ConfigError, match=match):
         build(dict(TINY, **change), "model")

@@ -50,6 +50,14 @@ def _check(depths: Sequence[int], num_heads: Sequence[int], embed_dim: int, upsc
         raise ConfigError(f"SwinIRNet: patch_size must be 1 (SwinIR works on pixels), got {patch_size!r}")
 
 
+def _check_resolution(img_size: tuple[int, int], window_size: int) -> None:
+    # shifted blocks store their attention mask for img_size, cut into whole windows
+    if min(img_size) > window_size and any(side % window_size for side in img_size):
+        raise ConfigError(f"SwinIRNet: img_size={img_size[0] if img_size[0] == img_size[1] else img_size} must be "
+                          f"a multiple of window_size={window_size} (the shifted-window masks are stored for it); "
+                          f"MMagic's configs pair 48/64/128 with 8 and 126 with 7")
+
+
 class SwinIRNet(nn.Module):
     """SwinIR (see the module docstring). Arguments and defaults are MMagic 1.2.0's."""
 
@@ -67,6 +75,7 @@ class SwinIRNet(nn.Module):
         mean = torch.tensor(RGB_MEAN) if in_chans == 3 else torch.zeros(1)
         self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)  # a constant, not in checkpoints
         resolution = _pair(img_size)
+        _check_resolution(resolution, window_size)
         self.patches_resolution = resolution
         self.ape = ape
         self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, 1, 1)
