@@ -17,7 +17,7 @@ import torch
 from mgx.core.errors import ConfigError, MgxError
 
 from ..common import module_device
-from ..editors.base_edit_model import BaseEditModel
+from ..base_models.base_edit_model import BaseEditModel
 from .liif_net import pixel_centres
 
 
