@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgx.core.errors import ConfigError
+from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import build
 from mgx.plugins.models.ops.window_attention import (MASKED_LOGIT, WindowAttention, shifted_window_mask,
                                                      window_partition, window_reverse)
@@ -194,6 +194,8 @@ def test_denoising_head_adds_to_the_input_and_gray_has_no_mean():
     torch.nn.init.zeros_(net.conv_last.bias)
     x = torch.rand(1, 1, 16, 16)
     torch.testing.assert_close(net(x), x)
+    with pytest.raises(MgxError, match="in_chans=1"):
+        net(torch.rand(1, 3, 16, 16))
 
 
 @pytest.mark.parametrize("change, match", [(dict(num_heads=[3]), "divisible"), (dict(depths=[2, 2]), "depths"),

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mgx.core.errors import ConfigError
+from mgx.core.errors import ConfigError, MgxError
 
 from .blocks import RSTB, Upsample, UpsampleOneStep, residual_conv, to_map, to_tokens
 
@@ -72,6 +72,7 @@ class SwinIRNet(nn.Module):
         upsampler = upsampler or ""
         _check(depths, num_heads, embed_dim, upscale, upsampler, patch_size)
         self.img_range, self.upscale, self.upsampler, self.window_size = img_range, upscale, upsampler, window_size
+        self.in_chans = in_chans
         mean = torch.tensor(RGB_MEAN) if in_chans == 3 else torch.zeros(1)
         self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)  # a constant, not in checkpoints
         resolution = _pair(img_size)
@@ -154,6 +155,9 @@ class SwinIRNet(nn.Module):
         return x + self.conv_last(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.in_chans:
+            raise MgxError(f"SwinIRNet(in_chans={self.in_chans}) got {x.shape[1]}-channel images: check the "
+                           f"pipeline's color_type (LoadImageFromFile, RandomJPEGCompression) against in_chans")
         height, width = x.shape[2:]
         window = self.window_size
         x = F.pad(x, (0, (-width) % window, 0, (-height) % window), mode="reflect")
