@@ -23,7 +23,8 @@ def _mgx(*args, cwd):
                           text=True, timeout=600)
 
 
-def _train_and_test(tmp_path: Path, config: str, width: list[str], train: list[str]) -> tuple[dict, str]:
+def _train_and_test(tmp_path: Path, config: str, width: list[str], train: list[str],
+                    tested_checkpoint: Path | None = None) -> tuple[dict, str]:
     write_sr_folders(tmp_path)
     work = tmp_path / "work"
     trained = _mgx("run", "train", str(CONFIGS / config), "--work-dir", str(work), "--no-track", "--cfg-options",
@@ -31,22 +32,26 @@ def _train_and_test(tmp_path: Path, config: str, width: list[str], train: list[s
                    "train_dataloader.num_workers=0", *width, *train, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "Iter(val) [2]" in trained.stderr and "PSNR" in trained.stderr, trained.stderr[-2000:]
-    tested = _mgx("run", "test", str(CONFIGS / config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "test"),
+    assert (work / "iter_2.pth").is_file()
+    checkpoint = tested_checkpoint or work / "iter_2.pth"
+    tested = _mgx("run", "test", str(CONFIGS / config), str(checkpoint), "--work-dir", str(tmp_path / "test"),
                   "--no-track", "--cfg-options", *width, cwd=tmp_path)
     assert tested.returncode == 0, tested.stderr[-4000:]
     return json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"], trained.stderr
 
 
 @pytest.mark.timeout(300)
-def test_swinir_config_trains_from_an_mmagic_checkpoint_and_tests(tmp_path):
-    """The classical ×2 config at TINY's width, starting from weights in MMagic's checkpoint layout."""
+def test_swinir_config_trains_from_and_tests_an_mmagic_checkpoint(tmp_path):
+    """The classical ×2 config at TINY's width: training starts from weights in MMagic's checkpoint layout
+    (``load_from``), and ``mgx run test`` evaluates such a checkpoint as MMagic's tools/test.py does."""
     checkpoint = tmp_path / "swinir_mmagic_layout.pth"
     torch.save(mmagic_layout_checkpoint(), checkpoint)
     generator = [f"model.generator.{k}={v}".replace(" ", "") for k, v in TINY.items() if k not in ("type", "upscale")]
     # the list-form val_evaluator (one evaluator, two metrics) written as MMagic's Evaluator dict
     evaluator = "val_evaluator=dict(type='Evaluator',metrics=[dict(type='PSNR',crop_border=2),dict(type='SSIM',crop_border=2)])"
     metrics, log = _train_and_test(tmp_path, "swinir/swinir_x2s48w8d6e180_8xb4-lr2e-4-500k_div2k.py", [*generator, evaluator],
-                              ["train_dataloader.dataset.pipeline.3.gt_patch_size=32", f"load_from={checkpoint}"])
+                              ["train_dataloader.dataset.pipeline.3.gt_patch_size=32", f"load_from={checkpoint}"],
+                              tested_checkpoint=checkpoint)
     assert f"loaded weights from {checkpoint}" in log
     for prefix in ("Set5", "Set14", "DIV2K"):
         assert np.isfinite(metrics[f"{prefix}/PSNR"]) and 0 < metrics[f"{prefix}/SSIM"] <= 1, metrics
