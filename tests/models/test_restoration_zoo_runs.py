@@ -48,10 +48,12 @@ def test_swinir_config_trains_from_and_tests_an_mmagic_checkpoint(tmp_path):
     torch.save(mmagic_layout_checkpoint(), checkpoint)
     generator = [f"model.generator.{k}={v}".replace(" ", "") for k, v in TINY.items() if k not in ("type", "upscale")]
     # the list-form val_evaluator (one evaluator, two metrics) written as MMagic's Evaluator dict
-    evaluator = "val_evaluator=dict(type='Evaluator',metrics=[dict(type='PSNR',crop_border=2),dict(type='SSIM',crop_border=2)])"
-    metrics, log = _train_and_test(tmp_path, "swinir/swinir_x2s48w8d6e180_8xb4-lr2e-4-500k_div2k.py", [*generator, evaluator],
-                              ["train_dataloader.dataset.pipeline.3.gt_patch_size=32", f"load_from={checkpoint}"],
-                              tested_checkpoint=checkpoint)
+    evaluator = ("val_evaluator=dict(type='Evaluator',"
+                 "metrics=[dict(type='PSNR',crop_border=2),dict(type='SSIM',crop_border=2)])")
+    metrics, log = _train_and_test(tmp_path, "swinir/swinir_x2s48w8d6e180_8xb4-lr2e-4-500k_div2k.py",
+                                   [*generator, evaluator],
+                                   ["train_dataloader.dataset.pipeline.3.gt_patch_size=32", f"load_from={checkpoint}"],
+                                   tested_checkpoint=checkpoint)
     assert f"loaded weights from {checkpoint}" in log
     for prefix in ("Set5", "Set14", "DIV2K"):
         assert np.isfinite(metrics[f"{prefix}/PSNR"]) and 0 < metrics[f"{prefix}/SSIM"] <= 1, metrics
@@ -79,7 +81,8 @@ def test_liif_config_trains_and_tests_at_six_scales(tmp_path):
     width = ["model.generator.encoder.mid_channels=8", "model.generator.encoder.num_blocks=2",
              "model.generator.encoder.num_layers=2", "model.generator.encoder.channel_growth=4",
              "model.generator.imnet.hidden_list=[16]"]
-    metrics, _ = _train_and_test(tmp_path, str(child), width, ["train_dataloader.dataset.pipeline.1.patch_size=16",
-                                                               "train_dataloader.dataset.pipeline.5.sample_quantity=64"])
+    metrics, _ = _train_and_test(tmp_path, str(child), width,
+                                 ["train_dataloader.dataset.pipeline.1.patch_size=16",
+                                  "train_dataloader.dataset.pipeline.5.sample_quantity=64"])
     for scale in (2, 3, 4, 6, 18, 30):
         assert np.isfinite(metrics[f"Set5x{scale}/PSNR"]) and 0 < metrics[f"Set5x{scale}/SSIM"] <= 1, metrics
