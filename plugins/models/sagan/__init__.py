@@ -15,10 +15,8 @@ class SAGANDiscriminator(ProjDiscriminator):
 
 
 def components() -> list:
-    from ..ops.spectral_norm import SelfAttentionBlock, SNConvModule
-
     return [SAGAN, SNGAN, SNGANGenerator, SAGANGenerator, ProjDiscriminator, SAGANDiscriminator, SNGANGenResBlock,
-            SNGANDiscResBlock, SNGANDiscHeadResBlock, SNConditionNorm, SelfAttentionBlock, SNConvModule]
+            SNGANDiscResBlock, SNGANDiscHeadResBlock, SNConditionNorm]
 
 
 __all__ = ["ProjDiscriminator", "SAGAN", "SAGANDiscriminator", "SAGANGenerator", "SNGAN", "SNGANGenerator",
