@@ -1,5 +1,5 @@
-"""Synthetic data in MMagic's layouts (paired, unpaired, a flat image folder, CIFAR-10, class folders), a tiny Inception stand-in,
-loader overrides and an in-process ``mgx`` for the tests that run MMagic's GAN configs."""
+"""Synthetic data in MMagic's layouts (paired, unpaired, a flat image folder, CIFAR-10, class folders), a tiny
+Inception stand-in, loader overrides and an in-process ``mgx`` for the tests that run MMagic's GAN configs."""
 from __future__ import annotations
 
 import sys

@@ -111,7 +111,8 @@ def test_mmagic_imagenet_config_trains_and_tests_through_the_cli(tmp_path, monke
                                       "model.discriminator.num_classes=3"]
     # MMagic's 128×128 layout at 32×32: the generator starts at 1×1, the discriminator's tables are given
     options += ["model.generator.output_scale=32", "model.generator.channels_cfg=[16,16,8,4,2]",
-                "model.generator.input_scale=1", "model.generator.base_channels=4", "model.discriminator.input_scale=32",
+                "model.generator.input_scale=1", "model.generator.base_channels=4",
+                "model.discriminator.input_scale=32",
                 "model.discriminator.channels_cfg=[2,4,8,16,16]", "model.discriminator.base_channels=8",
                 "model.discriminator.downsample_cfg=[True,True,True,True,False]"]
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):

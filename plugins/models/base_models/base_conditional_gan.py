@@ -67,7 +67,8 @@ class BaseConditionalGAN(nn.Module):
         super().__init__()
         who = type(self).__name__
         if discriminator is None:
-            raise ConfigError(f"{who}: discriminator=dict(type={self.DISCRIMINATOR_TYPES[0]!r}, ...) is needed to train")
+            raise ConfigError(f"{who}: discriminator=dict(type={self.DISCRIMINATOR_TYPES[0]!r}, ...) is needed to "
+                              f"train")
         for name, value in (("generator_steps", generator_steps), ("discriminator_steps", discriminator_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{who}: {name} must be a positive int, got {value!r}")
@@ -108,7 +109,7 @@ class BaseConditionalGAN(nn.Module):
                                                                 ("discriminator", discriminator))
                  if isinstance(cfg, dict) and cfg.get("num_classes") is not None}
         if num_classes is not None:
-            found["model"] = num_classes
+            found["num_classes"] = num_classes
         values = set(found.values())
         if len(values) > 1:
             raise ConfigError(f"{who}: num_classes differs between {found}; give one value")

@@ -15,7 +15,7 @@ from ..ops.patch_discriminator import positive_int
 from ..ops.spectral_norm import SelfAttentionBlock, SNConvModule, check_sn_style, sn_embedding, sn_linear
 from ..sagan.modules import build_activation
 from .generators import _init_type
-from .modules import BigGANDeepDiscResBlock, BigGANDiscResBlock, init_biggan
+from .modules import BigGANDeepDiscResBlock, BigGANDiscResBlock, block_kwargs, init_biggan
 
 _BIGGAN = {  # scale: (in factors after the image's channels, out factors, downsample, attention index)
     32: ([4, 4, 4], [4, 4, 4, 4], [True, True, False, False], -1),
@@ -86,10 +86,8 @@ class BigGANDiscriminator(_ProjectionHead):
         self._setup(who, input_scale, num_classes, in_channels, out_channels, base_channels, sn_style)
         self.arch = _checked(arch_cfg, who) if arch_cfg else _arch(_BIGGAN, input_scale, base_channels, in_channels,
                                                                    who)
-        if not isinstance(blocks_cfg, dict) or blocks_cfg.get("type", "BigGANDiscResBlock") != "BigGANDiscResBlock":
-            raise ConfigError(f"{who}: blocks_cfg must be dict(type='BigGANDiscResBlock', ...), got {blocks_cfg!r}")
-        block = {**{k: v for k, v in blocks_cfg.items() if k != "type"},
-                 **dict(act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style, with_spectral_norm=with_spectral_norm)}
+        block = block_kwargs(blocks_cfg, "BigGANDiscResBlock", who, act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style,
+                             with_spectral_norm=with_spectral_norm)
         self.conv_blocks = nn.ModuleList()
         for index, out_ch in enumerate(self.arch["out_channels"]):
             self.conv_blocks.append(BigGANDiscResBlock(self.arch["in_channels"][index], out_ch, **block,
@@ -120,10 +118,8 @@ class BigGANDeepDiscriminator(_ProjectionHead):
         self._setup(who, input_scale, num_classes, in_channels, out_channels, base_channels, sn_style)
         self.block_depth = block_depth
         self.arch = _checked(arch_cfg, who) if arch_cfg else _arch(_DEEP, input_scale, base_channels, None, who)
-        if not isinstance(blocks_cfg, dict) or blocks_cfg.get("type", "BigGANDeepDiscResBlock") != "BigGANDeepDiscResBlock":
-            raise ConfigError(f"{who}: blocks_cfg must be dict(type='BigGANDeepDiscResBlock', ...), got {blocks_cfg!r}")
-        block = {**{k: v for k, v in blocks_cfg.items() if k != "type"},
-                 **dict(act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style, with_spectral_norm=with_spectral_norm)}
+        block = block_kwargs(blocks_cfg, "BigGANDeepDiscResBlock", who, act_cfg=act_cfg, sn_eps=sn_eps,
+                             sn_style=sn_style, with_spectral_norm=with_spectral_norm)
         # MMagic's input conv always takes 3 channels
         self.input_conv = SNConvModule(3, self.arch["in_channels"][0], kernel_size=3, padding=1, act_cfg=None,
                                        with_spectral_norm=with_spectral_norm,

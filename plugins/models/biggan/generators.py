@@ -19,7 +19,7 @@ from mgx.core.errors import ConfigError
 
 from ..ops.patch_discriminator import positive_int
 from ..ops.spectral_norm import SelfAttentionBlock, SNConvModule, check_sn_style, sn_linear
-from .modules import BigGANDeepGenResBlock, BigGANGenResBlock, init_biggan
+from .modules import BigGANDeepGenResBlock, BigGANGenResBlock, block_kwargs, init_biggan
 
 _IN = {32: [4, 4, 4], 64: [16, 16, 8, 4], 128: [16, 16, 8, 4, 2], 256: [16, 16, 8, 8, 4, 2],
        512: [16, 16, 8, 8, 4, 2, 1]}
@@ -69,7 +69,8 @@ class _BigGANGeneratorBase(nn.Module):
         if num_classes == 0 and with_shared_embedding:
             raise ConfigError(f"{who}: with_shared_embedding needs num_classes > 0; set with_shared_embedding=False")
         self.noise_size, self.num_classes, self.shared_dim = noise_size, num_classes, shared_dim
-        self.with_shared_embedding, self.output_scale, self.input_scale = with_shared_embedding, output_scale, input_scale
+        self.with_shared_embedding, self.output_scale = with_shared_embedding, output_scale
+        self.input_scale = input_scale
         self.rgb2bgr, self.sn_style, self.out_channels = rgb2bgr, sn_style, 3
         self.arch = _checked_arch(arch_cfg, who) if arch_cfg else default_generator_arch(output_scale, base_channels,
                                                                                           who)
@@ -133,12 +134,10 @@ class BigGANGenerator(_BigGANGeneratorBase):
         sn = dict(with_spectral_norm=with_spectral_norm, spectral_norm_cfg=dict(eps=sn_eps, sn_style=sn_style))
         self.noise2feat = sn_linear(self.noise_size // self.num_slots, self.arch["in_channels"][0] * input_scale ** 2,
                                     with_spectral_norm=with_spectral_norm, sn_style=sn_style, eps=sn_eps)
-        if not isinstance(blocks_cfg, dict) or blocks_cfg.get("type", "BigGANGenResBlock") != "BigGANGenResBlock":
-            raise ConfigError(f"{who}: blocks_cfg must be dict(type='BigGANGenResBlock', ...), got {blocks_cfg!r}")
-        block = {**{k: v for k, v in blocks_cfg.items() if k != "type"},
-                 **dict(dim_after_concat=self.dim_after_concat, act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style,
-                        input_is_label=num_classes > 0 and not with_shared_embedding,
-                        with_spectral_norm=with_spectral_norm, auto_sync_bn=auto_sync_bn)}
+        block = block_kwargs(blocks_cfg, "BigGANGenResBlock", who, dim_after_concat=self.dim_after_concat,
+                             act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style,
+                             input_is_label=num_classes > 0 and not with_shared_embedding,
+                             with_spectral_norm=with_spectral_norm, auto_sync_bn=auto_sync_bn)
         self.conv_blocks = nn.ModuleList()
         for index, out_ch in enumerate(self.arch["out_channels"]):
             self.conv_blocks.append(BigGANGenResBlock(self.arch["in_channels"][index], out_ch, **{
@@ -198,12 +197,10 @@ class BigGANDeepGenerator(_BigGANGeneratorBase):
                 if with_shared_embedding else num_classes
         else:
             self.dim_after_concat = 0
-        if not isinstance(blocks_cfg, dict) or blocks_cfg.get("type", "BigGANDeepGenResBlock") != "BigGANDeepGenResBlock":
-            raise ConfigError(f"{who}: blocks_cfg must be dict(type='BigGANDeepGenResBlock', ...), got {blocks_cfg!r}")
-        block = {**{k: v for k, v in blocks_cfg.items() if k != "type"},
-                 **dict(dim_after_concat=self.dim_after_concat, act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style,
-                        input_is_label=num_classes > 0 and not with_shared_embedding,
-                        with_spectral_norm=with_spectral_norm, auto_sync_bn=auto_sync_bn)}
+        block = block_kwargs(blocks_cfg, "BigGANDeepGenResBlock", who, dim_after_concat=self.dim_after_concat,
+                             act_cfg=act_cfg, sn_eps=sn_eps, sn_style=sn_style,
+                             input_is_label=num_classes > 0 and not with_shared_embedding,
+                             with_spectral_norm=with_spectral_norm, auto_sync_bn=auto_sync_bn)
         self.conv_blocks = nn.ModuleList()
         for index, out_ch in enumerate(self.arch["out_channels"]):
             in_ch = self.arch["in_channels"][index]

@@ -27,6 +27,14 @@ def _upsample(upsample_cfg: Any, who: str) -> nn.Module | None:
     return nn.Upsample(mode=mode, **cfg)
 
 
+def block_kwargs(blocks_cfg: Any, expected: str, who: str, **fixed: Any) -> dict:
+    """The arguments of a network's blocks: ``blocks_cfg`` (MMagic's only block ``type`` for that place) with
+    the values the network fixes (MMagic's ``blocks_cfg.update(...)``: they win)."""
+    if not isinstance(blocks_cfg, dict) or blocks_cfg.get("type", expected) != expected:
+        raise ConfigError(f"{who}: blocks_cfg must be dict(type={expected!r}, ...), got {blocks_cfg!r}")
+    return {**{k: v for k, v in blocks_cfg.items() if k != "type"}, **fixed}
+
+
 def init_biggan(network: nn.Module, init_type: str, who: str) -> None:
     """MMagic's BigGAN init of every Conv2d / Linear / Embedding: ``'ortho'`` (orthogonal weights),
     ``'N02'`` (N(0, 0.02), zero biases) or ``'xavier'`` (Xavier-normal, zero biases)."""
@@ -228,4 +236,4 @@ class BigGANDeepDiscResBlock(nn.Module):
 
 
 __all__ = ["BigGANConditionBN", "BigGANDeepDiscResBlock", "BigGANDeepGenResBlock", "BigGANDiscResBlock",
-           "BigGANGenResBlock", "INIT_TYPES", "init_biggan"]
+           "BigGANGenResBlock", "INIT_TYPES", "block_kwargs", "init_biggan"]
