@@ -1,6 +1,9 @@
-"""Every pix2pix / cyclegan / lsgan / ggan / wgan-gp config of MMagic 1.2.0: `mgx run train` for 2
-iterations, then `mgx run test`, at tiny width, in one process, on synthetic data in MMagic's folder
-layouts (tests/models/gan_zoo_helpers.py writes them). Overridden: data roots, batch size, loader
+"""Every pix2pix / cyclegan / lsgan / ggan / wgan-gp / sngan_proj / sagan / biggan config of MMagic 1.2.0:
+`mgx run train` for 2 iterations, then `mgx run test`, at tiny width, in one process, on synthetic data
+in MMagic's folder layouts (tests/models/gan_zoo_helpers.py writes them: CIFAR-10 pickles, ImageNet
+class folders with meta/train.txt). MMagic's conversion configs ("cvt") set train_dataloader=None (they
+only evaluate a published checkpoint): for them the trial saves the weights of the model the config
+builds and runs `mgx run test` on them, as load_from would load MMagic's checkpoint. Overridden: data roots, batch size, loader
 workers, image sizes, network widths/scales, fake_nums/real_nums, and the Inception metrics' feature
 network (a tiny stand-in: the real weights are a download). Where a config's save_best names a key its
 metrics do not produce (an MMagic config bug: MMEngine would fail at the first validation), the run is
@@ -64,6 +67,32 @@ NETWORKS = {
 }
 
 
+# MMagic's default channel tables by scale (the conditional generators select their layout by scale)
+SNGAN_TABLES = {"generator": {32: [1, 1, 1], 128: [16, 16, 8, 4, 2]},
+                "discriminator": {32: ([1, 1, 1], [True, False, False]),
+                                  128: ([2, 4, 8, 16, 16], [True, True, True, True, False])}}
+BIGGAN_STAGES = {32: 3, 64: 4, 128: 5, 256: 6, 512: 7}
+
+
+def conditional_network_options(cfg: dict, size: int) -> list[str]:
+    """The config's layout (scale tables, attention positions) kept, at ``size`` px and tiny widths: the
+    generator starts at size / 2^stages."""
+    gen, disc = cfg["model"]["generator"], cfg["model"]["discriminator"]
+    if gen["type"] in ("SNGANGenerator", "SAGANGenerator"):
+        scale = gen["output_scale"]
+        channels = SNGAN_TABLES["generator"][scale]
+        disc_channels, downsample = SNGAN_TABLES["discriminator"][disc["input_scale"]]
+        return [f"model.generator.output_scale={size}", f"model.generator.channels_cfg={channels}",
+                f"model.generator.input_scale={size >> len(channels)}",
+                f"model.generator.base_channels={8 if scale == 32 else 4}", f"model.discriminator.input_scale={size}",
+                f"model.discriminator.channels_cfg={disc_channels}", f"model.discriminator.downsample_cfg={downsample}",
+                "model.discriminator.base_channels=8"]
+    stages = BIGGAN_STAGES[gen["output_scale"]]
+    return [f"model.generator.input_scale={size >> stages}", "model.generator.base_channels=4",
+            "model.generator.shared_dim=8", "model.discriminator.base_channels=8" if "Deep" not in disc["type"]
+            else "model.discriminator.base_channels=4"]
+
+
 def crops(pipeline: list) -> bool:
     return any(t.get("type") in ("Crop", "FixedCrop") or (t.get("type") == "TransformBroadcaster"
                                                           and "Crop" in json.dumps(t.get("transforms")))
@@ -73,7 +102,7 @@ def crops(pipeline: list) -> bool:
 def metric_options(cfg: dict, size: int) -> list[str]:
     opts = []
     for evaluator in ("val_evaluator", "test_evaluator"):
-        metrics = cfg.get(evaluator, {}).get("metrics", [])
+        metrics = (cfg.get(evaluator) or {}).get("metrics", [])
         for index, metric in enumerate([metrics] if isinstance(metrics, dict) else metrics):
             field = f"{evaluator}.metrics.{index}"
             opts.append(f"{field}.fake_nums=2")
@@ -81,6 +110,8 @@ def metric_options(cfg: dict, size: int) -> list[str]:
                 opts.append(f"{field}.feature_extractor=dict(type='TinyInception')")
                 if "real_nums" in metric:
                     opts.append(f"{field}.real_nums=2")
+            if metric.get("inception_pkl"):  # the real statistics are computed, not read from MMagic's cache
+                opts.append(f"{field}.inception_pkl=None")
             if metric.get("type") == "SWD":
                 opts.append(f"{field}.image_shape=(3,{size},{size})")
     return opts
@@ -89,11 +120,17 @@ def metric_options(cfg: dict, size: int) -> list[str]:
 def options_for(cfg: dict, size: int) -> list[str]:
     opts = []
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        if not cfg.get(loader):
+            continue
         pipeline = cfg[loader]["dataset"].get("pipeline", [])
         for index, transform in enumerate(pipeline):
             opts += transform_options(f"{loader}.dataset.pipeline.{index}", transform, size, crops(pipeline))
-    network = NETWORKS[cfg["model"]["generator"]["type"]]
-    return opts + metric_options(cfg, size) + [option.format(size=size) for option in network]
+    kind = cfg["model"]["generator"]["type"]
+    if kind in NETWORKS:
+        network = [option.format(size=size) for option in NETWORKS[kind]]
+    else:
+        network = conditional_network_options(cfg, size)
+    return opts + metric_options(cfg, size) + network
 
 
 def invoke(args, cwd):
@@ -105,25 +142,73 @@ def invoke(args, cwd):
         plugin_manager.cache_clear()
         sys.modules.pop("tiny_inception", None)
 
-def write_data(work: Path, family: str, size: int) -> Path:
+def write_data(work: Path, family: str, size: int, cifar: bool = False) -> Path:
     if family == "pix2pix":
         return h.write_paired_layout(work / "data", size=size, counts={"train": 2, "test": 2, "val": 2})
     if family == "cyclegan":
         return h.write_unpaired_layout(work / "data", size=size,
                                        counts={"trainA": 2, "trainB": 2, "testA": 2, "testB": 2})
+    if family in CONDITIONAL:
+        if cifar:
+            return h.write_cifar10_layout(work / "data", count=2)
+        return h.write_class_folders(work / "data", size=size + 8)
     return h.write_image_folder(work / "data", size=size)
+
+
+CONDITIONAL = ("sngan_proj", "sagan", "biggan")
+
+
+def image_size(cfg: dict) -> int:
+    """The trial's image size: 16 for DCGAN/WGAN-GP, 32 else, more for BigGAN-deep's 256/512 layouts (one
+    pixel at the start of the generator)."""
+    gen = cfg["model"]["generator"]
+    if gen["type"] in ("WGANGPGenerator", "DCGANGenerator"):
+        return 16
+    if gen["type"].startswith("BigGAN"):
+        return max(32, 1 << BIGGAN_STAGES[gen["output_scale"]])
+    return 32
+
+
+def saved_weights(config: Path, opts: list[str], work: Path) -> Path:
+    """The weights of the model ``config`` (with ``opts``) builds: the stand-in for MMagic's published checkpoint
+    of a conversion config, which has no training part."""
+    import torch
+
+    from mgx.core.registry import build
+
+    plugin_manager().activate()
+    cfg = to_plain(load_config(str(config), [o for o in opts if o.startswith("model.")]))
+    torch.manual_seed(0)
+    model = build(cfg["model"], "model").train()
+    with torch.no_grad():  # a trained checkpoint's spectral-norm vectors and BN statistics have settled
+        for _ in range(5):
+            model.sample(4, sample_model="orig"), model.sample(4, sample_model="ema")
+    path = work / "published.pth"
+    torch.save({"state_dict": model.state_dict()}, path)
+    return path
 
 
 def trial(config: Path, family: str) -> str:
     """One line: family, config, train/test outcome, seconds, the extra override used, the error."""
     cfg = to_plain(load_config(str(config)))
-    size = {"WGANGPGenerator": 16, "DCGANGenerator": 16}.get(cfg["model"]["generator"]["type"], 32)
+    size = image_size(cfg)
     work = WORK / config.stem
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    opts = h.loader_options(write_data(work, family, size)) + ["train_cfg.max_iters=2"]
+    data = write_data(work, family, size, cifar="CIFAR10" in json.dumps(cfg.get("test_dataloader")))
+    loaders = [loader for loader in ("train_dataloader", "val_dataloader", "test_dataloader") if cfg.get(loader)]
+    opts = [o for o in h.loader_options(data) if o.split(".")[0] in loaders]
+    opts += ["train_cfg.max_iters=2"] if cfg.get("train_dataloader") else []
     opts += options_for(cfg, size) + h.tiny_metric_options(work, {})
-    extra, start = [], time.time()
+    start = time.time()
+    if not cfg.get("train_dataloader"):
+        result = invoke(["run", "test", str(config), str(saved_weights(config, opts, work)), "--no-track",
+                         "--work-dir", str(work / "t"), "--cfg-options", *opts], work)
+        tested = result.exit_code == 0
+        message = "" if tested else (result.output[-300:] + repr(result.exception))[-400:].replace("\n", " ")
+        return (f"{family}\t{config.stem}\ttrain=n/a (conversion config)\ttest={'ok' if tested else 'FAIL'}\t"
+                f"{time.time() - start:.0f}s\t\t{message}")
+    extra = []
     train = ["run", "train", str(config), "--no-track", "--work-dir", str(work / "w"), "--cfg-options", *opts]
     result = invoke(train, work)
     if result.exit_code != 0 and "save_best" in result.output + str(result.exception):
@@ -142,7 +227,7 @@ def trial(config: Path, family: str) -> str:
 
 
 def main(families: list[str]) -> None:
-    for family in families or ("pix2pix", "cyclegan", "lsgan", "ggan", "wgan-gp"):
+    for family in families or ("pix2pix", "cyclegan", "lsgan", "ggan", "wgan-gp") + CONDITIONAL:
         for config in sorted((ROOT / family).glob("*.py")):
             print(trial(config, family), flush=True)
             shutil.rmtree(WORK / config.stem, ignore_errors=True)
