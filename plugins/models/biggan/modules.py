@@ -11,7 +11,7 @@ from torch import nn
 
 from mgx.core.errors import ConfigError
 
-from ..ops.spectral_norm import SNConvModule, check_sn_style, raw_weight, sn_linear
+from ..ops.spectral_norm import SNConvModule, raw_weight, sn_conv_args, sn_linear
 from ..sagan.modules import build_activation
 
 INIT_TYPES = ("ortho", "N02", "xavier")
@@ -61,11 +61,6 @@ def _sn_conv(in_channels: int, out_channels: int, kernel_size: int, sn: dict, **
                         **{"act_cfg": None, **kwargs}, **sn)
 
 
-def _sn(with_spectral_norm: bool, sn_eps: float, sn_style: str, who: str) -> dict:
-    return dict(with_spectral_norm=with_spectral_norm,
-                spectral_norm_cfg=dict(eps=sn_eps, sn_style=check_sn_style(sn_style, who)), who=who)
-
-
 class BigGANConditionBN(nn.Module):
     """BatchNorm without affine parameters, scaled by ``1 + gain(y)`` and shifted by ``bias(y)``: bias-free
     Linear maps of the conditioning vector y (spectrally normalised), or embeddings of the label when
@@ -105,7 +100,7 @@ class BigGANGenResBlock(nn.Module):
         self.upsample_layer = _upsample(upsample_cfg, who)
         self.with_upsample = self.upsample_layer is not None
         self.learnable_sc = in_channels != out_channels or self.with_upsample
-        sn = _sn(with_spectral_norm, sn_eps, sn_style, who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         if self.learnable_sc:
             self.shortcut = _sn_conv(in_channels, out_channels, 1, sn)
         norm = dict(sn_eps=sn_eps, sn_style=sn_style, input_is_label=input_is_label,
@@ -137,7 +132,7 @@ class BigGANDiscResBlock(nn.Module):
         if with_downsample:
             self.downsample = nn.AvgPool2d(kernel_size=2, stride=2)
         self.learnable_sc = in_channels != out_channels or with_downsample
-        sn = _sn(with_spectral_norm, sn_eps, sn_style, who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         if self.learnable_sc:
             self.shortcut = _sn_conv(in_channels, out_channels, 1, sn)
         self.conv1 = _sn_conv(in_channels, out_channels, 3, sn)
@@ -181,7 +176,7 @@ class BigGANDeepGenResBlock(nn.Module):
         self.bn2 = BigGANConditionBN(hidden, dim_after_concat, **norm)
         self.bn3 = BigGANConditionBN(hidden, dim_after_concat, **norm)
         self.bn4 = BigGANConditionBN(hidden, dim_after_concat, **norm)
-        sn = _sn(with_spectral_norm, sn_eps, sn_style, who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         self.conv1 = _sn_conv(in_channels, hidden, 1, sn)
         self.conv2 = _sn_conv(hidden, hidden, 3, sn)
         self.conv3 = _sn_conv(hidden, hidden, 3, sn)
@@ -214,7 +209,7 @@ class BigGANDeepDiscResBlock(nn.Module):
         if with_downsample:
             self.downsample = nn.AvgPool2d(kernel_size=2, stride=2)
         self.learnable_sc = in_channels != out_channels
-        sn = _sn(with_spectral_norm, sn_eps, sn_style, who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         if self.learnable_sc:
             self.shortcut = _sn_conv(in_channels, out_channels - in_channels, 1, sn)
         pre_act = dict(act_cfg=act_cfg, order=("act", "conv", "norm"))

@@ -99,6 +99,12 @@ def sn_embedding(num_embeddings: int, dim: int, *, with_spectral_norm: bool, sn_
     return nn.utils.spectral_norm(nn.Embedding(num_embeddings, dim), eps=eps)
 
 
+def sn_conv_args(with_spectral_norm: bool, sn_eps: float, sn_style: str, who: str) -> dict:
+    """The spectral-norm arguments of an :class:`SNConvModule` (``sn_style`` checked)."""
+    return dict(with_spectral_norm=with_spectral_norm,
+                spectral_norm_cfg=dict(eps=sn_eps, sn_style=check_sn_style(sn_style, who)), who=who)
+
+
 def raw_weight(module: nn.Module) -> torch.Tensor:
     """The trainable weight of a (possibly spectrally normalised) layer, for initialisation."""
     return module.weight_orig if hasattr(module, "weight_orig") else module.weight
@@ -162,4 +168,4 @@ class SelfAttentionBlock(nn.Module):
 
 
 __all__ = ["SN_STYLES", "SNConv2d", "SNConvModule", "SNEmbedding", "SNLinear", "SelfAttentionBlock",
-           "check_sn_style", "raw_weight", "sn_embedding", "sn_linear"]
+           "check_sn_style", "raw_weight", "sn_conv_args", "sn_embedding", "sn_linear"]

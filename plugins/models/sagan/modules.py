@@ -16,7 +16,7 @@ from torch import nn
 from mgx.core.errors import ConfigError
 
 from ..ops.conv_module import ACTIVATIONS
-from ..ops.spectral_norm import SNConvModule, check_sn_style, sn_embedding
+from ..ops.spectral_norm import SNConvModule, check_sn_style, sn_conv_args, sn_embedding
 
 INIT_TYPES = ("STUDIO", "BIGGAN", "SAGAN", "SNGAN", "SNGAN-PROJ", "GAN-PROJ")
 _CONV = dict(kernel_size=3, stride=1, padding=1, act_cfg=None)
@@ -113,8 +113,7 @@ class SNGANGenResBlock(nn.Module):
                 raise ConfigError(f"{who}: upsample_cfg.type must be 'nearest' or 'bilinear', got {mode!r}")
             self.upsample = nn.Upsample(mode=mode, **cfg)
         conv = _conv_cfg(conv_cfg, who)
-        sn = dict(with_spectral_norm=with_spectral_norm, spectral_norm_cfg=dict(eps=sn_eps, sn_style=sn_style),
-                  who=who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         self.conv_1 = SNConvModule(in_channels, hidden_channels, **sn, **conv)
         self.conv_2 = SNConvModule(hidden_channels, out_channels, **sn, **conv)
         embedding_sn = with_spectral_norm if with_embedding_spectral_norm is None else with_embedding_spectral_norm
@@ -152,8 +151,7 @@ class SNGANDiscResBlock(nn.Module):
         self.with_downsample = downsample
         self.activate = build_activation(act_cfg, who)
         conv = _conv_cfg(conv_cfg, who)
-        sn = dict(with_spectral_norm=with_spectral_norm, spectral_norm_cfg=dict(eps=sn_eps, sn_style=sn_style),
-                  who=who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         self.conv_1 = SNConvModule(in_channels, hidden_channels, **sn, **conv)
         self.conv_2 = SNConvModule(hidden_channels, out_channels, **sn, **conv)
         if downsample:
@@ -185,8 +183,7 @@ class SNGANDiscHeadResBlock(nn.Module):
         who = "SNGANDiscHeadResBlock"
         self.activate = build_activation(act_cfg, who)
         conv = _conv_cfg(conv_cfg, who)
-        sn = dict(with_spectral_norm=with_spectral_norm, spectral_norm_cfg=dict(eps=sn_eps, sn_style=sn_style),
-                  who=who)
+        sn = sn_conv_args(with_spectral_norm, sn_eps, sn_style, who)
         self.conv_1 = SNConvModule(in_channels, out_channels, **sn, **conv)
         self.conv_2 = SNConvModule(out_channels, out_channels, **sn, **conv)
         self.downsample = nn.AvgPool2d(2, 2)

@@ -91,5 +91,12 @@ class AveragedGenerator(nn.Module):
             mine.copy_(theirs)
         self.copy_buffers(source)
 
+    def follow(self, source: nn.Module, iterations_done: int, start_iter: int) -> None:
+        """MMagic's update after a generator phase: average from ``start_iter`` on, copy before it."""
+        if iterations_done >= start_iter:
+            self.update_parameters(source)
+        else:
+            self.copy_from(source)
+
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)

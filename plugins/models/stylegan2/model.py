@@ -249,10 +249,7 @@ class StyleGAN2(nn.Module):
         if (iteration + 1) % self.discriminator_steps == 0:
             self._generator_phase(optim["generator"], keys, num, device, iteration, losses)
             if self.generator_ema is not None:
-                if iteration + 1 >= self.ema_start:
-                    self.generator_ema.update_parameters(_plain(self.generator))
-                else:
-                    self.generator_ema.copy_from(_plain(self.generator))
+                self.generator_ema.follow(_plain(self.generator), iteration + 1, self.ema_start)
         self.train_iter += 1
         return losses
 
