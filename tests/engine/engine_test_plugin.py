@@ -1,8 +1,8 @@
 """A plugin module the engine tests load with MGX_PLUGINS (as a user would load a local plugin).
 
 It registers run hooks that record every lifecycle call, that widen the
-checkpoint-write window (so a test can kill a run mid-write), and a model whose
-loss turns NaN at a chosen iteration.
+checkpoint-write window (so a test can kill a run mid-write), a model whose
+loss turns NaN at a chosen iteration, and a training and a validation loop of its own.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import torch
 from torch import nn
 
+from mgx.core.engine.loops import TrainLoop, ValLoop
 from mgx.core.hookspecs import hookimpl
 
 
@@ -162,3 +163,48 @@ def mgx_register_run_hooks(register):
 @hookimpl
 def mgx_register_models(register):
     register(NaNAtIteration)
+
+
+class StepsLoop(TrainLoop):
+    """A training loop of its own (not an IterBasedTrainLoop): ``train_cfg=dict(type='StepsLoop', steps=N)``.
+    The engine learns its length only from what TrainLoop answers."""
+
+    def __init__(self, steps: int, val_interval: int = 1) -> None:
+        super().__init__(val_interval=val_interval)
+        self.steps = steps
+
+    def limit(self):
+        return "steps", self.steps
+
+    def run(self, session):
+        run = session.run
+        run.max_iters = self.steps
+        batches = session.batches(epoch=None)
+        while run.iteration < self.steps:
+            session.train_step(next(batches))
+            session.log_progress()
+            if self.validation_due(run.iteration, self.steps):
+                session.validate()
+            session.save_checkpoint("interval")
+        return "FINISHED"
+
+
+class RecordingValLoop(ValLoop):
+    """Writes, per pass, the autocast setting the pass's metric context got and the metric keys."""
+
+    def __init__(self, record: str, fp16: bool = False) -> None:
+        super().__init__(fp16=fp16)
+        self.record = record
+
+    def run(self, session):
+        metrics = super().run(session)
+        amp = session.context(None, True if self.fp16 else None).amp
+        with open(self.record, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"amp": amp, "metrics": sorted(metrics)}) + "\n")
+        return metrics
+
+
+@hookimpl
+def mgx_register_loops(register):
+    register(StepsLoop)
+    register(RecordingValLoop)
