@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from mgx.core.engine.loops import TrainLoop, ValLoop
+from mgx.core.evaluation import GenerativeMetric
 from mgx.core.hookspecs import hookimpl
 
 
@@ -190,7 +191,7 @@ class StepsLoop(TrainLoop):
 
 
 class RecordingValLoop(ValLoop):
-    """Writes, per pass, the autocast setting the pass's metric context got and the metric keys."""
+    """Appends the metrics of each pass it runs to ``record`` (one JSON line per pass)."""
 
     def __init__(self, record: str, fp16: bool = False) -> None:
         super().__init__(fp16=fp16)
@@ -198,13 +199,35 @@ class RecordingValLoop(ValLoop):
 
     def run(self, session):
         metrics = super().run(session)
-        amp = session.context(None, True if self.fp16 else None).amp
         with open(self.record, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"amp": amp, "metrics": sorted(metrics)}) + "\n")
+            handle.write(json.dumps(metrics) + "\n")
         return metrics
+
+
+class AmpProbe(GenerativeMetric):
+    """Reports whether the evaluation pass ran under autocast (its metric context's ``amp``)."""
+
+    default_prefix = "Probe"
+
+    def result_keys(self):
+        return ["amp"]
+
+    def setup(self, ctx):
+        self.amp = ctx.amp
+
+    def process_fake(self, images, indices):
+        pass
+
+    def compute(self):
+        return {"amp": float(self.amp)}
 
 
 @hookimpl
 def mgx_register_loops(register):
     register(StepsLoop)
     register(RecordingValLoop)
+
+
+@hookimpl
+def mgx_register_metrics(register):
+    register(AmpProbe)

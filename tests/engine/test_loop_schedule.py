@@ -62,7 +62,9 @@ def test_plugin_loops_run_and_val_cfg_fp16_is_honoured(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path, extra=(
         f"train_cfg = dict(type='StepsLoop', steps=2, val_interval=2)\n"
         f"val_cfg = dict(type='RecordingValLoop', record={str(record)!r}, fp16=True)\n"
-        f"test_cfg = dict(type='RecordingValLoop', record={str(record)!r})\n"))
+        f"test_cfg = dict(type='RecordingValLoop', record={str(record)!r})\n"
+        "val_evaluator = dict(type='Evaluator', metrics=[dict(type='AmpProbe', fake_nums=2)])\n"
+        "default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=1))\n"))
     work_dir = tmp_path / "work"
     result = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--no-track", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -72,7 +74,7 @@ def test_plugin_loops_run_and_val_cfg_fp16_is_honoured(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     passes = [json.loads(line) for line in record.read_text().splitlines()]
     # validation at step 2 under autocast (val_cfg.fp16), the test pass with the run's setting (no --amp)
-    assert passes == [{"amp": True, "metrics": ["SWD/16", "SWD/avg"]}, {"amp": False, "metrics": ["SWD/16", "SWD/avg"]}]
+    assert passes == [{"Probe/amp": 1.0}, {"Probe/amp": 0.0}]
 
 
 def test_resume_asks_the_loop_when_the_schedule_is_done(tmp_path: Path) -> None:
