@@ -90,3 +90,11 @@ def test_resume_asks_the_loop_when_the_schedule_is_done(tmp_path: Path) -> None:
 def test_a_train_cfg_type_that_is_no_training_loop_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="subclasses mgx.core.engine.loops.TrainLoop"):
         train_loop_from_cfg({"type": "ValLoop"}, lambda cfg, kind: ValLoop())
+
+
+def test_the_pre_flight_checks_the_loop_types_the_command_builds() -> None:
+    from mgx.core.run.preflight import component_types
+
+    cfg = dict(train_cfg=dict(type="StepsLoop", steps=2), val_cfg=dict(type="GenValLoop"), test_cfg=dict(type="T"))
+    assert [path for path, _, _ in component_types(cfg, "train")] == ["train_cfg.type", "val_cfg.type"]
+    assert [path for path, _, _ in component_types(cfg, "test")] == ["test_cfg.type"]
