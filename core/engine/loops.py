@@ -242,6 +242,7 @@ def eval_loop_from_cfg(cfg: dict | None, key: str, build_loop: Any) -> EvalLoop:
 
 def _checked(loop: Any, base: type, key: str) -> Any:
     if not isinstance(loop, base):
-        raise ConfigError(f"{key}.type={type(loop).__name__} is not a {'training' if base is TrainLoop else 'validation/test'} "
-                          f"loop: a loop plugin for {key} subclasses mgx.core.engine.loops.{base.__name__}")
+        what = "training" if base is TrainLoop else "validation/test"
+        raise ConfigError(f"{key}.type={type(loop).__name__} is not a {what} loop: a loop plugin for {key} "
+                          f"subclasses mgx.core.engine.loops.{base.__name__}")
     return loop

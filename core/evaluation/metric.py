@@ -63,10 +63,12 @@ class BaseMetric:
 
     # -- state synced across processes -------------------------------------------------
 
-    def add_sum_state(self, name: str, shape: tuple[int, ...] = ()) -> None:
+    def add_sum_state(self, name: str, shape: tuple[int, ...] | None = ()) -> None:
         """Declare ``self.<name>``: a float64 tensor of ``shape`` (zeros at each evaluation's start)
-        that this process adds to; in ``compute`` it holds the sum over all processes."""
-        self._declare_state(name, "sum", tuple(shape))
+        that this process adds to; in ``compute`` it holds the sum over all processes. With
+        ``shape=None`` it starts as None and the first addition sets it (a tensor of the shape
+        the data gives, on any device); in ``compute`` it is None only when no process set it."""
+        self._declare_state(name, "sum", None if shape is None else tuple(shape))
 
     def add_rows_state(self, name: str) -> None:
         """Declare ``self.<name>``: an ``IndexedRows`` (``.add(rows, indices)`` with global sample
@@ -74,7 +76,7 @@ class BaseMetric:
         as one tensor ordered by index (None when no process added any)."""
         self._declare_state(name, "rows", ())
 
-    def _declare_state(self, name: str, kind: str, shape: tuple[int, ...]) -> None:
+    def _declare_state(self, name: str, kind: str, shape: tuple[int, ...] | None) -> None:
         from mgx.core.evaluation.metric_state import fresh_state  # torch only once a metric keeps state
 
         self.__dict__.setdefault("_metric_states", {})[name] = (kind, shape)
@@ -92,8 +94,8 @@ class BaseMetric:
         ``compute``, on every rank; a metric that computes in ``evaluate`` calls it there)."""
         from mgx.core.evaluation.metric_state import synced_state
 
-        for name, (kind, _) in self.__dict__.get("_metric_states", {}).items():
-            setattr(self, name, synced_state(kind, getattr(self, name), f"{type(self).__name__}.{name}"))
+        for name, (kind, shape) in self.__dict__.get("_metric_states", {}).items():
+            setattr(self, name, synced_state(kind, getattr(self, name), shape, f"{type(self).__name__}.{name}"))
 
     def declared_directions(self) -> dict[str, str | None]:
         """Full keys (with prefix) -> direction; the default under ``'PREFIX/*'`` (``'*'`` without prefix)."""

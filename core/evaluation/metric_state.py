@@ -113,7 +113,8 @@ class IndexedRows:
         ``MgxError`` when no process has any)."""
         rows = self.synced()
         if rows is None:
-            raise MgxError("the metric received no samples on any process: check fake_nums/real_nums and the dataloader")
+            raise MgxError("the metric received no samples on any process: check fake_nums/real_nums and the "
+                           "dataloader")
         return rows
 
     def synced(self) -> torch.Tensor | None:
@@ -151,19 +152,29 @@ class IndexedRows:
 SUM, ROWS = "sum", "rows"  # the kinds BaseMetric.add_sum_state/add_rows_state declare
 
 
-def fresh_state(kind: str, shape: tuple[int, ...]) -> Any:
-    """A metric state as a process starts it: zeros for a sum, an empty store for rows."""
-    return torch.zeros(shape, dtype=torch.float64) if kind == SUM else IndexedRows()
+def fresh_state(kind: str, shape: tuple[int, ...] | None) -> Any:
+    """A metric state as a process starts it: zeros for a sum (None while its shape is unknown),
+    an empty store for rows."""
+    if kind == ROWS:
+        return IndexedRows()
+    return None if shape is None else torch.zeros(shape, dtype=torch.float64)
 
 
-def synced_state(kind: str, value: Any, where: str) -> Any:
+def synced_state(kind: str, value: Any, shape: tuple[int, ...] | None, where: str) -> Any:
     """The state ``value`` combined over processes (every process must call this, in the same order)."""
     if kind == ROWS:
         return value.synced()
-    if not isinstance(value, torch.Tensor) or value.dtype != torch.float64:
+    if (value is not None or shape is not None) and (not isinstance(value, torch.Tensor)
+                                                     or value.dtype != torch.float64):
         raise MgxError(f"{where} is a sum state: keep it a float64 tensor (add to it in place or with +=), "
                        f"got {type(value).__name__}")
-    return distributed.all_reduce_sum(value.cpu())
+    if shape is None:  # sized by the first addition: a process that added nothing adds zeros
+        shapes = [s for s in distributed.all_gather_object(None if value is None else tuple(value.shape)) if s]
+        if not shapes:
+            return None
+        if value is None:
+            value = torch.zeros(shapes[0], dtype=torch.float64)
+    return distributed.all_reduce_sum(value)
 
 
 __all__ = ["IndexedRows", "RowSlabs", "SLAB_BYTES", "fresh_state", "synced_state"]

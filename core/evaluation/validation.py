@@ -104,7 +104,8 @@ class Validator:
         return _StoppableContext(
             model=self.model, ema_model=self.ema.module if self.ema is not None else None, device=self.device,
             cache_dir=cache_dir(), work_dir=self.work_dir, dataloader_cfg=eval_set.loader_cfg if eval_set else None,
-            seed=self.seed, amp=self.amp if amp is None else amp, batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
+            seed=self.seed, amp=self.amp if amp is None else amp,
+            batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
 
     def evaluate(self, amp: bool | None = None) -> dict[str, float]:
         """Every eval set in order; metric keys must not collide across sets. ``amp`` overrides
