@@ -80,7 +80,7 @@ def test_plugin_loops_run_and_val_cfg_fp16_is_honoured(tmp_path: Path) -> None:
 def test_resume_asks_the_loop_when_the_schedule_is_done(tmp_path: Path) -> None:
     from engine_test_plugin import StepsLoop
 
-    start = StartPoint((tmp_path / "iter_3.pth", {"meta": {"iteration": 3, "epoch": 0}}), "token", None)
+    start = StartPoint((tmp_path / "iter_3.pth", {"model": {}, "meta": {"iteration": 3, "epoch": 0}}), "token", None)
     message = already_finished(start, StepsLoop(steps=3), tmp_path)
     assert message is not None and "train_cfg.steps=3" in message and "iteration 3" in message
     assert already_finished(start, StepsLoop(steps=4), tmp_path) is None
