@@ -11,7 +11,7 @@ from torch import nn
 from mgx.plugins.models.common import frozen
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
-GANS = ("DCGAN", "StyleGAN2", "SRGAN")
+GANS = ("DCGAN", "StyleGAN2", "SRGAN", "Pix2Pix", "CycleGAN")  # LSGAN, GGAN, WGANGP, ESRGAN inherit theirs
 # a loop that sets a discriminator's requires_grad parameter by parameter: the block `frozen` replaces
 BY_HAND = re.compile(r"for\s+(\w+)\s+in\s+[\w.]*disc\w*\.parameters\(\)\s*:\s*\n\s*\1\.requires_grad_?\b")
 
@@ -39,7 +39,7 @@ def test_the_gan_models_freeze_with_the_shared_helper_and_nowhere_by_hand() -> N
         if path.name == "common.py" and path.parent == MODELS:
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"with frozen\(self\.discriminator\)", text):
+        if re.search(r"with frozen\(self\.discriminators?\)", text):
             users.update(name for name in GANS if re.search(rf"^class {name}\b", text, re.M))
         by_hand += [f"{path.relative_to(MODELS)}: {m.group(0).split(chr(10))[0]}" for m in BY_HAND.finditer(text)]
     assert users == set(GANS)
