@@ -429,7 +429,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     try:
         state = load_checkpoint(checkpoint)
         model = setup.build_model(cfg)
-        load_model_weights(model, state["model"], str(checkpoint))
+        load_model_weights(model, weights_of(state), str(checkpoint))
         ema = None
         if state.get("ema") is not None and cfg.get("ema_config"):
             ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"]))
