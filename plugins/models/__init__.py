@@ -1,6 +1,6 @@
 """Built-in models: DCGAN (with MMagic's DCGANGenerator/DCGANDiscriminator) and
 StyleGAN2 (unconditional generation), and MMagic's restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
-generators, SRGAN, ESRGAN) and Restormer.
+generators, SRGAN, ESRGAN), Restormer and NAFNet.
 
 See docs/models.md for the model contract (train_step / val_step / sample).
 Generators, discriminators, losses and the DataPreprocessor are registered as
@@ -13,7 +13,7 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import dcgan, editors, restormer
+    from . import dcgan, editors, nafnet, restormer
     from .data_preprocessor import DataPreprocessor
     from .stylegan2 import StyleGAN2
 
@@ -21,6 +21,6 @@ def mgx_register_models(register):
         register(component)
     register(StyleGAN2)
     register(DataPreprocessor)
-    for family in (editors, restormer):
+    for family in (editors, restormer, nafnet):
         for component in family.components():
             register(component)

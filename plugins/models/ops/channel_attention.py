@@ -1,7 +1,7 @@
 """Layers built on channel statistics, shared by Restormer and NAFNet.
 
-* ``ChannelLayerNorm``: layer normalisation over the channel axis of an N×C×H×W
-  tensor at every pixel, computed in place of the channel axis (no transposes).
+* ``channel_layer_norm`` / ``ChannelLayerNorm``: layer normalisation over the channel axis of
+  an N×C×H×W tensor at every pixel, computed along that axis (no transposes to N×HW×C).
 * ``transposed_attention``: Restormer's MDTA core — attention between *channels*
   (a C/heads × C/heads map per head) rather than between pixels, so its cost is
   linear in the number of pixels.
@@ -25,10 +25,20 @@ class ChannelNormParameters(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels)) if with_bias else None
 
 
+def channel_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                       eps: float = LAYER_NORM_EPS) -> torch.Tensor:
+    """Per-pixel layer norm over the channels of N×C×H×W ``x``: ``(x − μ)/√(σ² + ε)·w + b``; without
+    ``bias``, Restormer's BiasFree form ``x/√(σ² + ε)·w`` (the mean leaves σ² but not x)."""
+    variance, mean = torch.var_mean(x, dim=1, keepdim=True, correction=0)
+    scale = torch.rsqrt(variance + eps)
+    weight = weight.view(1, -1, 1, 1)
+    if bias is None:
+        return x * scale * weight
+    return torch.addcmul(bias.view(1, -1, 1, 1), (x - mean) * scale, weight)
+
+
 class ChannelLayerNorm(nn.Module):
-    """Per-pixel layer norm over channels: ``(x − μ)/√(σ² + ε)·w + b`` (``with_bias``), or, bias-free,
-    ``x/√(σ² + ε)·w`` — the mean is removed from σ² but not from x, as in Restormer's BiasFree norm.
-    ``centre_bias_free`` removes it there too (NAFNet's LayerNorm2d is the centred, biased form)."""
+    """Restormer's LayerNorm (``with_bias``: WithBias, else BiasFree) over channels, see ``channel_layer_norm``."""
 
     def __init__(self, channels: int, with_bias: bool = True, eps: float = LAYER_NORM_EPS) -> None:
         super().__init__()
@@ -36,12 +46,7 @@ class ChannelLayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        variance, mean = torch.var_mean(x, dim=1, keepdim=True, correction=0)
-        scale = torch.rsqrt(variance + self.eps)
-        weight = self.body.weight.view(1, -1, 1, 1)
-        if self.body.bias is None:
-            return x * scale * weight
-        return torch.addcmul(self.body.bias.view(1, -1, 1, 1), (x - mean) * scale, weight)
+        return channel_layer_norm(x, self.body.weight, self.body.bias, self.eps)
 
 
 def transposed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
