@@ -1,6 +1,7 @@
 """Built-in models: DCGAN (with MMagic's DCGANGenerator/DCGANDiscriminator) and
 StyleGAN2 (unconditional generation), and MMagic's restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
-generators, SRGAN, ESRGAN), Restormer and NAFNet.
+generators, SRGAN, ESRGAN), Restormer, NAFNet and Real-ESRGAN; the
+ExponentialMovingAverageHook run hook.
 
 See docs/models.md for the model contract (train_step / val_step / sample).
 Generators, discriminators, losses and the DataPreprocessor are registered as
@@ -13,7 +14,7 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import dcgan, editors, nafnet, restormer
+    from . import dcgan, editors, nafnet, real_esrgan, restormer
     from .data_preprocessor import DataPreprocessor
     from .stylegan2 import StyleGAN2
 
@@ -21,6 +22,13 @@ def mgx_register_models(register):
         register(component)
     register(StyleGAN2)
     register(DataPreprocessor)
-    for family in (editors, restormer, nafnet):
+    for family in (editors, restormer, nafnet, real_esrgan):
         for component in family.components():
             register(component)
+
+
+@hookimpl
+def mgx_register_run_hooks(register):
+    from .ema_hook import ExponentialMovingAverageHook
+
+    register(ExponentialMovingAverageHook)

@@ -3,7 +3,7 @@
 ``write_dataset_folders(config, root)`` walks the resolved config's train/val/test dataloaders and, for each
 ``BasicImageDataset``, writes a few images under ``root/<data_root>/<data_prefix[key]>`` for every key of
 ``data_prefix`` (named through ``filename_tmpl``), plus the ``ann_file`` listing them. Degraded and clean
-views differ by a little noise so metrics are finite.
+views differ by a little noise so metrics are finite; super-resolution inputs are smaller (``lq_scale``).
 """
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def _image(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC))
 
 
-def write_dataset_folders(cfg: Any, root: Path, size: int = 24, count: int = 1) -> None:
+def write_dataset_folders(cfg: Any, root: Path, size: int = 24, count: int = 1, lq_scale: int = 1) -> None:
+    """``lq_scale``: inputs kept in a folder of their own (not the ground truth's) are that much smaller
+    (super-resolution pairs)."""
     rng = np.random.default_rng(0)
     for loader in _loaders(cfg):
         dataset = loader["dataset"]
@@ -39,6 +41,8 @@ def write_dataset_folders(cfg: Any, root: Path, size: int = 24, count: int = 1) 
             for key, folder in prefixes.items():
                 noise = 0 if key == "gt" else rng.integers(-8, 9, clean.shape)
                 image = np.clip(clean.astype(int) + noise, 0, 255).astype(np.uint8)
+                if lq_scale > 1 and key != "gt" and folder != prefixes.get("gt"):
+                    image = np.asarray(Image.fromarray(image).resize((size // lq_scale,) * 2, Image.Resampling.BICUBIC))
                 path = base / folder / (templates.get(key, "{}").format(stem) + ".png")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 if not path.exists():  # img and gt may share a folder (synthetic-noise test sets)

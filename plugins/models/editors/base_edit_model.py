@@ -101,18 +101,22 @@ class BaseEditModel(nn.Module):
 
     # -- inference ---------------------------------------------------------
 
+    def inference_generator(self) -> nn.Module:
+        """The network validation, test and ``forward`` run (an EMA copy in subclasses that keep one)."""
+        return self.generator
+
     def _generate(self, normalized: Inputs) -> torch.Tensor:
         """Generator output for a normalised input, padded as the preprocessor says (tiled per test_cfg)."""
         if isinstance(normalized, dict):  # several views: the generator combines (and pads) them itself
             if self.tile_size is not None:
                 raise ConfigError(f"{type(self).__name__}: test_cfg.tile_size needs one input image, but the "
                                   f"batch's inputs are {sorted(normalized)}; remove tile_size")
-            return self.generator(normalized)
+            return self.inference_generator()(normalized)
 
         def run(images: torch.Tensor) -> torch.Tensor:
             height, width = images.shape[-2:]
             padded = self.data_preprocessor.pad(images)
-            out = self.generator(padded)
+            out = self.inference_generator()(padded)
             if padded.shape[-2:] != (height, width):
                 scale = out.shape[-1] // padded.shape[-1]
                 out = out[..., :height * scale, :width * scale]

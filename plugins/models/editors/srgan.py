@@ -53,18 +53,24 @@ class SRGAN(BaseEditModel):
 
     # -- losses ------------------------------------------------------------
 
-    def generator_losses(self, output: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss_targets(self, batch: dict, gt: torch.Tensor, who: str,
+                     device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The ground truths of the (pixel, perceptual, adversarial) losses: ``gt`` for all three here."""
+        return gt, gt, gt
+
+    def generator_losses(self, output: torch.Tensor, targets: tuple) -> dict[str, torch.Tensor]:
+        pixel_gt, percep_gt, gan_gt = targets
         losses: dict[str, torch.Tensor] = {}
         if self.pixel_loss is not None:
-            losses["loss_pix"] = self.pixel_loss(output, gt)
+            losses["loss_pix"] = self.pixel_loss(output, pixel_gt)
         if self.perceptual_loss is not None:
-            percep, style = self.perceptual_loss(output, gt)
+            percep, style = self.perceptual_loss(output, percep_gt)
             if percep is not None:
                 losses["loss_perceptual"] = percep
             if style is not None:
                 losses["loss_style"] = style
         if self.disc_repeat:
-            losses["loss_gan"] = self.adversarial_loss(output, gt)
+            losses["loss_gan"] = self.adversarial_loss(output, gan_gt)
         return losses
 
     def adversarial_loss(self, output: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -90,6 +96,7 @@ class SRGAN(BaseEditModel):
                                   f"the config defines {list(optim)}")
         device = module_device(self)
         lq, gt = self._input(batch, who, device), self._target(batch, who, device)
+        targets = self.loss_targets(batch, gt, who, device)
         gen_optim = optim["generator"]
         run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
         log: dict[str, torch.Tensor] = {}
@@ -99,7 +106,7 @@ class SRGAN(BaseEditModel):
                 with gen_optim.optim_context(self.generator):
                     output = self.generator(lq)
                     self._check_sizes(output, gt, lq)
-                    losses = self.generator_losses(output.float(), gt)
+                    losses = self.generator_losses(output.float(), targets)
                     total = sum(losses.values())
                 gen_optim.update_params(total)
             finally:
@@ -114,7 +121,7 @@ class SRGAN(BaseEditModel):
             disc_optim = optim["discriminator"]
             for _ in range(self.disc_repeat):
                 with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake.float(), gt)
+                    d_losses = self.discriminator_losses(fake.float(), targets[2])
                     d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
                 disc_optim.update_params(d_total)
             log.update({key: value.detach() for key, value in d_losses.items()})
