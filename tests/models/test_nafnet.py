@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from mgx.core.config import load_config
-from mgx.plugins.models.editors.losses import PSNRLoss
+from mgx.plugins.models.losses import PSNRLoss
 from mgx.plugins.models.nafnet.nafnet_net import NAFAvgPool2d, NAFBlock, NAFNet, NAFNetLocal
 from restoration_layout import write_dataset_folders
 

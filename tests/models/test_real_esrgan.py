@@ -18,7 +18,7 @@ import torch
 from mgx.core.config import load_config
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
-from mgx.plugins.models.ema_hook import ExponentialMovingAverageHook
+from mgx.plugins.models.base_models.ema_hook import ExponentialMovingAverageHook
 from mgx.plugins.models.real_esrgan.unet_disc import UNetDiscriminatorWithSpectralNorm
 from restoration_layout import write_dataset_folders
 

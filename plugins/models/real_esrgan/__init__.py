@@ -1,5 +1,5 @@
 """MMagic's Real-ESRGAN family: the ``RealESRGAN`` model (also Real-ESRNet, without discriminator) and
-``UNetDiscriminatorWithSpectralNorm``; the generator is ``RRDBNet`` (editors family) and the EMA copy is
+``UNetDiscriminatorWithSpectralNorm``; the generator is ``RRDBNet`` (esrgan family) and the EMA copy is
 kept by the ``ExponentialMovingAverageHook`` run hook (see docs/models.md)."""
 
 

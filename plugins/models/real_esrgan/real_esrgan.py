@@ -21,7 +21,7 @@ from torch import nn
 from mgx.core.errors import ConfigError
 
 from ..common import batch_images
-from ..editors.srgan import SRGAN
+from ..srgan.srgan import SRGAN
 
 SHARPENED_KEY = "gt_unsharp"
 
