@@ -208,8 +208,13 @@ class CheckpointPolicy:
                  save_best: str | list[str] | None = None, rule: str | None = None,
                  less_keys: list[str] | None = None, greater_keys: list[str] | None = None,
                  save_last: bool = True, save_optimizer: bool = True, type: str | None = None) -> None:
-        if isinstance(save_best, (list, tuple)):
+        if isinstance(save_best, (list, tuple)):  # MMEngine's list form: mgx keeps the first key (and its rule)
+            if isinstance(rule, (list, tuple)) and len(rule) != len(save_best):
+                raise ConfigError(f"default_hooks.checkpoint.rule has {len(rule)} entries but save_best has "
+                                  f"{len(save_best)}: give one rule per key")
             save_best = save_best[0] if save_best else None
+            if isinstance(rule, (list, tuple)):
+                rule = rule[0] if rule else None
         if rule is not None and rule not in ("greater", "less"):
             raise ConfigError(f"default_hooks.checkpoint.rule must be 'greater' or 'less', got {rule!r}")
         if isinstance(interval, bool) or not isinstance(interval, int):

@@ -9,7 +9,7 @@ from pathlib import Path
 from mgx.core.registry import get_registry
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
-FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "restormer", "nafnet", "real_esrgan"}
+FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "restormer", "nafnet", "real_esrgan", "glean"}
 SHARED = {"base_models", "losses", "ops"}
 
 
@@ -35,7 +35,8 @@ def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
     expected = {"SRCNNNet": "srcnn", "EDSRNet": "edsr", "MSRResNet": "srgan", "SRGAN": "srgan",
                 "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models",
                 "Restormer": "restormer", "NAFNet": "nafnet", "NAFNetLocal": "nafnet", "RealESRGAN": "real_esrgan",
-                "UNetDiscriminatorWithSpectralNorm": "real_esrgan"}
+                "UNetDiscriminatorWithSpectralNorm": "real_esrgan", "GLEANStyleGANv2": "glean",
+                "StyleGANv2Discriminator": "glean"}
     assert {name: homes[name][0] for name in expected} == expected
 
 

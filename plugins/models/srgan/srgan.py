@@ -22,6 +22,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
 from ..base_models.base_edit_model import BaseEditModel
+from ..base_models.pretrained import load_pretrained, split_init_cfg
 from ..common import module_device
 
 
@@ -33,7 +34,7 @@ class SRGAN(BaseEditModel):
                  test_cfg: dict | None = None, init_cfg: dict | None = None,
                  data_preprocessor: dict | None = None) -> None:
         super().__init__(generator, pixel_loss, train_cfg, test_cfg, init_cfg, data_preprocessor)
-        self.discriminator = build(discriminator, "model") if discriminator else None
+        self.discriminator = self._build_discriminator(discriminator) if discriminator else None
         self.gan_loss = build(gan_loss, "model") if gan_loss else None
         self.perceptual_loss = build(perceptual_loss, "model") if perceptual_loss else None
         who = type(self).__name__
@@ -50,6 +51,17 @@ class SRGAN(BaseEditModel):
         # persistent (unlike MMagic's) so that --resume continues the disc_steps schedule exactly
         self.register_buffer("step_counter", torch.tensor(0, dtype=torch.int64))
         self.load_model_init()
+
+    def _build_discriminator(self, cfg: dict) -> torch.nn.Module:
+        """Build it; its ``init_cfg=dict(type='Pretrained', ...)`` loads weights as the generator's does."""
+        who = f"{type(self).__name__}.discriminator"
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{who} must be dict(type=...), got {cfg!r}")
+        cfg, init = split_init_cfg(cfg, who)
+        discriminator = build(cfg, "model")
+        if init is not None:
+            load_pretrained(discriminator, init, who)
+        return discriminator
 
     # -- losses ------------------------------------------------------------
 
