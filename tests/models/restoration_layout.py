@@ -1,4 +1,5 @@
-"""Small image folders in the layout an MMagic restoration config's datasets read.
+"""Small image folders in the layout an MMagic restoration config's datasets read, and the CLI runner and
+random VGG weights the restoration config tests share.
 
 ``write_dataset_folders(config, root)`` walks the resolved config's train/val/test dataloaders and, for each
 ``BasicImageDataset``, writes a few images under ``root/<data_root>/<data_prefix[key]>`` for every key of
@@ -7,6 +8,8 @@ views differ by a little noise so metrics are finite; super-resolution inputs ar
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -49,3 +52,20 @@ def write_dataset_folders(cfg: Any, root: Path, size: int = 24, count: int = 1, 
                     Image.fromarray(image).save(path)
         if dataset.get("ann_file"):
             (base / dataset["ann_file"]).write_text("".join(f"{stem}.png\n" for stem in names))
+
+
+def run_mgx(*args: str, cwd: Path, env: dict) -> "subprocess.CompletedProcess[str]":
+    """``python -m mgx.cli ARGS`` in ``cwd`` (where the configs' relative data roots are)."""
+    return subprocess.run([sys.executable, "-m", "mgx.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def random_vgg_weights(path: Path, vgg_type: str) -> Path:
+    """A torchvision-layout VGG file with random weights (the ImageNet one comes through the hashed-weights
+    path, which tests do not reach); name it in MGX_VGG19_TORCHVISION_PATH / MGX_VGG16_TORCHVISION_PATH."""
+    import torch
+    from torchvision.models.vgg import cfgs, make_layers
+
+    torch.save({f"features.{k}": v for k, v in make_layers(cfgs[{"vgg16": "D", "vgg19": "E"}[vgg_type]])
+                .state_dict().items()}, path)
+    return path

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import torch
 from mgx.core.config import load_config
 from mgx.core.registry import build
 from mgx.plugins.models.glean.glean_styleganv2 import GLEANStyleGANv2
-from restoration_layout import write_dataset_folders
+from restoration_layout import random_vgg_weights, run_mgx, write_dataset_folders
 from test_stylegan2_mmagic import mmagic_discriminator_shapes, mmagic_generator_shapes
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "glean"
@@ -91,20 +89,12 @@ def test_mmagic_stylegan2_checkpoint_loads_into_the_latent_bank_and_discriminato
     torch.testing.assert_close(model.discriminator.final_conv.weight, state["discriminator.final_conv.0.conv.weight_orig"])
 
 
-def _mgx(*args, cwd, env):
-    return subprocess.run([sys.executable, "-m", "mgx.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
-
-
 def test_mmagic_glean_config_trains_and_tests(tmp_path):
-    from torchvision.models.vgg import cfgs, make_layers
-
     from mgx.plugins.models.stylegan2 import StyleGAN2Discriminator, StyleGANv2Generator
 
     config = CONFIGS / "glean_x8_2xb8_cat.py"
     write_dataset_folders(load_config(config), tmp_path, size=32, lq_scale=4)
-    vgg_file = tmp_path / "vgg16-random.pth"  # ImageNet VGG16 comes through the hashed-weights path; random here
-    torch.save({f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}, vgg_file)
+    vgg_file = random_vgg_weights(tmp_path / "vgg16-random.pth", "vgg16")
     bank, disc = StyleGANv2Generator(32, 8, channel_max=8), StyleGAN2Discriminator(32, channel_max=8)
     stylegan = tmp_path / "stylegan2-tiny.pth"  # the pretrained StyleGAN2 both init_cfg entries name
     torch.save({"state_dict": {**{f"generator_ema.{k}": v for k, v in bank.state_dict().items()},
@@ -116,7 +106,7 @@ def test_mmagic_glean_config_trains_and_tests(tmp_path):
               "model.generator.num_rrdbs=1", "model.discriminator.in_size=32", "model.discriminator.channel_max=8",
               f"model.generator.init_cfg.checkpoint={stylegan}", f"model.discriminator.init_cfg.checkpoint={stylegan}",
               f"val_evaluator={metrics}", f"test_evaluator={metrics}"]  # one evaluator: until mgx reads the list
-    trained = _mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common, "train_cfg.max_iters=2",
+    trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common, "train_cfg.max_iters=2",
                    "train_cfg.val_interval=2", "train_dataloader.batch_size=2", cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "loss_gan" in trained.stderr and "best MAE" in trained.stderr
@@ -124,7 +114,7 @@ def test_mmagic_glean_config_trains_and_tests(tmp_path):
     weights = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
     for key, value in bank.state_dict().items():  # the latent bank is frozen: still the pretrained weights
         torch.testing.assert_close(weights[f"generator.generator.{key}"], value)
-    tested = _mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), *common,
+    tested = run_mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), *common,
                   cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     results = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]

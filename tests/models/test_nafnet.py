@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import torch
 from mgx.core.config import load_config
 from mgx.plugins.models.losses import PSNRLoss
 from mgx.plugins.models.nafnet.nafnet_net import NAFAvgPool2d, NAFBlock, NAFNet, NAFNetLocal
-from restoration_layout import write_dataset_folders
+from restoration_layout import run_mgx, write_dataset_folders
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "nafnet"
 
@@ -103,11 +101,6 @@ def test_psnr_loss_matches_float64_definition():
     assert PSNRLoss(loss_weight=0.5)(pred, target).item() == pytest.approx(expected, rel=1e-5)
 
 
-def _mgx(*args, cwd, env):
-    return subprocess.run([sys.executable, "-m", "mgx.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
-
-
 def test_mmagic_nafnet_local_config_trains_and_tests(tmp_path):
     config = CONFIGS / "nafnet_c64eb11128mb1db1111_8xb8-lr1e-3-400k_gopro.py"
     cfg = load_config(config)
@@ -117,14 +110,14 @@ def test_mmagic_nafnet_local_config_trains_and_tests(tmp_path):
     # MMagic's list form of one evaluator, written as mgx's Evaluator until mgx reads the list form
     metrics = "dict(type='Evaluator',metrics=[dict(type='MAE'),dict(type='PSNR'),dict(type='SSIM')])"
     common = ["--no-track", "--cfg-options", *tiny, f"val_evaluator={metrics}", f"test_evaluator={metrics}"]
-    trained = _mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common,
+    trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common,
                    "train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=2",
                    "train_dataloader.dataset.pipeline.6.gt_patch_size=32", cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "PSNR" in trained.stderr
     checkpoints = sorted(tmp_path.rglob("iter_2.pth"))
     assert checkpoints, f"no iter_2.pth under {tmp_path}: {trained.stderr[-2000:]}"
-    tested = _mgx("run", "test", str(config), str(checkpoints[0]), "--work-dir", str(tmp_path / "test"), *common,
+    tested = run_mgx("run", "test", str(config), str(checkpoints[0]), "--work-dir", str(tmp_path / "test"), *common,
                   cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     results = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]

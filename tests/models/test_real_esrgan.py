@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +18,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.models.base_models.ema_hook import ExponentialMovingAverageHook
 from mgx.plugins.models.real_esrgan.unet_disc import UNetDiscriminatorWithSpectralNorm
-from restoration_layout import write_dataset_folders
+from restoration_layout import random_vgg_weights, run_mgx, write_dataset_folders
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "real_esrgan"
 TINY_RRDB = dict(type="RRDBNet", in_channels=3, out_channels=3, mid_channels=4, num_blocks=1, growth_channels=4,
@@ -121,18 +119,10 @@ def test_evaluation_runs_the_ema_generator():
     assert plain.generator_ema is None and plain.inference_generator() is plain.generator
 
 
-def _mgx(*args, cwd, env):
-    return subprocess.run([sys.executable, "-m", "mgx.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
-
-
 def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
-    from torchvision.models.vgg import cfgs, make_layers
-
     config = CONFIGS / "realesrgan_c64b23g32_4xb12-lr1e-4-400k_df2k-ost.py"
     write_dataset_folders(load_config(config), tmp_path, size=64, lq_scale=4)
-    vgg_file = tmp_path / "vgg19-random.pth"  # ImageNet VGG19 comes through the hashed-weights path; random here
-    torch.save({f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}, vgg_file)
+    vgg_file = random_vgg_weights(tmp_path / "vgg19-random.pth", "vgg19")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1", "MGX_VGG19_TORCHVISION_PATH": str(vgg_file)}
     tiny = ["model.generator.mid_channels=4", "model.generator.num_blocks=1", "model.generator.growth_channels=4",
             "model.discriminator.mid_channels=4"]
@@ -141,7 +131,7 @@ def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
              "train_dataloader.dataset.pipeline.16.gt_patch_size=64"]
     # the EMA hook's start_iter past the run: its copies make generator_ema equal the trained generator,
     # which shows the hook ran (its averaging itself is checked above)
-    trained = _mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--no-track", "--cfg-options",
+    trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--no-track", "--cfg-options",
                    *tiny, *sizes, "train_cfg.max_iters=2", "train_cfg.val_interval=2", "custom_hooks.1.start_iter=10",
                    cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
@@ -150,7 +140,7 @@ def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
     ema_keys = [k for k in state if k.startswith("generator_ema.")]
     assert ema_keys and all(torch.equal(state[k], state["generator." + k[len("generator_ema."):]]) for k in ema_keys)
-    tested = _mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), "--no-track",
+    tested = run_mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), "--no-track",
                   "--cfg-options", *tiny, cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import torch
 from mgx.core.config import load_config
 from mgx.plugins.models.ops.channel_attention import ChannelLayerNorm, transposed_attention
 from mgx.plugins.models.restormer.restormer_net import Downsample, Restormer, Upsample
-from restoration_layout import write_dataset_folders
+from restoration_layout import run_mgx, write_dataset_folders
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "restormer"
 
@@ -144,11 +142,6 @@ def test_dual_pixel_input_needs_the_named_views():
         net({"imgL": torch.rand(1, 3, 16, 16)})
 
 
-def _mgx(*args, cwd, env):
-    return subprocess.run([sys.executable, "-m", "mgx.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
-
-
 def _evaluator_options(cfg) -> list[str]:
     """MMagic's list-of-metric-dicts evaluators as mgx's Evaluator dicts (until mgx reads the list form)."""
     options = []
@@ -169,7 +162,7 @@ def test_mmagic_restormer_config_tests_an_mmagic_checkpoint(config, tmp_path):
                checkpoint)
     tiny = [f"model.generator.{key}={value!r}".replace(" ", "") for key, value in TINY.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1"}
-    tested = _mgx("run", "test", str(CONFIGS / config), str(checkpoint), "--work-dir", str(tmp_path / "test"),
+    tested = run_mgx("run", "test", str(CONFIGS / config), str(checkpoint), "--work-dir", str(tmp_path / "test"),
                   "--no-track", "--cfg-options", *tiny, *_evaluator_options(cfg), cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
