@@ -121,14 +121,14 @@ def test_evaluation_runs_the_ema_generator():
 
 def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
     config = CONFIGS / "realesrgan_c64b23g32_4xb12-lr1e-4-400k_df2k-ost.py"
-    write_dataset_folders(load_config(config), tmp_path, size=64, lq_scale=4)
+    write_dataset_folders(load_config(config), tmp_path, size=32, lq_scale=4)
     vgg_file = random_vgg_weights(tmp_path / "vgg19-random.pth", "vgg19")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1", "MGX_VGG19_TORCHVISION_PATH": str(vgg_file)}
     tiny = ["model.generator.mid_channels=4", "model.generator.num_blocks=1", "model.generator.growth_channels=4",
             "model.discriminator.mid_channels=4"]
-    sizes = ["train_dataloader.batch_size=2", "train_dataloader.dataset.pipeline.2.crop_size=(64,64)",
-             "train_dataloader.dataset.pipeline.12.degradations.1.0.params.target_size=(16,16)",
-             "train_dataloader.dataset.pipeline.16.gt_patch_size=64"]
+    sizes = ["train_dataloader.batch_size=2", "train_dataloader.dataset.pipeline.2.crop_size=(32,32)",
+             "train_dataloader.dataset.pipeline.12.degradations.1.0.params.target_size=(8,8)",
+             "train_dataloader.dataset.pipeline.16.gt_patch_size=32"]
     # the EMA hook's start_iter past the run: its copies make generator_ema equal the trained generator,
     # which shows the hook ran (its averaging itself is checked above)
     trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--no-track", "--cfg-options",
