@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mgx.core.config import load_config
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.registry import build
 from mgx.plugins.models.glean.glean_styleganv2 import GLEANStyleGANv2
 from restoration_layout import random_vgg_weights, run_mgx, write_dataset_folders
@@ -67,6 +68,33 @@ def test_own_layers_carry_mmagic_names():
     assert not any(k.split(".")[0] not in {"encoder", "fusion_out", "fusion_skip", "decoder"} for k in own)
     assert net(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)
     assert not any(p.requires_grad for p in net.generator.parameters())
+
+
+def _tiny_srgan(**generator_extra):
+    return build(dict(type="SRGAN", generator=dict(
+        type="GLEANStyleGANv2", in_size=4, out_size=8, style_channels=16, num_mlps=2, rrdb_channels=4, num_rrdbs=1,
+        **generator_extra), discriminator=dict(type="StyleGANv2Discriminator", in_size=8),
+        gan_loss=dict(type="GANLoss", gan_type="vanilla"), pixel_loss=dict(type="MSELoss")), "model")
+
+
+def test_mmagic_glean_checkpoint_loads_through_load_from():
+    """An MMagic GLEAN checkpoint: the bank and discriminator in MMagic's StyleGAN2 layout, the rest by GLEAN's
+    names, the frozen VGG of the perceptual loss saved too, no step counter."""
+    rng = torch.Generator().manual_seed(1)
+    model = _tiny_srgan()
+    own = {k: torch.randn(v.shape, generator=rng) for k, v in model.generator.state_dict().items()
+           if not k.startswith("generator.")}
+    state = {f"generator.{k}": v for k, v in own.items()}
+    state |= {f"generator.generator.{k}": torch.randn(s, generator=rng) for k, s in mmagic_generator_shapes(8, 16, 2).items()}
+    state |= {f"discriminator.{k}": torch.randn(s, generator=rng) for k, s in mmagic_discriminator_shapes(8).items()}
+    state["perceptual_loss.vgg.vgg_layers.0.weight"] = torch.zeros(64, 3, 3, 3)
+    load_model_weights(model, weights_of({"meta": {}, "state_dict": state}), "glean-mmagic.pth")
+    torch.testing.assert_close(model.generator.encoder[1][0].weight, state["generator.encoder.1.0.weight"])
+    torch.testing.assert_close(model.generator.generator.to_rgbs[0].conv.weight,
+                               state["generator.generator.to_rgbs.0.conv.weight_orig"])
+    torch.testing.assert_close(model.discriminator.convs[1].conv1.weight,
+                               state["discriminator.convs.1.conv1.0.conv.weight_orig"])
+    assert int(model.step_counter) == 0
 
 
 def test_mmagic_stylegan2_checkpoint_loads_into_the_latent_bank_and_discriminator(tmp_path):

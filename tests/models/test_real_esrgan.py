@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from mgx.core.config import load_config
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.models.base_models.ema_hook import ExponentialMovingAverageHook
@@ -106,6 +107,21 @@ def test_sharpened_ground_truth_goes_to_the_chosen_losses_only():
     assert percep is gt
     with pytest.raises(ConfigError, match="UnsharpMasking"):
         model.loss_targets({}, gt, "test", torch.device("cpu"))
+
+
+def test_mmagic_checkpoint_loads_through_load_from():
+    """MMagic's RealESRGAN state dict: generator, generator_ema, the spectral-norm discriminator (weight_orig/u/v),
+    the perceptual loss's frozen VGG, no step counter."""
+    model = _model(discriminator=dict(type="UNetDiscriminatorWithSpectralNorm", in_channels=3, mid_channels=4),
+                   gan_loss=dict(type="GANLoss", gan_type="vanilla"))
+    rng = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(v.shape, generator=rng) if v.is_floating_point() else v
+             for k, v in model.state_dict().items() if k != "step_counter"}
+    state["perceptual_loss.vgg.vgg_layers.0.weight"] = torch.zeros(64, 3, 3, 3)
+    state["perceptual_loss.vgg.mean"] = torch.zeros(1, 3, 1, 1)
+    load_model_weights(model, weights_of({"meta": {}, "state_dict": state}), "realesrgan-mmagic.pth")
+    torch.testing.assert_close(model.discriminator.conv_3.weight_orig, state["discriminator.conv_3.weight_orig"])
+    torch.testing.assert_close(model.generator_ema.conv_first.weight, state["generator_ema.conv_first.weight"])
 
 
 def test_evaluation_runs_the_ema_generator():

@@ -115,6 +115,12 @@ class GLEANStyleGANv2(nn.Module):
         ``generator``, strictly; the encoder and decoder keep their initialisation."""
         self.generator.load_state_dict(stylegan_weights(weights))
 
+    def adapt_loaded_weights(self, weights: dict) -> dict:
+        """A whole GLEAN state dict (MMagic's: the bank's keys in MMagic's StyleGAN2 layout) -> mgx's."""
+        bank = {k[len("generator."):]: v for k, v in weights.items() if k.startswith("generator.")}
+        rest = {k: v for k, v in weights.items() if not k.startswith("generator.")}
+        return rest | {f"generator.{k}": v for k, v in stylegan_weights(bank).items()}
+
     def forward(self, lq: torch.Tensor) -> torch.Tensor:
         h, w = lq.shape[2:]
         if h != self.in_size or w != self.in_size:

@@ -63,6 +63,19 @@ class SRGAN(BaseEditModel):
             load_pretrained(discriminator, init, who)
         return discriminator
 
+    def adapt_loaded_weights(self, weights: dict) -> dict:
+        """An MMagic checkpoint of this model -> mgx's state dict (``load_from``, ``mgx run test``): MMagic saves
+        the frozen VGG of ``perceptual_loss`` (mgx loads it from its weights file) and has no ``step_counter``
+        (the schedule restarts at 0); a network with ``adapt_loaded_weights`` maps its own keys."""
+        adapted = {k: v for k, v in weights.items() if not k.startswith(("perceptual_loss.", "data_preprocessor."))}
+        adapted.setdefault("step_counter", torch.zeros((), dtype=torch.int64))
+        for name, child in self.named_children():
+            adapt = getattr(child, "adapt_loaded_weights", None)
+            if callable(adapt):
+                inner = {k[len(name) + 1:]: adapted.pop(k) for k in list(adapted) if k.startswith(f"{name}.")}
+                adapted.update({f"{name}.{k}": v for k, v in adapt(inner).items()})
+        return adapted
+
     # -- losses ------------------------------------------------------------
 
     def loss_targets(self, batch: dict, gt: torch.Tensor, who: str,
