@@ -1,8 +1,8 @@
 """Built-in models, one folder per model family (MMagic's family names): ``dcgan``, ``stylegan2``,
 ``srcnn``, ``edsr``, ``srgan``, ``esrgan``, ``pix2pix``, ``cyclegan``, ``lsgan``, ``ggan``, ``wgan_gp``,
-``restormer``, ``nafnet``, ``real_esrgan``, ``glean``; the parts several families share live in
-``base_models`` (BaseEditModel, the ExponentialMovingAverageHook run hook), ``losses`` (every loss) and
-``ops`` (layers).
+``swinir``, ``rdn``, ``liif``, ``restormer``, ``nafnet``, ``real_esrgan``, ``glean``; the parts several
+families share live in ``base_models`` (BaseEditModel, the ExponentialMovingAverageHook run hook),
+``losses`` (every loss) and ``ops`` (layers).
 
 See docs/models.md for the model contract (train_step / val_step / sample) and
 docs/architecture.md for where a new family goes. Generators, discriminators,
@@ -16,13 +16,13 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import (base_models, cyclegan, dcgan, edsr, esrgan, ggan, glean, losses, lsgan, nafnet, pix2pix,
-                   real_esrgan, restormer, srcnn, srgan, stylegan2, wgan_gp)
+    from . import (base_models, cyclegan, dcgan, edsr, esrgan, ggan, glean, liif, losses, lsgan, nafnet, pix2pix,
+                   rdn, real_esrgan, restormer, srcnn, srgan, stylegan2, swinir, wgan_gp)
     from .data_preprocessor import DataPreprocessor
 
     # each family (and each shared package) says what it registers: components()
     for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan, pix2pix, cyclegan, lsgan,
-                    ggan, wgan_gp, restormer, nafnet, real_esrgan, glean):
+                    ggan, wgan_gp, swinir, rdn, liif, restormer, nafnet, real_esrgan, glean):
         for component in package.components():
             register(component)
     register(DataPreprocessor)

@@ -10,7 +10,7 @@ from mgx.core.registry import get_registry
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
 FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "pix2pix", "cyclegan", "lsgan", "ggan", "wgan_gp",
-            "restormer", "nafnet", "real_esrgan", "glean"}
+            "swinir", "rdn", "liif", "restormer", "nafnet", "real_esrgan", "glean"}
 SHARED = {"base_models", "losses", "ops"}
 
 
@@ -35,9 +35,10 @@ def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
     assert not misplaced_losses, f"losses outside plugins/models/losses/: {misplaced_losses}"
     expected = {"SRCNNNet": "srcnn", "EDSRNet": "edsr", "MSRResNet": "srgan", "SRGAN": "srgan",
                 "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models",
-                "Restormer": "restormer", "NAFNet": "nafnet", "NAFNetLocal": "nafnet", "RealESRGAN": "real_esrgan",
-                "UNetDiscriminatorWithSpectralNorm": "real_esrgan", "GLEANStyleGANv2": "glean",
-                "StyleGANv2Discriminator": "glean"}
+                "SwinIRNet": "swinir", "RDNNet": "rdn", "LIIF": "liif", "LIIFEDSRNet": "liif", "LIIFRDNNet": "liif",
+                "MLPRefiner": "liif", "Restormer": "restormer", "NAFNet": "nafnet", "NAFNetLocal": "nafnet",
+                "RealESRGAN": "real_esrgan", "UNetDiscriminatorWithSpectralNorm": "real_esrgan",
+                "GLEANStyleGANv2": "glean", "StyleGANv2Discriminator": "glean"}
     assert {name: homes[name][0] for name in expected} == expected
 
 
