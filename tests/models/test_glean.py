@@ -85,7 +85,8 @@ def test_mmagic_glean_checkpoint_loads_through_load_from():
     own = {k: torch.randn(v.shape, generator=rng) for k, v in model.generator.state_dict().items()
            if not k.startswith("generator.")}
     state = {f"generator.{k}": v for k, v in own.items()}
-    state |= {f"generator.generator.{k}": torch.randn(s, generator=rng) for k, s in mmagic_generator_shapes(8, 16, 2).items()}
+    state |= {f"generator.generator.{k}": torch.randn(s, generator=rng)
+              for k, s in mmagic_generator_shapes(8, 16, 2).items()}
     state |= {f"discriminator.{k}": torch.randn(s, generator=rng) for k, s in mmagic_discriminator_shapes(8).items()}
     state["perceptual_loss.vgg.vgg_layers.0.weight"] = torch.zeros(64, 3, 3, 3)
     load_model_weights(model, weights_of({"meta": {}, "state_dict": state}), "glean-mmagic.pth")
@@ -114,7 +115,8 @@ def test_mmagic_stylegan2_checkpoint_loads_into_the_latent_bank_and_discriminato
     torch.testing.assert_close(bank.style_mapping[1].weight, state["generator_ema.style_mapping.1.linear.weight_orig"])
     torch.testing.assert_close(bank.convs[0].conv.weight, state["generator_ema.convs.0.conv.weight_orig"])
     torch.testing.assert_close(bank.injected_noise_2, state["generator_ema.injected_noise_2"])
-    torch.testing.assert_close(model.discriminator.final_conv.weight, state["discriminator.final_conv.0.conv.weight_orig"])
+    torch.testing.assert_close(model.discriminator.final_conv.weight,
+                               state["discriminator.final_conv.0.conv.weight_orig"])
 
 
 def test_mmagic_glean_config_trains_and_tests(tmp_path):
@@ -134,8 +136,9 @@ def test_mmagic_glean_config_trains_and_tests(tmp_path):
               "model.generator.num_rrdbs=1", "model.discriminator.in_size=32", "model.discriminator.channel_max=8",
               f"model.generator.init_cfg.checkpoint={stylegan}", f"model.discriminator.init_cfg.checkpoint={stylegan}",
               f"val_evaluator={metrics}", f"test_evaluator={metrics}"]  # one evaluator: until mgx reads the list
-    trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common, "train_cfg.max_iters=2",
-                   "train_cfg.val_interval=2", "train_dataloader.batch_size=2", cwd=tmp_path, env=env)
+    trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common,
+                      "train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=2",
+                      cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "loss_gan" in trained.stderr and "best MAE" in trained.stderr
     checkpoint = tmp_path / "work" / "iter_2.pth"
@@ -143,7 +146,7 @@ def test_mmagic_glean_config_trains_and_tests(tmp_path):
     for key, value in bank.state_dict().items():  # the latent bank is frozen: still the pretrained weights
         torch.testing.assert_close(weights[f"generator.generator.{key}"], value)
     tested = run_mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), *common,
-                  cwd=tmp_path, env=env)
+                     cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     results = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     assert np.isfinite(results["PSNR"]) and -1 <= results["SSIM"] <= 1 and results["MAE"] >= 0, results

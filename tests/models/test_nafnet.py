@@ -111,14 +111,14 @@ def test_mmagic_nafnet_local_config_trains_and_tests(tmp_path):
     metrics = "dict(type='Evaluator',metrics=[dict(type='MAE'),dict(type='PSNR'),dict(type='SSIM')])"
     common = ["--no-track", "--cfg-options", *tiny, f"val_evaluator={metrics}", f"test_evaluator={metrics}"]
     trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), *common,
-                   "train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=2",
-                   "train_dataloader.dataset.pipeline.6.gt_patch_size=32", cwd=tmp_path, env=env)
+                      "train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=2",
+                      "train_dataloader.dataset.pipeline.6.gt_patch_size=32", cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "PSNR" in trained.stderr
     checkpoints = sorted(tmp_path.rglob("iter_2.pth"))
     assert checkpoints, f"no iter_2.pth under {tmp_path}: {trained.stderr[-2000:]}"
     tested = run_mgx("run", "test", str(config), str(checkpoints[0]), "--work-dir", str(tmp_path / "test"), *common,
-                  cwd=tmp_path, env=env)
+                     cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     results = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     assert np.isfinite(results["PSNR"]) and -1 <= results["SSIM"] <= 1 and results["MAE"] >= 0, results

@@ -148,8 +148,8 @@ def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
     # the EMA hook's start_iter past the run: its copies make generator_ema equal the trained generator,
     # which shows the hook ran (its averaging itself is checked above)
     trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--no-track", "--cfg-options",
-                   *tiny, *sizes, "train_cfg.max_iters=2", "train_cfg.val_interval=2", "custom_hooks.1.start_iter=10",
-                   cwd=tmp_path, env=env)
+                      *tiny, *sizes, "train_cfg.max_iters=2", "train_cfg.val_interval=2",
+                      "custom_hooks.1.start_iter=10", cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert "loss_gan" in trained.stderr and "loss_perceptual" in trained.stderr
     checkpoint = tmp_path / "work" / "iter_2.pth"
@@ -157,7 +157,7 @@ def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
     ema_keys = [k for k in state if k.startswith("generator_ema.")]
     assert ema_keys and all(torch.equal(state[k], state["generator." + k[len("generator_ema."):]]) for k in ema_keys)
     tested = run_mgx("run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), "--no-track",
-                  "--cfg-options", *tiny, cwd=tmp_path, env=env)
+                     "--cfg-options", *tiny, cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1, metrics

@@ -39,7 +39,8 @@ def _block_keys(prefix: str, width: int, heads: int) -> dict[str, tuple]:
             f"{prefix}.attn.project_out.weight": (width, width, 1, 1),
             f"{prefix}.norm2.body.weight": (width,), f"{prefix}.norm2.body.bias": (width,),
             f"{prefix}.ffn.project_in.weight": (2 * hidden, width, 1, 1),
-            f"{prefix}.ffn.dwconv.weight": (2 * hidden, 1, 3, 3), f"{prefix}.ffn.project_out.weight": (width, hidden, 1, 1)}
+            f"{prefix}.ffn.dwconv.weight": (2 * hidden, 1, 3, 3),
+            f"{prefix}.ffn.project_out.weight": (width, hidden, 1, 1)}
 
 
 def mmagic_tiny_dual_state_dict_shapes() -> dict[str, tuple]:
@@ -103,7 +104,8 @@ def test_channel_layer_norm_matches_float64_definition(with_bias):
     x64, w = x.double().numpy(), norm.body.weight.detach().double().numpy()[None, :, None, None]
     mean, var = x64.mean(axis=1, keepdims=True), x64.var(axis=1, keepdims=True)
     if with_bias:
-        expected = (x64 - mean) / np.sqrt(var + 1e-5) * w + norm.body.bias.detach().double().numpy()[None, :, None, None]
+        bias = norm.body.bias.detach().double().numpy()[None, :, None, None]
+        expected = (x64 - mean) / np.sqrt(var + 1e-5) * w + bias
     else:  # Restormer's BiasFree form: the mean leaves the variance only
         expected = x64 / np.sqrt(var + 1e-5) * w
     np.testing.assert_allclose(norm(x).detach().double().numpy(), expected, rtol=1e-5, atol=1e-5)
@@ -163,7 +165,7 @@ def test_mmagic_restormer_config_tests_an_mmagic_checkpoint(config, tmp_path):
     tiny = [f"model.generator.{key}={value!r}".replace(" ", "") for key, value in TINY.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1"}
     tested = run_mgx("run", "test", str(CONFIGS / config), str(checkpoint), "--work-dir", str(tmp_path / "test"),
-                  "--no-track", "--cfg-options", *tiny, *_evaluator_options(cfg), cwd=tmp_path, env=env)
+                     "--no-track", "--cfg-options", *tiny, *_evaluator_options(cfg), cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     prefixes = [metric["prefix"] for metrics_ in cfg.test_evaluator for metric in metrics_]
