@@ -28,7 +28,7 @@ from mgx.core.errors import ConfigError
 from ..esrgan.rrdb_net import RRDB
 from ..ops.sr_layers import PixelShufflePack, stack
 from ..stylegan2 import StyleGANv2Generator
-from ..stylegan2.checkpoint import convert_mmagic_state_dict, is_mmagic_state
+from ..stylegan2.checkpoint import network_weights
 
 
 class RRDBFeatureExtractor(nn.Module):
@@ -48,16 +48,6 @@ class RRDBFeatureExtractor(nn.Module):
 
 def _lrelu() -> nn.Module:
     return nn.LeakyReLU(negative_slope=0.2, inplace=True)
-
-
-def stylegan_weights(weights: dict, network: str = "generator") -> dict:
-    """A StyleGAN2 network's state dict in mgx's layout, from MMagic's (``weight_orig``, ``.linear``, FIR
-    kernels) or mgx's (an EMA copy's ``module.`` dropped); ``network``: its name in a StyleGAN2 model."""
-    weights = {k[len("module."):] if k.startswith("module.") else k: v for k, v in weights.items()}
-    if not is_mmagic_state(weights):
-        return weights
-    converted = convert_mmagic_state_dict({f"{network}.{k}": v for k, v in weights.items()})
-    return {k[len(network) + 1:]: v for k, v in converted.items() if k.startswith(f"{network}.")}
 
 
 class GLEANStyleGANv2(nn.Module):
@@ -113,13 +103,13 @@ class GLEANStyleGANv2(nn.Module):
     def load_pretrained_weights(self, weights: dict) -> None:
         """``init_cfg``'s weights are a StyleGAN2 generator's (MMagic's or mgx's layout): they go into
         ``generator``, strictly; the encoder and decoder keep their initialisation."""
-        self.generator.load_state_dict(stylegan_weights(weights))
+        self.generator.load_state_dict(network_weights(weights))
 
     def adapt_loaded_weights(self, weights: dict) -> dict:
         """A whole GLEAN state dict (MMagic's: the bank's keys in MMagic's StyleGAN2 layout) -> mgx's."""
         bank = {k[len("generator."):]: v for k, v in weights.items() if k.startswith("generator.")}
         rest = {k: v for k, v in weights.items() if not k.startswith("generator.")}
-        return rest | {f"generator.{k}": v for k, v in stylegan_weights(bank).items()}
+        return rest | {f"generator.{k}": v for k, v in network_weights(bank).items()}
 
     def forward(self, lq: torch.Tensor) -> torch.Tensor:
         h, w = lq.shape[2:]
