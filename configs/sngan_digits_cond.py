@@ -31,7 +31,7 @@ optim_wrapper = dict(
     generator=dict(optimizer=dict(type='Adam', lr=0.0002, betas=(0.0, 0.9))),
     discriminator=dict(optimizer=dict(type='Adam', lr=0.0002, betas=(0.0, 0.9))))
 
-train_cfg = dict(by_epoch=False, max_iters=600, val_begin=1, val_interval=200)
+train_cfg = dict(by_epoch=False, max_iters=2000, val_begin=1, val_interval=500)
 
 val_dataloader = dict(
     batch_size=128,
@@ -45,6 +45,6 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=200, max_keep_ckpts=2, save_best='SWD/avg', rule='less',
+    checkpoint=dict(type='CheckpointHook', interval=500, max_keep_ckpts=2, save_best='SWD/avg', rule='less',
                     save_last=True))
 randomness = dict(seed=2026, deterministic=False)
