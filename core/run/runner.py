@@ -432,7 +432,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
             loader_key, evaluator_key = "val_dataloader", "val_evaluator"
             setup.logger.info("no test_evaluator in the config: evaluating with val_dataloader/val_evaluator")
         eval_sets = build_eval_sets(cfg, loader_key, evaluator_key, setup.seed, setup.device)
-        if not eval_sets:
+        if not eval_sets and not hasattr(model, "prompt_grids"):  # a text-to-image model samples its prompts
             raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
         meta = state.meta
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,
@@ -464,6 +464,10 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
             if tracker is not None:
                 tracker.log_metrics(metrics, step=run.iteration)
                 tracker.log_artifact(Path(out), "test")
+            for key, path in validator.save_prompt_grids(setup.work_dir / "samples", run.iteration):
+                setup.logger.info(f"sample grid {path}")
+                if tracker is not None:
+                    tracker.log_image(path, key=key, step=run.iteration)
         status = "FINISHED"
         return RunResult(status=status, work_dir=setup.work_dir, iteration=run.iteration, metrics=metrics,
                          tracking_run_id=tracker.run_id if tracker is not None else None)
