@@ -39,7 +39,12 @@ class DreamBooth(StableDiffusion):
             if isinstance(num_class_images, bool) or not isinstance(num_class_images, int) or num_class_images < 1:
                 raise ConfigError(f"DreamBooth: num_class_images must be a positive int, got {num_class_images!r}")
         self.class_prior_prompt, self.num_class_images = class_prior_prompt, num_class_images
-        self.class_images: list[torch.Tensor] = []
+        if self.prior_loss_weight:
+            # generated from the pretrained weights at the first step and kept in checkpoints, so a
+            # --resume trains on the same class images
+            size = (num_class_images, 3, self.image_size, self.image_size)
+            self.register_buffer("class_images", torch.zeros(size))
+            self.register_buffer("class_images_ready", torch.zeros((), dtype=torch.bool))
         self.lora_config = lora_config
         self.finetune_text_encoder = bool(finetune_text_encoder) and not lora_config
         self.text_encoder.requires_grad_(self.finetune_text_encoder)
@@ -47,9 +52,9 @@ class DreamBooth(StableDiffusion):
             self.unet.requires_grad_(False)
             self.lora_layers = set_lora(self.unet, lora_config)
 
-    def class_prior_images(self) -> list[torch.Tensor]:
-        """The class images of prior preservation, generated once (eval mode, fixed seeds)."""
-        if not self.class_images:
+    def class_prior_images(self) -> torch.Tensor:
+        """The class images of prior preservation (generated once: eval mode, fixed seeds)."""
+        if not bool(self.class_images_ready):
             was_training = self.training
             self.eval()
             try:
@@ -57,7 +62,8 @@ class DreamBooth(StableDiffusion):
                     prompt = self.class_prior_prompt
                     if self.num_class_images > 1:
                         prompt = f"{prompt} {index + 1} of {self.num_class_images}"
-                    self.class_images.append(self.infer([prompt], seed=PRIOR_SEED + index))
+                    self.class_images[index] = self.infer([prompt], seed=PRIOR_SEED + index)[0]
+                self.class_images_ready.fill_(True)
             finally:
                 self.train(was_training)
         return self.class_images
@@ -68,8 +74,8 @@ class DreamBooth(StableDiffusion):
         count = images.shape[0]
         if self.prior_loss_weight:
             pool = self.class_prior_images()
-            chosen = torch.randint(0, len(pool), (count,)).tolist()
-            images = torch.cat([images, *(pool[index].to(images) for index in chosen)])
+            chosen = torch.randint(0, len(pool), (count,))
+            images = torch.cat([images, pool[chosen.to(pool.device)].to(images)])
             prompts = prompts + [self.class_prior_prompt] * count
         terms = self.diffusion_loss_terms(images, prompts, optim)
         losses = {"loss_mse": terms[:count].mean()}

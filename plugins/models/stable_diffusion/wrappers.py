@@ -26,11 +26,19 @@ def _diffusers_class(name: str) -> Any:
     return getattr(diffusers, name)
 
 
+def _has_accelerate() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("accelerate") is not None
+
+
 def _build(name: str, from_pretrained: Any, from_config: Any, subfolder: str | None, kwargs: dict) -> Any:
     cls = _diffusers_class(name)
     if from_pretrained is not None and from_config is not None:
         raise ConfigError(f"{name}: give from_pretrained or from_config, not both")
     if from_pretrained is not None:
+        if name in DIFFUSERS_MODELS and "low_cpu_mem_usage" not in kwargs and not _has_accelerate():
+            kwargs = {**kwargs, "low_cpu_mem_usage": False}  # what diffusers falls back to, without its warning
         return load_pretrained(cls.from_pretrained, from_pretrained, subfolder, name, **kwargs)
     if from_config is not None:
         if isinstance(from_config, dict):
