@@ -45,9 +45,11 @@ def plugin_rows(include_blocked: bool) -> list[dict]:
              "hooks": [], "components": {}, "error": "blocked by MGX_DISABLE_PLUGINS"}
             for name in sorted(_disabled_names())
         ]
+    for row in rows:
+        row.setdefault("unavailable", None)  # components needing a missing optional extra, and why
     if registry_error:
         rows.append({"name": "<registry>", "module": None, "distribution": None, "version": None, "builtin": None,
-                     "hooks": [], "components": {}, "error": registry_error})
+                     "hooks": [], "components": {}, "error": registry_error, "unavailable": None})
     return rows
 
 

@@ -93,3 +93,23 @@ def mgx_register_datasets(register):
 @hookimpl
 def mgx_register_metrics(register):
     _register(register, METRIC_NAMES, _metrics)
+
+
+@hookimpl
+def mgx_after_run(run, status):
+    """After a finished training run, rank 0 writes the trained Stable Diffusion family model as a
+    diffusers folder (``work_dir/diffusers``, EMA weights when the run keeps an average) and logs it as
+    the MLflow artifact ``diffusers``: ``diffusers.StableDiffusionPipeline.from_pretrained`` loads it
+    without mgx."""
+    import sys
+
+    family = sys.modules.get("mgx.plugins.models.stable_diffusion.model")
+    if family is None or status != "FINISHED" or run.mode != "train" or not run.is_main:
+        return
+    model = run.ema.module if run.ema is not None else run.model
+    if not isinstance(model, family.StableDiffusion):
+        return
+    folder = model.save_pretrained(run.work_dir / "diffusers")
+    run.logger.info(f"diffusers pipeline folder: {folder} (StableDiffusionPipeline.from_pretrained loads it)")
+    if run.tracker is not None:
+        run.tracker.log_artifact(folder, "diffusers")

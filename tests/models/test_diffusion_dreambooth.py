@@ -51,6 +51,11 @@ def test_dreambooth_lora_config_trains_and_samples_its_prompts(tmp_path):
     assert losses and all(math.isfinite(value) for value in losses), trained.stderr[-2000:]
     checkpoint = tmp_path / "work" / "iter_2.pth"
     assert checkpoint.is_file()
+    # the trained model in diffusers' own format: diffusers alone loads it and it generates
+    from diffusers import StableDiffusionPipeline
+
+    pipeline = StableDiffusionPipeline.from_pretrained(str(tmp_path / "work" / "diffusers"))
+    assert pipeline("a photo of sks digit", num_inference_steps=2, output_type="np").images.shape == (1, 16, 16, 3)
     tested = _mgx("run", "test", str(CONFIG), str(checkpoint), "--work-dir", str(tmp_path / "test"),
                   "--cfg-options", "model.num_inference_steps=2", *paths, cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
