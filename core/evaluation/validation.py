@@ -175,7 +175,7 @@ class Validator:
         from torchvision.utils import make_grid, save_image
 
         model = self.ema.module if self.ema is not None else self.model
-        if not hasattr(model, "prompt_grids"):
+        if not callable(getattr(model, "prompt_grids", None)):
             return []
         was_training = model.training
         model.eval()

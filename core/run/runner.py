@@ -432,7 +432,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
             loader_key, evaluator_key = "val_dataloader", "val_evaluator"
             setup.logger.info("no test_evaluator in the config: evaluating with val_dataloader/val_evaluator")
         eval_sets = build_eval_sets(cfg, loader_key, evaluator_key, setup.seed, setup.device)
-        if not eval_sets and not hasattr(model, "prompt_grids"):  # a text-to-image model samples its prompts
+        # a text-to-image model with prompts needs no evaluator: the test samples its prompt grids
+        if not eval_sets and not callable(getattr(model, "prompt_grids", None)):
             raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
         meta = state.meta
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,

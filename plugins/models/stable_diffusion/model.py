@@ -71,6 +71,8 @@ class StableDiffusion(nn.Module):
         self.num_inference_steps, self.guidance_scale = num_inference_steps, float(guidance_scale)
         self.num_images_per_prompt = num_images_per_prompt
         self.val_prompts = [val_prompts] if isinstance(val_prompts, str) else list(val_prompts or [])
+        if not self.val_prompts:
+            self.prompt_grids = None  # nothing to sample: `mgx run test` then needs a test evaluator
         self.data_preprocessor = _component(data_preprocessor or dict(type="DataPreprocessor"),
                                             "data_preprocessor", name)
         self.vae = _component(vae, "vae", name).requires_grad_(False)
