@@ -2,7 +2,7 @@
 
 For each (image, prompt) pair, with CLIP's projected image and text embeddings e_I, e_T:
 ``score = weight · max(cos(e_I, e_T), 0)``; the metric is the mean over all pairs of the evaluated set
-(summed in float64 and all-reduced, so any number of processes gives the same value). ``weight=100``
+(summed in float64 over all processes, so any number of processes gives the same value). ``weight=100``
 is torchmetrics' convention (Hessel et al. use 2.5). Images come from ``model.val_step`` (``fake_img``,
 [0, 255]) with their ``prompt``; CLIP (``transformers.CLIPModel``) is loaded by hub name or local folder
 and sees the images resized (bicubic) to its input size and normalised with its mean and std.
@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from mgx.core import distributed
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import BaseMetric
 
@@ -45,7 +44,7 @@ class CLIPScore(BaseMetric):
             raise ConfigError(f"CLIPScore: clip_model must be a hub name or local folder, got {clip_model!r}")
         self.clip_model, self.fake_key, self.prompt_key, self.weight = clip_model, fake_key, prompt_key, float(weight)
         self._model = self._tokenizer = None
-        self._sum = torch.zeros(2, dtype=torch.float64)
+        self.add_sum_state("_sum", (2,))  # [Σ scores, count], summed over processes before compute
 
     def result_keys(self) -> list[str]:
         return ["clip_score"]
@@ -65,7 +64,6 @@ class CLIPScore(BaseMetric):
     def setup(self, ctx) -> None:
         self.prepare_resources()
         self._model.to(ctx.device)
-        self._sum = torch.zeros(2, dtype=torch.float64)
 
     @torch.no_grad()
     def scores(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
@@ -94,5 +92,5 @@ class CLIPScore(BaseMetric):
         self._sum += torch.stack([values.sum(), torch.tensor(float(values.numel()), dtype=torch.float64)])
 
     def compute(self) -> dict[str, float]:
-        total = distributed.all_reduce_sum(self._sum)
+        total = self._sum
         return {"clip_score": float(total[0] / total[1]) if total[1] else float("nan")}

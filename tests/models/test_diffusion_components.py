@@ -150,6 +150,7 @@ def test_clip_score_matches_its_float64_definition(tmp_path):
     prompts = ["a photo of sks digit", "a 7", "zero", "one two", "a cat", "digit 3"]
     for start in (0, 4):  # two batches
         metric.process({}, {"fake_img": images[start:start + 4], "prompt": prompts[start:start + 4]})
+    metric.sync_states()  # as the Evaluator does before compute
     value = metric.compute()["clip_score"]
     # the definition in float64: 100 · max(cos(image embedding, text embedding), 0), mean over all pairs
     model = CLIPModel.from_pretrained(str(tmp_path / "clip")).double().eval()
