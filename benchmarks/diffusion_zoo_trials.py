@@ -35,6 +35,13 @@ def _error(result) -> str:
 
 
 def trial(config: Path, work: Path, paths: list[str]) -> str:
+    from mgx.core.config import load_config
+
+    try:
+        if not load_config(str(config)).get("train_dataloader"):
+            return "not run: inference-only config (no train_dataloader, nothing to train or test from)"
+    except Exception as exc:  # a config mgx can not even load is reported as such
+        return f"not run: the config does not load: {str(exc).splitlines()[0][:200]}"
     trained = _mgx(["run", "train", str(config), "--work-dir", str(work / "train"), "--no-track",
                     "--cfg-options", *TRAIN, *paths], work.parent)
     if trained.returncode != 0:
