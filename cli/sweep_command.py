@@ -39,11 +39,11 @@ def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
 
 
 def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
-    from mgx.core.tracking import TrackingSettings, configure_http_env
+    from mgx.core.run.settings import tracking_settings
+    from mgx.core.tracking import configure_http_env
     from mgx.core.tracking.store import get_or_create_experiment, prepare_store
 
-    config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})}
-    settings = TrackingSettings.from_layers({"tracking_uri": tracking_uri, "experiment": experiment}, config_layer)
+    settings = tracking_settings(cfg, {"tracking_uri": tracking_uri, "experiment": experiment})
     if not settings.enabled:
         raise ConfigError("a sweep is recorded in MLflow (parent and child runs); the config sets "
                           "tracking.enabled=False: remove it for the sweep")
