@@ -57,15 +57,15 @@ def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
 
 
 def _point_args(plan, folder: Path, index: int, uri: str, experiment: str | None) -> list[str]:
+    """The point's `mgx run train` flags (after the config)."""
     from mgx.core.run.sweep import override_items
 
-    args = ["--work-dir", str(plan.point_dir(folder, index).resolve()), "--run-name", plan.point_label(index),
-            "--tracking-uri", uri]
-    if experiment:
-        args += ["--experiment", experiment]
-    for item in [*plan.cfg_options, *override_items(plan.points[index])]:
-        args += ["--cfg-options", item]
-    return args
+    from .run_flags import TRAIN_FLAGS, worker_args
+
+    return worker_args(TRAIN_FLAGS, {"work_dir": str(plan.point_dir(folder, index).resolve()),
+                                     "run_name": plan.point_label(index), "tracking_uri": uri,
+                                     "experiment": experiment or None,
+                                     "cfg_options": [*plan.cfg_options, *override_items(plan.points[index])]}, [])
 
 
 @click.command("sweep")
