@@ -16,6 +16,8 @@ import click
 
 from mgx.core.errors import ConfigError
 
+from .context import wrap_to_terminal
+
 
 def _open_store(params: dict) -> tuple[Any, str]:
     from mlflow import MlflowClient
@@ -102,8 +104,8 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
             # "auto", not the path: the download is the work_dir's only checkpoint, and a Slurm
             # requeue (which re-runs the same worker command) then picks the newest one instead
             params["resume"] = "auto"
-            click.echo(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) from "
-                       f"{checkpoint.name} in {work_dir}", err=True)
+            click.echo(wrap_to_terminal(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) "
+                                        f"from {checkpoint.name} in {work_dir}"), err=True)
         target = work_dir / recorded.path.name
         shutil.copyfile(recorded.path, target)
     params["work_dir"] = str(work_dir)

@@ -4,4 +4,10 @@ from .discriminator import StyleGAN2Discriminator
 from .generator import StyleGANv2Generator
 from .model import StyleGAN2
 
-__all__ = ["StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator"]
+
+def components() -> list:
+    """Everything this family registers as a model-kind component."""
+    return [StyleGAN2]
+
+
+__all__ = ["StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]
