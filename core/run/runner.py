@@ -29,7 +29,7 @@ from mgx.core.distributed.ddp import wrap_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
-from mgx.core.engine.loops import train_loop_from_cfg
+from mgx.core.engine.loops import EvalLoop, TrainLoop, eval_loop_from_cfg, train_loop_from_cfg
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.registry import build
@@ -103,8 +103,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             clean_stale_temporaries(session.work_dir)
         start = start_point(session.settings.resume, session.work_dir, session.logger)
         session.apply_seed(start.meta.seed if start.checkpoint is not None else None)
-        train_cfg = dict(cfg.get("train_cfg") or {})
-        loop = train_loop_from_cfg(train_cfg, build)
+        loop = train_loop_from_cfg(cfg.get("train_cfg"), build)
+        val_loop = eval_loop_from_cfg(cfg.get("val_cfg"), "val_cfg", build)
         finished = already_finished(start, loop, session.work_dir)
         if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
             if session.rank == 0 and run_left_open(session.settings.tracking, start.tracking_run_id):
@@ -113,7 +113,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                 session.logger.warning(finished)
             return RunResult(status="FINISHED", work_dir=session.work_dir,
                              iteration=start.meta.iteration, tracking_run_id=start.tracking_run_id)
-        trainer, eval_sets = _prepare_training(cfg, session, loop, start)
+        trainer, eval_sets = _prepare_training(cfg, session, loop, val_loop, start)
         session.status = _run_loop(trainer, loop, session)
         result = _summary(trainer.run, trainer, session.status, trainer.policy)
         if session.status == "FINISHED" and session.tracker is not None:
@@ -124,7 +124,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         return result
 
 
-def _prepare_training(cfg: Config, session: RunSession, loop: Any, start: StartPoint) -> tuple[Trainer, list]:
+def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loop: EvalLoop,
+                      start: StartPoint) -> tuple[Trainer, list]:
     """Everything a training needs, built, restored from ``start`` and checked, with its MLflow run open."""
     setup, prepared, plugins = session, session.prepared, session.plugins
     resume = start.checkpoint
@@ -138,11 +139,10 @@ def _prepare_training(cfg: Config, session: RunSession, loop: Any, start: StartP
         load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
         setup.logger.info(f"loaded weights from {cfg['load_from']}")
     ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
-    by_epoch = type(loop).__name__ == "EpochBasedTrainLoop" or bool(getattr(loop, "max_epochs", None))
     if "train_dataloader" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no train_dataloader")
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
-                              training=True, infinite=not by_epoch, device=setup.device)
+                              training=True, infinite=not loop.by_epoch, device=setup.device)
     eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
     ddp_originals = (wrap_trainable_children(model, setup.device, **prepared.ddp_options)
                      if setup.world_size > 1 else {})
@@ -150,8 +150,8 @@ def _prepare_training(cfg: Config, session: RunSession, loop: Any, start: StartP
         raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
     optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
                                  lr_scale=prepared.lr_scale(setup.world_size, loader.batch_size))
-    schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch, iters_per_epoch=len(loader))
-    policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, by_epoch))
+    schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, loop.by_epoch, iters_per_epoch=len(loader))
+    policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, loop.by_epoch))
     run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                      world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                      logger=setup.logger)
@@ -167,7 +167,8 @@ def _prepare_training(cfg: Config, session: RunSession, loop: Any, start: StartP
                         save_best=policy.save_best)
     _open_training_run(session, start, policy, eval_sets, config_text, hosts)
     trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
-                      validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
+                      validator=validator, val_loop=val_loop, policy=policy, ddp_originals=ddp_originals,
+                      by_epoch=loop.by_epoch,
                       log_interval=prepared.log_interval, config_text=config_text,
                       extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
                                   "run_token": start.run_token})
@@ -194,13 +195,13 @@ def _open_training_run(session: RunSession, start: StartPoint, policy: Checkpoin
         tracker.log_artifact(session.log_path, "logs")
 
 
-def _run_loop(trainer: Trainer, loop: Any, session: RunSession) -> str:
+def _run_loop(trainer: Trainer, loop: TrainLoop, session: RunSession) -> str:
     """Run the train loop to its end or to a stop signal; how it ended (a final checkpoint saved either way)."""
     run = trainer.run
     preemption.install_handlers()
     session.plugins.hook.mgx_before_run(run=run)
-    trainer.progress = Progress(getattr(loop, "max_iters", None) or loop.max_epochs * trainer.iters_per_epoch,
-                                run.iteration, session.logger, enabled=session.rank == 0)
+    trainer.progress = Progress(loop.total_iters(trainer.iters_per_epoch), run.iteration, session.logger,
+                                enabled=session.rank == 0)
     try:
         status = trainer.run_loop(loop)
     finally:
@@ -301,6 +302,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
     with RunSession(cfg, options, plugins, "test") as session:
         session.apply_seed()
+        test_loop = eval_loop_from_cfg(cfg.get("test_cfg"), "test_cfg", build)
         loaded = load_checkpoint(checkpoint)
         state = CheckpointState.from_dict(loaded, str(checkpoint))
         model = session.build_model(cfg)
@@ -327,14 +329,14 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
         if tracker is not None and meta.tracking_run_id:
             tracker.set_tags({"mgx.train_run_id": meta.tracking_run_id, "mgx.checkpoint": str(checkpoint)})
-        metrics = _evaluate(session, eval_sets, model, ema)
+        metrics = _evaluate(session, test_loop, eval_sets, model, ema)
         if run.is_main:
             _write_test_results(session, checkpoint, metrics)
         return RunResult(status="FINISHED", work_dir=session.work_dir, iteration=run.iteration, metrics=metrics,
                          tracking_run_id=tracker.run_id if tracker is not None else None)
 
 
-def _evaluate(session: RunSession, eval_sets: list[EvalSet], model: Any, ema: Any) -> dict:
+def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet], model: Any, ema: Any) -> dict:
     """The test pass, between the before/after test hooks."""
     run, hooks = session.run, session.plugins.hook
     hooks.mgx_before_run(run=run)
@@ -343,7 +345,7 @@ def _evaluate(session: RunSession, eval_sets: list[EvalSet], model: Any, ema: An
                           seed=session.seed, work_dir=session.work_dir)
     started = time.perf_counter()
     with evaluation_progress("Test", session.logger if run.is_main else None):
-        metrics = validator.evaluate()
+        metrics = test_loop.run(validator)
     run.latest_metrics = metrics
     hooks.mgx_after_test(run=run, metrics=metrics)
     if run.is_main:
