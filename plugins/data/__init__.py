@@ -10,9 +10,11 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_datasets(register):
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
+    from .frames import BasicFramesDataset
     from .paired_digits import PairedDigitsDataset
 
     register(BasicImageDataset)
+    register(BasicFramesDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
     register(TorchvisionDataset)
