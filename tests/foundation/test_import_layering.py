@@ -100,7 +100,7 @@ PUBLIC_CORE_MODULES = frozenset({
     "mgx.core", "mgx.core.errors", "mgx.core.hookspecs", "mgx.core.registry", "mgx.core.plugins",
     "mgx.core.evaluation", "mgx.core.evaluation.metric",
     "mgx.core.distributed", "mgx.core.distributed.collectives", "mgx.core.distributed.launch",
-    "mgx.core.engine.loops", "mgx.core.engine.optim", "mgx.core.run.context",
+    "mgx.core.engine.loops", "mgx.core.engine.optim", "mgx.core.engine.checkpoint_state", "mgx.core.run.context",
 })
 
 MAX_MODULE_LINES = 500
