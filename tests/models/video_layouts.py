@@ -21,6 +21,21 @@ def _moving_frames(rng: np.random.Generator, count: int, size: int) -> list[np.n
     return [canvas[i:i + size, i:i + size].copy() for i in range(count)]
 
 
+def write_decompression_clips(root: Path, frames: int = 3, size: int = 32) -> None:
+    """data/NTIRE21_decompression_track{1,2,3}: LQ and GT frames of one size, named 001.png, ... (start 1);
+    the LQ frames are the GT's ×4 reduction enlarged again."""
+    rng = np.random.default_rng(1)
+    for track in (1, 2, 3):
+        base = root / "data" / f"NTIRE21_decompression_track{track}"
+        for clip in ("001", "002"):
+            names = [f"{i:03d}.png" for i in range(1, frames + 1)]
+            write_clip(rng, base / "GT" / clip, [], names, size)
+            (base / "LQ" / clip).mkdir(parents=True, exist_ok=True)
+            for name in names:
+                small = Image.open(base / "GT" / clip / name).resize((size // SCALE,) * 2, Image.Resampling.BICUBIC)
+                small.resize((size, size), Image.Resampling.BICUBIC).save(base / "LQ" / clip / name)
+
+
 def write_clip(rng: np.random.Generator, gt_dir: Path, lr_dirs: list[Path], names: list[str], size: int) -> None:
     """One clip: ``names`` frames of ``size``² under ``gt_dir`` and ×4-reduced copies under each of ``lr_dirs``."""
     for folder in (gt_dir, *lr_dirs):
@@ -41,7 +56,7 @@ def write_video_layouts(root: Path, frames: int = 3, size: int = 32) -> None:
         write_clip(rng, data / "REDS/train_sharp" / clip, [data / "REDS/train_sharp_bicubic/X4" / clip],
                    reds_names, size)
     reds_meta = "".join(f"{clip}/{name} ({size},{size},3)\n" for clip in ("000", "011") for name in reds_names)
-    for meta in ("meta_info_reds4_train.txt", "meta_info_reds4_val.txt"):
+    for meta in ("meta_info_reds4_train.txt", "meta_info_reds4_val.txt", "meta_info_official_val.txt"):
         (data / "REDS" / meta).write_text(reds_meta)
     vimeo_names = [f"im{i}.png" for i in range(1, 8)]
     for seq in ("00001/0001", "00002/0003"):
