@@ -1,5 +1,5 @@
 """Built-in models, one folder per model family (MMagic's family names): ``dcgan``, ``stylegan2``,
-``srcnn``, ``edsr``, ``srgan``, ``esrgan``, ``basicvsr``, ``basicvsr_plusplus_net``; the parts several
+``srcnn``, ``edsr``, ``srgan``, ``esrgan``, ``basicvsr``, ``basicvsr_plusplus_net``, ``iconvsr``; the parts several
 families share live in
 ``base_models`` (BaseEditModel), ``losses`` (every loss) and ``ops`` (layers).
 
@@ -15,13 +15,13 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import (base_models, basicvsr, basicvsr_plusplus_net, dcgan, edsr, esrgan, losses, srcnn, srgan,
-                   stylegan2)
+    from . import (base_models, basicvsr, basicvsr_plusplus_net, dcgan, edsr, esrgan, iconvsr, losses, srcnn,
+                   srgan, stylegan2)
     from .data_preprocessor import DataPreprocessor
 
     # each family (and each shared package) says what it registers: components()
     for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan, basicvsr,
-                    basicvsr_plusplus_net):
+                    basicvsr_plusplus_net, iconvsr):
         for component in package.components():
             register(component)
     register(DataPreprocessor)

@@ -130,7 +130,58 @@ def mmagic_basicvsr_pp_keys(mid: int, blocks: int, low_res: bool = True) -> dict
     return keys
 
 
+def _conv_module(name: str, out_c: int, in_c: int, kernel: int) -> dict:
+    return {f"{name}.conv.weight": (out_c, in_c, kernel, kernel), f"{name}.conv.bias": (out_c,)}
+
+
+def _conv(name: str, out_c: int, in_c: int, kernel: int) -> dict:
+    return {f"{name}.weight": (out_c, in_c, kernel, kernel), f"{name}.bias": (out_c,)}
+
+
+def mmagic_edvr_extractor_keys(mid: int, frames: int, groups: int = 8) -> dict:
+    """MMagic's EDVRFeatureExtractor (iconvsr_net.py, with edvr_net.py's PCDAlignment/TSAFusion; ConvModules
+    keep ``.conv``; ModulatedDCNPack: weight, bias, conv_offset of groups·27 outputs)."""
+    keys = {**_conv("edvr.conv_first", mid, 3, 3)}
+    for block, conv in itertools.product(range(5), ("conv1", "conv2")):
+        keys.update(_conv(f"edvr.feature_extraction.{block}.{conv}", mid, mid, 3))
+    for name in ("feat_l2_conv1", "feat_l2_conv2", "feat_l3_conv1", "feat_l3_conv2"):
+        keys.update(_conv_module(f"edvr.{name}", mid, mid, 3))
+    pcd = "edvr.pcd_alignment"
+    for level in ("l3", "l2", "l1"):
+        keys.update(_conv_module(f"{pcd}.offset_conv1.{level}", mid, 2 * mid, 3))
+        keys.update(_conv_module(f"{pcd}.offset_conv2.{level}", mid, mid if level == "l3" else 2 * mid, 3))
+        if level != "l3":
+            keys.update(_conv_module(f"{pcd}.offset_conv3.{level}", mid, mid, 3))
+            keys.update(_conv_module(f"{pcd}.feat_conv.{level}", mid, 2 * mid, 3))
+        keys.update({**_conv(f"{pcd}.dcn_pack.{level}", mid, mid, 3),
+                     **_conv(f"{pcd}.dcn_pack.{level}.conv_offset", groups * 27, mid, 3)})
+    keys.update({**_conv_module(f"{pcd}.cas_offset_conv1", mid, 2 * mid, 3),
+                 **_conv_module(f"{pcd}.cas_offset_conv2", mid, mid, 3), **_conv(f"{pcd}.cas_dcnpack", mid, mid, 3),
+                 **_conv(f"{pcd}.cas_dcnpack.conv_offset", groups * 27, mid, 3)})
+    tsa = "edvr.fusion"
+    keys.update({**_conv(f"{tsa}.temporal_attn1", mid, mid, 3), **_conv(f"{tsa}.temporal_attn2", mid, mid, 3),
+                 **_conv_module(f"{tsa}.feat_fusion", mid, frames * mid, 1),
+                 **_conv_module(f"{tsa}.spatial_attn1", mid, frames * mid, 1),
+                 **_conv_module(f"{tsa}.spatial_attn2", mid, 2 * mid, 1),
+                 **_conv_module(f"{tsa}.spatial_attn3", mid, mid, 3), **_conv_module(f"{tsa}.spatial_attn4", mid, mid, 1),
+                 **_conv(f"{tsa}.spatial_attn5", mid, mid, 3), **_conv_module(f"{tsa}.spatial_attn_l1", mid, mid, 1),
+                 **_conv_module(f"{tsa}.spatial_attn_l2", mid, 2 * mid, 3),
+                 **_conv_module(f"{tsa}.spatial_attn_l3", mid, mid, 3),
+                 **_conv_module(f"{tsa}.spatial_attn_add1", mid, mid, 1), **_conv(f"{tsa}.spatial_attn_add2", mid, mid, 1)})
+    return keys
+
+
+def mmagic_iconvsr_keys(mid: int, blocks: int, padding: int) -> dict:
+    """MMagic's IconVSRNet: SPyNet, the EDVR extractor of 2·padding+1 frames, 3×3 fusions of 2·mid, backward
+    blocks over mid+3 and forward blocks over 2·mid+3 inputs, the ×4 head."""
+    return {**_spynet_keys(), **mmagic_edvr_extractor_keys(mid, 2 * padding + 1),
+            **_conv("backward_fusion", mid, 2 * mid, 3), **_conv("forward_fusion", mid, 2 * mid, 3),
+            **_resblocks_keys("backward_resblocks", mid + 3, mid, blocks),
+            **_resblocks_keys("forward_resblocks", 2 * mid + 3, mid, blocks), **_head_keys(mid)}
+
+
 @pytest.mark.parametrize("net, expected", [
+    (dict(type="IconVSRNet", mid_channels=64, num_blocks=1, padding=3), mmagic_iconvsr_keys(64, 1, 3)),
     (dict(type="BasicVSRNet", mid_channels=8, num_blocks=2), mmagic_basicvsr_keys(8, 2)),
     (dict(type="BasicVSRPlusPlusNet", mid_channels=8, num_blocks=1), mmagic_basicvsr_pp_keys(8, 1)),
     (dict(type="BasicVSRPlusPlusNet", mid_channels=8, num_blocks=1, is_low_res_input=False),
@@ -198,18 +249,28 @@ CASES = {
     "basicvsr/basicvsr_2xb4_vimeo90k-bi.py": 3,
     "basicvsr_pp/basicvsr-pp_c64n7_4xb2-300k_vimeo90k-bi.py": 3,
     "basicvsr_pp/basicvsr-pp_c64n7_4xb2-300k_vimeo90k-bd.py": 3,
+    "iconvsr/iconvsr_2xb4_reds4.py": 4,
+    "iconvsr/iconvsr_2xb4_vimeo90k-bd.py": 3,
+    "iconvsr/iconvsr_2xb4_vimeo90k-bi.py": 3,
 }
 SLOW = set(CASES) - {"basicvsr_pp/basicvsr-pp_c64n7_8xb1-600k_reds4.py"}
 
 
-def write_run_inputs(root: Path) -> tuple[dict, list[str]]:
+def write_run_inputs(root: Path, config: str, frames: int = 3) -> tuple[dict, list[str]]:
     """The clips, a SPyNet file in MMagic's layout (random weights: nothing downloads here), the env."""
-    write_video_layouts(root, frames=3, size=32)
+    write_video_layouts(root, frames=frames, size=32)
     spynet = root / "spynet.pth"
     torch.save({k: v for k, v in SPyNet().state_dict().items() if k not in ("mean", "std")}, spynet)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1", "MGX_CACHE_DIR": str(root / "cache")}
     width = ["model.generator.mid_channels=8", "model.generator.num_blocks=1",
              f"model.generator.spynet_pretrained={spynet}"]
+    if "edvr_pretrained" in open(CONFIGS / config).read():  # IconVSR: an EDVR extractor file of that width
+        from mgx.plugins.models.iconvsr import EDVRFeatureExtractor
+
+        padding = 2 if "reds" in config else 3
+        edvr = EDVRFeatureExtractor(mid_channels=8, num_frames=2 * padding + 1, center_frame_idx=padding)
+        torch.save({"state_dict": edvr.state_dict()}, root / "edvr.pth")
+        width.append(f"model.generator.edvr_pretrained={root / 'edvr.pth'}")
     return env, width
 
 
@@ -226,10 +287,11 @@ def evaluator_wrapper(root: Path, config: str) -> Path:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("config", [pytest.param(c, marks=[pytest.mark.slow] if c in SLOW else []) for c in CASES])
 def test_mmagic_video_config_trains_and_tests(config, tmp_path):
-    env, width = write_run_inputs(tmp_path)
+    count = 5 if config.startswith("iconvsr/") else 3  # IconVSR's refill reads 5 (REDS) or 7 frames
+    env, width = write_run_inputs(tmp_path, config, count)
     crop = CASES[config]
-    frames = ["train_dataloader.dataset.num_input_frames=3"] if "reds" in config else []
-    val = ["val_dataloader.dataset.num_input_frames=3", "val_dataloader.dataset.fixed_seq_len=3"] \
+    frames = [f"train_dataloader.dataset.num_input_frames={count}"] if "reds" in config else []
+    val = [f"val_dataloader.dataset.num_input_frames={count}", f"val_dataloader.dataset.fixed_seq_len={count}"] \
         if "reds" in config else []
     options = ["train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=1",
                "train_dataloader.num_workers=0", "val_dataloader.num_workers=0",
@@ -239,8 +301,8 @@ def test_mmagic_video_config_trains_and_tests(config, tmp_path):
                    *options, cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     assert list(work.glob("samples/*.png")), "the validation sample grid was not written"
-    test_options = ["test_dataloader.0.dataset.num_input_frames=3", "test_dataloader.0.dataset.fixed_seq_len=3",
-                    *width]
+    test_options = [f"test_dataloader.0.dataset.num_input_frames={count}",
+                    f"test_dataloader.0.dataset.fixed_seq_len={count}", *width]
     tested = _mgx("run", "test", str(evaluator_wrapper(tmp_path, config)), str(work / "iter_2.pth"), "--work-dir",
                   str(tmp_path / "test"), "--no-track", "--cfg-options", *test_options, cwd=tmp_path, env=env)
     assert tested.returncode == 0, tested.stderr[-4000:]
@@ -266,7 +328,7 @@ TEST_ONLY = {
 def test_mmagic_checkpoint_runs_the_test_only_ntire_configs(config, tmp_path):
     """An MMagic-layout checkpoint (keys from MMagic's definitions: generator.*, step_counter) loads
     through `mgx run test` and the ensemble-evaluated configs report PSNR/SSIM."""
-    env, width = write_run_inputs(tmp_path)
+    env, width = write_run_inputs(tmp_path, config)
     write_decompression_clips(tmp_path)
     keys = mmagic_basicvsr_pp_keys(8, 1, low_res=config.endswith("ntire-vsr.py"))
     weights = {f"generator.{k}": torch.randn(shape) * 0.01 for k, shape in keys.items()}

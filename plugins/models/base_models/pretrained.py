@@ -72,3 +72,26 @@ def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
         raise ConfigError(f"{who}: {path} (prefix {prefix!r}) does not fit {type(module).__name__}: "
                           f"missing {missing[:5]}, unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}")
     module.load_state_dict(weights)
+
+
+def load_part_weights(module: nn.Module, source: str, who: str, allow_missing: tuple[str, ...] = ()) -> None:
+    """A network part's own file (MMagic's ``spynet_pretrained``/``edvr_pretrained``: a path or URL), its keys
+    bare or under ``generator.``; ``allow_missing`` keys (buffers MMagic registers after loading) keep
+    their values. Anything else that does not fit is a ConfigError naming the file."""
+    path = local_checkpoint(source)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a PyTorch file, or one that needs arbitrary unpickling
+        raise ConfigError(f"{who}: cannot read pretrained file {path} ({type(exc).__name__})") from None
+    if isinstance(state, dict):
+        state = state.get("state_dict", state)
+    if state and all(key.startswith("generator.") for key in state):
+        state = {key[len("generator."):]: value for key, value in state.items()}
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state) - set(allow_missing))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise ConfigError(f"{who}: {path} does not fit {type(module).__name__}: missing {missing[:4]}, "
+                          f"unexpected {unexpected[:4]}, shape mismatch {wrong[:4]}")
+    module.load_state_dict({**own, **state})

@@ -13,6 +13,8 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError
 
+from .sr_layers import ConvModule
+
 
 def flow_warp(x: torch.Tensor, flow: torch.Tensor, interpolation: str = "bilinear", padding_mode: str = "zeros",
               align_corners: bool = True) -> torch.Tensor:
@@ -30,26 +32,14 @@ def flow_warp(x: torch.Tensor, flow: torch.Tensor, interpolation: str = "bilinea
                          align_corners=align_corners)
 
 
-class ConvActivation(nn.Module):
-    """A conv followed by an optional ReLU, keyed ``conv`` (mmcv's ConvModule without norm)."""
-
-    def __init__(self, in_channels: int, out_channels: int, relu: bool) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 7, 1, 3)
-        self.relu = relu
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv(x)
-        return F.relu(out) if self.relu else out
-
-
 class SPyNetBasicModule(nn.Module):
     """One pyramid level: [reference, warped support, flow] (8 channels) -> flow residual (2 channels)."""
 
     def __init__(self) -> None:
         super().__init__()
         widths = (8, 32, 64, 32, 16, 2)
-        self.basic_module = nn.Sequential(*(ConvActivation(widths[i], widths[i + 1], relu=i < 4) for i in range(5)))
+        self.basic_module = nn.Sequential(*(ConvModule(widths[i], widths[i + 1], 7, 1, 3, nn.ReLU() if i < 4 else None)
+                                            for i in range(5)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.basic_module(x)
@@ -70,23 +60,10 @@ class SPyNet(nn.Module):
         if pretrained is not None:
             if not isinstance(pretrained, str):
                 raise ConfigError(f"SPyNet: pretrained must be a path or URL, got {pretrained!r}")
-            self.load_pretrained(pretrained)
+            from ..base_models.pretrained import load_part_weights
 
-    def load_pretrained(self, source: str) -> None:
-        """MMagic's SPyNet file (its keys without ``mean``/``std``, which MMagic registers after loading)."""
-        from ..base_models.pretrained import local_checkpoint
-
-        path = local_checkpoint(source)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict):
-            state = state.get("state_dict", state)
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state) - {"mean", "std"})
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise ConfigError(f"SPyNet: {path} is not a SPyNet state dict: missing {missing[:4]}, "
-                              f"unexpected {unexpected[:4]}")
-        self.load_state_dict({**own, **state})
+            # MMagic's file lacks mean/std: MMagic registers them after loading
+            load_part_weights(self, pretrained, "SPyNet", allow_missing=("mean", "std"))
 
     def compute_flow(self, ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:
         """Flow from ``ref`` to ``supp`` whose sides are multiples of 32, coarse to fine."""

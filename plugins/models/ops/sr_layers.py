@@ -103,3 +103,25 @@ class ResidualBlocksWithInputConv(nn.Module):
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         return self.main(feat)
+
+
+class ConvModule(nn.Module):
+    """A conv (key ``conv``) and an optional activation, as mmcv's ConvModule without normalisation
+    (MMagic's SPyNet and EDVR keep its key layout: ``<name>.conv.weight``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 activation: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+        self.activate = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return out if self.activate is None else self.activate(out)
+
+
+def leaky_conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+               padding: int = 0) -> ConvModule:
+    """ConvModule with LeakyReLU(0.1): the EDVR family's act_cfg."""
+    return ConvModule(in_channels, out_channels, kernel_size, stride, padding,
+                      nn.LeakyReLU(negative_slope=0.1, inplace=True))
