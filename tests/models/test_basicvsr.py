@@ -2,6 +2,7 @@
 definitions, MMagic's state-dict keys, the fix_iter schedule, and MMagic's configs through the CLI on
 synthetic clips in MMagic's folder layouts (tests/models/video_layouts.py)."""
 import itertools
+import shutil
 import json
 import os
 import subprocess
@@ -347,3 +348,77 @@ def test_mmagic_checkpoint_runs_the_test_only_ntire_configs(config, tmp_path):
     assert tested.returncode == 0, tested.stderr[-4000:]
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     assert np.isfinite(metrics["PSNR"]) and 0 < metrics["SSIM"] <= 1, metrics
+
+
+RESUME_CONFIG = """
+model = dict(
+    type='BasicVSR',
+    generator=dict(type='BasicVSRPlusPlusNet', mid_channels=8, num_blocks=1, spynet_pretrained={spynet!r}),
+    pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
+    train_cfg=dict(fix_iter=4),
+    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='BasicFramesDataset', data_root='data/REDS',
+                 data_prefix=dict(img='train_sharp_bicubic/X4', gt='train_sharp'),
+                 ann_file='meta_info_reds4_train.txt', depth=1, num_input_frames=3,
+                 pipeline=[dict(type='GenerateSegmentIndices', interval_list=[1]),
+                           dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+                           dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+                           dict(type='SetValues', dictionary=dict(scale=4)),
+                           dict(type='PairedRandomCrop', gt_patch_size=16),
+                           dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='horizontal'),
+                           dict(type='RandomTransposeHW', keys=['img', 'gt'], transpose_ratio=0.5),
+                           dict(type='PackInputs')]))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.99)),
+                     paramwise_cfg=dict(custom_keys={{'spynet': dict(lr_mult=0.125)}}))
+param_scheduler = dict(type='CosineRestartLR', by_epoch=False, periods=[6], restart_weights=[1], eta_min=1e-7)
+train_cfg = dict(by_epoch=False, max_iters=6)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3, max_keep_ckpts=-1))
+randomness = dict(seed=5)
+"""
+
+
+def _same(a, b, where=""):
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert set(a) == set(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for index, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{index}]")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.slow  # two short `mgx run train` processes
+@pytest.mark.timeout(600)
+def test_basicvsr_pp_resume_is_bit_identical(tmp_path):
+    """Resumed at iteration 3, inside fix_iter=4 (SPyNet frozen until the step counter reaches 4): the
+    final weights, optimizer and scheduler states equal the straight run's."""
+    env, _ = write_run_inputs(tmp_path, "basicvsr_pp/basicvsr-pp_c64n7_8xb1-600k_reds4.py")
+    config = tmp_path / "basicvsr_pp_tiny.py"
+    config.write_text(RESUME_CONFIG.format(spynet=str(tmp_path / "spynet.pth")))
+    straight = _mgx("run", "train", str(config), "--work-dir", str(tmp_path / "straight"), "--no-track",
+                    "--deterministic", cwd=tmp_path, env=env)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    resumed_dir = tmp_path / "resumed"
+    resumed_dir.mkdir()
+    shutil.copy(tmp_path / "straight" / "iter_3.pth", resumed_dir / "iter_3.pth")
+    resumed = _mgx("run", "train", str(config), "--work-dir", str(resumed_dir), "--no-track", "--deterministic",
+                   "--resume", str(resumed_dir / "iter_3.pth"), cwd=tmp_path, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr
+    expected = torch.load(tmp_path / "straight" / "iter_6.pth", weights_only=True)
+    final = torch.load(resumed_dir / "iter_6.pth", weights_only=True)
+    assert int(final["model"]["step_counter"]) == 6
+    middle = torch.load(tmp_path / "straight" / "iter_3.pth", weights_only=True)
+    spynet = [k for k in middle["model"] if ".spynet.basic_module" in k]
+    initial_spynet = torch.load(tmp_path / "spynet.pth", weights_only=True)
+    assert all(torch.equal(middle["model"][k], initial_spynet[k[len("generator.spynet."):]]) for k in spynet)
+    assert any(not torch.equal(final["model"][k], middle["model"][k]) for k in spynet)  # thawed at 4
+    for part in ("model", "optimizers", "schedulers"):
+        _same(final[part], expected[part], part)
