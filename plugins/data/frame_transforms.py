@@ -74,7 +74,8 @@ class GenerateFrameIndices:
     def __init__(self, interval_list: Any, frames_per_clip: int = 99) -> None:
         self.interval_list = _intervals(interval_list, "GenerateFrameIndices")
         if isinstance(frames_per_clip, bool) or not isinstance(frames_per_clip, int) or frames_per_clip < 0:
-            raise ConfigError(f"GenerateFrameIndices: frames_per_clip must be a non-negative int, got {frames_per_clip!r}")
+            raise ConfigError(f"GenerateFrameIndices: frames_per_clip must be a non-negative int, "
+                              f"got {frames_per_clip!r}")
         self.frames_per_clip = frames_per_clip
 
     def __call__(self, sample: dict) -> dict:

@@ -56,7 +56,8 @@ class BasicFramesDataset(PipelineDataset):
         data_prefix = dict(img="") if data_prefix is None else data_prefix
         if not (isinstance(data_prefix, dict) and data_prefix and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in data_prefix.items())):
-            raise ConfigError(f"BasicFramesDataset: data_prefix must be a dict field -> sub-folder, got {data_prefix!r}")
+            raise ConfigError(f"BasicFramesDataset: data_prefix must be a dict field -> sub-folder, "
+                              f"got {data_prefix!r}")
         self.metainfo = {**self.METAINFO, **(metainfo or {})}
         self.data_root = Path(data_root).expanduser() if data_root else Path(".")
         self.test_mode = bool(test_mode)

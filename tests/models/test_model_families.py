@@ -9,7 +9,7 @@ from pathlib import Path
 from mgx.core.registry import get_registry
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
-FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan"}
+FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "basicvsr", "basicvsr_plusplus_net", "iconvsr"}
 SHARED = {"base_models", "losses", "ops"}
 
 

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 
 from ..basicvsr.basicvsr_net import UpsampleHead, bidirectional_flows
-from ..edvr.edvr_modules import PCDAlignment, TSAFusion
+from ..ops.edvr_modules import PCDAlignment, TSAFusion
 from ..ops.flow import SPyNet, flow_warp
 from ..ops.sr_layers import ResidualBlockNoBN, ResidualBlocksWithInputConv, leaky_conv, stack
 

@@ -1,7 +1,7 @@
 """EDVR's alignment and fusion (Wang et al. 2019) under MMagic's names and state-dict keys:
 ``ModulatedDCNPack``, ``PCDAlignment`` (pyramid, cascading, deformable), ``TSAFusion`` (temporal and
-spatial attention). IconVSR's refill network uses them; the deformable convolutions run through
-``torchvision.ops.deform_conv2d``."""
+spatial attention). Shared by EDVR and IconVSR's refill network (only the latter is built so far); the
+deformable convolutions run through ``torchvision.ops.deform_conv2d``."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torchvision.ops import deform_conv2d
 
-from ..ops.sr_layers import leaky_conv
+from .sr_layers import leaky_conv
 
 
 class ModulatedDCNPack(nn.Module):
