@@ -209,6 +209,16 @@ def test_spynet_file_loads_from_a_local_path_and_offline_url_names_the_file(tmp_
         SPyNet(pretrained=url)
 
 
+def test_a_weights_download_reports_progress(tmp_path, capsys):
+    from mgx.plugins.feature_extractors.weights import download_file
+
+    source = tmp_path / "spynet_source.pth"
+    source.write_bytes(bytes(range(256)) * 9000)  # 2.2 MiB: three chunks
+    target = download_file(source.as_uri(), tmp_path / "cache" / "spynet.pth")
+    assert target.read_bytes() == source.read_bytes()
+    assert "downloading spynet.pth: 2.2 of 2.2 MiB" in capsys.readouterr().err
+
+
 def test_fix_iter_freezes_the_flow_network_then_trains_it():
     model = build(dict(type="BasicVSR", generator=dict(type="BasicVSRNet", mid_channels=8, num_blocks=1),
                        pixel_loss=dict(type="CharbonnierLoss"), train_cfg=dict(fix_iter=1),
