@@ -9,7 +9,8 @@ from pathlib import Path
 from mgx.core.registry import get_registry
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
-FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "basicvsr", "basicvsr_plusplus_net", "iconvsr"}
+FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "swinir", "rdn", "liif", "basicvsr",
+            "basicvsr_plusplus_net", "iconvsr"}
 SHARED = {"base_models", "losses", "ops"}
 
 
@@ -33,7 +34,9 @@ def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
                         if name.endswith("Loss") and home[0] != "losses"}
     assert not misplaced_losses, f"losses outside plugins/models/losses/: {misplaced_losses}"
     expected = {"SRCNNNet": "srcnn", "EDSRNet": "edsr", "MSRResNet": "srgan", "SRGAN": "srgan",
-                "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models"}
+                "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models",
+                "SwinIRNet": "swinir", "RDNNet": "rdn", "LIIF": "liif", "LIIFEDSRNet": "liif", "LIIFRDNNet": "liif",
+                "MLPRefiner": "liif"}
     assert {name: homes[name][0] for name in expected} == expected
 
 
