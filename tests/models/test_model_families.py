@@ -9,14 +9,27 @@ from pathlib import Path
 from mgx.core.registry import get_registry
 
 MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
-FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan", "swinir", "rdn", "liif", "basicvsr",
-            "basicvsr_plusplus_net", "iconvsr"}
+# MMagic 1.2.0's family folders (mmagic/models/editors/): a family folder here takes one of these names
+MMAGIC_FAMILIES = {
+    "animatediff", "aotgan", "arcface", "basicvsr", "basicvsr_plusplus_net", "biggan", "cain", "controlnet",
+    "cyclegan", "dcgan", "ddpm", "deblurganv2", "deepfillv1", "deepfillv2", "dic", "dim", "disco_diffusion",
+    "dreambooth", "duf", "edsr", "edvr", "eg3d", "esrgan", "fastcomposer", "fba", "flavr", "gca", "ggan", "glean",
+    "global_local", "guided_diffusion", "iconvsr", "indexnet", "inst_colorization", "liif", "lsgan", "mspie",
+    "nafnet", "pconv", "pggan", "pix2pix", "plain", "rdn", "real_basicvsr", "real_esrgan", "restormer", "sagan",
+    "singan", "srcnn", "srgan", "stable_diffusion", "stable_diffusion_xl", "stylegan1", "stylegan2", "stylegan3",
+    "swinir", "tdan", "textual_inversion", "tof", "ttsr", "vico", "wgan_gp"}
 SHARED = {"base_models", "losses", "ops"}
+# the family folders present now (each must be one of MMagic's)
+FAMILIES = {path.name for path in MODELS.iterdir() if (path / "__init__.py").is_file()} - SHARED
 
 
 def _home(component) -> tuple[str, ...]:
     """The component's file relative to plugins/models/, as parts."""
     return Path(inspect.getfile(component)).resolve().relative_to(MODELS).parts
+
+
+def test_family_folders_take_mmagics_family_names():
+    assert FAMILIES <= MMAGIC_FAMILIES, f"not an MMagic family folder name: {sorted(FAMILIES - MMAGIC_FAMILIES)}"
 
 
 def test_every_model_component_lives_in_a_family_or_shared_folder():
@@ -43,7 +56,7 @@ def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
 def test_each_folder_is_a_package_that_says_what_it_registers():
     import importlib
 
-    for folder in sorted(FAMILIES | SHARED - {"ops"}):
+    for folder in sorted(FAMILIES | SHARED):
         package = importlib.import_module(f"mgx.plugins.models.{folder}")
         components = package.components()
         assert components and all(_home(component)[0] == folder for component in components), folder
