@@ -421,3 +421,20 @@ def test_basicvsr_pp_resume_is_bit_identical(tmp_path):
     assert any(not torch.equal(final["model"][k], middle["model"][k]) for k in spynet)  # thawed at 4
     for part in ("model", "optimizers", "schedulers"):
         _same(final[part], expected[part], part)
+
+
+def test_video_psnr_averages_frames_per_clip_then_clips():
+    from mgx.plugins.metrics.paired import PSNR
+
+    rng = np.random.default_rng(4)
+    gt = torch.tensor(rng.integers(0, 256, (2, 3, 3, 6, 6)), dtype=torch.float64)
+    pred = gt + torch.tensor(rng.normal(0, 1, (2, 3, 1, 1, 1)) * np.array([1, 4, 16]).reshape(1, 3, 1, 1, 1))
+    metric = PSNR()
+    metric.setup(None)
+    metric.process({"gt_img": gt[:1]}, {"pred_img": pred[:1]})  # a 3-frame clip, then a 2-frame one
+    metric.process({"gt_img": gt[1:, :2]}, {"pred_img": pred[1:, :2]})
+    frame_psnr = 10 * np.log10(255.0 ** 2 / ((pred - gt).numpy() ** 2).mean(axis=(2, 3, 4)))
+    per_clip = [frame_psnr[0].mean(), frame_psnr[1, :2].mean()]
+    pooled = np.concatenate([frame_psnr[0], frame_psnr[1, :2]]).mean()
+    assert metric.compute()["PSNR"] == pytest.approx(np.mean(per_clip), abs=1e-9)
+    assert abs(np.mean(per_clip) - pooled) > 1e-3  # the two conventions differ here
