@@ -289,12 +289,19 @@ def write_run_inputs(root: Path, config: str, frames: int = 3) -> tuple[dict, li
 
 
 def evaluator_wrapper(root: Path, config: str) -> Path:
-    """The config with its test_evaluator's lists of metrics as dict(type='Evaluator', metrics=[...]): mgx's
-    main does not yet read MMagic's list-of-lists form (branch zoo-frame adds it)."""
+    """The config with MMagic's list forms of val/test_evaluator (a list of metrics; a list of such lists,
+    one per dataloader) written as dict(type='Evaluator', metrics=[...]): mgx's main does not read those
+    forms yet (branch zoo-frame adds them)."""
     wrapper = root / "wrapped.py"
-    wrapper.write_text(f"_base_ = [{str(CONFIGS / config)!r}]\n"
-                       "test_evaluator = [dict(type='Evaluator', metrics=m) if isinstance(m, list) else m "
-                       "for m in _base_.test_evaluator]\n")
+    wrapper.write_text(
+        f"_base_ = [{str(CONFIGS / config)!r}]\n"
+        "def _evaluators(value):\n"
+        "    if isinstance(value, list) and value and all(isinstance(m, dict) and m.get('type') != 'Evaluator'\n"
+        "                                               for m in value):\n"
+        "        return dict(type='Evaluator', metrics=value)\n"
+        "    return [_evaluators(v) for v in value] if isinstance(value, list) else value\n"
+        "val_evaluator = _evaluators(_base_.val_evaluator)\n"
+        "test_evaluator = _evaluators(_base_.test_evaluator)\n")
     return wrapper
 
 

@@ -1,6 +1,7 @@
 """IconVSR (Chan et al. 2021): ``IconVSRNet``, trained by ``BasicVSR`` (see docs/models.md,
 "Video super-resolution")."""
-from .iconvsr_net import EDVRFeatureExtractor, IconVSRNet
+from ..ops.edvr_modules import EDVRFeatureExtractor
+from .iconvsr_net import IconVSRNet
 
 
 def components() -> list:

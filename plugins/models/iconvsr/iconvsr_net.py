@@ -9,46 +9,9 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 
 from ..basicvsr.basicvsr_net import UpsampleHead, bidirectional_flows
-from ..ops.edvr_modules import PCDAlignment, TSAFusion
+from ..ops.edvr_modules import EDVRFeatureExtractor
 from ..ops.flow import SPyNet, flow_warp
-from ..ops.sr_layers import ResidualBlockNoBN, ResidualBlocksWithInputConv, leaky_conv, stack
-
-
-class EDVRFeatureExtractor(nn.Module):
-    """EDVR up to fusion (pyramid features, PCD alignment to the centre frame, TSA fusion or a 1×1 conv):
-    N×T×C×H×W (H, W multiples of 4) -> the centre frame's N×mid×H×W feature. ``pretrained``: a path/URL."""
-
-    def __init__(self, in_channels: int = 3, out_channel: int = 3, mid_channels: int = 64, num_frames: int = 5,
-                 deform_groups: int = 8, num_blocks_extraction: int = 5, num_blocks_reconstruction: int = 10,
-                 center_frame_idx: int = 2, with_tsa: bool = True, pretrained: str | None = None) -> None:
-        super().__init__()
-        self.center_frame_idx, self.with_tsa = center_frame_idx, with_tsa
-        self.conv_first = nn.Conv2d(in_channels, mid_channels, 3, 1, 1)
-        self.feature_extraction = stack(lambda: ResidualBlockNoBN(mid_channels), num_blocks_extraction)
-        self.feat_l2_conv1 = leaky_conv(mid_channels, mid_channels, 3, 2, 1)
-        self.feat_l2_conv2 = leaky_conv(mid_channels, mid_channels, 3, 1, 1)
-        self.feat_l3_conv1 = leaky_conv(mid_channels, mid_channels, 3, 2, 1)
-        self.feat_l3_conv2 = leaky_conv(mid_channels, mid_channels, 3, 1, 1)
-        self.pcd_alignment = PCDAlignment(mid_channels=mid_channels, deform_groups=deform_groups)
-        self.fusion = TSAFusion(mid_channels, num_frames, center_frame_idx) if with_tsa else \
-            nn.Conv2d(num_frames * mid_channels, mid_channels, 1, 1)
-        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
-        if pretrained is not None:
-            if not isinstance(pretrained, str):
-                raise ConfigError(f"EDVRFeatureExtractor: pretrained must be a path or URL, got {pretrained!r}")
-            from ..base_models.pretrained import load_part_weights
-
-            load_part_weights(self, pretrained, "IconVSRNet.edvr")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, t, c, h, w = x.shape
-        l1 = self.feature_extraction(self.lrelu(self.conv_first(x.reshape(-1, c, h, w))))
-        l2 = self.feat_l2_conv2(self.feat_l2_conv1(l1))
-        l3 = self.feat_l3_conv2(self.feat_l3_conv1(l2))
-        levels = [l1.view(n, t, -1, h, w), l2.view(n, t, -1, h // 2, w // 2), l3.view(n, t, -1, h // 4, w // 4)]
-        ref_feats = [level[:, self.center_frame_idx] for level in levels]
-        aligned = torch.stack([self.pcd_alignment([level[:, i] for level in levels], ref_feats) for i in range(t)], 1)
-        return self.fusion(aligned) if self.with_tsa else self.fusion(aligned.view(n, -1, h, w))
+from ..ops.sr_layers import ResidualBlocksWithInputConv
 
 
 class IconVSRNet(UpsampleHead):
