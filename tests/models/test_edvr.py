@@ -75,8 +75,8 @@ def test_mmagic_edvr_config_trains_and_tests(config, tmp_path):
                "train_dataloader.num_workers=0", "val_dataloader.num_workers=0",
                "train_dataloader.dataset.pipeline.5.gt_patch_size=32", *width]
     work = tmp_path / "work"
-    trained = _mgx("run", "train", str(evaluator_wrapper(tmp_path, config)), "--work-dir", str(work), "--no-track", "--cfg-options",
-                   *options, cwd=tmp_path, env=env)
+    trained = _mgx("run", "train", str(evaluator_wrapper(tmp_path, config)), "--work-dir", str(work), "--no-track",
+                   "--cfg-options", *options, cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
     tested = _mgx("run", "test", str(evaluator_wrapper(tmp_path, config)), str(work / "iter_2.pth"), "--work-dir",
                   str(tmp_path / "test"), "--no-track", "--cfg-options", *width, cwd=tmp_path, env=env)
