@@ -15,11 +15,14 @@ def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
     from . import dcgan, editors
     from .data_preprocessor import DataPreprocessor
-    from .stylegan2 import StyleGAN2
+    from .stylegan2 import StyleGAN2, StyleGAN2Discriminator, StyleGANv2Generator
 
     for component in dcgan.components():
         register(component)
     register(StyleGAN2)
+    # (StyleGAN2 builds them itself; registered so that config checks read their signatures)
+    register(StyleGANv2Generator, aliases=("StyleGAN2Generator",))
+    register(StyleGAN2Discriminator, aliases=("StyleGANv2Discriminator",))
     register(DataPreprocessor)
     for component in editors.components():
         register(component)
