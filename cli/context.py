@@ -16,3 +16,10 @@ def plugin_manager() -> "PluginManager":
     from mgx.plugins import DEFAULT_PLUGINS
 
     return PluginManager(DEFAULT_PLUGINS).activate()
+
+
+def wrap_to_terminal(text: str) -> str:
+    """``text`` wrapped to the terminal's width (80 columns when it is not a terminal)."""
+    from mgx.core.run.progress import terminal_width, wrap_to_width
+
+    return wrap_to_width(text, terminal_width() - 1)

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "mgx.cli.run_command",
     "mgx.cli.tracking_commands",
     "mgx.cli.sweep_command",
+    "mgx.cli.data_command",
 )
 
 

@@ -16,6 +16,8 @@ import click
 
 from mgx.core.errors import ConfigError
 
+from .context import wrap_to_terminal
+
 RECORD_FLAGS = [
     click.option("--from-run", "from_run", default=None, metavar="RUN",
                  help="Train anew from a recorded run's config (run id, short id or run name); CONFIG is "
@@ -125,8 +127,8 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
             # "auto", not the path: the download is the work_dir's only checkpoint, and a Slurm
             # requeue (which re-runs the same worker command) then picks the newest one instead
             params["resume"] = "auto"
-            click.echo(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) from "
-                       f"{checkpoint.name} in {work_dir}", err=True)
+            click.echo(wrap_to_terminal(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) "
+                                        f"from {checkpoint.name} in {work_dir}"), err=True)
         target = work_dir / recorded.path.name
         shutil.copyfile(recorded.path, target)
     params["work_dir"] = str(work_dir)
@@ -148,9 +150,8 @@ def prepare_registered_model(config: str | None, checkpoint: str | None, params:
     work_dir (and the config its run recorded when CONFIG is not given); returns (config, checkpoint)."""
     import tempfile
 
-    import torch
-
-    from mgx.core.engine.checkpoint import atomic_write_bytes
+    from mgx.core.engine.checkpoint import save_checkpoint
+    from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState
     from mgx.core.tracking.model_registry import load_registered_network
     from mgx.core.tracking.run_source import download_config
 
@@ -173,10 +174,10 @@ def prepare_registered_model(config: str | None, checkpoint: str | None, params:
             target = work_dir / config_path.name
             shutil.copyfile(config_path, target)
             config = str(target)
-    state = {"model": network.state_dict(), "meta": {"iteration": step, "tracking_run_id": run_id,
-                                                     "model_uri": model_uri}}
+    state = CheckpointState.weights_only(network.state_dict(), CheckpointMeta(iteration=step, tracking_run_id=run_id,
+                                                                              model_uri=model_uri))
     path = work_dir / "mlflow_model.pth"
-    atomic_write_bytes(path, lambda handle: torch.save(state, handle))
+    save_checkpoint(state.to_dict(), path)
     params["work_dir"] = str(work_dir)
     params["run_tags"] = (*(params.get("run_tags") or ()), f"mgx.model_uri={model_uri}")
     return config, str(path)
@@ -191,10 +192,9 @@ def _check_empty(work_dir: Path) -> None:
 
 
 def _check_checkpoint_run(checkpoint: Path, run_id: str) -> None:
-    from mgx.core.engine.checkpoint import load_checkpoint
+    from mgx.core.engine.checkpoint import read_checkpoint
 
-    meta = load_checkpoint(checkpoint).get("meta", {})
-    recorded = meta.get("tracking_run_id")
+    recorded = read_checkpoint(checkpoint).meta.tracking_run_id
     if recorded != run_id:
         raise ConfigError(f"checkpoint {checkpoint.name} of run {run_id} records MLflow run {recorded!r}; it "
                           "cannot continue that run")

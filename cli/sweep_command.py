@@ -2,7 +2,8 @@
 
 Planning (grid, points, folder, state) is in :mod:`mgx.core.run.sweep`; this module
 starts the points: here one after another (or K at a time), through ``--launcher
-dist`` per point, or as one Slurm job array (``mgx.plugins.launchers.slurm_array``).
+dist`` per point, or - with a launcher that runs job arrays (``JobArrayLauncher`` in
+:mod:`mgx.core.distributed.launch`, e.g. ``slurm``) - as one job array.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import click
 from mgx.core.errors import ConfigError, MgxError
 
 from .config_command import split_options
+from .context import plugin_manager
 
 
 def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
@@ -76,9 +78,9 @@ def _point_args(plan, folder: Path, index: int, uri: str, experiment: str | None
               help="Train only N distinct points drawn from the grid.")
 @click.option("--seed", "sample_seed", type=int, default=0, show_default=True,
               help="Seed of the --random draw (the trainings keep their config's seed).")
-@click.option("--launcher", default="local", show_default=True, type=click.Choice(["local", "dist", "slurm"]),
+@click.option("--launcher", default="local", show_default=True,
               help="local: points in this machine's processes; dist: each point through torchrun; "
-                   "slurm: one job array.")
+                   "slurm (or a plugin's launcher that runs job arrays): one job array.")
 @click.option("--max-parallel", type=int, default=None,
               help="Points running at once (local/dist default 1; slurm: the array's %K throttle).")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
@@ -105,21 +107,22 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     ones. Compare the points:
       mgx runs compare --parent <sweep run name or id> --metric KEY
     """
+    from mgx.core.distributed.launch import JobArrayLauncher, check_options, flag_name
     from mgx.core.run.sweep import check_folder_holds, open_parent_run, point_statuses, read_state, write_state
 
     cfg_items = split_options(cfg_options)
     if max_parallel is not None and max_parallel < 1:
         raise ConfigError(f"--max-parallel {max_parallel}: give at least 1")
-    if launcher != "slurm" and (partition or cpus_per_task or job_name or time_limit):
-        raise ConfigError("--partition, --cpus-per-task, --job-name and --time are for --launcher slurm")
-    if launcher == "local" and gpus:
-        raise ConfigError("--gpus needs --launcher dist or slurm")
+    launcher_name = launcher
+    launcher = _launcher(launcher_name)
+    given = dict(gpus=gpus, partition=partition, cpus_per_task=cpus_per_task, job_name=job_name, time=time_limit)
+    check_options(launcher, given)  # a launcher takes only the flags it accepts
     plan, cfg = _plan(config, grid_items, random_count, sample_seed, cfg_items)
     folder = Path(work_dir) if work_dir else plan.default_folder(Path("work_dirs"))
     folder = folder.resolve()
     check_folder_holds(folder, plan)
     client, uri, experiment_name, experiment_id = _tracking(cfg, tracking_uri, experiment)
-    parent = open_parent_run(client, experiment_id, plan, folder, launcher)
+    parent = open_parent_run(client, experiment_id, plan, folder, launcher_name)
     write_state(folder, {**read_state(folder), "name": plan.name, "sweep_id": plan.sweep_id,
                          "parent_run_id": parent, "tracking_uri": uri,
                          "experiment_id": experiment_id, "config": str(Path(config).resolve()),
@@ -134,30 +137,49 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
         _end_parent(client, parent, "FINISHED")
         click.echo("every point is finished")
         return
-    _refuse_while_array_runs(read_state(folder).get("slurm_job_id"))
+    _refuse_while_array_runs(read_state(folder))
     args_of = {i: _point_args(plan, folder, i, uri, experiment_name) for i in todo}
-    if launcher == "slurm":
-        _submit_array(client, parent, plan, folder, todo, args_of, config, uri,
-                      dict(gpus=gpus, partition=partition, cpus_per_task=cpus_per_task,
-                           job_name=job_name or plan.name, time=time_limit), max_parallel)
+    if isinstance(launcher, JobArrayLauncher):
+        _submit_array(launcher, client, parent, plan, folder, args_of, config, given, max_parallel)
         return
-    extra = ["--launcher", launcher] + (["--gpus", str(gpus)] if gpus else [])
+    extra = ["--launcher", launcher_name]
+    for option, value in given.items():
+        extra += [] if value is None else [flag_name(option), str(value)]
     _run_points(client, parent, experiment_id, plan, folder, todo, args_of, config, extra, max_parallel or 1)
 
 
-def _refuse_while_array_runs(job_id: str | None) -> None:
+def _launcher(name: str):
+    """The registered launcher ``name`` (a ConfigError listing the launchers when there is none)."""
+    from mgx.core.registry import build
+
+    plugin_manager()  # activates the registry build() uses
+    return build({"type": name}, "launcher")
+
+
+def _array_of(state: dict) -> tuple[Any, str | None]:
+    """(the launcher that runs the sweep's job array, the array's job id), or (None, None) when
+    the sweep runs none. (Sweeps before the launcher contract wrote ``slurm_job_id``.)"""
+    from mgx.core.distributed.launch import JobArrayLauncher
+
+    job_id = state.get("array_job_id") or state.get("slurm_job_id")
+    name = state.get("array_launcher") or ("slurm" if state.get("slurm_job_id") else None)
+    if not name:
+        return None, None
+    launcher = _launcher(name)
+    if not isinstance(launcher, JobArrayLauncher):
+        raise ConfigError(f"the sweep's job array was run by launcher {name!r}, which no longer runs job arrays")
+    return launcher, job_id
+
+
+def _refuse_while_array_runs(state: dict) -> None:
     """A rerun while the sweep's job array still has tasks would train those points twice."""
-    import shutil
-
-    from mgx.plugins.launchers.slurm_commands import array_task_states
-
-    if not job_id or shutil.which("squeue") is None:
+    launcher, job_id = _array_of(state)
+    if launcher is None or not job_id:
         return
-    live = [task for task, state in (array_task_states(job_id) or {}).items() if state != "COMPLETING"]
+    live = [task for task, status in (launcher.array_tasks_left(job_id) or {}).items() if status != "COMPLETING"]
     if live:
-        raise ConfigError(f"the sweep's Slurm job array {job_id} still has {len(live)} task(s) queued or running; "
-                          f"wait for it (squeue -j {job_id}) or cancel it (scancel {job_id}) before running the "
-                          "sweep again")
+        raise ConfigError(f"the sweep's {launcher.name} job array {job_id} still has {len(live)} task(s) queued or "
+                          "running; wait for it or cancel it before running the sweep again")
 
 
 def _end_parent(client, parent: str, status: str) -> None:
@@ -213,74 +235,51 @@ def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of
                f"`mgx runs compare --parent {parent}`")
 
 
-def _submit_array(client, parent, plan, folder: Path, todo, args_of, config, uri, options, max_parallel) -> None:
-    from mgx.core.run.sweep import ENDED_DIR, PARENT_ENV, STATE_FILE
-    from mgx.plugins.launchers import slurm_commands
-    from mgx.plugins.launchers.sbatch_script import resolve, signal_grace
-    from mgx.plugins.launchers.slurm import decide_gres
-    from mgx.plugins.launchers.slurm_array import max_array_size, render_array
+def _submit_array(launcher, client, parent, plan, folder: Path, args_of, config, options, max_parallel) -> None:
+    from mgx.core.distributed.launch import JobArrayRequest
+    from mgx.core.run.sweep import ENDED_DIR, PARENT_ENV, STATE_FILE, read_state, write_state
 
+    python = [sys.executable, "-m", "mgx.cli"]
+    request = JobArrayRequest(
+        name=plan.name, task_args=args_of, train_command=[*python, "run", "train", str(Path(config).resolve())],
+        environment={PARENT_ENV: parent}, finish_command=[*python, "sweep-finish", str(folder)],
+        ended_dir=folder / ENDED_DIR, folder=folder, max_parallel=max_parallel, options=dict(options))
+    # the launcher's name first: a task that ends at once asks it for the array's state
+    write_state(folder, {**read_state(folder), "array_launcher": launcher.name})
     try:
-        slurm_commands.require("sbatch")
-        slurm_plan = resolve({**options, "gpus": options["gpus"] or 1, "gpus_per_node": options["gpus"] or 1},
-                             "train", in_allocation=False)
-        decide_gres(slurm_plan)
-        script = folder / f"{plan.name}.sbatch"
-        python = [sys.executable, "-m", "mgx.cli"]
-        script.write_text(render_array(
-            slurm_plan, todo, max_parallel, args_of, [*python, "run", "train", str(Path(config).resolve())],
-            {PARENT_ENV: parent}, folder / "slurm-%A_%a.out", [*python, "sweep-finish", str(folder)],
-            folder / ENDED_DIR,
-            grace_s=signal_grace()))
-        try:
-            job_id = slurm_commands.submit(str(script), slurm_plan.partition)
-        except MgxError as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            limit = max_array_size()
-            hint = (f"\n(this cluster's MaxArraySize is {limit}: task indices up to {limit - 1}; sweep fewer "
-                    "points, e.g. with --random N)") if limit is not None and max(todo) >= limit else ""
-            raise ConfigError(f"Slurm refused the sweep's job array of {len(todo)} task(s):\n"
-                              f"{str(exc).split(':', 1)[-1].strip()}{hint}") from None
+        job_id = launcher.submit_array(request)
     except BaseException:
         # nothing half-made stays behind: the parent run of a sweep that never started goes
         _end_parent(client, parent, "FAILED")
         client.delete_run(parent)
-        for leftover in (folder / STATE_FILE, folder / f"{plan.name}.sbatch"):
-            leftover.unlink(missing_ok=True)
+        (folder / STATE_FILE).unlink(missing_ok=True)
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         raise
-    from mgx.core.run.sweep import read_state, write_state
-
-    write_state(folder, {**read_state(folder), "slurm_job_id": job_id})
-    click.echo(f"Submitted Slurm job array {job_id} ({len(todo)} point(s), partition "
-               f"{slurm_plan.partition or '(default)'}): script {script}\n"
-               f"logs: {folder}/slurm-{job_id}_<point>.out\n"
-               f"Follow it with: squeue -j {job_id}   (cancel: scancel {job_id}); the parent run ends "
-               f"FINISHED when the last point finishes")
+    write_state(folder, {**read_state(folder), "array_job_id": job_id})
 
 
 @click.command("sweep-finish", hidden=True)
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-@click.option("--task", default=None, help="The array task that has just ended ($SLURM_ARRAY_TASK_ID).")
+@click.option("--task", default=None, help="The array task that has just ended (e.g. $SLURM_ARRAY_TASK_ID).")
 def sweep_finish(folder: str, task: str | None) -> None:
-    """(Slurm array tasks) End the sweep's parent run: FINISHED once every point is, FAILED once
+    """(Job array tasks) End the sweep's parent run: FINISHED once every point is, FAILED once
     no task of the array can run any more and some point did not finish."""
-    import os
-
     from mlflow import MlflowClient
 
     from mgx.core.run.sweep import (end_parent_failed_if_settled, ended_tasks, finish_lock, finish_parent_if_done,
-                                mark_task_ended, read_state)
-    from mgx.plugins.launchers.slurm_commands import array_task_states, job_status
+                                    mark_task_ended, read_state)
 
     folder_path = Path(folder)
     state = read_state(folder_path)
     if not state.get("parent_run_id"):
         raise ConfigError(f"{folder} holds no sweep state (sweep.json)")
-    job_id = os.environ.get("SLURM_ARRAY_JOB_ID") or state.get("slurm_job_id")
-    if task is not None and job_id and _being_requeued(job_status(f"{job_id}_{task}")):
+    launcher, job_id = _array_of(state)
+    if launcher is None:
+        raise ConfigError(f"{folder} holds a sweep that runs no job array (sweep-finish is for array tasks)")
+    # a task may end before `mgx sweep` has written the array's job id into the state
+    job_id = launcher.current_array_job_id() or job_id
+    if task is not None and job_id and launcher.task_is_being_requeued(job_id, task):
         click.echo(f"mgx: sweep task {task} is being requeued; the parent run waits for it")
         return
     client = MlflowClient(state["tracking_uri"])
@@ -292,7 +291,7 @@ def sweep_finish(folder: str, task: str | None) -> None:
         if ended:
             click.echo(f"mgx: sweep {state.get('name')}: parent run {parent} ended {ended}")
             return
-        states = array_task_states(job_id) if job_id else None
+        states = launcher.array_tasks_left(job_id) if job_id else None
         if states is None:
             return  # cannot tell whether a task is still to run: leave the parent as it is
         # a task that has marked itself ended may still show RUNNING/COMPLETING for a moment
@@ -302,14 +301,6 @@ def sweep_finish(folder: str, task: str | None) -> None:
         click.echo(f"mgx: sweep {state.get('name')}: point(s) {', '.join(map(str, unfinished))} did not finish and "
                    f"no task of job array {job_id} is left; parent run {parent} ended FAILED. Run the same "
                    "`mgx sweep` command again to resume those points")
-
-
-def _being_requeued(status) -> bool:
-    """Inside a task whose job Slurm is requeueing, Restarts is already one more than the
-    SLURM_RESTART_COUNT this run of the task started with (measured with Slurm 22.05)."""
-    import os
-
-    return status is not None and status.restarts > int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 
 
 COMMANDS = [sweep, sweep_finish]

@@ -10,6 +10,8 @@ import click
 
 from mgx.core.errors import ConfigError, MgxError
 
+from .context import wrap_to_terminal
+
 TRACKING_URI_HELP = "Store to read (default: MLFLOW_TRACKING_URI, else the workspace's mlflow.db)."
 
 
@@ -110,8 +112,10 @@ def ui(workspace: str | None, port: int, host: str, experiment: str | None) -> N
         wait_healthy(base, process, timeout_s=90, log_path=log_path)
         # MLflow 3's UI opens in its GenAI view unless told otherwise (a browser-wide switch): the
         # link asks for the model-training view, which the experiment's mlflow.experimentKind tag names.
-        click.echo(f"MLflow UI: {base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning", color=False)
-        click.echo(f"(server log: {log_path}; Ctrl-C stops it)")
+        # the link on a line of its own: a terminal keeps it clickable only when it is not wrapped
+        click.echo("MLflow UI (Ctrl-C stops it):")
+        click.echo(f"  {base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning", color=False)
+        click.echo(wrap_to_terminal(f"server log: {log_path}"))
         process.wait()
     except KeyboardInterrupt:
         pass

@@ -1,6 +1,9 @@
 # The seed's form: validation on a folder of images (BasicImageDataset +
 # LoadImageFromFile + Resize + PackInputs, DefaultSampler, MultiValLoop), here
-# beside a digits validation set. Point data_root at any folder of images, e.g.
+# beside a digits validation set. It reads data/digits-png, which one command writes:
+#   mgx data digits data/digits-png --split val
+#   mgx run train configs/dcgan_folder_val.py
+# or point data_root at any folder of images:
 #   mgx run train configs/dcgan_folder_val.py --cfg-options \
 #       "val_dataloader.0.dataset.data_root=data/celeba-cropped/"
 _base_ = './example_config.py'

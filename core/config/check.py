@@ -94,10 +94,12 @@ class _Walker:
         cfg = self.cfg
         ignored_top = [key for key, spec in TOP_LEVEL_KEYS.items() if spec.handling == "ignored"]
         unknown = check_keys(cfg, TOP_LEVEL_KEYS, "", self.acc, ignored_top)
-        # a helper variable (`metrics = [...]` then `val_evaluator = dict(metrics=metrics)`) was
-        # used: its value lives on in the keys built from it, so it is not reported as ignored
+        # a helper variable (`scale = 2` then `upscale_factor=scale`) was used: its value lives on
+        # in the keys built from it, so it is not reported as ignored. The config's own code reading
+        # the name says so; a config built in memory has only the values to compare.
+        helpers = getattr(cfg, "helper_names", frozenset())  # a plain dict has none
         for key in unknown:
-            if key in self.acc.ignored and derived_from(cfg, key):
+            if key in self.acc.ignored and (key in helpers or derived_from(cfg, key)):
                 self.acc.ignored.remove(key)
         self.component(cfg.get("model"), "model", "model")
         self.train_cfg()

@@ -12,6 +12,7 @@ writing back in ``config_dump``.
 """
 from __future__ import annotations
 
+import ast
 import copy
 from pathlib import Path
 from typing import Any, Iterable
@@ -48,14 +49,16 @@ class Config(ConfigDict):
 
     filename: str = "<memory>"
     load_warnings: list  # warnings found while reading (e.g. an override of a helper variable)
+    helper_names: frozenset  # top-level names the file's own code reads (helper variables)
 
     def __init__(self, data: dict | None = None, filename: str = "<memory>") -> None:
         super().__init__(data or {})
         object.__setattr__(self, "filename", filename)
         object.__setattr__(self, "load_warnings", [])
+        object.__setattr__(self, "helper_names", frozenset())
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("filename", "load_warnings"):
+        if name in ("filename", "load_warnings", "helper_names"):
             object.__setattr__(self, name, value)
         else:
             self[name] = value
@@ -86,20 +89,27 @@ def to_plain(value: Any) -> Any:
 # --- reading files --------------------------------------------------------------
 
 
-def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> dict:
+def _names_read(tree: ast.Module) -> set[str]:
+    """Every name the config's own code reads (``upscale_factor=scale`` reads ``scale``)."""
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def _load_with_bases(path: Path, chain: tuple[Path, ...], names_read: set[str] | None = None) -> dict:
     if path in chain:
         cycle = " -> ".join(str(item) for item in (*chain[chain.index(path):], path))
         raise ConfigError(f"{BASE_KEY} files form a cycle: {cycle}")
     source = dialect.substitute_text_variables(dialect.read_source(path), path)
     tree = dialect.parse(dialect.substitute_base_references(source), path)
     dialect.reject_lazy_import(tree, path)
+    if names_read is not None:
+        names_read.update(_names_read(tree))
     base_items, module = dialect.split_base_list(tree, path)
     merged: dict = {}
     for item in base_items:
         base = dialect.resolve_base_path(item, path)
         if not base.is_file():
             raise ConfigError(f"base config {base} (listed in {BASE_KEY} of {path}) does not exist")
-        merged = merge(merged, _load_with_bases(base, (*chain, path)))
+        merged = merge(merged, _load_with_bases(base, (*chain, path), names_read))
     # while the file runs, `_base_` is the merged bases (attribute and item access); what the
     # file changes through it is kept, and the file's own names merge on top
     namespace = to_config_dicts(merged)
@@ -130,7 +140,8 @@ def load_config(path: str | Path, cfg_options: Iterable[str] = ()) -> Config:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"config path {path} is a folder; give a Python config file")
-    data = _load_with_bases(path.resolve(), ())
+    names_read: set[str] = set()
+    data = _load_with_bases(path.resolve(), (), names_read)
     warnings = []
     for item in cfg_options:
         warning = helper_override_warning(data, item, TOP_LEVEL_KEYS)
@@ -139,6 +150,8 @@ def load_config(path: str | Path, cfg_options: Iterable[str] = ()) -> Config:
         apply_option(data, item)
     cfg = Config(to_config_dicts(data), filename=str(path))
     object.__setattr__(cfg, "load_warnings", warnings)
+    # top-level names the files' own code reads are helper variables, not misspelled keys
+    object.__setattr__(cfg, "helper_names", frozenset(names_read & set(data)))
     return cfg
 
 

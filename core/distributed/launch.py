@@ -7,6 +7,7 @@ runs :func:`worker_command` (``mgx run <command> ... --launcher local``) with
 RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT in its environment — waits
 for them (or submits them) and returns an exit code. The engine in each worker
 joins the process group itself (``mgx.core.distributed.collectives.init_distributed``).
+A launcher that also implements :class:`JobArrayLauncher` runs ``mgx sweep`` as one job array.
 """
 from __future__ import annotations
 
@@ -58,6 +59,58 @@ class Launcher(Protocol):
 
     def launch(self, request: LaunchRequest) -> int:
         """Start the run's workers and return the run's exit code."""
+        ...
+
+
+@dataclass
+class JobArrayRequest:
+    """What ``mgx sweep`` hands to a launcher that runs a whole sweep as one job array.
+
+    Task ``i`` (for each key of ``task_args``) runs ``[*train_command, *task_args[i], "--resume"]``
+    with ``environment`` exported (``--resume``: a restarted task continues its own point), then
+    marks itself ended by creating ``ended_dir/<i>`` (clearing it when it starts), then runs
+    ``[*finish_command, "--task", str(i)]`` whatever its exit code. At most ``max_parallel``
+    tasks run at once (None: no limit). ``options`` are the sweep's launcher flags (gpus,
+    partition, cpus_per_task, job_name, time; None when not given); ``folder`` is the
+    sweep's folder, for scripts and logs.
+    """
+
+    name: str
+    task_args: Mapping[int, list[str]]
+    train_command: list[str]
+    environment: Mapping[str, str]
+    finish_command: list[str]
+    ended_dir: Path
+    folder: Path
+    max_parallel: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class JobArrayLauncher(Protocol):
+    """A launcher that can also run a sweep as ONE job array (``mgx sweep --launcher NAME``).
+
+    A registered launcher with these methods runs sweeps this way; any other launcher
+    runs a sweep one ``mgx run train --launcher NAME`` per point.
+    """
+
+    def submit_array(self, request: JobArrayRequest) -> str:
+        """Submit the array, tell the user how to follow it (stdout) and return its job id.
+        Raise ConfigError when the scheduler refuses it (naming why)."""
+        ...
+
+    def array_tasks_left(self, job_id: str) -> dict[str, str] | None:
+        """Task id -> state of the array's tasks still queued or running (a task queued again
+        after preemption counts); {} once none is left; None when the scheduler cannot tell."""
+        ...
+
+    def current_array_job_id(self) -> str | None:
+        """The job id of the array this process runs in (None outside one)."""
+        ...
+
+    def task_is_being_requeued(self, job_id: str, task: str) -> bool:
+        """Whether task ``task`` of the array is about to run again (preempted, requeued):
+        its point is not over, so the sweep's parent run must wait for it."""
         ...
 
 

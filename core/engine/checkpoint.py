@@ -15,17 +15,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from mgx.core.engine.checkpoint_state import (FORMAT_VERSION, CheckpointError, CheckpointState, check_layout,
+                                              load_model_weights, weights_of)
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.direction import LOWER, direction_of, guess_from_name, lookup
 
-FORMAT_VERSION = 1
 MARKER = "last_checkpoint"
 TMP_TAG = ".tmp-"
 _NUMBER = re.compile(r"(?:iter|epoch)_(\d+)")
-
-
-class CheckpointError(MgxError):
-    """A checkpoint file that cannot be used."""
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -118,10 +115,13 @@ def load_checkpoint(path: str | Path) -> dict:
     if trusted:
         warnings.warn(f"checkpoint {path} was loaded with full unpickling (it may run code) because "
                       f"{TRUST_ENV} names it", RuntimeWarning, stacklevel=2)
-    if not isinstance(state, dict) or ("model" not in state and not isinstance(state.get("state_dict"), dict)):
-        raise CheckpointError(f"checkpoint {path} is not an mgx checkpoint (no 'model' entry) "
-                              f"nor an MMEngine one (no 'state_dict' entry)")
+    check_layout(state, str(path))
     return state
+
+
+def read_checkpoint(path: str | Path) -> CheckpointState:
+    """Load a checkpoint file safely (see ``load_checkpoint``) as a typed :class:`CheckpointState`."""
+    return CheckpointState.from_dict(load_checkpoint(path), str(path))
 
 
 #: Checkpoints (paths, separated by os.pathsep) the user trusts to be unpickled in full.
@@ -143,40 +143,6 @@ def _refused_message(path: Path, error: str) -> str:
             f"could run anything on this machine. mgx checkpoints never hold code; if you made this file "
             f"or trust where it came from, allow this one file explicitly with "
             f"{TRUST_ENV}={path.resolve()} (see docs/engine.md, \"Checkpoints that hold code\")")
-
-
-def weights_of(state: dict) -> dict:
-    """The model's state dict from an mgx checkpoint, an MMEngine/MMagic one (``state_dict``), or a bare state dict."""
-    if "model" in state and isinstance(state["model"], dict):
-        return state["model"]
-    return state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
-
-
-def load_model_weights(model: Any, weights: dict, source: str) -> None:
-    """Load strictly; on mismatch name the missing and unexpected keys.
-
-    A model with ``adapt_loaded_weights(weights)`` first converts foreign layouts (e.g. MMagic's)."""
-    adapt = getattr(model, "adapt_loaded_weights", None)
-    if callable(adapt):
-        weights = adapt(weights)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    mismatched = sorted(k for k in set(own) & set(weights) if tuple(own[k].shape) != tuple(weights[k].shape))
-    if missing or unexpected or mismatched:
-        def show(keys: list[str]) -> str:
-            return ", ".join(keys[:8]) + (f" … ({len(keys)} in all)" if len(keys) > 8 else "")
-
-        parts = []
-        if missing:
-            parts.append(f"missing keys: {show(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys: {show(unexpected)}")
-        if mismatched:
-            parts.append(f"shape mismatch: {show(mismatched)}")
-        raise ConfigError(f"checkpoint {source} does not fit model {type(model).__name__} "
-                          f"(is it from another model?): {'; '.join(parts)}")
-    model.load_state_dict(weights)
 
 
 def checkpoint_number(path: Path) -> int:

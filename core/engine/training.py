@@ -12,13 +12,13 @@ from mgx.core import distributed
 
 from mgx.core.distributed import preemption
 from mgx.core.engine.checkpoint import CheckpointPolicy, save_checkpoint, write_marker
+from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState, SessionState
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import to_device
 from mgx.core.distributed.ddp import plain_children
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.evaluator import format_metrics
 from mgx.core.run.progress import Progress, evaluation_progress
-from mgx.core.engine.randomness import capture_rng_state
 from mgx.core.run.record import checkpoint_meta, checkpoints_of_run
 from mgx.core.evaluation.validation import ValidationStopped, Validator
 
@@ -106,22 +106,20 @@ class Trainer:
         except ValidationStopped:
             return "PREEMPTED"
 
-    def session_state(self) -> dict:
+    def session_state(self) -> SessionState:
         """The logging window (losses summed since the last log line) and whether a validation is owed:
         with them a resumed run logs exactly the values the uninterrupted run logs."""
         self.check_losses()
-        return {"log_window": {"sums": dict(self._window), "count": self._window_count,
-                               "step_time": self._step_time, "data_time": self._data_time},
-                "validation_pending": self.validation_pending}
+        return SessionState(window_sums=dict(self._window), window_count=self._window_count,
+                            step_time=self._step_time, data_time=self._data_time,
+                            validation_pending=self.validation_pending)
 
-    def restore_session_state(self, state: dict) -> None:
-        session = state.get("session") or {}
-        window = session.get("log_window") or {}
-        self._window = {str(k): float(v) for k, v in dict(window.get("sums") or {}).items()}
-        self._window_count = int(window.get("count", 0))
-        self._step_time = float(window.get("step_time", 0.0))
-        self._data_time = float(window.get("data_time", 0.0))
-        self.validation_pending = bool(session.get("validation_pending", False))
+    def restore_session_state(self, session: SessionState) -> None:
+        self._window = dict(session.window_sums)
+        self._window_count = session.window_count
+        self._step_time = session.step_time
+        self._data_time = session.data_time
+        self.validation_pending = session.validation_pending
 
     # -- data ------------------------------------------------------------------
 
@@ -315,40 +313,21 @@ class Trainer:
             self._own_periodic.pop(0).unlink(missing_ok=True)
 
     def checkpoint_state(self, kind: str) -> dict:
-        from mgx import __version__
-
+        """The checkpoint's on-disk dict (the layout of :mod:`mgx.core.engine.checkpoint_state`)."""
         run = self.run
         with plain_children(run.model, self.ddp_originals):
             model_state = run.model.state_dict()
-        return {
-            "format": 1,
-            "mgx_version": __version__,
-            "meta": {
-                "kind": kind,
-                "iteration": run.iteration,
-                "epoch": run.epoch,
-                "by_epoch": self.by_epoch,
-                "batch_size": self.batch_size,
-                "world_size": run.world_size,
-                "model_class": type(run.model).__name__,
-                "seed": self.extra_meta.get("seed"),
-                "best_key": self.policy.save_best,
-                "best_score": self.policy.best_score,
-                "best_path": self.policy.best_path.name if self.policy.best_path else None,
-                "tracking_run_id": run.tracker.run_id if run.tracker is not None else self.extra_meta.get("tracking_run_id"),
-                "run_token": self.extra_meta.get("run_token"),
-                "validation_pending": self.validation_pending,
-                "saved_at": time.time(),
-                "config_text": self.config_text,
-            },
-            "model": model_state,
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "optimizers": self.optim.state_dict(),
-            "schedulers": self.schedulers.state_dict(),
-            "rng": distributed.all_gather_object(capture_rng_state()),
-            "session": self.session_state(),
-            "extra": {},
-        }
+        policy = self.policy
+        meta = CheckpointMeta(
+            kind=kind, iteration=run.iteration, epoch=run.epoch, by_epoch=self.by_epoch, batch_size=self.batch_size,
+            world_size=run.world_size, model_class=type(run.model).__name__, seed=self.extra_meta.get("seed"),
+            best_key=policy.save_best, best_score=policy.best_score,
+            best_path=policy.best_path.name if policy.best_path else None,
+            tracking_run_id=run.tracker.run_id if run.tracker is not None else self.extra_meta.get("tracking_run_id"),
+            run_token=self.extra_meta.get("run_token"), validation_pending=self.validation_pending,
+            saved_at=time.time(), config_text=self.config_text)
+        return CheckpointState.capture(meta=meta, model_state=model_state, ema=self.ema, optim=self.optim,
+                                       schedulers=self.schedulers, session=self.session_state()).to_dict()
 
     def _write(self, path: Path, kind: str) -> None:
         self.check_losses()  # a checkpoint never holds weights a NaN loss reached
@@ -389,9 +368,9 @@ def drop_stale_best(work_dir: Path, run_token: str | None, policy: CheckpointPol
         return []
     if policy.best_path not in own_best:
         policy.best_path = own_best[-1]
-        meta = checkpoint_meta(policy.best_path) or {}
-        if meta.get("best_score") is not None:
-            policy.best_score = meta["best_score"]
+        meta = checkpoint_meta(policy.best_path)
+        if meta is not None and meta.best_score is not None:
+            policy.best_score = meta.best_score
     stale = [p for p in own_best if p != policy.best_path]
     for path in stale:
         path.unlink(missing_ok=True)

@@ -31,7 +31,6 @@ def setup_run_logger(work_dir: Path, rank: int, world_size: int) -> tuple[loggin
         console = logging.StreamHandler(console_stream() if sys.stderr.isatty() else sys.stderr)
         console.setFormatter(logging.Formatter("%(message)s" if sys.stderr.isatty() else
                                                "%(asctime)s - %(levelname)s - %(message)s", "%H:%M:%S"))
-        console.addFilter(lambda record: not getattr(record, "file_only", False))
         logger.addHandler(console)
     return logger, log_path
 

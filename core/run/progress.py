@@ -8,8 +8,10 @@ draw, so resizing works). Log lines printed meanwhile (validation results,
 warnings) first clear the status line, so each starts on its own line, and are
 wrapped to the width; the status line is drawn again below them.
 
-Off a TTY there is no status line: the text log gets the interval lines, and an
-evaluation that runs for long logs how far it is every ``EVAL_LOG_EVERY_S`` seconds.
+Interval lines (iteration, rate, ETA, every loss) are logged at each logger
+interval: on a TTY above the bar, wrapped to the width. Off a TTY there is no
+status line, and an evaluation that runs for long logs how far it is every
+``EVAL_LOG_EVERY_S`` seconds.
 
 Evaluation code reports progress through :func:`report` (a no-op unless an
 evaluation is being shown), so metrics need no handle on the display.
@@ -63,15 +65,37 @@ def bar(fraction: float, width: int) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
+CONTINUATION = "    "
+
+
+def _wrap_fields(line: str, width: int) -> list[str]:
+    """Break ``line`` at its two-space field separators (``key: value  key: value``) so a key
+    stays with its value; a field wider than the line is broken at its own spaces."""
+    rows: list[str] = []
+    current = ""
+    for field in line.split("  "):
+        candidate = f"{current}  {field}" if current else (CONTINUATION if rows else "") + field
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            rows.append(current)
+        indent = CONTINUATION if rows else ""
+        current = indent + field
+        if len(current) > width:
+            pieces = textwrap.wrap(field, width=width, initial_indent=indent, subsequent_indent=CONTINUATION,
+                                   break_on_hyphens=False)
+            rows += pieces[:-1]
+            current = pieces[-1]
+    rows.append(current)
+    return rows
+
+
 def wrap_to_width(text: str, width: int) -> str:
     """Every line of ``text`` at most ``width`` columns; continuation lines are indented."""
     lines = []
     for line in text.split("\n"):
-        if len(line) <= width:
-            lines.append(line)
-        else:
-            lines += textwrap.wrap(line, width=width, subsequent_indent="    ", break_on_hyphens=False,
-                                   drop_whitespace=True) or [""]
+        lines += [line] if len(line) <= width else _wrap_fields(line, width)
     return "\n".join(lines)
 
 
@@ -183,8 +207,10 @@ class Progress:
                 f"eta: {format_duration(self.eta(iteration))}  {shown}")
 
     def log(self, iteration: int, values: dict[str, float]) -> None:
-        """An interval line: to the log file always; to the terminal unless the bar shows it."""
-        self.logger.info(self.line(iteration, values), extra={"file_only": self.tty})
+        """An interval line, to the log file and the terminal. On a TTY it is printed above the
+        bar, wrapped to the width: the bar has room for few losses at 80 columns, and a user
+        watching a long training must see every loss, not only progress and ETA."""
+        self.logger.info(self.line(iteration, values))
         if self.tty:
             self.draw(iteration, values, force=True)
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from mgx.core.engine.checkpoint import TMP_TAG, atomic_write_bytes, checkpoint_number, read_marker
+from mgx.core.engine.checkpoint_state import CheckpointMeta, meta_of
 
 RECORD_NAME = "mgx_run.json"
 
@@ -46,16 +47,15 @@ def write_run_record(work_dir: Path, run_token: str, tracking_run_id: str | None
     atomic_write_bytes(Path(work_dir) / RECORD_NAME, lambda handle: handle.write(text))
 
 
-def checkpoint_meta(path: Path) -> dict | None:
-    """The ``meta`` of a checkpoint without reading its tensors (memory-mapped); None if unreadable."""
+def checkpoint_meta(path: Path) -> CheckpointMeta | None:
+    """The meta of a checkpoint without reading its tensors (memory-mapped); None if unreadable."""
     import torch
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # noqa: BLE001 - a torn or foreign file belongs to no run
         return None
-    meta = state.get("meta") if isinstance(state, dict) else None
-    return meta if isinstance(meta, dict) else None
+    return meta_of(state)
 
 
 def checkpoints_of_run(work_dir: Path, run_token: str, pattern: str = "*.pth") -> list[Path]:
@@ -65,7 +65,7 @@ def checkpoints_of_run(work_dir: Path, run_token: str, pattern: str = "*.pth") -
         if TMP_TAG in path.name or not path.is_file():
             continue
         meta = checkpoint_meta(path)
-        if meta is not None and meta.get("run_token") == run_token:
+        if meta is not None and meta.run_token == run_token:
             found.append(path)
     return sorted(found, key=lambda p: (checkpoint_number(p), p.stat().st_mtime))
 

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mgx.core import distributed
 from mgx.core.engine.checkpoint import find_resumable, load_checkpoint
+from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState, meta_of
 from mgx.core.errors import MgxError
 from mgx.core.run.record import checkpoints_of_run, new_run_token, read_run_record
 
 
 @dataclass
 class StartPoint:
-    """Where a training starts: ``checkpoint`` is (path, state) or None for iteration 0."""
+    """Where a training starts: ``checkpoint`` is (path, the loaded dict) or None for iteration 0;
+    ``state`` is that checkpoint read (None for iteration 0)."""
 
     checkpoint: tuple[Path, dict] | None
     run_token: str
     tracking_run_id: str | None
+    state: CheckpointState | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        found = self.checkpoint
+        self.state = CheckpointState.from_dict(found[1], str(found[0])) if found is not None else None
 
     @property
-    def meta(self) -> dict:
-        return self.checkpoint[1].get("meta", {}) if self.checkpoint is not None else {}
+    def meta(self) -> CheckpointMeta:
+        return self.state.meta if self.state is not None else CheckpointMeta()
 
 
 def _newest_loadable(work_dir: Path, run_token: str) -> tuple[Path, dict] | None:
@@ -67,9 +74,9 @@ def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> S
     elif resume is not None:
         found = Path(resume), load_checkpoint(Path(resume))
     if found is not None:
-        meta = found[1].get("meta", {})
-        token = meta.get("run_token") or token
-        tracking_run_id = meta.get("tracking_run_id") or tracking_run_id
+        meta = meta_of(found[1]) or CheckpointMeta()
+        token = meta.run_token or token
+        tracking_run_id = meta.tracking_run_id or tracking_run_id
     token = distributed.broadcast_object(token or new_run_token())
     return StartPoint(found, token, tracking_run_id)
 
@@ -77,14 +84,14 @@ def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> S
 def already_finished(start: StartPoint, loop: object, work_dir: Path) -> str | None:
     """A message when the checkpoint to resume from is the end of the schedule (nothing left to
     train), else None. A checkpoint whose final validation was interrupted is not the end."""
-    if start.checkpoint is None or start.meta.get("validation_pending"):
+    if start.checkpoint is None or start.meta.validation_pending:
         return None
     meta = start.meta
     max_iters = getattr(loop, "max_iters", None)
     if max_iters is not None:
-        done, limit, key, unit = int(meta.get("iteration", 0)), int(max_iters), "train_cfg.max_iters", "iteration"
+        done, limit, key, unit = meta.iteration, int(max_iters), "train_cfg.max_iters", "iteration"
     else:
-        done, limit, key, unit = int(meta.get("epoch", 0)), int(getattr(loop, "max_epochs")), "train_cfg.max_epochs", "epoch"
+        done, limit, key, unit = meta.epoch, int(getattr(loop, "max_epochs")), "train_cfg.max_epochs", "epoch"
     if done < limit:
         return None
     return (f"--resume: the training in {work_dir} already finished at {unit} {done} ({key}={limit}, "

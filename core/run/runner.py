@@ -22,6 +22,7 @@ from mgx.core.distributed import preemption
 from mgx.core.run import preflight
 from mgx.core.engine.checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, load_checkpoint,
                          load_model_weights, weights_of)
+from mgx.core.engine.checkpoint_state import CheckpointState
 from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
@@ -33,7 +34,7 @@ from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format
 from mgx.core.engine.loops import train_loop_from_cfg
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.run.progress import Progress, evaluation_progress
-from mgx.core.engine.randomness import rank_seed, restore_rng_state, seed_everything
+from mgx.core.engine.randomness import rank_seed, seed_everything
 from mgx.core.registry import build, build_list
 from mgx.core.run.resume import StartPoint, already_finished, start_point
 from mgx.core.run.prepared import PreparedRun, prepare_run, release_run
@@ -223,7 +224,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             clean_stale_temporaries(setup.work_dir)
         start = start_point(options.resume, setup.work_dir, setup.logger)
         resume = start.checkpoint
-        setup.apply_seed(start.meta.get("seed") if resume is not None else None)
+        setup.apply_seed(start.meta.seed if resume is not None else None)
         train_cfg = dict(cfg.get("train_cfg") or {})
         loop = train_loop_from_cfg(train_cfg, build)
         finished = already_finished(start, loop, setup.work_dir)
@@ -233,7 +234,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                 _close_left_open_run(cfg, options, setup, plugins, start)
             else:
                 setup.logger.warning(finished)
-            return RunResult(status=status, work_dir=setup.work_dir, iteration=int(start.meta.get("iteration", 0)),
+            return RunResult(status=status, work_dir=setup.work_dir, iteration=start.meta.iteration,
                              tracking_run_id=start.tracking_run_id)
         hosts = distributed.all_gather_object(socket.gethostname())
         config_text = dump_config(cfg)
@@ -289,7 +290,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                           extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
                                       "run_token": start.run_token})
         if resume is not None:
-            trainer.restore_session_state(resume[1])
+            trainer.restore_session_state(start.state.session)
         preemption.install_handlers()
         plugins.hook.mgx_before_run(run=run)
         trainer.progress = Progress(getattr(loop, "max_iters", None) or loop.max_epochs * trainer.iters_per_epoch,
@@ -332,7 +333,7 @@ def _close_left_open_run(cfg: Config, options: RunOptions, setup: _Setup, plugin
     """The training had finished, but was stopped before it closed its MLflow run: close it now."""
     from mgx.core.tracking.model_registry import evaluates_ema
 
-    iteration = int(start.meta.get("iteration", 0))
+    iteration = start.meta.iteration
     setup.logger.warning(f"--resume: the training in {setup.work_dir} finished at iteration {iteration}, but it was "
                          f"stopped before it closed its MLflow run {start.tracking_run_id}: uploading its final "
                          "checkpoints, logging its model and ending the run FINISHED (nothing is trained)")
@@ -358,26 +359,17 @@ def _restore(resume: tuple[Path, dict], run: RunContext, model: Any, ema: Any, o
              policy: CheckpointPolicy, ddp_originals: dict, setup: _Setup) -> None:
     from mgx.core.distributed.ddp import plain_children
 
-    path, state = resume
-    meta = state.get("meta", {})
+    path, loaded = resume
+    state = CheckpointState.from_dict(loaded, str(path))
     with plain_children(model, ddp_originals):
-        load_model_weights(model, state["model"], str(path))
-    if ema is not None:
-        if state.get("ema") is None:
-            raise ConfigError(f"checkpoint {path} has no EMA weights but the config sets ema_config")
-        ema.load_state_dict(state["ema"])
-    optim.load_state_dict(state["optimizers"])
-    schedulers.load_state_dict(state.get("schedulers", []))
-    run.iteration = int(meta.get("iteration", 0))
-    run.epoch = int(meta.get("epoch", 0))
-    policy.best_score = meta.get("best_score")
-    if meta.get("best_path"):
-        policy.best_path = setup.work_dir / meta["best_path"]
+        state.restore(model=model, ema=ema, optim=optim, schedulers=schedulers, rank=setup.rank, source=str(path))
+    meta = state.meta
+    run.iteration, run.epoch = meta.iteration, meta.epoch
+    policy.best_score = meta.best_score
+    if meta.best_path:
+        policy.best_path = setup.work_dir / meta.best_path
     if setup.rank == 0:
-        drop_stale_best(setup.work_dir, meta.get("run_token"), policy)
-    rng_states = state.get("rng") or []
-    if rng_states:
-        restore_rng_state(rng_states[setup.rank] if setup.rank < len(rng_states) else rng_states[0])
+        drop_stale_best(setup.work_dir, meta.run_token, policy)
     setup.logger.info(f"resumed from {path} at iteration {run.iteration} (epoch {run.epoch})")
 
 
@@ -428,13 +420,14 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     custom_hooks: list = []
     status = "FAILED"
     try:
-        state = load_checkpoint(checkpoint)
+        loaded = load_checkpoint(checkpoint)
+        state = CheckpointState.from_dict(loaded, str(checkpoint))
         model = setup.build_model(cfg)
-        load_model_weights(model, state["model"], str(checkpoint))
+        load_model_weights(model, state.model, str(checkpoint))
         ema = None
-        if state.get("ema") is not None and cfg.get("ema_config"):
+        if state.ema is not None and cfg.get("ema_config"):
             ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"]))
-            ema.load_state_dict(state["ema"])
+            ema.load_state_dict(state.ema)
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
             loader_key, evaluator_key = "val_dataloader", "val_evaluator"
@@ -442,18 +435,18 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         eval_sets = build_eval_sets(cfg, loader_key, evaluator_key, setup.seed, setup.device)
         if not eval_sets:
             raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
-        meta = state.get("meta", {})
+        meta = state.meta
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="test", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema,
-                         iteration=int(meta.get("iteration", 0)), epoch=int(meta.get("epoch", 0)), logger=setup.logger)
+                         iteration=meta.iteration, epoch=meta.epoch, logger=setup.logger)
         custom_hooks = _register_custom_hooks(prepared, plugins)
-        plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=state)
+        plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=loaded)
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         config_text = dump_config(cfg)
         tracker = run.tracker = start_tracker(cfg, options, setup, plugins, None, None, config_text, "test")
         record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
-        if tracker is not None and meta.get("tracking_run_id"):
-            tracker.set_tags({"mgx.train_run_id": meta["tracking_run_id"], "mgx.checkpoint": str(checkpoint)})
+        if tracker is not None and meta.tracking_run_id:
+            tracker.set_tags({"mgx.train_run_id": meta.tracking_run_id, "mgx.checkpoint": str(checkpoint)})
         plugins.hook.mgx_before_run(run=run)
         plugins.hook.mgx_before_test(run=run)
         validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp, seed=setup.seed,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mgx.core.engine.checkpoint_state import CheckpointState
 from mgx.core.errors import ConfigError
 
 log = logging.getLogger("mgx.tracking")
@@ -84,16 +85,14 @@ def _requirements() -> list[str]:
     return [f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}", f"mgx=={mgx_version()}"]
 
 
-def network_from_checkpoint(model_cfg: dict, state: dict, use_ema: bool) -> tuple[Any, str]:
+def network_from_checkpoint(model_cfg: dict, state: CheckpointState, use_ema: bool) -> tuple[Any, str]:
     """A fresh CPU network built from ``model_cfg`` holding the checkpoint's weights (EMA ones when
     ``use_ema`` and the checkpoint has them)."""
-    from mgx.core.engine.checkpoint import load_model_weights
+    from mgx.core.engine.checkpoint_state import load_model_weights
     from mgx.core.registry import build
 
     network = build(dict(model_cfg), "model")
-    weights, which = state["model"], "model"
-    if use_ema and state.get("ema") is not None:
-        weights, which = state["ema"], "ema"
+    weights, which = state.evaluation_weights(use_ema)
     load_model_weights(network, weights, which)
     return network.eval(), which
 
@@ -105,11 +104,11 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
     import mlflow.pytorch
     from mlflow.models import Model
 
-    from mgx.core.engine.checkpoint import load_checkpoint
+    from mgx.core.engine.checkpoint import read_checkpoint
 
-    state = load_checkpoint(checkpoint)
+    state = read_checkpoint(checkpoint)
     network, which = network_from_checkpoint(model_cfg, state, use_ema)
-    step = int(state.get("meta", {}).get("iteration", 0))
+    step = state.meta.iteration
     experiment_id = mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id
     # MLflow's model logging reads the process-wide store and experiment: point them at this run's
     with _process_store(uri, experiment_id), _quiet_pickle_warning():

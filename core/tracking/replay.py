@@ -163,52 +163,61 @@ def _replay_file(path: Path, folder: Path, tracking_uri: str | None, report: Rep
 
     for run_id in sorted(set(metrics) | set(params) | set(tags) | set(terminate)
                          | {real(u["run"]) for u in uploads}):
-        run = client.get_run(run_id)  # raises RESOURCE_DOES_NOT_EXIST for a run that is gone
-        if run.info.lifecycle_stage != "active":
-            raise ValueError(f"run {run_id} is deleted in {uri}; restore it (mlflow runs restore) and sync again")
-        new_params = {}
-        for key, value in params.get(run_id, {}).items():
-            stored = run.data.params.get(key)
-            if stored is None:
-                new_params[key] = value
-            elif stored != value:
-                report.param_conflicts.append(f"run {run_id} {key}: stored {stored!r}, spooled {value!r}")
-        values = metrics.get(run_id, [])
-        present = ops.existing_metric_identities(client, run_id, {m[0] for m in values}) if values else set()
-        fresh, seen = [], set()
-        for m in values:
-            identity = ops.metric_identity(*m)
-            if identity in present or identity in seen:
-                report.metrics_present += identity in present
-                continue
-            seen.add(identity)
-            fresh.append(m)
-        for call_metrics, call_params, call_tags in ops.batch_calls(fresh, new_params, tags.get(run_id)):
-            client.log_batch(run_id, metrics=call_metrics, params=call_params, tags=call_tags)
-        report.metrics_written += len(fresh)
-        report.params_written += len(new_params)
-
+        _log_spooled_values(client, uri, run_id, params.get(run_id, {}), metrics.get(run_id, []),
+                            tags.get(run_id), report)
     for record in uploads:
-        run_id = real(record["run"])
-        local = Path(record["path"])
-        if not local.exists():
-            report.artifacts_missing.append(f"{local} (run {run_id})")
-            continue
-        if record["op"] == "image":
-            ops.upload_image(client, run_id, local, record["key"], record["step"], record["timestamp"], record["uuid"])
-        else:
-            ops.upload_artifact(client, run_id, local, record.get("artifact_path"))
-        report.artifacts_uploaded += 1
-        if folder in local.parents:  # our preserved copy: no longer needed
-            local.unlink(missing_ok=True)
-            try:
-                local.parent.rmdir()
-            except OSError:
-                pass
+        _upload_spooled_file(client, real(record["run"]), record, folder, report)
 
     for run_id, record in terminate.items():
         client.set_terminated(run_id, status=record["status"], end_time=record["end_time"])
         report.runs_terminated += 1
+
+
+def _log_spooled_values(client, uri: str, run_id: str, params: dict, values: list, tags: dict | None,
+                        report: ReplayReport) -> None:
+    """Log a run's spooled params, metrics and tags, skipping what the store holds already."""
+    run = client.get_run(run_id)  # raises RESOURCE_DOES_NOT_EXIST for a run that is gone
+    if run.info.lifecycle_stage != "active":
+        raise ValueError(f"run {run_id} is deleted in {uri}; restore it (mlflow runs restore) and sync again")
+    new_params = {}
+    for key, value in params.items():
+        stored = run.data.params.get(key)
+        if stored is None:
+            new_params[key] = value
+        elif stored != value:
+            report.param_conflicts.append(f"run {run_id} {key}: stored {stored!r}, spooled {value!r}")
+    present = ops.existing_metric_identities(client, run_id, {m[0] for m in values}) if values else set()
+    fresh, seen = [], set()
+    for m in values:
+        identity = ops.metric_identity(*m)
+        if identity in present or identity in seen:
+            report.metrics_present += identity in present
+            continue
+        seen.add(identity)
+        fresh.append(m)
+    for call_metrics, call_params, call_tags in ops.batch_calls(fresh, new_params, tags):
+        client.log_batch(run_id, metrics=call_metrics, params=call_params, tags=call_tags)
+    report.metrics_written += len(fresh)
+    report.params_written += len(new_params)
+
+
+def _upload_spooled_file(client, run_id: str, record: dict, folder: Path, report: ReplayReport) -> None:
+    """Upload a spooled artifact or image; the spool's own copy is removed once uploaded."""
+    local = Path(record["path"])
+    if not local.exists():
+        report.artifacts_missing.append(f"{local} (run {run_id})")
+        return
+    if record["op"] == "image":
+        ops.upload_image(client, run_id, local, record["key"], record["step"], record["timestamp"], record["uuid"])
+    else:
+        ops.upload_artifact(client, run_id, local, record.get("artifact_path"))
+    report.artifacts_uploaded += 1
+    if folder in local.parents:  # our preserved copy: no longer needed
+        local.unlink(missing_ok=True)
+        try:
+            local.parent.rmdir()
+        except OSError:
+            pass
 
 
 def _create_offline_run(client, uri: str, record: dict, report: ReplayReport) -> str:

@@ -38,6 +38,17 @@ PREVIOUS_RUN_TAG = "mgx.previous_run_id"
 RESUME_POINTS_TAG = "mgx.resume_points"
 
 
+def _replay_earlier_sessions(spool: SpoolWriter) -> None:
+    """Send what earlier sessions in this work dir spooled while the store was unreachable."""
+    if not pending_files(spool.dir):
+        return
+    try:
+        report = replay_spool_dir(spool.dir)
+        log.warning("tracking: replayed the spool of an earlier session: %s", report.summary())
+    except Exception as exc:  # noqa: BLE001 - the spool stays for later
+        log.warning("tracking: could not replay %s yet: %s", spool.dir, exc)
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -104,12 +115,7 @@ class Tracker:
 
         client = tracker.client = MlflowClient(uri)
         spool = SpoolWriter(tracker.work_dir, uri)
-        if pending_files(spool.dir):
-            try:
-                report = replay_spool_dir(spool.dir)
-                log.warning("tracking: replayed the spool of an earlier session: %s", report.summary())
-            except Exception as exc:  # noqa: BLE001 - the spool stays for later
-                log.warning("tracking: could not replay %s yet: %s", spool.dir, exc)
+        _replay_earlier_sessions(spool)
 
         params = clean_params(config_flat or {})
         run_tags = clean_tags(tags if tags is not None else default_tags(config_file=config_file))
@@ -123,43 +129,19 @@ class Tracker:
             if ops.classify_error(exc) == ops.INVALID:
                 raise ConfigError(f"tracking store {uri} refused to open the run: {exc}") from exc
             offline = True
-            run_id = load_id_map(spool.dir).get(run_id_to_resume, run_id_to_resume) if run_id_to_resume else None
-            extra_tags = {}
-            if resume_step is not None:
-                extra_tags["mgx.resumed_from_step"] = str(resume_step)
-            if run_id is None:
-                run_id = new_offline_id()
-                spool.append([{"op": "create_run", "run": run_id, "experiment": settings.experiment,
-                               "run_name": tracker.run_name, "start_time": _now_ms(), "tags": {}}])
-            log.warning(
-                "tracking store %s unreachable (%s): run %s is logged to the spool %s; training goes on. "
-                "Replay later with `mgx sync %s`", uri, str(exc)[:300], run_id, spool.dir, tracker.work_dir,
-            )
+            run_id, extra_tags = tracker._open_offline_run(exc, spool, run_id_to_resume, resume_step)
         if on_run_opened is not None:
             on_run_opened(run_id)
         state = tracker._state = RunState(run_id, uri, spool, offline, settings.offline_retry_s,
                                           settings.retry_delays_s)
         if offline:
             state.problems.append(f"store {uri} unreachable at start")
-        writer_client = client
-        if settings.writes_in_helper_process(uri):
-            writer_client = tracker._batch_client = OutOfProcessBatches(client, uri)
-        tracker._writer = MetricWriter(writer_client, state, settings.flush_interval_s)
-        tracker._uploader = ArtifactUploader(client, state)
-        tracker._put = tracker._writer.queue.put
-        tracker._writer.start()
-        tracker._uploader.start()
+        tracker._start_writers(client, state)
         tracker._put(("t", {**run_tags, **extra_tags}))
         if params:
             tracker._put(("p", params))
         tracker._tmp = Path(tempfile.mkdtemp(prefix="mgx-tracking-"))
-        if log_environment:
-            tracker.log_text(pip_freeze_text(), "environment/requirements.txt")
-        if config_file is not None:
-            tracker.log_artifact(Path(config_file), "config")
-        if resolved_config_text is not None:
-            name = Path(config_file).name if config_file else "config.py"
-            tracker.log_text(resolved_config_text, f"config/resolved_{name}")
+        tracker._log_run_files(log_environment, config_file, resolved_config_text)
         if settings.system_metrics:
             tracker._sampler = SystemMetricsSampler(tracker.log_metrics, tracker.work_dir,
                                                     settings.system_metrics_interval_s)
@@ -168,6 +150,45 @@ class Tracker:
             gc.freeze()  # see TrackingSettings.freeze_gc: no second-long full collections mid-training
         _OPEN_TRACKERS.add(tracker)
         return tracker
+
+    def _start_writers(self, client, state: RunState) -> None:
+        """The metric writer (in a helper process for a server store, see TrackingSettings)
+        and the artifact uploader, both background threads."""
+        writer_client = client
+        if self.settings.writes_in_helper_process(self.tracking_uri):
+            writer_client = self._batch_client = OutOfProcessBatches(client, self.tracking_uri)
+        self._writer = MetricWriter(writer_client, state, self.settings.flush_interval_s)
+        self._uploader = ArtifactUploader(client, state)
+        self._put = self._writer.queue.put
+        self._writer.start()
+        self._uploader.start()
+
+    def _open_offline_run(self, failure: Exception, spool: SpoolWriter, run_id_to_resume: str | None,
+                          resume_step: int | None) -> tuple[str, dict[str, str]]:
+        """(run id, extra tags) of a run logged to the spool because the store is unreachable."""
+        run_id = load_id_map(spool.dir).get(run_id_to_resume, run_id_to_resume) if run_id_to_resume else None
+        extra_tags = {}
+        if resume_step is not None:
+            extra_tags["mgx.resumed_from_step"] = str(resume_step)
+        if run_id is None:
+            run_id = new_offline_id()
+            spool.append([{"op": "create_run", "run": run_id, "experiment": self.settings.experiment,
+                           "run_name": self.run_name, "start_time": _now_ms(), "tags": {}}])
+        log.warning(
+            "tracking store %s unreachable (%s): run %s is logged to the spool %s; training goes on. "
+            "Replay later with `mgx sync %s`", self.tracking_uri, str(failure)[:300], run_id, spool.dir, self.work_dir,
+        )
+        return run_id, extra_tags
+
+    def _log_run_files(self, log_environment: bool, config_file: Path | None, resolved_config_text: str | None) -> None:
+        """The run's environment (pip freeze), its config file and the resolved config, as artifacts."""
+        if log_environment:
+            self.log_text(pip_freeze_text(), "environment/requirements.txt")
+        if config_file is not None:
+            self.log_artifact(Path(config_file), "config")
+        if resolved_config_text is not None:
+            name = Path(config_file).name if config_file else "config.py"
+            self.log_text(resolved_config_text, f"config/resolved_{name}")
 
     def _open_run(self, client, uri, resume_id, params, run_tags, resume_step, spool):
         """(run id, params still to log, extra tags) for a new or resumed run; raises when unreachable."""

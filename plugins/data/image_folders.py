@@ -109,7 +109,10 @@ class BasicImageDataset(PipelineDataset):
         if not folder.is_dir():
             what = "does not exist" if not folder.exists() else "is not a folder"
             raise ConfigError(f"BasicImageDataset: data folder {str(folder)!r} (data_root"
-                              f"{'' if not self.data_prefix[key] else ' + data_prefix.' + key}) {what}")
+                              f"{'' if not self.data_prefix[key] else ' + data_prefix.' + key}) {what}"
+                              + (f" (relative to {Path.cwd()})" if not folder.is_absolute() else "")
+                              + ": point data_root at your images, or write an example folder with "
+                                "`mgx data digits FOLDER`")
         return folder
 
     def _names_from_folder(self, folder: Path) -> list[tuple[str, str]]:

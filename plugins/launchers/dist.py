@@ -11,6 +11,7 @@ interpreter to import torch again).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -103,10 +104,25 @@ class DistLauncher:
 
     def launch(self, request: LaunchRequest) -> int:
         resolved = plan(request.options)
+        notes = []
         if not resolved.use_cuda:
-            print(f"mgx: no CUDA device on this machine: starting {resolved.nproc_per_node} CPU "
-                  f"process(es) (gloo) instead of GPUs", file=sys.stderr, flush=True)
+            notes.append(f"mgx: no CUDA device here: {resolved.nproc_per_node} CPU process(es) (gloo) instead of GPUs")
+        if "OMP_NUM_THREADS" not in os.environ and resolved.nproc_per_node > 1:
+            # torchrun would set the same and print a six-line banner about it
+            os.environ["OMP_NUM_THREADS"] = "1"
+            notes.append("mgx: OMP_NUM_THREADS=1 in each process (set OMP_NUM_THREADS to choose)")
+        for note in notes:
+            print(_fit_terminal(note), file=sys.stderr, flush=True)
         return run_torchrun(resolved.torchrun_args(worker_command(request)))
+
+
+def _fit_terminal(text: str) -> str:
+    """``text`` wrapped to the terminal's width (continuation lines indented)."""
+    import shutil
+    import textwrap
+
+    width = max(40, shutil.get_terminal_size().columns - 1)
+    return "\n".join(textwrap.wrap(text, width=width, subsequent_indent="    ", break_on_hyphens=False))
 
 
 def run_torchrun(args: list[str]) -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mgx.core.distributed.launch import as_int, option_or_env, shell_join
 
+from . import slurm_commands
+
 # Seconds of warning before the time limit: Slurm sends USR1 to the batch shell,
 # which forwards it to the tasks; the engine checkpoints after the current iteration.
 SIGNAL_GRACE_ENV = "MGX_SLURM_SIGNAL_GRACE"
@@ -66,6 +68,16 @@ def resolve(options: dict, command: str, *, in_allocation: bool, environ=None) -
         time=options.get("time"),
         master_port=as_int(port, "--master-port", 1, 65535) if port is not None else None,
     )
+
+
+def decide_gres(plan: SlurmPlan) -> None:
+    """Ask for GPUs only where the partition has them; a CPU partition runs CPU tasks."""
+    has_gpus = slurm_commands.partition_has_gpus(plan.partition)
+    if has_gpus:
+        plan.gres_per_node = plan.tasks_per_node
+    elif has_gpus is False:
+        print(f"mgx: partition {plan.partition or '(default)'} has no GPUs: the {plan.ntasks} "
+              f"task(s) run on CPU (gloo)", file=sys.stderr, flush=True)
 
 
 def signal_grace(environ=None) -> int:

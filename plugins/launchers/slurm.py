@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from mgx.core.errors import MgxError
-from mgx.core.distributed.launch import LaunchRequest, shell_join, worker_command
+from mgx.core.distributed.launch import JobArrayRequest, LaunchRequest, shell_join, worker_command
 
 from . import slurm_commands
-from .sbatch_script import SlurmPlan, render, resolve, signal_grace
+from .sbatch_script import decide_gres, render, resolve, signal_grace
 
 POLL_S = 0.5
 
@@ -32,6 +32,24 @@ class SlurmLauncher:
         if os.environ.get("SLURM_JOB_ID"):
             return self.run_in_allocation(request)
         return self.submit(request)
+
+    # -- a sweep as one job array (mgx.core.distributed.launch.JobArrayLauncher) --
+    def submit_array(self, request: JobArrayRequest) -> str:
+        from .slurm_array import submit_array
+
+        return submit_array(request)
+
+    def array_tasks_left(self, job_id: str) -> dict[str, str] | None:
+        return slurm_commands.array_task_states(job_id)
+
+    def current_array_job_id(self) -> str | None:
+        return os.environ.get("SLURM_ARRAY_JOB_ID")
+
+    def task_is_being_requeued(self, job_id: str, task: str) -> bool:
+        # inside a task whose job Slurm is requeueing, Restarts is already one more than the
+        # SLURM_RESTART_COUNT this run of the task started with (measured with Slurm 22.05)
+        status = slurm_commands.job_status(f"{job_id}_{task}")
+        return status is not None and status.restarts > int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 
     # -- inside an allocation ------------------------------------------------
     def run_in_allocation(self, request: LaunchRequest) -> int:
@@ -63,16 +81,6 @@ class SlurmLauncher:
             print(f"Follow it with: tail -f {log_path}   (cancel: scancel {job_id})", flush=True)
             return 0
         return follow(job_id, log_path)
-
-
-def decide_gres(plan: SlurmPlan) -> None:
-    """Ask for GPUs only where the partition has them; a CPU partition runs CPU tasks."""
-    has_gpus = slurm_commands.partition_has_gpus(plan.partition)
-    if has_gpus:
-        plan.gres_per_node = plan.tasks_per_node
-    elif has_gpus is False:
-        print(f"mgx: partition {plan.partition or '(default)'} has no GPUs: the {plan.ntasks} "
-              f"task(s) run on CPU (gloo)", file=sys.stderr, flush=True)
 
 
 def follow(job_id: str, log_path: Path, out=None) -> int:

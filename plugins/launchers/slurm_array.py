@@ -1,4 +1,5 @@
-"""A sweep as ONE Slurm job array: task ``i`` trains point ``i`` (``mgx sweep --launcher slurm``).
+"""A sweep as ONE Slurm job array: task ``i`` trains point ``i`` (``mgx sweep --launcher slurm``;
+``SlurmLauncher.submit_array``, the launcher contract's ``JobArrayLauncher``).
 
 Each task is an ordinary mgx training of its point (``srun`` of ``srun_task`` as in
 ``sbatch_script``), always started with ``--resume``: the first start finds no
@@ -14,9 +15,11 @@ import shlex
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from mgx.core.distributed.launch import shell_join
+from mgx.core.distributed.launch import JobArrayRequest, shell_join
+from mgx.core.errors import ConfigError, MgxError
 
-from .sbatch_script import SlurmPlan, sbatch_header, step_lines
+from . import slurm_commands
+from .sbatch_script import SlurmPlan, decide_gres, resolve, sbatch_header, signal_grace, step_lines
 
 
 def array_spec(indices: Sequence[int], max_parallel: int | None) -> str:
@@ -77,3 +80,36 @@ def max_array_size() -> int | None:
         if name.strip() == "MaxArraySize" and value.strip().isdigit():
             return int(value.strip())
     return None
+
+
+def submit_array(request: JobArrayRequest) -> str:
+    """Write the array's sbatch script into the sweep folder, submit it, say how to follow it;
+    the job id. Slurm's refusal is a ConfigError with its message (and MaxArraySize when the
+    indices pass it)."""
+    slurm_commands.require("sbatch")
+    gpus = request.options.get("gpus") or 1
+    plan = resolve({**request.options, "job_name": request.options.get("job_name") or request.name,
+                    "gpus": gpus, "gpus_per_node": gpus}, "train", in_allocation=False)
+    decide_gres(plan)
+    script = request.folder / f"{request.name}.sbatch"
+    script.write_text(render_array(
+        plan, list(request.task_args), request.max_parallel, request.task_args, request.train_command,
+        request.environment, request.folder / "slurm-%A_%a.out", request.finish_command, request.ended_dir,
+        grace_s=signal_grace()))
+    try:
+        job_id = slurm_commands.submit(str(script), plan.partition)
+    except BaseException as exc:
+        script.unlink(missing_ok=True)  # a sweep that never started leaves nothing behind
+        if isinstance(exc, ConfigError) or not isinstance(exc, MgxError):
+            raise
+        limit = max_array_size()
+        hint = (f"\n(this cluster's MaxArraySize is {limit}: task indices up to {limit - 1}; sweep fewer "
+                "points, e.g. with --random N)") if limit is not None and max(request.task_args) >= limit else ""
+        raise ConfigError(f"Slurm refused the sweep's job array of {len(request.task_args)} task(s):\n"
+                          f"{str(exc).split(':', 1)[-1].strip()}{hint}") from None
+    print(f"Submitted Slurm job array {job_id} ({len(request.task_args)} point(s), partition "
+          f"{plan.partition or '(default)'}): script {script}\n"
+          f"logs: {request.folder}/slurm-{job_id}_<point>.out\n"
+          f"Follow it with: squeue -j {job_id}   (cancel: scancel {job_id}); the parent run ends "
+          f"FINISHED when the last point finishes", flush=True)
+    return job_id

@@ -1,11 +1,12 @@
-"""Built-in models: DCGAN (with MMagic's DCGANGenerator/DCGANDiscriminator) and
-StyleGAN2 (unconditional generation), and MMagic's restoration family (BaseEditModel with SRCNNNet/EDSRNet/MSRResNet/RRDBNet
-generators, SRGAN, ESRGAN).
+"""Built-in models, one folder per model family (MMagic's family names): ``dcgan``, ``stylegan2``,
+``srcnn``, ``edsr``, ``srgan``, ``esrgan``; the parts several families share live in
+``base_models`` (BaseEditModel), ``losses`` (every loss) and ``ops`` (layers).
 
-See docs/models.md for the model contract (train_step / val_step / sample).
-Generators, discriminators, losses and the DataPreprocessor are registered as
-models too (MMagic keeps them all in its MODELS registry), so a config names
-them by ``type`` and the model that owns them builds them.
+See docs/models.md for the model contract (train_step / val_step / sample) and
+docs/architecture.md for where a new family goes. Generators, discriminators,
+losses and the DataPreprocessor are registered as models too (MMagic keeps them
+all in its MODELS registry), so a config names them by ``type`` and the model
+that owns them builds them.
 """
 from mgx.core.hookspecs import hookimpl
 
@@ -13,16 +14,13 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import dcgan, editors
+    from . import base_models, dcgan, edsr, esrgan, losses, srcnn, srgan, stylegan2
     from .data_preprocessor import DataPreprocessor
-    from .stylegan2 import StyleGAN2, StyleGAN2Discriminator, StyleGANv2Generator
 
-    for component in dcgan.components():
-        register(component)
-    register(StyleGAN2)
-    # (StyleGAN2 builds them itself; registered so that config checks read their signatures)
-    register(StyleGANv2Generator, aliases=("StyleGAN2Generator",))
-    register(StyleGAN2Discriminator, aliases=("StyleGANv2Discriminator",))
+    # each family (and each shared package) says what it registers: components(), and ALIASES
+    # for the components MMagic knows under a second name
+    for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan):
+        aliases = getattr(package, "ALIASES", {})
+        for component in package.components():
+            register(component, aliases=aliases.get(component, ()))
     register(DataPreprocessor)
-    for component in editors.components():
-        register(component)

@@ -119,6 +119,14 @@ def test_console_fits_the_terminal_and_validation_lines_stand_alone(columns: int
     assert re.search(r"Iter \[4/4\] [█·]+ 100%", raw)
     if columns >= 120:
         assert "train/loss_disc: " in raw
+    # every interval line is on screen, above the bar, wrapped to the width: all the losses of each
+    # logged iteration can be read at any width (the bar alone had room for none of them at 80)
+    shown = "\n".join(lines)
+    for iteration in (1, 2, 3, 4):
+        interval = re.search(rf"^Iter \[{iteration}/4\]  [\d.]+ it/s  eta: [\d:]+  (.*?)(?=^\S)", shown + "\n.",
+                             re.M | re.S)
+        assert interval, shown
+        assert "train/loss_disc: " in interval.group(1) and "train/loss_gen: " in interval.group(1), shown
     # the validation showed how far it was while it ran (item 8)
     assert re.search(r"Iter\(val\) \[2\] SWD, MS-SSIM: generated images \(ema\)\s+\d+/64", raw), raw[-3000:]
     assert re.search(r"Iter\(val\) \[2\] SWD: dataset batches\s+\d+/\d+", raw)

@@ -84,9 +84,16 @@ def test_failing_rank_fails_the_job_with_its_error(tiny_config, tmp_path):
     failing = tiny_config.parent / "failing_rank.py"
     failing.write_text(FAILING_CONFIG)
     started = time.monotonic()
-    result = run_mgx(["run", "train", str(failing), "--launcher", "dist", "--gpus", "2", "--work-dir",
-                      str(tmp_path), "--no-track"], cwd=tmp_path, timeout=180)
+    # OMP_NUM_THREADS unset, as a user's shell has it: torchrun's six-line banner about it becomes
+    # one short line of mgx's
+    env = {key: value for key, value in mgx_env().items() if key != "OMP_NUM_THREADS"}
+    result = subprocess.run(mgx("run", "train", str(failing), "--launcher", "dist", "--gpus", "2", "--work-dir",
+                                str(tmp_path), "--no-track"), cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=180)
     elapsed = time.monotonic() - started
+    assert "*****" not in result.stderr and "Setting OMP_NUM_THREADS" not in result.stderr, result.stderr
+    assert "mgx: OMP_NUM_THREADS=1 in each process" in result.stderr
+    assert all(len(line) <= 80 for line in result.stderr.splitlines() if line.startswith("mgx: ")), result.stderr
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "rank 1 cannot read its config (on purpose)" in output

@@ -69,8 +69,10 @@ def start_ui(workspace: Path, port: int, cwd: Path):
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         line = process.stdout.readline()
-        if line.startswith("MLflow UI: "):
-            return process, line.split("MLflow UI: ", 1)[1].strip()
+        # within 80 columns, the link alone on the line after its heading (so it stays clickable)
+        assert len(line.rstrip("\n")) <= 80, line
+        if line.startswith("MLflow UI (Ctrl-C stops it):"):
+            return process, process.stdout.readline().strip()
         if not line and process.poll() is not None:
             break
     stop_server(process)

@@ -4,4 +4,14 @@ from .discriminator import StyleGAN2Discriminator
 from .generator import StyleGANv2Generator
 from .model import StyleGAN2
 
-__all__ = ["StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator"]
+
+def components() -> list:
+    """Everything this family registers as a model-kind component (StyleGAN2 builds the networks
+    itself; they are registered so that the config checks read their signatures)."""
+    return [StyleGAN2, StyleGANv2Generator, StyleGAN2Discriminator]
+
+
+ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",), StyleGAN2Discriminator: ("StyleGANv2Discriminator",)}
+
+
+__all__ = ["ALIASES", "StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]

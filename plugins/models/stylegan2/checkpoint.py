@@ -40,12 +40,6 @@ def is_mmagic_state(weights: dict) -> bool:
     return any(key.endswith("_orig") for key in weights)
 
 
-def unwrap_checkpoint(state: dict) -> dict:
-    """MMagic/mmengine checkpoints hold the weights under ``state_dict``."""
-    inner = state.get("state_dict") if isinstance(state, dict) else None
-    return inner if isinstance(inner, dict) else state
-
-
 def convert_mmagic_state_dict(weights: dict) -> dict:
     converted: dict = {}
     for key, value in weights.items():

@@ -1,5 +1,5 @@
-"""``SRGAN`` and ``ESRGAN`` (MMagic's names and arguments): generator + discriminator with pixel,
-perceptual and adversarial losses; ESRGAN's relativistic average GAN.
+"""``SRGAN`` (MMagic's name and arguments): generator + discriminator with pixel, perceptual and
+adversarial losses (``ESRGAN`` in ``esrgan/`` changes only the adversarial terms).
 
 Each ``train_step`` (MMagic's schedule, counted by the persistent ``step_counter``
 buffer so a resumed run continues it exactly):
@@ -21,8 +21,8 @@ import torch
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
+from ..base_models.base_edit_model import BaseEditModel
 from ..common import module_device
-from .base_edit_model import BaseEditModel
 
 
 class SRGAN(BaseEditModel):
@@ -120,26 +120,3 @@ class SRGAN(BaseEditModel):
             log.update({key: value.detach() for key, value in d_losses.items()})
         self.step_counter += 1
         return log
-
-
-class ESRGAN(SRGAN):
-    """SRGAN with the relativistic average discriminator (RaGAN) of Wang et al. 2018.
-
-    Generator:     ½ [gan(D(fake) − mean D(real), real) + gan(D(real) − mean D(fake), fake)]
-    Discriminator: ½ gan(D(real) − mean D(fake), real) + ½ gan(D(fake) − mean D(real), fake),
-    the other side's mean detached. (MMagic runs D on the fakes twice per update; the
-    losses and gradients are the same with one pass, only BatchNorm's running
-    statistics, unused in training mode, see one fewer batch.)
-    """
-
-    def adversarial_loss(self, output: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        real_pred = self.discriminator(gt).detach()
-        fake_pred = self.discriminator(output)
-        loss_fake = self.gan_loss(fake_pred - real_pred.mean(), target_is_real=True, is_disc=False)
-        loss_real = self.gan_loss(real_pred - fake_pred.mean(), target_is_real=False, is_disc=False)
-        return (loss_fake + loss_real) / 2
-
-    def discriminator_losses(self, fake: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
-        real_pred, fake_pred = self.discriminator(gt), self.discriminator(fake)
-        return {"loss_d_real": self.gan_loss(real_pred - fake_pred.detach().mean(), True, is_disc=True) * 0.5,
-                "loss_d_fake": self.gan_loss(fake_pred - real_pred.detach().mean(), False, is_disc=True) * 0.5}

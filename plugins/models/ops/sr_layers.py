@@ -1,4 +1,5 @@
-"""Layers the super-resolution networks share: residual blocks, pixel-shuffle upsampling, init."""
+"""Layers the super-resolution families share (MMagic's ``archs/sr_backbone.py`` and ``upsample.py``):
+residual blocks, pixel-shuffle upsampling, init, scale checks."""
 from __future__ import annotations
 
 import math

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from mgx.core.engine.checkpoint_state import weights_of
 from mgx.core.errors import ConfigError
 
 from ...feature_extractors.weights import WeightsSpec, resolve_weights
@@ -59,7 +60,7 @@ def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
         raise ConfigError(f"{who}: cannot read pretrained checkpoint {path} ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     if isinstance(state, dict):
-        state = state.get("state_dict", state.get("model", state))
+        state = weights_of(state)  # an mgx checkpoint, an MMEngine one, or bare weights
     prefix = init_cfg.get("prefix") or ""
     weights = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
     if not weights:

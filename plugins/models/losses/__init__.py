@@ -1,0 +1,13 @@
+"""Every loss a config names by ``type`` (MMagic's ``models/losses``): pixel losses, ``GANLoss`` and
+``PerceptualLoss``. A new family's loss goes here when another family could use it."""
+from .gan_loss import GANLoss
+from .perceptual_loss import PerceptualLoss
+from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss
+
+
+def components() -> list:
+    """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
+    return [L1Loss, MSELoss, CharbonnierLoss, GANLoss, PerceptualLoss]
+
+
+__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components"]

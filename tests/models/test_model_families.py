@@ -1,0 +1,46 @@
+"""A model family is one folder (plugins/models/<family>/, MMagic's family names); the parts
+several families share have one home each: bases in base_models/, every loss in losses/,
+shared layers in ops/. Fails when a component lands in a second place."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from mgx.core.registry import get_registry
+
+MODELS = Path(__file__).resolve().parents[2] / "plugins" / "models"
+FAMILIES = {"dcgan", "stylegan2", "srcnn", "edsr", "srgan", "esrgan"}
+SHARED = {"base_models", "losses", "ops"}
+
+
+def _home(component) -> tuple[str, ...]:
+    """The component's file relative to plugins/models/, as parts."""
+    return Path(inspect.getfile(component)).resolve().relative_to(MODELS).parts
+
+
+def test_every_model_component_lives_in_a_family_or_shared_folder():
+    homes = {entry.name: _home(entry.component) for entry in get_registry().entries("model")}
+    assert homes, "the model plugin registered nothing"
+    loose = {name: "/".join(home) for name, home in homes.items()
+             if len(home) < 2 and name != "DataPreprocessor"}  # the preprocessor is every model's, at the top
+    assert not loose, f"components outside a family folder: {loose}"
+    assert {home[0] for home in homes.values() if len(home) > 1} <= FAMILIES | SHARED
+
+
+def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
+    homes = {entry.name: _home(entry.component) for entry in get_registry().entries("model")}
+    misplaced_losses = {name: "/".join(home) for name, home in homes.items()
+                        if name.endswith("Loss") and home[0] != "losses"}
+    assert not misplaced_losses, f"losses outside plugins/models/losses/: {misplaced_losses}"
+    expected = {"SRCNNNet": "srcnn", "EDSRNet": "edsr", "MSRResNet": "srgan", "SRGAN": "srgan",
+                "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models"}
+    assert {name: homes[name][0] for name in expected} == expected
+
+
+def test_each_folder_is_a_package_that_says_what_it_registers():
+    import importlib
+
+    for folder in sorted(FAMILIES | SHARED - {"ops"}):
+        package = importlib.import_module(f"mgx.plugins.models.{folder}")
+        components = package.components()
+        assert components and all(_home(component)[0] == folder for component in components), folder
