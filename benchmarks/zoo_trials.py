@@ -146,16 +146,16 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
         result.error = f"timed out after {timeout:.0f} s"
     finally:
         result.seconds = round(time.perf_counter() - start, 1)
+        result.error = result.error.replace(str(config), result.config)
     return result
 
 
-def family_table(results: list[Result]) -> str:
-    lines = ["| config | train | test | s | first error line |", "|---|---|---|---|---|"]
-    for r in results:
-        error = r.error.replace("|", "\\|")
-        lines.append(f"| {r.config} | {'ok' if r.train else 'fail'} | {'ok' if r.test else 'fail'} | "
-                     f"{r.seconds:.0f} | {error} |")
-    return "\n".join(lines)
+TABLE_HEADER = "| config | train | test | s | first error line |\n|---|---|---|---|---|"
+
+
+def table_row(r: Result) -> str:
+    error = r.error.replace("|", "\\|")
+    return f"| {r.config} | {'ok' if r.train else 'fail'} | {'ok' if r.test else 'fail'} | {r.seconds:.0f} | {error} |"
 
 
 def summary_row(family: str, results: list[Result], command: str) -> str:
@@ -192,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         weights = Path(scratch) / "weights"
         for family in chosen:
             configs = [p for p in family_configs(root, family) if not args.match or args.match in p.name][: args.limit]
-            results = [run_trial(path, Path(scratch), family, args.timeout, args.fast, weights) for path in configs]
+            print(f"\n### {family}\n\n{TABLE_HEADER}", flush=True)
+            results = []
+            for path in configs:  # (each row as it comes: a family may take an hour)
+                results.append(run_trial(path, Path(scratch), family, args.timeout, args.fast, weights))
+                print(table_row(results[-1]), flush=True)
             everything += results
-            print(f"\n### {family}\n\n{family_table(results)}\n", flush=True)
             command = f"python benchmarks/zoo_trials.py --family {family}" + (" --fast" if args.fast else "")
             summaries.append(summary_row(family, results, command))
     print("\n| family | configs | status in mgx | checked with |\n|---|---|---|---|")
