@@ -4,7 +4,9 @@ Two steps, both before the MLflow run is opened:
 
 1. ``check_component_types(cfg, mode)`` — every ``type=`` the command will build
    (model, datasets, transforms, samplers, metrics, feature extractors, run hooks,
-   the train loop) is registered; all unknown ones are listed in one message.
+   the train loop, and every component nested in their arguments: ``model.generator``,
+   see ``mgx.core.config.components``) is registered; all unknown ones are listed in
+   one message, with the config check's other problems.
 2. ``check_run(...)`` — once the model, dataloaders and evaluators are built:
    every metric built and keeping the metric contract; the model has the members
    each metric declares in ``model_requirements()``; each metric's resources
