@@ -174,8 +174,11 @@ class CheckpointPolicy:
                  save_best: str | list[str] | None = None, rule: str | None = None,
                  less_keys: list[str] | None = None, greater_keys: list[str] | None = None,
                  save_last: bool = True, save_optimizer: bool = True, type: str | None = None) -> None:
+        # MMEngine takes lists of keys and rules; mgx keeps the best checkpoint of the first key
         if isinstance(save_best, (list, tuple)):
             save_best = save_best[0] if save_best else None
+        if isinstance(rule, (list, tuple)):
+            rule = rule[0] if rule else None
         if rule is not None and rule not in ("greater", "less"):
             raise ConfigError(f"default_hooks.checkpoint.rule must be 'greater' or 'less', got {rule!r}")
         if isinstance(interval, bool) or not isinstance(interval, int):

@@ -151,9 +151,12 @@ class Validator:
                 elif self.eval_sets:
                     batch = to_device(next(iter(self.eval_sets[0].loader)), self.device)
                     outputs = self.model.val_step(batch)
-                    if "pred_img" not in outputs:
+                    if "pred_img" in outputs:
+                        grid = paired_grid(batch, outputs)
+                    elif hasattr(self.model, "grid_columns"):  # e.g. translation: input / translation / target
+                        grid = columns_grid(self.model.grid_columns(batch, outputs))
+                    else:
                         return None
-                    grid = paired_grid(batch, outputs)
                 else:
                     return None
         finally:
@@ -185,7 +188,6 @@ def paired_grid(batch: dict, outputs: dict) -> Any:
     (the prediction's when there is no ground truth), in [0, 1] for save_image."""
     import torch
     from torch.nn import functional as F
-    from torchvision.utils import make_grid
 
     pred = outputs["pred_img"].float()[:PAIRED_GRID_ROWS]
     gt = batch.get("gt_img")
@@ -199,11 +201,21 @@ def paired_grid(batch: dict, outputs: dict) -> Any:
             return images
         return F.interpolate(images, size=size, mode="bicubic", align_corners=False)
 
-    columns = [at_size(c.to(pred.device)).clamp(0, 255) / 255.0 for c in columns]
+    return columns_grid([at_size(c.to(pred.device)) for c in columns])
+
+
+def columns_grid(columns: list) -> Any:
+    """Rows of [column 0, column 1, …] for up to 8 samples; each column N×C×H×W in [0, 255], one size
+    (a model's ``grid_columns(batch, outputs)`` gives them for its own layout)."""
+    import torch
+    from torchvision.utils import make_grid
+
+    rows = min(PAIRED_GRID_ROWS, *[len(c) for c in columns])
+    columns = [c[:rows].detach().float().cpu().clamp(0, 255) / 255.0 for c in columns]
     channels = max(c.shape[1] for c in columns)
     columns = [c.expand(-1, channels, -1, -1) if c.shape[1] == 1 else c for c in columns]
-    tiles = torch.stack(columns, dim=1).flatten(0, 1)  # sample 0: input, pred, gt; sample 1: ...
+    tiles = torch.stack(columns, dim=1).flatten(0, 1)  # sample 0: column 0, 1, …; sample 1: ...
     return make_grid(tiles.cpu(), nrow=len(columns), padding=2)
 
 
-__all__ = ["EvalSet", "ValidationStopped", "Validator", "cache_dir", "paired_grid"]
+__all__ = ["EvalSet", "ValidationStopped", "Validator", "cache_dir", "columns_grid", "paired_grid"]

@@ -11,11 +11,14 @@ from mgx.core.hookspecs import hookimpl
 def mgx_register_datasets(register):
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .paired_digits import PairedDigitsDataset
+    from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
     register(TorchvisionDataset)
+    register(PairedImageDataset)
+    register(UnpairedImageDataset)
 
 
 @hookimpl

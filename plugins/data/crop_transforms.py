@@ -1,5 +1,5 @@
 """Crops under MMagic 1.2.0's names and arguments: Crop, PairedRandomCrop, ModCrop,
-CenterCropLongEdge, RandomCropLongEdge, CropLike."""
+CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop."""
 from __future__ import annotations
 
 from typing import Any
@@ -168,4 +168,43 @@ class CropLike:
         h, w = min(image.shape[0], reference.shape[0]), min(image.shape[1], reference.shape[1])
         out[:h, :w] = image[:h, :w]
         sample[self.target_key] = out
+        return sample
+
+
+class FixedCrop:
+    """Crop every one of ``keys`` (same size, checked) with one window of ``crop_size=(h, w)`` (at most the
+    image): at ``crop_pos=(x, y)``, or a random position when it is None (MMagic's paired crop).
+    Records ``{key}_crop_bbox = [x, y, w, h]``, ``crop_size`` and ``crop_pos``."""
+
+    def __init__(self, keys: Any, crop_size: Any, crop_pos: Any = None) -> None:
+        who = "FixedCrop"
+        if not (isinstance(crop_size, (tuple, list)) and len(crop_size) == 2 and all(
+                isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in crop_size)):
+            raise ConfigError(f"{who}: crop_size must be (height, width), positive ints, got {crop_size!r}")
+        if crop_pos is not None and not (isinstance(crop_pos, (tuple, list)) and len(crop_pos) == 2 and all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in crop_pos)):
+            raise ConfigError(f"{who}: crop_pos must be None or (x, y), non-negative ints, got {crop_pos!r}")
+        self.keys = keys_arg(keys, who, allow_none=False)
+        self.crop_size, self.crop_pos = tuple(crop_size), None if crop_pos is None else tuple(crop_pos)
+
+    def __call__(self, sample: dict) -> dict:
+        first, _ = _frames(sample, self.keys[0], "FixedCrop")
+        height, width = first[0].shape[:2]
+        crop_h, crop_w = min(height, self.crop_size[0]), min(width, self.crop_size[1])
+        if self.crop_pos is None:
+            rng = sample_rng(sample, self)
+            x, y = int(rng.integers(0, width - crop_w + 1)), int(rng.integers(0, height - crop_h + 1))
+        else:
+            x, y = self.crop_pos
+            crop_w, crop_h = min(width - x, crop_w), min(height - y, crop_h)
+        for key in self.keys:
+            frames, is_list = _frames(sample, key, "FixedCrop")
+            for frame in frames:
+                if frame.shape[:2] != (height, width):
+                    raise MgxError(f"FixedCrop: the images of {list(self.keys)} must have one size; {key!r} is "
+                                   f"{frame.shape[0]}×{frame.shape[1]}, {self.keys[0]!r} {height}×{width}")
+            cropped = [frame[y:y + crop_h, x:x + crop_w, ...].copy() for frame in frames]
+            sample[key] = cropped if is_list else cropped[0]
+            sample[f"{key}_crop_bbox"] = [x, y, crop_w, crop_h]
+        sample["crop_size"], sample["crop_pos"] = self.crop_size, self.crop_pos
         return sample

@@ -89,3 +89,37 @@ class LoadImageFromFile:
         if self.save_original_img:
             sample[f"ori_{self.key}"] = [i.copy() for i in images] if frames else images[0].copy()
         return sample
+
+
+class LoadPairedImageFromFile(LoadImageFromFile):
+    """Read ``sample[f'{key}_path']`` — domain A left, domain B right, side by side — into ``key`` (the
+    whole pair) and ``img_{domain_a}`` / ``img_{domain_b}`` (its halves; the width must be even), with
+    their ``_path``, ``_ori_shape``, ``_channel_order`` and ``_color_type`` records (MMagic's fields; the
+    last two are mgx's, for PackInputs). Arguments as ``LoadImageFromFile``'s, plus the domain names."""
+
+    def __init__(self, key: str, domain_a: str = "A", domain_b: str = "B", **kwargs: Any) -> None:
+        super().__init__(key, **kwargs)
+        for name, value in (("domain_a", domain_a), ("domain_b", domain_b)):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"LoadPairedImageFromFile: {name} must be a name, got {value!r}")
+        self.domain_a, self.domain_b = domain_a, domain_b
+
+    def __call__(self, sample: dict) -> dict:
+        sample = super().__call__(sample)
+        pair, path = sample[self.key], sample[f"{self.key}_path"]
+        if isinstance(pair, list):
+            raise MgxError(f"LoadPairedImageFromFile(key={self.key!r}) reads one pair image, got a list of paths")
+        if pair.shape[1] % 2:
+            raise MgxError(f"LoadPairedImageFromFile: {path} is {pair.shape[1]} pixels wide; a pair image holds "
+                           f"two halves of equal width (A|B), so its width must be even")
+        half = pair.shape[1] // 2
+        for domain, image in ((self.domain_a, pair[:, :half]), (self.domain_b, pair[:, half:])):
+            key = f"img_{domain}"
+            sample[key] = image.copy()
+            sample[f"{key}_path"] = path
+            sample[f"{key}_ori_shape"] = image.shape
+            sample[f"{key}_channel_order"] = self.channel_order
+            sample[f"{key}_color_type"] = self.color_type
+            if self.save_original_img:
+                sample[f"ori_{key}"] = image.copy()
+        return sample

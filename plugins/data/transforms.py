@@ -5,18 +5,20 @@ until ``PackInputs``, images are numpy H×W×C arrays.
 """
 from .blur import RandomBlur
 from .coordinates import GenerateCoordinateAndCell
-from .crop_transforms import CenterCropLongEdge, Crop, CropLike, ModCrop, PairedRandomCrop, RandomCropLongEdge
+from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, ModCrop, PairedRandomCrop,
+                              RandomCropLongEdge)
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
-from .loading import LoadImageFromFile
+from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
-    LoadImageFromFile, PackInputs,
+    LoadImageFromFile, LoadPairedImageFromFile, PackInputs, KeyMapper, TransformBroadcaster,
     Resize, Flip, RandomTransposeHW, NumpyPad,
-    Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike,
+    Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,

@@ -1,5 +1,5 @@
 """Built-in models, one folder per model family (MMagic's family names): ``dcgan``, ``stylegan2``,
-``srcnn``, ``edsr``, ``srgan``, ``esrgan``; the parts several families share live in
+``srcnn``, ``edsr``, ``srgan``, ``esrgan``, ``pix2pix``, ``cyclegan``, ``lsgan``, ``ggan``, ``wgan_gp``; the parts several families share live in
 ``base_models`` (BaseEditModel), ``losses`` (every loss) and ``ops`` (layers).
 
 See docs/models.md for the model contract (train_step / val_step / sample) and
@@ -14,12 +14,14 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import base_models, dcgan, edsr, esrgan, losses, srcnn, srgan, stylegan2
+    from . import (base_models, cyclegan, dcgan, edsr, esrgan, ggan, losses, lsgan, pix2pix, srcnn, srgan,
+                   stylegan2, wgan_gp)
     from .data_preprocessor import DataPreprocessor
 
     # each family (and each shared package) says what it registers: components(), and ALIASES
     # for the components MMagic knows under a second name
-    for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan):
+    for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan, pix2pix, cyclegan, lsgan,
+                    ggan, wgan_gp):
         aliases = getattr(package, "ALIASES", {})
         for component in package.components():
             register(component, aliases=aliases.get(component, ()))

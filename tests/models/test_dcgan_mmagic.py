@@ -121,7 +121,7 @@ def test_discriminator_steps_is_mmagics_schedule_and_resumes_in_phase():
 @pytest.mark.parametrize("change, message", [
     (dict(discriminator=dict(type='DCGANDiscriminator', input_scale=64, output_scale=4, out_channels=1)),
      "generator.output_scale = discriminator.input_scale"),
-    (dict(latent_dim=8), "latent_dim belong to mgx's form"),
+    (dict(latent_dim=8), "latent_dim belong to DCGAN's mgx form"),
     (dict(generator=dict(type='DCGANGenerator', output_scale=32, noise_size=8)), "noise_size=16 but generator"),
     (dict(discriminator=None), "needs both generator"),
     (dict(generator=dict(type='DCGANGenerator', output_scale=48)), "power of two"),

@@ -1,6 +1,8 @@
 """Model bases several families share (MMagic's ``models/base_models``): ``BaseEditModel``, one
-generator trained with a pixel loss, with pretrained-weight loading and tiled inference."""
+generator trained with a pixel loss, with pretrained-weight loading and tiled inference;
+``BaseTranslationModel``, the domains and per-domain networks of Pix2Pix and CycleGAN."""
 from .base_edit_model import BaseEditModel
+from .base_translation_model import BaseTranslationModel
 
 
 def components() -> list:
@@ -8,4 +10,4 @@ def components() -> list:
     return [BaseEditModel]
 
 
-__all__ = ["BaseEditModel", "components"]
+__all__ = ["BaseEditModel", "BaseTranslationModel", "components"]

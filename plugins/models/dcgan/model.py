@@ -30,9 +30,10 @@ LOSSES = ("bce", "hinge")
 _MGX_DEFAULTS = dict(latent_dim=100, image_size=32, channels=3, base_channels=64)
 
 
-def _component(cfg: Any, name: str, expected: str) -> nn.Module:
-    if not isinstance(cfg, dict) or cfg.get("type") != expected:
-        raise ConfigError(f"DCGAN: {name} must be dict(type={expected!r}, ...) (MMagic's form), got {cfg!r}")
+def _component(cfg: Any, name: str, expected: tuple[str, ...], who: str) -> nn.Module:
+    if not isinstance(cfg, dict) or cfg.get("type") not in expected:
+        wanted = expected[0] if len(expected) == 1 else f"one of {expected}"
+        raise ConfigError(f"{who}: {name} must be dict(type={wanted!r}, ...) (MMagic's form), got {cfg!r}")
     return build(cfg, "model")
 
 
@@ -54,7 +55,15 @@ class DCGAN(nn.Module):
     makes k discriminator updates within each iteration.
     ``ema_config`` and ``loss_config`` are MMagic arguments mgx takes elsewhere
     (top-level ``ema_config``) or not at all; only their default ``None`` is accepted.
+
+    MMagic's other unconditional GANs (LSGAN, GGAN, WGANGP) are subclasses: they name
+    their network types (``GENERATOR_TYPES``/``DISCRIMINATOR_TYPES``), have only
+    MMagic's form, and define their losses (``_disc_loss_terms``, ``_gen_loss``).
     """
+
+    GENERATOR_TYPES: tuple[str, ...] = ("DCGANGenerator",)
+    DISCRIMINATOR_TYPES: tuple[str, ...] = ("DCGANDiscriminator",)
+    MGX_FORM = True  # DCGAN(latent_dim=..., ...) builds mgx's own networks
 
     def __init__(self, latent_dim: int | None = None, image_size: int | None = None, channels: int | None = None,
                  base_channels: int | None = None, disc_steps: int = 1, gen_steps: int = 1, loss: str = "bce",
@@ -68,8 +77,7 @@ class DCGAN(nn.Module):
         if ema_config is not None:
             raise ConfigError("DCGAN: model.ema_config is MMagic's place for EMA; in mgx set the top-level "
                               "ema_config=dict(momentum=..., interval=...) (docs/models.md)")
-        if loss_config is not None:
-            raise ConfigError("DCGAN: model.loss_config is not supported (DCGAN has no auxiliary losses); remove it")
+        self._check_loss_config(loss_config)
         gen_steps = gen_steps if generator_steps is None else generator_steps
         for name, value in (("disc_steps", disc_steps), ("gen_steps", gen_steps),
                             ("discriminator_steps", 1 if discriminator_steps is None else discriminator_steps)):
@@ -85,15 +93,16 @@ class DCGAN(nn.Module):
         if self.discriminator_steps > 1:
             self.register_buffer("train_iter", torch.zeros((), dtype=torch.long))
         mgx_args = dict(latent_dim=latent_dim, image_size=image_size, channels=channels, base_channels=base_channels)
-        if generator is None and discriminator is None:
+        if generator is None and discriminator is None and self.MGX_FORM:
             self._build_mgx_form(**{key: _MGX_DEFAULTS[key] if value is None else value
                                     for key, value in mgx_args.items()}, noise_size=noise_size,
                                  data_preprocessor=data_preprocessor)
         else:
             given = sorted(key for key, value in mgx_args.items() if value is not None)
             if given:
-                raise ConfigError(f"DCGAN: {', '.join(given)} belong to mgx's form; with generator=/discriminator= "
-                                  f"(MMagic's form) set the sizes in those dicts instead")
+                raise ConfigError(f"{type(self).__name__}: {', '.join(given)} belong to DCGAN's mgx form; with "
+                                  f"generator=/discriminator= (MMagic's form, the only one of LSGAN/GGAN/WGANGP) "
+                                  f"set the sizes in those dicts instead")
             self._build_mmagic_form(generator, discriminator, noise_size, data_preprocessor)
 
     def _build_mgx_form(self, latent_dim: int, image_size: int, channels: int, base_channels: int,
@@ -112,20 +121,21 @@ class DCGAN(nn.Module):
 
     def _build_mmagic_form(self, generator: Any, discriminator: Any, noise_size: int | None,
                            data_preprocessor: dict | None) -> None:
+        who = type(self).__name__
         if discriminator is None or generator is None:
-            raise ConfigError("DCGAN: MMagic's form needs both generator=dict(type='DCGANGenerator', ...) and "
-                              "discriminator=dict(type='DCGANDiscriminator', ...)")
+            raise ConfigError(f"{who}: MMagic's form needs both generator=dict(type={self.GENERATOR_TYPES[0]!r}, ...) "
+                              f"and discriminator=dict(type={self.DISCRIMINATOR_TYPES[0]!r}, ...)")
         if isinstance(generator, dict) and noise_size is not None:
             if generator.get("noise_size", noise_size) != noise_size:
                 raise ConfigError(f"DCGAN: noise_size={noise_size!r} but generator.noise_size="
                                   f"{generator['noise_size']!r}; give one, or the same value")
             generator = {**generator, "noise_size": noise_size}
         self.data_preprocessor = self._preprocessor(data_preprocessor or dict(type="DataPreprocessor"))
-        self.generator = _component(generator, "generator", "DCGANGenerator")
-        self.discriminator = _component(discriminator, "discriminator", "DCGANDiscriminator")
+        self.generator = _component(generator, "generator", self.GENERATOR_TYPES, who)
+        self.discriminator = _component(discriminator, "discriminator", self.DISCRIMINATOR_TYPES, who)
         scale, disc_scale = self.generator.output_scale, self.discriminator.input_scale
         if scale != disc_scale or self.generator.out_channels != self.discriminator.in_channels:
-            raise ConfigError(f"DCGAN: the generator makes {self.generator.out_channels}×{scale}×{scale} images but "
+            raise ConfigError(f"{who}: the generator makes {self.generator.out_channels}×{scale}×{scale} images but "
                               f"the discriminator takes {self.discriminator.in_channels}×{disc_scale}×{disc_scale}; "
                               f"make generator.output_scale = discriminator.input_scale and "
                               f"generator.out_channels = discriminator.in_channels")
@@ -150,6 +160,15 @@ class DCGAN(nn.Module):
         return self.data_preprocessor.destruct(generated) / 127.5 - 1.0
 
     # -- losses ------------------------------------------------------------
+
+    def _check_loss_config(self, loss_config: dict | None) -> None:
+        if loss_config is not None:
+            raise ConfigError("DCGAN: model.loss_config is not supported (DCGAN has no auxiliary losses); remove it")
+
+    def _disc_loss_terms(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The discriminator's loss terms (summed into ``loss_disc``) for real and generated images."""
+        loss_real, loss_fake = self._disc_losses(self.discriminator(real), self.discriminator(fake))
+        return {"loss_disc_real": loss_real, "loss_disc_fake": loss_fake}
 
     def _disc_losses(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         real_logits, fake_logits = real_logits.float(), fake_logits.float()
@@ -183,10 +202,10 @@ class DCGAN(nn.Module):
             with disc_optim.optim_context(self.discriminator):
                 with torch.no_grad():
                     fake = self.generator(noise)
-                loss_real, loss_fake = self._disc_losses(self.discriminator(real), self.discriminator(fake))
-                loss_disc = loss_real + loss_fake
+                terms = self._disc_loss_terms(real, fake)
+                loss_disc = sum(terms.values())
             disc_optim.update_params(loss_disc)
-        losses.update(loss_disc=loss_disc.detach(), loss_disc_real=loss_real.detach(), loss_disc_fake=loss_fake.detach())
+        losses.update(loss_disc=loss_disc.detach(), **{name: term.detach() for name, term in terms.items()})
         if self.discriminator_steps > 1:
             self.train_iter += 1
             if int(self.train_iter) % self.discriminator_steps != 0:

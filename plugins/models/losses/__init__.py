@@ -1,6 +1,7 @@
 """Every loss a config names by ``type`` (MMagic's ``models/losses``): pixel losses, ``GANLoss`` and
-``PerceptualLoss``. A new family's loss goes here when another family could use it."""
+``PerceptualLoss``; and MMagic's ``gradient_penalty_loss`` function (WGAN-GP). A new family's loss goes here when another family could use it."""
 from .gan_loss import GANLoss
+from .gradient_penalty import gradient_penalty_loss
 from .perceptual_loss import PerceptualLoss
 from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss
 
@@ -10,4 +11,4 @@ def components() -> list:
     return [L1Loss, MSELoss, CharbonnierLoss, GANLoss, PerceptualLoss]
 
 
-__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components"]
+__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
