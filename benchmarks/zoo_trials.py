@@ -88,7 +88,7 @@ def _first_error_line(output: str) -> str:
     chosen = chosen or next((line for line in reversed(lines) if re.match(r"^[\w.]*(Error|Exception)\b", line)), None)
     if chosen and chosen.endswith(":") and lines.index(chosen) + 1 < len(lines):  # "N problems:" and the first
         chosen += " " + lines[lines.index(chosen) + 1]
-    return (chosen or (lines[-1] if lines else "(no output)"))[:200]
+    return chosen or (lines[-1] if lines else "(no output)")
 
 
 def _mgx(args: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
@@ -146,7 +146,10 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
         result.error = f"timed out after {timeout:.0f} s"
     finally:
         result.seconds = round(time.perf_counter() - start, 1)
-        result.error = result.error.replace(str(config), result.config)
+        # (the config is the row's first column: not repeated in its error)
+        for where in (f"{config}: ", f"{config} ", f"{config}"):
+            result.error = result.error.replace(where, "")
+        result.error = result.error[:200]
     return result
 
 
