@@ -256,7 +256,8 @@ class FakeNvidiaVGG16(torch.nn.Module):
         return pooled / (pooled.square().sum(dim=1, keepdim=True).sqrt() + 1e-8)
 
 
-def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False) -> dict[str, str]:
+def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch_inception: bool = False
+                           ) -> dict[str, str]:
     """Stand-ins for the metrics' (and PerceptualLoss's) downloaded networks; the environment that
     points mgx at them. Written once per folder."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -275,7 +276,22 @@ def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False) -> dict
 
             torch.save({f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}, vgg)
         env["MGX_VGG19_TORCHVISION_PATH"] = str(vgg)
+    if pytorch_inception:  # FID with inception_style='PyTorch': pytorch-fid's network, random
+        inception = folder / "pt_inception-random.pth"
+        if not inception.exists():
+            from mgx.plugins.feature_extractors.inception_pytorch import FIDInceptionV3
+
+            torch.save(FIDInceptionV3(load_weights=False).state_dict(), inception)
+        env["MGX_INCEPTION_PYTORCH_PATH"] = str(inception)
     return env
+
+
+def _has_setting(value: Any, key: str, wanted: str) -> bool:
+    if isinstance(value, dict):
+        return str(value.get(key, "")).lower() == wanted or any(_has_setting(v, key, wanted) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_setting(item, key, wanted) for item in value)
+    return False
 
 
 def _uses(value: Any, type_name: str) -> bool:
@@ -313,7 +329,9 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
             trial.written.append(write_dataset(dataset, root, per_set))
     weights = weights or root / "weights"
     trial.options += stand_in_pretrained(cfg, weights)
-    trial.env.update(write_stand_in_weights(weights, perceptual_vgg19=_uses(cfg.get("model"), "PerceptualLoss")))
+    trial.env.update(write_stand_in_weights(
+        weights, perceptual_vgg19=_uses(cfg.get("model"), "PerceptualLoss"),
+        pytorch_inception=any(_has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
     return trial
 
 
