@@ -112,17 +112,21 @@ class RandomJPEGCompression(RandomDegradation):
     """JPEG-compress each of ``keys`` at a quality drawn from ``params['quality']=[lo, hi]`` (MMagic's).
 
     ``params``: ``quality``, ``quality_step`` (frames drift), ``prob``.
-    ``color_type`` (the constructor's, as MMagic reads it — a ``color_type``
-    inside ``params`` is ignored there too): ``'color'`` decodes to 3 channels,
-    ``'grayscale'`` to H×W. ``bgr2rgb``: MMagic's channel swap around its
-    OpenCV encoder; without it the channels are read as B, G, R.
+    ``color_type``: ``'color'`` decodes to 3 channels, ``'grayscale'`` to H×W.
+    The constructor's wins; without it, one inside ``params`` is used, else
+    ``'color'``. (MMagic reads only the constructor's, so its gray JPEG configs,
+    which set it in ``params``, turn their gray inputs into 3 channels and stop
+    at the 1-channel network; here they run as written.) ``bgr2rgb``: MMagic's
+    channel swap around its OpenCV encoder; without it the channels are read as B, G, R.
     """
 
-    def __init__(self, params: dict, keys: Any, color_type: str = "color", bgr2rgb: bool = False) -> None:
+    def __init__(self, params: dict, keys: Any, color_type: str | None = None, bgr2rgb: bool = False) -> None:
         self.params = _require_params(params, ("quality",), "RandomJPEGCompression")
         low, high = params["quality"]
         if not 0 <= low <= high <= 100:
             raise ConfigError(f"RandomJPEGCompression: quality must be [low, high] within 0..100, got {params['quality']!r}")
+        if color_type is None:
+            color_type = params.get("color_type", "color")
         if color_type not in ("color", "grayscale"):
             raise ConfigError(f"RandomJPEGCompression: color_type must be 'color' or 'grayscale', got {color_type!r}")
         self.keys = keys_arg(keys, "RandomJPEGCompression", allow_none=False)

@@ -6,6 +6,7 @@ from .fid import FrechetInceptionDistance, TransFID
 from .inception_score import InceptionScore, TransIS
 from .kid import KernelInceptionDistance
 from .ms_ssim import MultiScaleStructureSimilarity
+from .niqe import NIQE
 from .paired import MAE, MSE, PSNR, SSIM
 from .ppl import PerceptualPathLength
 from .precision_recall import PrecisionAndRecall
@@ -13,7 +14,7 @@ from .swd import SlicedWassersteinDistance
 
 __all__ = ["FrechetInceptionDistance", "TransFID", "InceptionScore", "TransIS", "KernelInceptionDistance",
            "PrecisionAndRecall", "PerceptualPathLength", "MultiScaleStructureSimilarity",
-           "SlicedWassersteinDistance", "Equivariance", "PSNR", "SSIM", "MAE", "MSE"]
+           "SlicedWassersteinDistance", "Equivariance", "PSNR", "SSIM", "MAE", "MSE", "NIQE"]
 
 
 @hookimpl
@@ -32,3 +33,4 @@ def mgx_register_metrics(register):
     register(SSIM)
     register(MAE)
     register(MSE)
+    register(NIQE)

@@ -1,6 +1,7 @@
-"""Built-in models, one folder per model family (MMagic's family names): ``dcgan``, ``stylegan2``,
-``srcnn``, ``edsr``, ``srgan``, ``esrgan``, ``pix2pix``, ``cyclegan``, ``lsgan``, ``ggan``, ``wgan_gp``; the parts several families share live in
-``base_models`` (BaseEditModel), ``losses`` (every loss) and ``ops`` (layers).
+"""Built-in models, one folder per model family (MMagic's family names: ``dcgan``, ``stylegan2``,
+``edsr``, ``swinir``, ...); the parts several families share live in ``base_models`` (BaseEditModel),
+``losses`` (every loss) and ``ops`` (layers, and the networks several families build, such as
+``PatchDiscriminator``). Each sub-package's ``components()`` lists what it registers.
 
 See docs/models.md for the model contract (train_step / val_step / sample) and
 docs/architecture.md for where a new family goes. Generators, discriminators,
@@ -14,15 +15,18 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_models(register):
     # Imported here so that loading the plugin does not import torch.
-    from . import (base_models, cyclegan, dcgan, edsr, esrgan, ggan, losses, lsgan, pix2pix, srcnn, srgan,
-                   stylegan2, wgan_gp)
+    import importlib
+    import pkgutil
+
     from .data_preprocessor import DataPreprocessor
 
-    # each family (and each shared package) says what it registers: components(), and ALIASES
-    # for the components MMagic knows under a second name
-    for package in (base_models, losses, dcgan, stylegan2, srcnn, edsr, srgan, esrgan, pix2pix, cyclegan, lsgan,
-                    ggan, wgan_gp):
-        aliases = getattr(package, "ALIASES", {})
-        for component in package.components():
-            register(component, aliases=aliases.get(component, ()))
+    # every sub-package (a family, or a shared package) says what it registers: components(), and
+    # ALIASES for the components MMagic knows under a second name; a new family folder is found
+    # without editing this file
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+        if info.ispkg:
+            package = importlib.import_module(f"{__name__}.{info.name}")
+            aliases = getattr(package, "ALIASES", {})
+            for component in getattr(package, "components", list)():
+                register(component, aliases=aliases.get(component, ()))
     register(DataPreprocessor)

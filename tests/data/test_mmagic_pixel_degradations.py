@@ -64,6 +64,13 @@ def test_jpeg_compression_reads_channels_as_opencv_does():
     gray = transform(type="RandomJPEGCompression", params=dict(quality=[50, 50]), keys="img", color_type="grayscale")(
         {"img": smooth})["img"]
     assert gray.shape == (32, 32) and gray.dtype == np.uint8
+    # MMagic's gray JPEG configs put color_type in params: honoured when the constructor has none
+    from_params = transform(type="RandomJPEGCompression", params=dict(quality=[50, 50], color_type="grayscale"),
+                            keys="img")({"img": smooth})["img"]
+    np.testing.assert_array_equal(from_params, gray)
+    constructor_wins = transform(type="RandomJPEGCompression", params=dict(quality=[50, 50], color_type="grayscale"),
+                                 keys="img", color_type="color")({"img": smooth})["img"]
+    assert constructor_wins.shape == (32, 32, 3)
     with pytest.raises(ConfigError, match="quality"):
         transform(type="RandomJPEGCompression", params=dict(quality=[50, 120]), keys="img")
 

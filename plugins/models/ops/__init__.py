@@ -1,1 +1,8 @@
 """Operations shared by model families (pure torch: CPU, GPU and autocast alike)."""
+
+
+def components() -> list:
+    """Networks several families build, registered once here (MMagic keeps them in models/archs)."""
+    from .patch_discriminator import PatchDiscriminator
+
+    return [PatchDiscriminator]

@@ -22,7 +22,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
 from ..base_models.base_edit_model import BaseEditModel
-from ..common import module_device
+from ..common import frozen, module_device
 
 
 class SRGAN(BaseEditModel):
@@ -77,11 +77,6 @@ class SRGAN(BaseEditModel):
 
     # -- engine API --------------------------------------------------------
 
-    def _set_disc_trainable(self, flag: bool) -> None:
-        if self.discriminator is not None:
-            for parameter in self.discriminator.parameters():
-                parameter.requires_grad_(flag)
-
     def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
         who = f"{type(self).__name__}.train_step"
         for name in ("generator", "discriminator") if self.disc_repeat else ("generator",):
@@ -94,16 +89,13 @@ class SRGAN(BaseEditModel):
         run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
         log: dict[str, torch.Tensor] = {}
         if run_generator:
-            self._set_disc_trainable(False)
-            try:
+            with frozen(self.discriminator):
                 with gen_optim.optim_context(self.generator):
                     output = self.generator(lq)
                     self._check_sizes(output, gt, lq)
                     losses = self.generator_losses(output.float(), gt)
                     total = sum(losses.values())
                 gen_optim.update_params(total)
-            finally:
-                self._set_disc_trainable(True)
             log.update({key: value.detach() for key, value in losses.items()})
             fake = output.detach()
         else:
