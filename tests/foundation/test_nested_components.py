@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 BROKEN = """
 _base_ = {base!r}
-model = dict(generator=dict(_delete_=True, type='SwinIRNet', upscale=2, img_size=48),
+model = dict(generator=dict(_delete_=True, type='SwinIRNetV9', upscale=2, img_size=48),
              pixel_loss=dict(type='L1Loss', loss_weight=1.0, colour=3))
 train_dataloader = dict(dataset=dict(pipeline=[dict(type='PackInputs', keyz=['img'])]))
 """
@@ -23,7 +23,7 @@ def _broken_config(tmp_path: Path) -> Path:
     return config
 
 
-EXPECTED = ("model.generator.type: unknown model type 'SwinIRNet'",
+EXPECTED = ("model.generator.type: unknown model type 'SwinIRNetV9'",
             "model.pixel_loss: model 'L1Loss' got unknown argument(s) colour; it accepts: loss_weight, reduction",
             "train_dataloader.dataset.pipeline[0].keyz: transform 'PackInputs' has no argument 'keyz'. "
             "Did you mean 'keys'?")
