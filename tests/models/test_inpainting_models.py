@@ -81,12 +81,12 @@ def shapes_of(module, prefixes):
 def test_pconv_keys_are_mmagics():
     cfg = config_model(CONFIGS / "partial_conv" / "pconv_stage1_8xb1_celeba-256x256.py")
     cfg["encdec"]["encoder"]["num_layers"] = cfg["encdec"]["decoder"]["num_layers"] = 5
-    cfg["loss_composed_percep"]["pretrained"] = None
+    cfg.update(loss_composed_percep=None, loss_out_percep=False)  # (VGG's keys are not the model's)
     model = build(cfg, "model")
     assert shapes_of(model.generator, ("encoder.", "decoder.")) == mmagic_pconv_keys()
     # the stage-2 configs freeze the encoder's BatchNorm (requires_grad=False, norm_eval=True)
     stage2 = config_model(CONFIGS / "partial_conv" / "pconv_stage2_4xb2_celeba-256x256.py")
-    stage2["loss_composed_percep"]["pretrained"] = None
+    stage2.update(loss_composed_percep=None, loss_out_percep=False)
     stage2["encdec"]["encoder"]["num_layers"] = stage2["encdec"]["decoder"]["num_layers"] = 4
     frozen = build(stage2, "model").train()
     assert not frozen.generator.encoder.enc2.bn.weight.requires_grad and not frozen.generator.encoder.enc2.bn.training
