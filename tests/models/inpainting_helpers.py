@@ -27,7 +27,8 @@ def _smooth_images(count: int, size: int, seed: int) -> list[np.ndarray]:
 def write_celeba_layout(root: Path, size: int = 40, counts: tuple[int, int] = (3, 2)) -> Path:
     """MMagic's CelebA-HQ layout: images in data_root, listed by the train/val list files."""
     root.mkdir(parents=True, exist_ok=True)
-    for list_name, count, seed in (("train_celeba_img_list.txt", counts[0], 0), ("val_celeba_img_list.txt", counts[1], 1)):
+    lists = (("train_celeba_img_list.txt", counts[0], 0), ("val_celeba_img_list.txt", counts[1], 1))
+    for list_name, count, seed in lists:
         names = []
         for index, image in enumerate(_smooth_images(count, size, seed)):
             names.append(f"{list_name[:3]}{index:05d}.png")

@@ -31,7 +31,8 @@ def partial_conv_reference(x, mask, weight, bias, stride, padding, multi_channel
                 if valid > 0:
                     new_mask[b, :, i, j] = 1
                     for o in range(cout):
-                        out[b, o, i, j] = (weight[o] * xs * ms).sum() * numel / valid + (bias[o] if bias is not None else 0)
+                        shift = bias[o] if bias is not None else 0
+                        out[b, o, i, j] = (weight[o] * xs * ms).sum() * numel / valid + shift
     return out, new_mask
 
 
@@ -105,7 +106,10 @@ def test_bbox_masks_keep_margins_and_sizes_and_repeat_per_sample():
         LoadMask("bbox", dict(BBOX, max_angle=3))
 
 
-@pytest.mark.parametrize("mode,config", [("irregular", IRREGULAR), ("ff", dict(img_shape=(32, 32), brush_width=(2, 5)))])
+FREE_FORM = dict(img_shape=(32, 32), brush_width=(2, 5))
+
+
+@pytest.mark.parametrize("mode,config", [("irregular", IRREGULAR), ("ff", FREE_FORM)])
 def test_stroke_masks_are_binary_within_ratio_and_repeatable(mode, config):
     transform = LoadMask(mode, config)
     masks = [transform({"sample_idx": index})["mask"] for index in range(6)]

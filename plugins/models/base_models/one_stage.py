@@ -65,7 +65,8 @@ class OneStageInpaintor(nn.Module):
         self.train_cfg, self.test_cfg = dict(train_cfg or {}), dict(test_cfg or {})
         unknown = sorted(set(self.train_cfg) - self.TRAIN_KEYS)
         if unknown:
-            raise ConfigError(f"{who}: model.train_cfg has unknown key(s) {unknown}; it takes {sorted(self.TRAIN_KEYS)}")
+            raise ConfigError(f"{who}: model.train_cfg has unknown key(s) {unknown}; it takes "
+                              f"{sorted(self.TRAIN_KEYS)}")
         if init_cfg is not None:
             raise ConfigError(f"{who}: init_cfg is not supported; load MMagic weights with load_from")
         self.disc_step = int(self.train_cfg.get("disc_step", 0))

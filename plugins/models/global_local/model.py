@@ -82,7 +82,8 @@ class GLInpaintor(OneStageInpaintor):
         with gen_optim.optim_context(self.generator):
             fake_res = self.run_generator(masked, mask)
         fake_img = gt * (1.0 - mask) + fake_res * mask
-        fake_local, gt_local = local_patches(fake_img, boxes, self.local_size), local_patches(gt, boxes, self.local_size)
+        fake_local = local_patches(fake_img, boxes, self.local_size)
+        gt_local = local_patches(gt, boxes, self.local_size)
         iteration = int(self.cur_iter)
         self.cur_iter += 1
         logged: dict[str, torch.Tensor] = {}

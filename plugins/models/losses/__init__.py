@@ -13,4 +13,5 @@ def components() -> list:
             GradientPenaltyLoss]
 
 
-__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "MaskedTVLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
+__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "MaskedTVLoss", "L1Loss", "MSELoss",
+           "PerceptualLoss", "components", "gradient_penalty_loss"]

@@ -26,8 +26,8 @@ class LinearModule(nn.Module):
                  with_spectral_norm: bool = False, who: str = "LinearModule") -> None:
         super().__init__()
         self.linear = nn.Linear(in_features, out_features, bias=bias)
-        slope = act_cfg.get("negative_slope", 0.01) if isinstance(act_cfg, dict) and act_cfg.get("type") == "LeakyReLU" \
-            else 0.0
+        leaky = isinstance(act_cfg, dict) and act_cfg.get("type") == "LeakyReLU"
+        slope = act_cfg.get("negative_slope", 0.01) if leaky else 0.0
         nn.init.kaiming_normal_(self.linear.weight, a=slope, mode="fan_out",
                                 nonlinearity="leaky_relu" if slope else "relu")
         if bias:

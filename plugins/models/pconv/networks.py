@@ -24,7 +24,8 @@ _LEAKY = dict(type="LeakyReLU", negative_slope=0.2)
 
 def _check_layers(num_layers: Any, who: str) -> int:
     if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 4:
-        raise ConfigError(f"{who}: num_layers must be an int ≥ 4 (the first four layers are fixed), got {num_layers!r}")
+        raise ConfigError(f"{who}: num_layers must be an int ≥ 4 (the first four layers are fixed), "
+                          f"got {num_layers!r}")
     return num_layers
 
 
