@@ -152,6 +152,12 @@ class OneStageInpaintor(nn.Module):
             losses["loss_tv"] = self.loss_tv(fake_img, mask=mask)
         return losses
 
+    def gradient_penalty(self, fake: Any, real: Any, mask: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The discriminator's gradient penalty terms (none without ``loss_gp``)."""
+        if self.loss_gp is None:
+            return {}
+        return {"loss_gp": self.loss_gp(self.disc, real, fake, mask=mask)}
+
     def discriminator_step(self, optim, fake_img: Any, gt: Any,
                            mask: torch.Tensor | None) -> tuple[dict[str, torch.Tensor], bool]:
         """One discriminator update on the fake and real data (a tensor or a tuple the discriminator takes);
@@ -159,13 +165,10 @@ class OneStageInpaintor(nn.Module):
         disc_optim = optim["disc"]
         set_requires_grad(self.disc, True)
         with disc_optim.optim_context(self.disc):
-            losses = {**self.forward_train_d(detached(fake_img), False, True)}
-            real = self.forward_train_d(gt, True, True)
-            if "loss_disc_shift" in real:
-                real["loss_disc_shift"] = real["loss_disc_shift"] + losses.pop("loss_disc_shift")
-            losses.update(real)
-            if self.loss_gp is not None:
-                losses["loss_gp"] = self.loss_gp(self.disc, gt, detached(fake_img), mask=mask)
+            losses = self.forward_train_d(detached(fake_img), False, True)
+            for name, value in self.forward_train_d(gt, True, True).items():  # shift terms: real + fake
+                losses[name] = losses[name] + value if name in losses else value
+            losses.update(self.gradient_penalty(detached(fake_img), gt, mask))
         total, logged = detached_sum(losses)
         disc_optim.update_params(total)
         self.disc_step_count.copy_((self.disc_step_count + 1) % self.disc_step)

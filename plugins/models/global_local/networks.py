@@ -13,8 +13,10 @@ import torch
 from torch import nn
 
 from mgx.core.errors import ConfigError
+from mgx.core.registry import build
 
 from ..ops.conv_module import ConvModule
+from ..ops.gated_conv import SimpleGatedConvModule
 from ..ops.multi_layer_disc import MultiLayerDiscriminator
 
 OUT_ACTS = ("clip", "sigmoid")
@@ -38,18 +40,28 @@ class GLEncoder(nn.Module):
         return x
 
 
+def conv_block(conv_type: str, in_channels: int, out_channels: int, kernel_size: int, who: str,
+               **kwargs: Any) -> nn.Module:
+    """MMagic's ``_conv_type`` choice: 'conv' (ConvModule) or 'gated_conv' (SimpleGatedConvModule, whose
+    own feature/gate activations replace ``act_cfg``)."""
+    if conv_type == "conv":
+        return ConvModule(in_channels, out_channels, kernel_size, who=who, **kwargs)
+    if conv_type == "gated_conv":
+        kwargs.pop("act_cfg", None)
+        return SimpleGatedConvModule(in_channels, out_channels, kernel_size, **kwargs)
+    raise ConfigError(f"{who}: conv_type must be 'conv' or 'gated_conv', got {conv_type!r}")
+
+
 class GLDilationNeck(nn.Module):
-    """Four 3×3 convolutions with dilation 2, 4, 8, 16 (``conv_type='conv'``; DeepFill's gated variant is
-    ``conv_type='gated_conv'``)."""
+    """Four 3×3 convolutions with dilation 2, 4, 8, 16 (``conv_type='conv'``, or DeepFill v2's
+    ``'gated_conv'``; ``kwargs`` such as ``padding_mode`` go to each convolution)."""
 
     def __init__(self, in_channels: int = 256, conv_type: str = "conv", norm_cfg: dict | None = None,
                  act_cfg: dict | None = dict(type="ReLU"), **kwargs: Any) -> None:
         super().__init__()
-        if conv_type != "conv":
-            raise ConfigError(f"GLDilationNeck: conv_type {conv_type!r} is not supported here; use 'conv'")
         self.dilation_convs = nn.Sequential(*[
-            ConvModule(in_channels, in_channels, 3, 1, 2 ** (i + 1), dilation=2 ** (i + 1), norm_cfg=norm_cfg,
-                       act_cfg=act_cfg, who="GLDilationNeck", **kwargs) for i in range(4)])
+            conv_block(conv_type, in_channels, in_channels, 3, "GLDilationNeck", stride=1, padding=2 ** (i + 1),
+                       dilation=2 ** (i + 1), norm_cfg=norm_cfg, act_cfg=act_cfg, **kwargs) for i in range(4)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dilation_convs(x)
@@ -77,29 +89,29 @@ class GLDecoder(nn.Module):
         return self.output_act(x)
 
 
-def _part(cfg: Any, default: dict, kind: type, owner: str, name: str) -> nn.Module:
+def build_part(cfg: Any, default: dict, owner: str, name: str) -> nn.Module:
+    """A sub-network named by ``type`` (any registered one: DeepFill's encoder/decoder fit here too)."""
     cfg = default if cfg is None else cfg
-    if not isinstance(cfg, dict) or cfg.get("type") != kind.__name__:
-        raise ConfigError(f"{owner}: {name} must be dict(type='{kind.__name__}', ...), got {cfg!r}")
-    try:
-        return kind(**{key: value for key, value in cfg.items() if key != "type"})
-    except TypeError as error:
-        raise ConfigError(f"{owner}.{name}: {error}") from None
+    if not isinstance(cfg, dict) or "type" not in cfg:
+        raise ConfigError(f"{owner}: {name} must be dict(type=...), got {cfg!r}")
+    return build(cfg, "model")
 
 
 class GLEncoderDecoder(nn.Module):
-    """encoder → dilation neck → decoder."""
+    """encoder → dilation neck → decoder (an encoder returning a dict passes on its ``out``)."""
 
     def __init__(self, encoder: dict | None = None, decoder: dict | None = None,
                  dilation_neck: dict | None = None) -> None:
         super().__init__()
         owner = "GLEncoderDecoder"
-        self.encoder = _part(encoder, dict(type="GLEncoder"), GLEncoder, owner, "encoder")
-        self.decoder = _part(decoder, dict(type="GLDecoder"), GLDecoder, owner, "decoder")
-        self.dilation_neck = _part(dilation_neck, dict(type="GLDilationNeck"), GLDilationNeck, owner, "dilation_neck")
+        self.encoder = build_part(encoder, dict(type="GLEncoder"), owner, "encoder")
+        self.decoder = build_part(decoder, dict(type="GLDecoder"), owner, "decoder")
+        self.dilation_neck = build_part(dilation_neck, dict(type="GLDilationNeck"), owner, "dilation_neck")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.dilation_neck(self.encoder(x)))
+        x = self.encoder(x)
+        x = x["out"] if isinstance(x, dict) else x
+        return self.decoder(self.dilation_neck(x))
 
 
 class GLDiscs(nn.Module):
@@ -121,4 +133,4 @@ class GLDiscs(nn.Module):
         return self.fc(torch.cat([self.global_disc(global_image), self.local_disc(local_patch)], dim=1))
 
 
-__all__ = ["GLDecoder", "GLDilationNeck", "GLDiscs", "GLEncoder", "GLEncoderDecoder"]
+__all__ = ["GLDecoder", "build_part", "conv_block", "GLDilationNeck", "GLDiscs", "GLEncoder", "GLEncoderDecoder"]

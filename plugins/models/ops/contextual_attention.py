@@ -28,11 +28,10 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 
 
-def diagonal_sum(scores: torch.Tensor, reach: int) -> torch.Tensor:
-    """``out[n, p, j] = Σ_{|d| ≤ reach} scores[n, p + d, j + d]`` (zero outside)."""
-    padded = F.pad(scores, (reach, reach, reach, reach))
-    rows, cols = scores.shape[-2:]
-    return sum(padded[:, reach + d:reach + d + rows, reach + d:reach + d + cols] for d in range(-reach, reach + 1))
+def diagonal_sum(scores: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+    """``out[n, p, j] = Σ_{|d| ≤ k // 2} scores[n, p + d, j + d]`` (zero outside): a correlation with the
+    k×k identity ``identity`` (1×1×k×k)."""
+    return F.conv2d(scores[:, None], identity.to(scores), padding=identity.shape[-1] // 2)[:, 0]
 
 
 class ContextualAttentionModule(nn.Module):
@@ -50,6 +49,9 @@ class ContextualAttentionModule(nn.Module):
                          padding=unfold_corr_padding, dilation=unfold_corr_dilation)
         self.scale, self.fuse_kernel_size = scale, fuse_kernel_size
         self.softmax_scale, self.return_attention_score = softmax_scale, return_attention_score
+        if fuse_kernel_size > 1:  # MMagic's buffer (so its checkpoints' keys match)
+            self.register_buffer("fuse_kernel", torch.eye(fuse_kernel_size).view(1, 1, fuse_kernel_size,
+                                                                                   fuse_kernel_size))
 
     def _patches(self, image: torch.Tensor, options: dict, normalize: bool) -> torch.Tensor:
         """N×L×C×k×k windows of ``image``."""
@@ -65,11 +67,10 @@ class ContextualAttentionModule(nn.Module):
         if (h, w) != grid or patches != h * w:
             raise ConfigError("ContextualAttentionModule: fusing needs the patch grid to match the score map "
                               f"({grid} patches against {(h, w)} positions); use stride-1 'same' correlation")
-        reach = self.fuse_kernel_size // 2
         by_position = scores.reshape(n, patches, h * w).transpose(1, 2)  # N × p × j, row-major numbering
-        fused = diagonal_sum(by_position, reach)
+        fused = diagonal_sum(by_position, self.fuse_kernel)
         column_major = torch.arange(h * w, device=scores.device).reshape(h, w).t().reshape(-1)
-        fused = diagonal_sum(fused[:, column_major][:, :, column_major], reach)
+        fused = diagonal_sum(fused[:, column_major][:, :, column_major], self.fuse_kernel)
         restore = torch.argsort(column_major)
         fused = fused[:, restore][:, :, restore]
         return fused.transpose(1, 2).reshape(n, patches, h, w)
