@@ -85,8 +85,9 @@ class _Walker:
             if key in self.acc.ignored and (key in helpers or derived_from(cfg, key)):
                 self.acc.ignored.remove(key)
         self.component(cfg.get("model"), "model", "model")
-        self.train_cfg()
-        for name in ("val_cfg", "test_cfg", "env_cfg", "log_processor", "model_wrapper_cfg", "auto_scale_lr",
+        for key in ("train_cfg", "val_cfg", "test_cfg"):
+            self.loop_cfg(key)
+        for name in ("env_cfg", "log_processor", "model_wrapper_cfg", "auto_scale_lr",
                      "randomness", "visualizer"):
             self.section(name)
         self.section("env_cfg.mp_cfg")
@@ -116,26 +117,27 @@ class _Walker:
             return [(f"{key}[{i}]", item) for i, item in enumerate(value)]
         return [(f"{key}[0]" if always_index else key, value)] if value is not None else []
 
-    def train_cfg(self) -> None:
-        train_cfg = self.cfg.get("train_cfg")
-        if not isinstance(train_cfg, dict):
+    def loop_cfg(self, section: str) -> None:
+        """``train_cfg``/``val_cfg``/``test_cfg``: the keys the selected loop class takes."""
+        from mgx.core.engine.loops import TRAIN_LOOP_KEYS, loop_type
+
+        loop_cfg = self.cfg.get(section)
+        if not isinstance(loop_cfg, dict):
             return
-        loop_type = train_cfg.get("type") or ("EpochBasedTrainLoop" if train_cfg.get("by_epoch") else "IterBasedTrainLoop")
-        known = {"type", "by_epoch"}
-        if self.registry is not None and ("loop", loop_type) in self.registry:
-            accepted, accepts_any = accepted_arguments(self.registry.get("loop", loop_type))
+        selected = loop_type(loop_cfg, section)
+        known = {"type", "by_epoch"} if section == "train_cfg" else {"type"}
+        if self.registry is not None and ("loop", selected) in self.registry:
+            accepted, accepts_any = accepted_arguments(self.registry.get("loop", selected))
             if accepts_any:
                 return
             known |= accepted
-            self.acc.errors.extend(type_problems(self.registry.get("loop", loop_type),
-                                                 {k: v for k, v in train_cfg.items() if k in accepted}, "train_cfg"))
+            self.acc.errors.extend(type_problems(self.registry.get("loop", selected),
+                                                 {k: v for k, v in loop_cfg.items() if k in accepted}, section))
         else:
-            from mgx.core.engine.loops import TRAIN_LOOP_KEYS
-
-            known |= set(TRAIN_LOOP_KEYS)
-        for key in check_keys(train_cfg, sorted(known), "train_cfg", self.acc):
+            known |= set(TRAIN_LOOP_KEYS) if section == "train_cfg" else set(SECTION_KEYS[section])
+        for key in check_keys(loop_cfg, sorted(known), section, self.acc):
             if self.strict and likely_misspelling(key, known) is None:
-                self.acc.errors.append(f"train_cfg.{key} is not a train loop setting; {loop_type} accepts: "
+                self.acc.errors.append(f"{section}.{key} is not a loop setting; {selected} accepts: "
                                        f"{', '.join(sorted(known))}")
 
     def default_hooks(self) -> None:

@@ -20,6 +20,7 @@ from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.evaluator import format_metrics
 from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.run.record import checkpoint_meta, checkpoints_of_run
+from mgx.core.engine.loops import EvalLoop, ValLoop
 from mgx.core.evaluation.validation import ValidationStopped, Validator
 
 MAX_UNCHECKED_STEPS = 1000  # losses held as tensors before they are read at the latest
@@ -64,7 +65,7 @@ def _detached_losses(outputs: Any, model_name: str) -> dict:
 
 class Trainer:
     def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
-                 validator: Validator | None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
+                 validator: Validator | None, val_loop: EvalLoop | None = None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
                  log_interval: int, config_text: str, extra_meta: dict) -> None:
         self.run = run
         self.hooks = hooks
@@ -73,6 +74,7 @@ class Trainer:
         self.schedulers = schedulers
         self.ema = ema
         self.validator = validator
+        self.val_loop = val_loop or ValLoop()
         self.policy = policy
         self.ddp_originals = ddp_originals
         self.by_epoch = by_epoch
@@ -233,7 +235,7 @@ class Trainer:
         started = time.perf_counter()
         where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
         with evaluation_progress(where, run.logger if run.is_main else None):
-            metrics = self.validator.evaluate()
+            metrics = self.val_loop.run(self.validator)
         self.validation_pending = False
         run.latest_metrics = metrics
         if run.is_main:

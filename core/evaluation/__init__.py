@@ -5,8 +5,8 @@ Plugins import the contract from here (``from mgx.core.evaluation import Generat
 from mgx.core.evaluation.metric import (BaseMetric, GenerativeMetric, MetricContext, metric_contract_problems,
                                         sample_seed, to_pixel_range)
 
-__all__ = ["BaseMetric", "Evaluator", "GenerativeMetric", "MetricContext", "metric_contract_problems",
-           "sample_seed", "to_pixel_range"]
+__all__ = ["BaseMetric", "Evaluator", "GenerativeMetric", "IndexedRows", "MetricContext", "RowSlabs",
+           "metric_contract_problems", "sample_seed", "to_pixel_range"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,7 @@ def __getattr__(name: str):
     if name == "Evaluator":
         from mgx.core.evaluation.evaluator import Evaluator
         return Evaluator
+    if name in ("IndexedRows", "RowSlabs"):  # metric state storage (imports torch)
+        from mgx.core.evaluation import metric_state
+        return getattr(metric_state, name)
     raise AttributeError(name)

@@ -64,6 +64,7 @@ class Evaluator:
         if self.problems:
             raise ConfigError("\n".join(self.problems))
         for metric in self.metrics:
+            metric.reset_states()
             metric.setup(ctx)
         direct = {}
         for metric in self.metrics:
@@ -77,6 +78,7 @@ class Evaluator:
         for metric in self.metrics:
             values = direct.get(id(metric))
             if values is None:
+                metric.sync_states()
                 values = metric.compute()
             for key, value in values.items():
                 full = metric.full_key(key)

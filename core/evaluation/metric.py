@@ -8,9 +8,10 @@ A metric sees data through one or more paths, declared by class attributes:
 * full control: ``evaluate(ctx)`` returning the result itself (PPL, EQ).
 
 Images handed to metrics are float32 N×C×H×W, RGB, in [0, 255]. ``indices``
-are global sample indices: each rank sees only its shard, and ``compute`` must
-reduce across ranks (``mgx.core.distributed.collectives``) so that results are identical
-whatever the number of processes.
+are global sample indices: each rank sees only its shard. A metric keeps what it
+accumulates in declared state (``add_sum_state``, ``add_rows_state``); the
+Evaluator syncs that state across ranks before ``compute``, so results are
+identical whatever the number of processes (``mgx.core.evaluation.metric_state``).
 
 A metric also declares, before anything is computed, the keys it will produce
 (``result_keys``), the model members it needs (``model_requirements``) and
@@ -59,6 +60,42 @@ class BaseMetric:
 
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix if prefix is not None else self.default_prefix
+
+    # -- state synced across processes -------------------------------------------------
+
+    def add_sum_state(self, name: str, shape: tuple[int, ...] | None = ()) -> None:
+        """Declare ``self.<name>``: a float64 tensor of ``shape`` (zeros at each evaluation's start)
+        that this process adds to; in ``compute`` it holds the sum over all processes. With
+        ``shape=None`` it starts as None and the first addition sets it (a tensor of the shape
+        the data gives, on any device); in ``compute`` it is None only when no process set it."""
+        self._declare_state(name, "sum", None if shape is None else tuple(shape))
+
+    def add_rows_state(self, name: str) -> None:
+        """Declare ``self.<name>``: an ``IndexedRows`` (``.add(rows, indices)`` with global sample
+        indices, fresh at each evaluation's start); in ``compute`` it holds every process's rows
+        as one tensor ordered by index (None when no process added any)."""
+        self._declare_state(name, "rows", ())
+
+    def _declare_state(self, name: str, kind: str, shape: tuple[int, ...] | None) -> None:
+        from mgx.core.evaluation.metric_state import fresh_state  # torch only once a metric keeps state
+
+        self.__dict__.setdefault("_metric_states", {})[name] = (kind, shape)
+        setattr(self, name, fresh_state(kind, shape))
+
+    def reset_states(self) -> None:
+        """Every declared state as at the start (the Evaluator calls this before ``setup``)."""
+        from mgx.core.evaluation.metric_state import fresh_state
+
+        for name, (kind, shape) in self.__dict__.get("_metric_states", {}).items():
+            setattr(self, name, fresh_state(kind, shape))
+
+    def sync_states(self) -> None:
+        """Combine every declared state across processes (the Evaluator calls this before
+        ``compute``, on every rank; a metric that computes in ``evaluate`` calls it there)."""
+        from mgx.core.evaluation.metric_state import synced_state
+
+        for name, (kind, shape) in self.__dict__.get("_metric_states", {}).items():
+            setattr(self, name, synced_state(kind, getattr(self, name), shape, f"{type(self).__name__}.{name}"))
 
     def declared_directions(self) -> dict[str, str | None]:
         """Full keys (with prefix) -> direction; the default under ``'PREFIX/*'`` (``'*'`` without prefix)."""

@@ -99,15 +99,17 @@ class Validator:
         self.seed = seed
         self.work_dir = work_dir
 
-    def context(self, eval_set: EvalSet | None) -> MetricContext:
+    def context(self, eval_set: EvalSet | None, amp: bool | None = None) -> MetricContext:
         loader = eval_set.loader if eval_set else None
         return _StoppableContext(
             model=self.model, ema_model=self.ema.module if self.ema is not None else None, device=self.device,
             cache_dir=cache_dir(), work_dir=self.work_dir, dataloader_cfg=eval_set.loader_cfg if eval_set else None,
-            seed=self.seed, amp=self.amp, batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
+            seed=self.seed, amp=self.amp if amp is None else amp,
+            batch_size=getattr(loader, "batch_size", None) or 32, dataloader=loader)
 
-    def evaluate(self) -> dict[str, float]:
-        """Every eval set in order; metric keys must not collide across sets."""
+    def evaluate(self, amp: bool | None = None) -> dict[str, float]:
+        """Every eval set in order; metric keys must not collide across sets. ``amp`` overrides
+        the run's ``--amp`` for this pass (a loop's ``fp16=True``)."""
         import torch
 
         results: dict[str, float] = {}
@@ -116,7 +118,7 @@ class Validator:
         try:
             with preserved_rng():
                 for eval_set in self.eval_sets:
-                    ctx = self.context(eval_set)
+                    ctx = self.context(eval_set, amp)
                     values = eval_set.evaluator.evaluate(ctx, _stoppable(eval_set.loader), self.model.val_step,
                                                          lambda batch: to_device(batch, self.device))
                     for note in dict.fromkeys(ctx.warnings):  # metrics' notes, once each

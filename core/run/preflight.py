@@ -78,6 +78,8 @@ def component_types(cfg: Any, mode: str) -> Iterator[tuple[str, str, str]]:
         yield from _typed(hook, path, "run_hook")
     if mode == "train":
         yield from _typed(cfg.get("train_cfg"), "train_cfg", "loop")
+    eval_loop_key = "val_cfg" if mode == "train" else "test_cfg"  # the evaluation loop the command builds
+    yield from _typed(cfg.get(eval_loop_key), eval_loop_key, "loop")
 
 
 def check_component_types(cfg: Any, mode: str, plugins: Any = None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from mgx.core import distributed
 from mgx.core.engine.checkpoint import find_resumable, load_checkpoint
 from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState, meta_of
+from mgx.core.engine.loops import TrainLoop
 from mgx.core.errors import MgxError
 from mgx.core.run.record import checkpoints_of_run, new_run_token, read_run_record
 
@@ -81,17 +82,15 @@ def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> S
     return StartPoint(found, token, tracking_run_id)
 
 
-def already_finished(start: StartPoint, loop: object, work_dir: Path) -> str | None:
+def already_finished(start: StartPoint, loop: TrainLoop, work_dir: Path) -> str | None:
     """A message when the checkpoint to resume from is the end of the schedule (nothing left to
     train), else None. A checkpoint whose final validation was interrupted is not the end."""
     if start.checkpoint is None or start.meta.validation_pending:
         return None
     meta = start.meta
-    max_iters = getattr(loop, "max_iters", None)
-    if max_iters is not None:
-        done, limit, key, unit = meta.iteration, int(max_iters), "train_cfg.max_iters", "iteration"
-    else:
-        done, limit, key, unit = meta.epoch, int(getattr(loop, "max_epochs")), "train_cfg.max_epochs", "epoch"
+    done = loop.done_count(meta.iteration, meta.epoch)
+    name, limit = loop.limit()
+    key, unit = f"train_cfg.{name}", loop.unit
     if done < limit:
         return None
     return (f"--resume: the training in {work_dir} already finished at {unit} {done} ({key}={limit}, "

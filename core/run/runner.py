@@ -30,7 +30,7 @@ from mgx.core.distributed.ddp import wrap_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
-from mgx.core.engine.loops import train_loop_from_cfg
+from mgx.core.engine.loops import eval_loop_from_cfg, train_loop_from_cfg
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.engine.randomness import rank_seed, seed_everything
@@ -224,8 +224,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         start = start_point(options.resume, setup.work_dir, setup.logger)
         resume = start.checkpoint
         setup.apply_seed(start.meta.seed if resume is not None else None)
-        train_cfg = dict(cfg.get("train_cfg") or {})
-        loop = train_loop_from_cfg(train_cfg, build)
+        loop = train_loop_from_cfg(cfg.get("train_cfg"), build)
+        val_loop = eval_loop_from_cfg(cfg.get("val_cfg"), "val_cfg", build)
         finished = already_finished(start, loop, setup.work_dir)
         if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
             status = "FINISHED"
@@ -244,11 +244,10 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
             setup.logger.info(f"loaded weights from {cfg['load_from']}")
         ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
-        by_epoch = type(loop).__name__ == "EpochBasedTrainLoop" or bool(getattr(loop, "max_epochs", None))
         if "train_dataloader" not in cfg:
             raise ConfigError(f"config {cfg.filename} has no train_dataloader")
         loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
-                                  training=True, infinite=not by_epoch, device=setup.device)
+                                  training=True, infinite=not loop.by_epoch, device=setup.device)
         eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
         ddp_originals = (wrap_trainable_children(model, setup.device, **prepared.ddp_options)
                          if setup.world_size > 1 else {})
@@ -256,8 +255,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
         optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
                                      lr_scale=prepared.lr_scale(setup.world_size, loader.batch_size))
-        schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, by_epoch, iters_per_epoch=len(loader))
-        policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, by_epoch))
+        schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, loop.by_epoch, iters_per_epoch=len(loader))
+        policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, loop.by_epoch))
         run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                          world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,
                          logger=setup.logger)
@@ -284,7 +283,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         if tracker is not None:
             tracker.log_artifact(setup.log_path, "logs")
         trainer = Trainer(run, hooks=plugins.hook, loader=loader, optim=optim, schedulers=schedulers, ema=ema,
-                          validator=validator, policy=policy, ddp_originals=ddp_originals, by_epoch=by_epoch,
+                          validator=validator, val_loop=val_loop, policy=policy, ddp_originals=ddp_originals,
+                          by_epoch=loop.by_epoch,
                           log_interval=prepared.log_interval, config_text=config_text,
                           extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
                                       "run_token": start.run_token})
@@ -292,8 +292,8 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             trainer.restore_session_state(start.state.session)
         preemption.install_handlers()
         plugins.hook.mgx_before_run(run=run)
-        trainer.progress = Progress(getattr(loop, "max_iters", None) or loop.max_epochs * trainer.iters_per_epoch,
-                                    run.iteration, setup.logger, enabled=setup.rank == 0)
+        trainer.progress = Progress(loop.total_iters(trainer.iters_per_epoch), run.iteration, setup.logger,
+                                    enabled=setup.rank == 0)
         try:
             status = trainer.run_loop(loop)
         finally:
@@ -419,6 +419,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
     custom_hooks: list = []
     status = "FAILED"
     try:
+        test_loop = eval_loop_from_cfg(cfg.get("test_cfg"), "test_cfg", build)
         loaded = load_checkpoint(checkpoint)
         state = CheckpointState.from_dict(loaded, str(checkpoint))
         model = setup.build_model(cfg)
@@ -452,7 +453,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
                               work_dir=setup.work_dir)
         started = time.perf_counter()
         with evaluation_progress("Test", setup.logger if run.is_main else None):
-            metrics = validator.evaluate()
+            metrics = test_loop.run(validator)
         run.latest_metrics = metrics
         plugins.hook.mgx_after_test(run=run, metrics=metrics)
         if run.is_main:

@@ -1,15 +1,15 @@
-"""Pieces shared by the metric classes: extractor choice, batched extraction, gathering by index."""
+"""Pieces shared by the metric classes: extractor choice, batched extraction, the cache agreement across ranks.
+
+Rows gathered by index are a metric state (``BaseMetric.add_rows_state``, ``mgx.core.evaluation.metric_state``)."""
 from __future__ import annotations
 
 import torch
 
 from mgx.core import distributed
-from mgx.core.errors import ConfigError, MgxError
+from mgx.core.errors import ConfigError
 from mgx.core.engine.optim import autocast
 from mgx.core.registry import build
 from mgx.plugins.feature_extractors.base import extractor_identity
-
-from ._slabs import RowSlabs
 
 INCEPTION_STYLES = ("StyleGAN", "PyTorch")
 
@@ -116,56 +116,6 @@ def keep_below(images: torch.Tensor, indices: torch.Tensor, limit: int):
         return images, indices
     keep = indices < limit
     return images[keep.to(images.device)], indices[keep]
-
-
-class IndexedRows:
-    """Rows (features, distances …) of this rank, remembered with their global indices.
-
-    Rows are kept float32 (float64 when given so) in large blocks (see ``RowSlabs``).
-    """
-
-    def __init__(self) -> None:
-        self._rows = RowSlabs()
-        self._indices = RowSlabs()
-
-    def add(self, rows: torch.Tensor, indices: torch.Tensor) -> None:
-        rows = rows.detach().cpu()
-        self._rows.add(rows if rows.dtype == torch.float64 else rows.float())
-        self._indices.add(torch.as_tensor(indices).reshape(-1).long().cpu())
-
-    def __len__(self) -> int:
-        return self._indices.rows
-
-    def gather(self) -> torch.Tensor:
-        """All ranks' rows ordered by global index: the same tensor on 1 or N processes.
-
-        The rows are handed over: each block is copied into the result and dropped, so the peak
-        is about one copy of the rows (plus, across processes, the serialised exchange), and
-        this object is empty afterwards.
-        """
-        index_chunks = list(self._indices.take_chunks())
-        indices = torch.cat(index_chunks) if index_chunks else torch.zeros(0, dtype=torch.long)
-        chunks = list(self._rows.take_chunks())
-        if distributed.get_world_size() > 1:
-            local = torch.cat(chunks) if chunks else None
-            chunks.clear()
-            parts = [part for part in distributed.all_gather_object((indices, local)) if part[1] is not None]
-            indices = torch.cat([part[0] for part in parts]) if parts else indices
-            chunks = [part[1] for part in parts]
-            del parts, local
-        if not chunks:
-            raise MgxError("the metric received no samples on any process: check fake_nums/real_nums and the dataloader")
-        # Where each row goes: its rank in the global index order (stable for repeated indices).
-        destination = torch.empty_like(indices)
-        destination[torch.argsort(indices, stable=True)] = torch.arange(indices.numel())
-        dtype = torch.float64 if any(chunk.dtype == torch.float64 for chunk in chunks) else torch.float32
-        out = torch.empty((indices.numel(),) + tuple(chunks[0].shape[1:]), dtype=dtype)
-        offset = 0
-        for position in range(len(chunks)):
-            chunk, chunks[position] = chunks[position], None
-            out[destination[offset:offset + chunk.shape[0]]] = chunk.to(dtype)
-            offset += chunk.shape[0]
-        return out
 
 
 def agree_on_all_ranks(flag: bool) -> bool:

@@ -20,7 +20,7 @@ import torch
 
 from mgx.core.errors import MgxError
 
-from ._slabs import RowSlabs
+from mgx.core.evaluation import RowSlabs
 
 _READ_ROWS_BYTES = 32 * 1024 * 1024  # size of one chunk read back from disk
 

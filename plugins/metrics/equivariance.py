@@ -48,6 +48,7 @@ class Equivariance(GenerativeMetric):
             raise ConfigError("Equivariance: enable at least one of eq_cfg compute_eqt_int, compute_eqt_frac, "
                               "compute_eqr")
         self.latent_dim = latent_dim
+        self.add_sum_state("_sums", (3, 2))  # per measure: [Σ squared error·mask, Σ mask]
 
     def result_keys(self) -> list[str]:
         return [key for key, flag in (("eqt_int", "compute_eqt_int"), ("eqt_frac", "compute_eqt_frac"),
@@ -81,18 +82,21 @@ class Equivariance(GenerativeMetric):
             mask = ref_mask * pseudo_mask
             sums[2] += torch.stack([((pseudo - ref).square() * mask).sum().cpu(), mask.sum().cpu()])
 
-    def evaluate(self, ctx) -> dict[str, float]:
+    def evaluate(self, ctx) -> None:
+        """This rank's samples into the sums; ``compute`` (after the sync) turns them into dB."""
         model = ctx.model_for(self.sample_model)
         require_method(model, "mapping", "Equivariance", "maps z to w")
         require_transform_argument(model, "Equivariance")
         dim = latent_dim_of(model, self.latent_dim, "Equivariance")
-        sums = torch.zeros(3, 2, dtype=torch.float64)  # per measure: [Σ squared error·mask, Σ mask]
         with torch.inference_mode():
             for index in distributed.shard_indices(self.fake_nums):
                 gen = torch.Generator().manual_seed(sample_seed(ctx.seed, index))
                 z = torch.randn(1, dim, generator=gen).to(ctx.device)
-                self._one_sample(model, z, gen, sums)
-        sums = distributed.all_reduce_sum(sums)
+                self._one_sample(model, z, gen, self._sums)
+        return None
+
+    def compute(self) -> dict[str, float]:
+        sums = self._sums
         results = {}
         for row, (key, flag) in enumerate((("eqt_int", "compute_eqt_int"), ("eqt_frac", "compute_eqt_frac"),
                                            ("eqr", "compute_eqr"))):

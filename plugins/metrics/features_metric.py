@@ -4,12 +4,13 @@ from __future__ import annotations
 import torch
 
 from mgx.core import distributed
+from mgx.core.errors import MgxError
 from mgx.core.evaluation import GenerativeMetric
 
 from mgx.plugins.feature_extractors.base import extractor_identity
 
 from . import real_stats_cache as cache
-from ._common import IndexedRows, agree_on_all_ranks, keep_below, prepare_extractor, run_extractor
+from ._common import agree_on_all_ranks, keep_below, prepare_extractor, run_extractor
 
 
 class FeatureSetMetric(GenerativeMetric):
@@ -38,7 +39,8 @@ class FeatureSetMetric(GenerativeMetric):
         self.ctx = ctx
         self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
-        self._reals, self._fakes = IndexedRows(), IndexedRows()
+        self.add_rows_state("_reals")
+        self.add_rows_state("_fakes")
         self._real_features = None
         self._cache_file = None
         self.needs_reals = True
@@ -71,10 +73,12 @@ class FeatureSetMetric(GenerativeMetric):
             self._fakes.add(self._features(images), indices)
 
     def compute(self) -> dict[str, float]:
-        fake = self._fakes.gather()
-        real = self._real_features
+        fake, real = self._fakes, self._real_features
         if real is None:
-            real = self._reals.gather()
-            if self._cache_file is not None and distributed.is_main_process():
+            real = self._reals
+            if real is not None and self._cache_file is not None and distributed.is_main_process():
                 cache.save_stats(self._cache_file, self._identity, "features", {"features": real}, self.real_nums)
+        if real is None or fake is None:
+            raise MgxError(f"{type(self).__name__} received no {'fake' if fake is None else 'real'} samples on any "
+                           f"process: check fake_nums/real_nums and the dataloader")
         return self._score(real.to(self.ctx.device), fake.to(self.ctx.device))

@@ -15,15 +15,11 @@ from ._common import (agree_on_all_ranks, check_convention, check_extractor_arg,
 from .functional.frechet import RunningMoments, frechet_distance
 
 
-def reduce_moments(moments: RunningMoments) -> RunningMoments:
-    """Sum the running moments of every rank (a rank without samples contributes zeros)."""
-    dims = [d for d in distributed.all_gather_object(moments.dim) if d is not None]
-    if not dims:
+def synced_moments(packed: torch.Tensor | None) -> RunningMoments:
+    """The moments of every process's features (a synced sum state of packed moments)."""
+    if packed is None:
         raise MgxError("FID received no images on any process: check fake_nums/real_nums and the dataloader")
-    if moments.total is None:
-        moments = RunningMoments(dims[0])
-    packed = distributed.all_reduce_sum(moments.as_tensor())
-    reduced = RunningMoments.from_tensor(packed, dims[0])
+    reduced = RunningMoments.from_tensor(packed)
     if reduced.count < 2:
         raise MgxError(f"FID needs at least 2 images per set for a covariance, got {reduced.count}")
     return reduced
@@ -57,19 +53,20 @@ class _FIDState:
         self.ctx = ctx
         self.prepare_resources()
         prepare_extractor(self._extractor, ctx.device)
-        self._real = RunningMoments()
-        self._fake = RunningMoments()
+        # packed [n, Σx, Σxxᵀ] of the features (RunningMoments.add_packed), sized by the first batch
+        self.add_sum_state("_real", shape=None)
+        self.add_sum_state("_fake", shape=None)
         self._real_stats = None  # (mu, sigma) when reals come from a file
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         return run_extractor(self._extractor, images, self.ctx.device, self.ctx.amp)
 
     def _fid(self) -> dict[str, float]:
-        fake = reduce_moments(self._fake)
+        fake = synced_moments(self._fake)
         if self._real_stats is not None:
             mu_real, sigma_real = self._real_stats
         else:
-            real = reduce_moments(self._real)
+            real = synced_moments(self._real)
             mu_real, sigma_real = real.mean_cov()
             self._save_real(real)
         mu_fake, sigma_fake = fake.mean_cov()
@@ -126,12 +123,12 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
     def process_real(self, images: torch.Tensor, indices: torch.Tensor) -> None:
         images, indices = keep_below(images, indices, self.real_nums)
         if indices.numel():
-            self._real.update(self._features(images))
+            self._real = RunningMoments.add_packed(self._real, self._features(images))
 
     def process_fake(self, images: torch.Tensor, indices: torch.Tensor) -> None:
         images, indices = keep_below(images, indices, self.fake_nums)
         if indices.numel():
-            self._fake.update(self._features(images))
+            self._fake = RunningMoments.add_packed(self._fake, self._features(images))
 
     def compute(self) -> dict[str, float]:
         return self._fid()
@@ -196,12 +193,12 @@ class TransFID(_FIDState, BaseMetric):
         indices = sample_indices(batch, "TransFID")
         fakes, fake_idx = keep_below(images_from(outputs, self.fake_key, "fake", "TransFID"), indices, self.fake_nums)
         if fake_idx.numel():
-            self._fake.update(self._features(fakes))
+            self._fake = RunningMoments.add_packed(self._fake, self._features(fakes))
         if self._real_stats is None:
             reals, real_idx = keep_below(images_from(batch, self.real_key, "real", "TransFID"), indices,
                                          self.real_nums)
             if real_idx.numel():
-                self._real.update(self._features(reals))
+                self._real = RunningMoments.add_packed(self._real, self._features(reals))
 
     def compute(self) -> dict[str, float]:
         return self._fid()

@@ -10,7 +10,7 @@ from mgx.core.evaluation import BaseMetric, GenerativeMetric
 
 from ._common import (check_convention, check_extractor_arg, check_inception_style, inception_for_style,
                       keep_below, prepare_extractor, run_extractor, truncate_pixels)
-from ._slabs import RowSlabs
+from mgx.core.evaluation import RowSlabs
 from .fid import images_from, sample_indices
 from .functional.inception_score import inception_score_from_split_sums, inception_split_sums
 from .functional.pil_resize import METHODS as PILLOW_METHODS, pil_resize

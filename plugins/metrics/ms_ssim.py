@@ -37,7 +37,7 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
         return ["avg"]
 
     def setup(self, ctx) -> None:
-        self._sum = torch.zeros(2, dtype=torch.float64)  # [Σ ms-ssim, pairs]
+        self.add_sum_state("_sum", (2,))  # [Σ ms-ssim, pairs]
         self._waiting: dict[int, torch.Tensor] = {}  # index -> image whose partner has not arrived
 
     def _score_pairs(self, first: torch.Tensor, second: torch.Tensor) -> None:
@@ -61,13 +61,13 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
             self._score_pairs(torch.stack(firsts), torch.stack(seconds))
 
     def compute(self) -> dict[str, float]:
+        # self._sum is synced; a pair split across two shards is scored here, the same on every rank
         leftovers = {}
         for part in distributed.all_gather_object({i: t.cpu() for i, t in self._waiting.items()}):
             leftovers.update(part)
-        if distributed.is_main_process():  # cross-shard pairs are scored once, on rank 0
-            for index in sorted(i for i in leftovers if i % 2 == 0 and i + 1 in leftovers):
-                self._score_pairs(leftovers[index][None].double(), leftovers[index + 1][None].double())
-        total = distributed.all_reduce_sum(self._sum)
+        for index in sorted(i for i in leftovers if i % 2 == 0 and i + 1 in leftovers):
+            self._score_pairs(leftovers[index][None].double(), leftovers[index + 1][None].double())
+        total = self._sum
         if total[1] == 0:
             raise ConfigError("MultiScaleStructureSimilarity: no complete image pair was evaluated")
         return mmagic_rounding({"avg": float(total[0] / total[1])}, self.convention)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 
-from mgx.core import distributed
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric
 
@@ -43,7 +42,7 @@ class NIQE(BaseMetric):
         return ["NIQE"]
 
     def setup(self, ctx) -> None:
-        self._sum = torch.zeros(2, dtype=torch.float64)  # [Σ NIQE, count]
+        self.add_sum_state("_sum", (2,))  # [Σ NIQE, count]
 
     def _gray(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(torch.float64)
@@ -69,5 +68,5 @@ class NIQE(BaseMetric):
             self._sum += torch.tensor([niqe(image.numpy()), 1.0], dtype=torch.float64)
 
     def compute(self) -> dict[str, float]:
-        total = distributed.all_reduce_sum(self._sum)
+        total = self._sum  # synced: the sum over processes
         return {"NIQE": float(total[0] / total[1]) if total[1] else float("nan")}

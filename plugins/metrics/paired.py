@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 
-from mgx.core import distributed
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric
 
@@ -40,7 +39,7 @@ class PairedMetric(BaseMetric):
         return [self.result_key]
 
     def setup(self, ctx) -> None:
-        self._sum = torch.zeros(2, dtype=torch.float64)  # [Σ values, count]
+        self.add_sum_state("_sum", (2,))  # [Σ values, count]
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(torch.float64)
@@ -78,7 +77,7 @@ class PairedMetric(BaseMetric):
         self._sum += torch.stack([values.sum(), torch.tensor(float(values.numel()), dtype=torch.float64)])
 
     def compute(self) -> dict[str, float]:
-        total = distributed.all_reduce_sum(self._sum)
+        total = self._sum
         if total[1] == 0:
             return {self.result_key: float("nan")}
         return {self.result_key: float(total[0] / total[1]) * self.scaling}

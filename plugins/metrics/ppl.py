@@ -9,7 +9,7 @@ from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation import GenerativeMetric, sample_seed, to_pixel_range
 from mgx.core.engine.optim import autocast
 
-from ._common import IndexedRows, build_extractor, check_convention, check_extractor_arg, prepare_extractor
+from ._common import build_extractor, check_convention, check_extractor_arg, prepare_extractor
 from .functional.ppl import (face_crop, lerp, mmagic_lpips_downsample, robust_mean, slerp,
                              stylegan_lpips_downsample)
 from .model_capabilities import latent_dim_of, require_method
@@ -55,6 +55,7 @@ class PerceptualPathLength(GenerativeMetric):
         self.crop, self.epsilon, self.space, self.sampling = crop, epsilon, space, sampling
         self.latent_dim, self.feature_extractor, self.vgg16_script = latent_dim, feature_extractor, vgg16_script
         self._lpips = None
+        self.add_rows_state("_distances")
 
     def result_keys(self) -> list[str]:
         return ["ppl_score"]
@@ -106,7 +107,8 @@ class PerceptualPathLength(GenerativeMetric):
         t = t.reshape(shape).to(w0)
         return model.synthesis(torch.cat([lerp(w0, w1, t), lerp(w0, w1, t + eps)]))
 
-    def evaluate(self, ctx) -> dict[str, float]:
+    def evaluate(self, ctx) -> None:
+        """This rank's distances, kept by sample index; ``compute`` (after the sync) takes the mean."""
         model = ctx.model_for(self.sample_model)
         if self.space == "W":
             require_method(model, "mapping", "PerceptualPathLength(space='W')", "maps z to w")
@@ -116,7 +118,6 @@ class PerceptualPathLength(GenerativeMetric):
         dim = latent_dim_of(model, self.latent_dim, "PerceptualPathLength")
         self.prepare_resources()
         lpips = prepare_extractor(self._lpips, ctx.device)
-        distances = IndexedRows()
         mine = list(distributed.shard_indices(self.fake_nums))
         for start in range(0, len(mine), ctx.batch_size):
             indices = mine[start:start + ctx.batch_size]
@@ -129,6 +130,10 @@ class PerceptualPathLength(GenerativeMetric):
                 emb = lpips(images).float()
             half = len(indices)
             dist = (emb[:half] - emb[half:]).square().flatten(1).sum(dim=1) / self.epsilon ** 2
-            distances.add(dist[:, None].double(), torch.as_tensor(indices))
-        values = distances.gather()[:, 0].numpy().astype(np.float64)
-        return {"ppl_score": robust_mean(values)}
+            self._distances.add(dist[:, None].double(), torch.as_tensor(indices))
+        return None
+
+    def compute(self) -> dict[str, float]:
+        if self._distances is None:
+            raise MgxError("PerceptualPathLength received no samples on any process: check fake_nums")
+        return {"ppl_score": robust_mean(self._distances[:, 0].numpy().astype(np.float64))}

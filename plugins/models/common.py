@@ -1,7 +1,8 @@
 """Small helpers shared by the built-in models."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -14,6 +15,23 @@ def module_device(module: nn.Module) -> torch.device:
     for parameter in module.parameters():
         return parameter.device
     return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module | None) -> Iterator[None]:
+    """``module``'s parameters take no gradient inside the block (a GAN's discriminator during the
+    generator step: its gradients must not leak into its next update, and DDP must see no hook of
+    it fire); each parameter's own ``requires_grad`` comes back afterwards, also on an exception.
+    ``None`` (no discriminator) freezes nothing."""
+    parameters = list(module.parameters()) if module is not None else []
+    trainable = [parameter.requires_grad for parameter in parameters]
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(parameters, trainable):
+            parameter.requires_grad_(flag)
 
 
 def batch_images(batch: dict, key: str, who: str, device: torch.device) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """A plugin module the engine tests load with MGX_PLUGINS (as a user would load a local plugin).
 
 It registers run hooks that record every lifecycle call, that widen the
-checkpoint-write window (so a test can kill a run mid-write), and a model whose
-loss turns NaN at a chosen iteration.
+checkpoint-write window (so a test can kill a run mid-write), a model whose
+loss turns NaN at a chosen iteration, and a training and a validation loop of its own.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import json
 import torch
 from torch import nn
 
+from mgx.core.engine.loops import TrainLoop, ValLoop
+from mgx.core.evaluation import GenerativeMetric
 from mgx.core.hookspecs import hookimpl
 
 
@@ -162,3 +164,70 @@ def mgx_register_run_hooks(register):
 @hookimpl
 def mgx_register_models(register):
     register(NaNAtIteration)
+
+
+class StepsLoop(TrainLoop):
+    """A training loop of its own (not an IterBasedTrainLoop): ``train_cfg=dict(type='StepsLoop', steps=N)``.
+    The engine learns its length only from what TrainLoop answers."""
+
+    def __init__(self, steps: int, val_interval: int = 1) -> None:
+        super().__init__(val_interval=val_interval)
+        self.steps = steps
+
+    def limit(self):
+        return "steps", self.steps
+
+    def run(self, session):
+        run = session.run
+        run.max_iters = self.steps
+        batches = session.batches(epoch=None)
+        while run.iteration < self.steps:
+            session.train_step(next(batches))
+            session.log_progress()
+            if self.validation_due(run.iteration, self.steps):
+                session.validate()
+            session.save_checkpoint("interval")
+        return "FINISHED"
+
+
+class RecordingValLoop(ValLoop):
+    """Appends the metrics of each pass it runs to ``record`` (one JSON line per pass)."""
+
+    def __init__(self, record: str, fp16: bool = False) -> None:
+        super().__init__(fp16=fp16)
+        self.record = record
+
+    def run(self, session):
+        metrics = super().run(session)
+        with open(self.record, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(metrics) + "\n")
+        return metrics
+
+
+class AmpProbe(GenerativeMetric):
+    """Reports whether the evaluation pass ran under autocast (its metric context's ``amp``)."""
+
+    default_prefix = "Probe"
+
+    def result_keys(self):
+        return ["amp"]
+
+    def setup(self, ctx):
+        self.amp = ctx.amp
+
+    def process_fake(self, images, indices):
+        pass
+
+    def compute(self):
+        return {"amp": float(self.amp)}
+
+
+@hookimpl
+def mgx_register_loops(register):
+    register(StepsLoop)
+    register(RecordingValLoop)
+
+
+@hookimpl
+def mgx_register_metrics(register):
+    register(AmpProbe)

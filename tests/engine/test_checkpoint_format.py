@@ -20,6 +20,7 @@ from engine_helpers import REPO, run_mgx, write_tiny_config
 from mgx.core.engine.checkpoint import load_checkpoint, read_checkpoint
 from mgx.core.engine.checkpoint_state import (CheckpointError, CheckpointMeta, CheckpointState, SessionState)
 from mgx.core.engine.ema import ExponentialMovingAverage
+from mgx.core.engine.loops import IterBasedTrainLoop
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.engine.randomness import capture_rng_state
 from mgx.core.errors import ConfigError
@@ -181,7 +182,7 @@ def test_the_trainers_checkpoint_reads_the_same_through_every_path(trained):
     start = start_point("auto", work, logging.getLogger("test"))  # resume
     assert start.checkpoint[0] == path and start.run_token == "tok-format" and start.tracking_run_id == "run-format"
     assert start.state.meta == state.meta and start.state.session == state.session
-    two, four = type("Loop", (), {"max_iters": 2})(), type("Loop", (), {"max_iters": 4})()
+    two, four = IterBasedTrainLoop(max_iters=2), IterBasedTrainLoop(max_iters=4)
     assert "already finished at iteration 2" in already_finished(start, two, work)
     assert already_finished(start, four, work) is None
 

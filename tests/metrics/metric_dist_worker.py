@@ -22,6 +22,8 @@ METRICS = [
     # 1 MiB: each rank spools its descriptors to disk and the directions go in blocks of ~14
     dict(type="SWD", prefix="SWD-spooled", fake_nums=20, real_nums=20, memory_mb=1.0),
     dict(type="PPL", fake_nums=11, feature_extractor=dict(type="TinyLPIPS"), crop=False),
+    # a third-party metric with declared state and no collective of its own
+    dict(type="BrightnessProfile", fake_nums=23),
 ]
 EQ = [dict(type="EQ", fake_nums=3, eq_cfg=dict(compute_eqt_int=True, compute_eqt_frac=True))]
 

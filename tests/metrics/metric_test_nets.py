@@ -128,7 +128,7 @@ def mgx_register_feature_extractors(register):
 def plugin_manager() -> PluginManager:
     """Built-in metrics + extractors and this module's tiny extractors, active for build()."""
     return PluginManager(default_plugins=["mgx.plugins.metrics", "mgx.plugins.feature_extractors",
-                                          __name__]).activate()
+                                          __name__, "third_party_state_metric"]).activate()
 
 
 def real_images(n: int, size: int = 32, seed: int = 5) -> torch.Tensor:

@@ -12,7 +12,7 @@ from metric_test_nets import make_context, real_images
 from mgx.core.errors import MgxError
 from mgx.core.evaluation import sample_seed
 from mgx.plugins.metrics import swd as swd_module
-from mgx.plugins.metrics._common import IndexedRows
+from mgx.core.evaluation.metric_state import IndexedRows
 from mgx.plugins.metrics._spool import RowSpool
 from mgx.plugins.metrics.functional.swd import (ChannelMoments, laplacian_pyramid, projection_directions,
                                                 pyramid_resolutions, random_patches)
@@ -170,7 +170,7 @@ def test_memory_benchmark_smoke_mode_measures_metrics_in_subprocesses():
 
 
 def test_row_slabs_keep_rows_in_order_across_blocks(monkeypatch):
-    from mgx.plugins.metrics import _slabs
+    from mgx.core.evaluation import metric_state as _slabs
 
     monkeypatch.setattr(_slabs, "SLAB_BYTES", 4 * 3 * 10)  # blocks of 10 rows of 3 float32
     store = _slabs.RowSlabs()

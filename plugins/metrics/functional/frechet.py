@@ -56,10 +56,27 @@ class RunningMoments:
         count = torch.tensor([float(self.count)], dtype=torch.float64, device=self.total.device)
         return torch.cat([count, self.total, self.outer.reshape(-1)])
 
+    @staticmethod
+    def add_packed(packed: torch.Tensor | None, features: torch.Tensor) -> torch.Tensor:
+        """``packed`` (the ``as_tensor`` form; None: no features yet) plus a batch of features (N×d),
+        in place: the same sums as ``update``, kept in one vector that can be summed over processes."""
+        feats = features.detach().reshape(features.shape[0], -1).to(torch.float64)
+        dim = feats.shape[1]
+        if packed is None:
+            packed = torch.zeros(1 + dim + dim * dim, dtype=torch.float64, device=feats.device)
+        if packed.numel() != 1 + dim + dim * dim:
+            raise ValueError(f"feature dimension changed from {packed_dim(packed)} to {dim}")
+        feats = feats.to(packed.device)
+        packed[0] += feats.shape[0]
+        packed[1:1 + dim] += feats.sum(dim=0)
+        packed[1 + dim:].view(dim, dim).add_(feats.T @ feats)
+        return packed
+
     @classmethod
-    def from_tensor(cls, packed: torch.Tensor, dim: int) -> "RunningMoments":
+    def from_tensor(cls, packed: torch.Tensor, dim: int | None = None) -> "RunningMoments":
         moments = cls()
         packed = packed.to(torch.float64)
+        dim = packed_dim(packed) if dim is None else dim
         moments._allocate(dim, packed.device)
         moments.count = int(round(float(packed[0])))
         moments.total.copy_(packed[1:1 + dim])
@@ -74,6 +91,11 @@ class RunningMoments:
         mean = self.total / n
         cov = (self.outer - n * torch.outer(mean, mean)) / (n - 1)
         return mean, cov
+
+
+def packed_dim(packed: torch.Tensor) -> int:
+    """d of a packed [n, Σx (d), Σxxᵀ (d²)] vector."""
+    return int(round((-1 + (1 + 4 * (packed.numel() - 1)) ** 0.5) / 2))
 
 
 def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:

@@ -127,10 +127,6 @@ class BaseTranslationModel(nn.Module):
         period = self.discriminator_steps * int(getattr(optim["discriminators"], "accumulative_counts", 1))
         return (iteration + 1) % period == 0 and iteration >= self.disc_init_steps
 
-    def set_discriminators_trainable(self, flag: bool) -> None:
-        for parameter in self.discriminators.parameters():
-            parameter.requires_grad_(flag)
-
     # -- evaluation ------------------------------------------------------------------
 
     @torch.no_grad()

@@ -62,9 +62,19 @@ def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
     if isinstance(state, dict):
         state = weights_of(state)  # an mgx checkpoint, an MMEngine one, or bare weights
     prefix = init_cfg.get("prefix") or ""
+    if prefix and not prefix.endswith("."):  # MMEngine reads prefix='generator_ema' as 'generator_ema.'
+        prefix += "."
     weights = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
     if not weights:
         raise ConfigError(f"{who}: no key of {path} starts with prefix {prefix!r}")
+    custom = getattr(module, "load_pretrained_weights", None)
+    if callable(custom):  # a network whose pretrained file is another network's (GLEAN: a StyleGAN2 generator)
+        try:
+            custom(weights)
+        except RuntimeError as exc:  # load_state_dict's missing/unexpected/shape message
+            raise ConfigError(f"{who}: {path} (prefix {prefix!r}) does not fit {type(module).__name__}: "
+                              f"{str(exc).splitlines()[0]} …") from None
+        return
     own = module.state_dict()
     missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
     wrong = sorted(k for k in set(own) & set(weights) if own[k].shape != weights[k].shape)

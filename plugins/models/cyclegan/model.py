@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 
 from ..base_models import BaseTranslationModel
+from ..common import frozen
 
 _LOSS_DEFAULTS = dict(cycle_loss_weight=10.0, id_loss_weight=0.5)
 
@@ -125,13 +126,10 @@ class CycleGAN(BaseTranslationModel):
         disc_optim.update_params(loss_disc)
         if not generator_phase:
             return logs
-        self.set_discriminators_trainable(False)
-        try:
+        with frozen(self.discriminators):
             with gen_optim.optim_context(self.generators):
                 loss_gen, gen_logs = self._gen_loss(outputs)
             gen_optim.update_params(loss_gen)
-        finally:
-            self.set_discriminators_trainable(True)
         logs.update(gen_logs)
         return logs
 

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import build
 
-from ..common import batch_images, module_device, uint8_to_signed
+from ..common import batch_images, frozen, module_device, uint8_to_signed
 from .checkpoint import convert_mmagic_state_dict
 from .mgx_networks import MgxDCGANDiscriminator, MgxDCGANGenerator, init_dcgan_weights
 
@@ -183,12 +183,6 @@ class DCGAN(nn.Module):
             return -fake_logits.mean()
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
-    def _set_disc_trainable(self, flag: bool) -> None:
-        # Frozen during the generator update so its gradients do not leak into
-        # the discriminator's next step (and DDP sees no hook fire for it).
-        for parameter in self.discriminator.parameters():
-            parameter.requires_grad_(flag)
-
     # -- engine API --------------------------------------------------------
 
     def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
@@ -210,15 +204,12 @@ class DCGAN(nn.Module):
             self.train_iter += 1
             if int(self.train_iter) % self.discriminator_steps != 0:
                 return losses
-        self._set_disc_trainable(False)
-        try:
+        with frozen(self.discriminator):
             for _ in range(self.gen_steps):
                 noise = torch.randn(num, self.latent_dim, device=device)
                 with gen_optim.optim_context(self.generator):
                     loss_gen = self._gen_loss(self.discriminator(self.generator(noise)))
                 gen_optim.update_params(loss_gen)
-        finally:
-            self._set_disc_trainable(True)
         losses["loss_gen"] = loss_gen.detach()
         return losses
 

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 
 from ..base_models import BaseTranslationModel
+from ..common import frozen
 
 
 class Pix2Pix(BaseTranslationModel):
@@ -50,15 +51,12 @@ class Pix2Pix(BaseTranslationModel):
         losses = dict(loss_gan_d_fake=loss_fake.detach(), loss_gan_d_real=loss_real.detach())
         if not generator_phase:
             return losses
-        self.set_discriminators_trainable(False)
-        try:
+        with frozen(self.discriminators):
             with gen_optim.optim_context(self.generators):
                 fake_logits = self._disc_logits(source, fake)
                 loss_gan = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
                 loss_pixel = self.pixel_loss_weight * F.l1_loss(target.float(), fake.float())
             gen_optim.update_params(loss_gan + loss_pixel)
-        finally:
-            self.set_discriminators_trainable(True)
         losses.update(loss_gan_g=loss_gan.detach(), loss_pixel=loss_pixel.detach())
         return losses
 

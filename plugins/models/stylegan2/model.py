@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError, MgxError
 
-from ..common import module_device
+from ..common import frozen, module_device
 from .checkpoint import convert_mmagic_state_dict, is_mmagic_state
 from .discriminator import StyleGAN2Discriminator
 from .ema import AveragedGenerator
@@ -257,9 +257,7 @@ class StyleGAN2(nn.Module):
         return losses
 
     def _generator_phase(self, gen_optim, keys, num: int, device, iteration: int, losses: dict) -> None:
-        for parameter in self.discriminator.parameters():
-            parameter.requires_grad_(False)
-        try:
+        with frozen(self.discriminator):
             for _ in range(self.generator_steps):
                 styles, inject, noise = self._draws(_PURPOSE_GEN, keys, num, device)
                 with gen_optim.optim_context(self.generator):
@@ -279,9 +277,6 @@ class StyleGAN2(nn.Module):
                         self.mean_path_length.copy_(new_mean)
                         losses["loss_path_regular"] = loss_pl.detach()
                 gen_optim.update_params(total)
-        finally:
-            for parameter in self.discriminator.parameters():
-                parameter.requires_grad_(True)
         losses["loss_gen"] = loss_gen.detach()
 
     # -- evaluation ----------------------------------------------------------------------
