@@ -26,7 +26,7 @@ _MODE_KEYS = {
     "bbox": ({"img_shape", "max_bbox_shape"}, {"max_bbox_delta", "min_margin"}),
     "irregular": ({"img_shape"}, {"num_vertices", "max_angle", "length_range", "brush_width", "area_ratio_range"}),
     "ff": ({"img_shape"}, {"num_vertices", "mean_angle", "angle_range", "brush_width", "max_loops"}),
-    "set": ({"mask_list_file", "prefix"}, {"io_backend", "color_type", "file_client_kwargs"}),
+    "set": ({"mask_list_file", "prefix"}, {"io_backend", "color_type", "flag", "file_client_kwargs"}),
     "file": (set(), set()),
 }
 
