@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,33 @@ class Validator:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)
         return path
+
+    def save_prompt_grids(self, folder: Path, step: int) -> list[tuple[str, Path]]:
+        """For a text-to-image model (``prompt_grids(seed) -> {prompt: N×C×H×W in [-1, 1]}``, EMA weights
+        when present): one PNG per prompt, ``folder/<prompt slug>/iter_<step>.png``, sampled from the
+        same seed every time so a prompt's images can be compared across steps. Returns (key, path) pairs;
+        the key (``samples/<slug>``) is the MLflow image key."""
+        import torch
+        from torchvision.utils import make_grid, save_image
+
+        model = self.ema.module if self.ema is not None else self.model
+        if not callable(getattr(model, "prompt_grids", None)):
+            return []
+        was_training = model.training
+        model.eval()
+        try:
+            with preserved_rng(), torch.inference_mode():
+                grids = model.prompt_grids(GRID_SEED)
+        finally:
+            model.train(was_training)
+        saved = []
+        for prompt, images in grids.items():
+            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", prompt).strip("_")[:80] or "prompt"
+            path = folder / slug / f"iter_{step:07d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(make_grid(((images.float().cpu() + 1) / 2).clamp(0, 1), nrow=8, padding=2), path)
+            saved.append((f"samples/{slug}", path))
+        return saved
 
 
 PAIRED_GRID_ROWS = 8
