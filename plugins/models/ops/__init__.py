@@ -3,7 +3,8 @@
 
 def components() -> list:
     """Networks several families build, registered once here (MMagic keeps them in models/archs)."""
+    from .multi_layer_disc import MultiLayerDiscriminator
     from .patch_discriminator import PatchDiscriminator
     from .spectral_norm import SelfAttentionBlock, SNConvModule
 
-    return [PatchDiscriminator, SNConvModule, SelfAttentionBlock]
+    return [PatchDiscriminator, MultiLayerDiscriminator, SNConvModule, SelfAttentionBlock]
