@@ -1,6 +1,8 @@
 """Fréchet Inception Distance (FID, FID-Full) and its translation variant TransFID."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from mgx.core import distributed
@@ -106,6 +108,11 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
         self._setup_fid(ctx)
         self._cache_file = None
         self.needs_reals = True
+        if self.inception_pkl and _missing_local_file(self.inception_pkl):
+            # MMagic's rule: a local inception_pkl that does not exist yet is computed from the real
+            # images and written there (MMagic's configs name e.g. ./work_dirs/inception_pkl/cifar10-full.pkl)
+            self._cache_file = Path(self.inception_pkl).expanduser()
+            return
         if self.inception_pkl:
             record = cache.load_stats(self.inception_pkl, self._identity, "moments")
             self._real_stats = _mu_sigma(record)
@@ -138,6 +145,10 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
             cache.save_stats(self._cache_file, self._identity, "moments",
                              {"count": torch.tensor(real.count), "sum": real.total, "outer": real.outer},
                              self.real_nums)
+
+
+def _missing_local_file(path: str) -> bool:
+    return "://" not in str(path) and not Path(path).expanduser().exists()
 
 
 def _mu_sigma(record: dict) -> tuple[torch.Tensor, torch.Tensor]:
