@@ -44,6 +44,7 @@ class Trial:
     options: list[str] = field(default_factory=list)  # --cfg-options for `mgx run train` and `mgx run test`
     env: dict[str, str] = field(default_factory=dict)  # stand-in weights of the metrics' networks
     written: list[Path] = field(default_factory=list)  # dataset folders written
+    test_only: bool = False  # the config has no training part (MMagic's conversion configs)
 
 
 class NoWriter(Exception):
@@ -123,7 +124,80 @@ def write_basic_image_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     return data_root
 
 
-WRITERS: dict[str, Callable[[dict, Path, Sizes], Path]] = {"BasicImageDataset": write_basic_image_dataset}
+def write_images(folder: Path, count: int, size: int, seed: int = 2) -> Path:
+    """``folder/<n>.png``: ``count`` smooth RGB images, ``size`` px square."""
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        save_image(smooth_image(rng, size, size), folder / f"{index}.png")
+    return folder
+
+
+def write_pair_images(folder: Path, count: int, size: int, seed: int = 1) -> Path:
+    """``folder/<n>.png``: A left of B, ``size`` × 2·``size`` (B is A's colour inverse, so a pair reads as a
+    pair in a sample grid)."""
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        a = smooth_image(rng, size, size)
+        save_image(np.concatenate([a, 255 - a], axis=1), folder / f"{index}.png")
+    return folder
+
+
+def write_paired_image_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's PairedImageDataset: ``data_root/{train,test_dir}/<n>.png`` pairs."""
+    data_root = _under(root, dataset.get("data_root"))
+    for phase in ("train", dataset.get("test_dir", "test")):
+        write_pair_images(data_root / phase, sizes.count, sizes.image)
+    return data_root
+
+
+def write_unpaired_image_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's UnpairedImageDataset: unrelated images in ``data_root/{train,test}{A,B}``."""
+    data_root = _under(root, dataset.get("data_root"))
+    for seed, folder in enumerate(("trainA", "trainB", "testA", "testB")):
+        write_images(data_root / folder, sizes.count, sizes.image, seed)
+    return data_root
+
+
+def write_cifar10(dataset: dict, root: Path, sizes: Sizes, num_classes: int = 10) -> Path:
+    """MMagic's CIFAR10: the python pickles (``data`` N×3072 uint8 rows, ``labels``) of
+    ``data_root/data_prefix/cifar-10-batches-py``, ``sizes.count`` 32×32 images each."""
+    import pickle
+
+    folder = _under(_under(root, dataset.get("data_root")), dataset.get("data_prefix")) / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = np.stack([smooth_image(rng, 32, 32).transpose(2, 0, 1).reshape(-1) for _ in range(sizes.count)])
+        labels = [int(v) for v in rng.integers(0, num_classes, sizes.count)]
+        (folder / name).write_bytes(pickle.dumps({"data": images, "labels": labels}))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{i}" for i in range(num_classes)]}))
+    return folder
+
+
+def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: int = 3) -> Path:
+    """MMagic's BasicConditionalDataset / ImageNet: ``data_root/data_prefix/class<i>/<j>.png`` (not square,
+    so the long-edge crops crop) and, when the config names one, ``ann_file`` listing
+    ``class<i>/<j>.png i`` (ImageNet's ``meta/train.txt``)."""
+    data_root = _under(root, dataset.get("data_root"))
+    prefix = dataset.get("data_prefix") or ""
+    images = _under(data_root, prefix if isinstance(prefix, str) else next(iter(prefix.values()), ""))
+    rng = np.random.default_rng(4)
+    lines = []
+    for label in range(classes):
+        for index in range(max(1, sizes.count // classes)):
+            save_image(smooth_image(rng, sizes.image, sizes.image + 8), images / f"class{label}" / f"{index}.png")
+            lines.append(f"class{label}/{index}.png {label}\n")
+    if dataset.get("ann_file"):
+        ann = _under(data_root, dataset["ann_file"])
+        ann.parent.mkdir(parents=True, exist_ok=True)
+        ann.write_text("".join(lines))
+    return images
+
+
+WRITERS: dict[str, Callable[[dict, Path, Sizes], Path]] = {
+    "BasicImageDataset": write_basic_image_dataset, "PairedImageDataset": write_paired_image_dataset,
+    "UnpairedImageDataset": write_unpaired_image_dataset, "CIFAR10": write_cifar10,
+    "ImageNet": write_conditional_dataset, "BasicConditionalDataset": write_conditional_dataset}
 
 
 def write_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
@@ -195,7 +269,9 @@ def run_options(cfg: dict) -> list[str]:
 
     options = [f"{path}.batch_size={TRIAL_BATCH}" for path, _ in loaders(cfg)]
     train_cfg = cfg.get("train_cfg") or {}
-    if train_cfg.get("by_epoch") or train_cfg.get("type") == "EpochBasedTrainLoop":
+    if not cfg.get("train_dataloader"):
+        pass  # a conversion/inference config (MMagic sets train_cfg = train_dataloader = None): test only
+    elif train_cfg.get("by_epoch") or train_cfg.get("type") == "EpochBasedTrainLoop":
         options += ["train_cfg.max_epochs=1", "train_cfg.val_interval=1"]
     else:
         options += ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]
@@ -209,6 +285,26 @@ def run_options(cfg: dict) -> list[str]:
 
 
 # -- stand-ins for downloaded weights ------------------------------------------------------------
+
+
+def stand_in_checkpoint(config: Path, options: list[str], path: Path) -> Path:
+    """The published checkpoint a conversion config (no training part) evaluates, stood in for by the
+    weights of the model the config builds: spectral-norm vectors and BN statistics settled by a few
+    training-mode samples, as a trained checkpoint's are. The plugins must be active."""
+    from mgx.core.config import load_config, to_plain
+    from mgx.core.registry import build
+
+    cfg = to_plain(load_config(str(config), [o for o in options if o.startswith("model.")]))
+    torch.manual_seed(0)
+    model = build(cfg["model"], "model").train()
+    if callable(getattr(model, "sample", None)):
+        with torch.no_grad():
+            for _ in range(5):
+                for which in ("orig", "ema"):
+                    model.sample(2, sample_model=which)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict()}, path)
+    return path
 
 
 def _pretrained(value: Any, path: str) -> Iterator[tuple[str, dict]]:
@@ -313,7 +409,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     (``PluginManager().activate()``) when the config has pretrained parts to stand in for.
     ``weights`` (default ``root/weights``) holds the stand-in networks, shareable between trials."""
     sizes = sizes or Sizes()
-    trial = Trial()
+    trial = Trial(test_only=not cfg.get("train_dataloader"))
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
     seen: set[tuple] = set()
@@ -336,5 +432,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
 
 
 __all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "prepare_trial",
-           "run_options", "save_image", "size_options", "smooth_image", "stand_in_pretrained", "write_dataset",
-           "write_stand_in_weights"]
+           "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint", "stand_in_pretrained",
+           "write_cifar10",
+           "write_conditional_dataset", "write_dataset", "write_images", "write_pair_images",
+           "write_paired_image_dataset", "write_stand_in_weights", "write_unpaired_image_dataset"]

@@ -6,76 +6,41 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from mgx.benchmarks import zoo_data
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "tests" / "mmagic" / "configs"
 
 
 def write_paired_layout(root: Path, size: int = 32, counts: dict | None = None) -> Path:
-    """``root/train``, ``root/test``: A|B pairs side by side (``size`` × 2·``size``), MMagic's paired layout.
-    B is A's colour inverse, so a pair is recognisably a pair in a sample grid."""
-    rng = np.random.default_rng(0)
+    """``root/train``, ``root/test``: A|B pairs side by side (``size`` × 2·``size``), MMagic's paired layout."""
     for phase, count in (counts or {"train": 3, "test": 2}).items():
-        (root / phase).mkdir(parents=True, exist_ok=True)
-        for index in range(count):
-            a = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(root / phase / f"{index}.png")
+        zoo_data.write_pair_images(root / phase, count, size)
     return root
 
 
 def write_unpaired_layout(root: Path, size: int = 32, counts: dict | None = None) -> Path:
     """``root/trainA``, ``trainB``, ``testA``, ``testB``: unrelated images, MMagic's unpaired layout."""
-    rng = np.random.default_rng(1)
-    for phase, count in (counts or {"trainA": 3, "trainB": 2, "testA": 2, "testB": 2}).items():
-        (root / phase).mkdir(parents=True, exist_ok=True)
-        for index in range(count):
-            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / phase / f"{index}.png")
+    for seed, (phase, count) in enumerate((counts or {"trainA": 3, "trainB": 2, "testA": 2, "testB": 2}).items()):
+        zoo_data.write_images(root / phase, count, size, seed)
     return root
 
 
 def write_image_folder(root: Path, size: int = 12, count: int = 4) -> Path:
-    """A flat folder of random RGB images (MMagic's unconditional layout: data_root holds the images)."""
-    rng = np.random.default_rng(2)
-    root.mkdir(parents=True, exist_ok=True)
-    for index in range(count):
-        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / f"{index}.png")
-    return root
+    """A flat folder of RGB images (MMagic's unconditional layout: data_root holds the images)."""
+    return zoo_data.write_images(root, count, size)
 
 
 def write_cifar10_layout(root: Path, count: int = 4, num_classes: int = 10) -> Path:
-    """``root/cifar10/cifar-10-batches-py``: the five training pickles, ``test_batch`` and ``batches.meta`` in
-    CIFAR-10's python format (``data`` N×3072 uint8 rows, ``labels``), ``count`` random images each."""
-    import pickle
-
-    rng = np.random.default_rng(3)
-    folder = root / "cifar10" / "cifar-10-batches-py"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        entry = {"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
-                 "labels": [int(v) for v in rng.integers(0, num_classes, count)]}
-        (folder / name).write_bytes(pickle.dumps(entry))
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{i}" for i in range(num_classes)]}))
+    """``root/cifar10/cifar-10-batches-py``: CIFAR-10's python pickles, ``count`` images each."""
+    zoo_data.write_cifar10(dict(data_root="", data_prefix="cifar10"), root, zoo_data.Sizes(count=count), num_classes)
     return root
 
 
-def write_class_folders(root: Path, size: int = 40, classes: int = 3, per_class: int = 2,
-                        ann_file: str | None = "meta/train.txt", prefix: str = "train") -> Path:
-    """``root/prefix/class<i>/<j>.png`` (ImageNet's layout; not square, so the long-edge crops crop) and,
-    when ``ann_file``, ``root/ann_file`` listing ``class<i>/<j>.png i``."""
-    rng = np.random.default_rng(4)
-    lines = []
-    for label in range(classes):
-        folder = root / prefix / f"class{label}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for index in range(per_class):
-            image = rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)
-            Image.fromarray(image).save(folder / f"{index}.png")
-            lines.append(f"class{label}/{index}.png {label}")
-    if ann_file:
-        (root / ann_file).parent.mkdir(parents=True, exist_ok=True)
-        (root / ann_file).write_text("\n".join(lines) + "\n")
+def write_class_folders(root: Path, size: int = 40, classes: int = 3, per_class: int = 2) -> Path:
+    """``root/train/class<i>/<j>.png`` (ImageNet's layout) and ``root/meta/train.txt`` listing them."""
+    zoo_data.write_conditional_dataset(dict(data_root="", data_prefix="train", ann_file="meta/train.txt"), root,
+                                       zoo_data.Sizes(image=size, count=classes * per_class), classes)
     return root
 
 
