@@ -110,8 +110,6 @@ def metric_options(cfg: dict, size: int) -> list[str]:
                 opts.append(f"{field}.feature_extractor=dict(type='TinyInception')")
                 if "real_nums" in metric:
                     opts.append(f"{field}.real_nums=2")
-            if metric.get("inception_pkl"):  # the real statistics are computed, not read from MMagic's cache
-                opts.append(f"{field}.inception_pkl=None")
             if metric.get("type") == "SWD":
                 opts.append(f"{field}.image_shape=(3,{size},{size})")
     return opts
