@@ -85,12 +85,20 @@ def check_component_types(cfg: Any, mode: str, plugins: Any = None, other_proble
     """Raise one ConfigError naming every unregistered ``type=`` of the config (and plugins that failed
     to load), together with ``other_problems`` (what the config check found)."""
     registry = get_registry()
-    unknown = [(path, registry.describe_unknown(kind, name))
-               for path, kind, name in component_types(cfg, mode) if (kind, name) not in registry]
+    types = list(component_types(cfg, mode))
+    source = getattr(cfg, "filename", None) or "the config"
+    # a plugin registers what needs an uninstalled extra as a placeholder whose `unavailable` says what to install
+    unavailable = [(path, getattr(registry.get(kind, name), "unavailable", None))
+                   for path, kind, name in types if (kind, name) in registry]
+    unavailable = [(path, reason) for path, reason in unavailable if reason]
+    if unavailable:  # one message: the first names the extra, the rest would repeat it
+        path, reason = unavailable[0]
+        raise ConfigError(f"{reason} ({path} in {source})")
+    unknown = [(path, registry.describe_unknown(kind, name)) for path, kind, name in types
+               if (kind, name) not in registry]
     if not unknown:  # the caller raises the other problems in their usual form
         return
     other_problems = list(other_problems or [])
-    source = getattr(cfg, "filename", None) or "the config"
     if len(unknown) == 1 and not other_problems:
         [(path, description)] = unknown
         lines = [f"{description} ({path} in {source})."]

@@ -1,5 +1,6 @@
 """Built-in models, one folder per model family (MMagic's family names: ``dcgan``, ``stylegan2``,
-``edsr``, ``swinir``, ...); the parts several families share live in ``base_models`` (BaseEditModel),
+``edsr``, ``swinir``, ...); the parts several families share live in ``base_models`` (BaseEditModel, the
+ExponentialMovingAverageHook run hook),
 ``losses`` (every loss) and ``ops`` (layers, and the networks several families build, such as
 ``PatchDiscriminator``). Each sub-package's ``components()`` lists what it registers.
 
@@ -30,3 +31,10 @@ def mgx_register_models(register):
             for component in getattr(package, "components", list)():
                 register(component, aliases=aliases.get(component, ()))
     register(DataPreprocessor)
+
+
+@hookimpl
+def mgx_register_run_hooks(register):
+    from .base_models.ema_hook import ExponentialMovingAverageHook
+
+    register(ExponentialMovingAverageHook)

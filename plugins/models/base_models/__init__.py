@@ -1,6 +1,7 @@
 """Model bases several families share (MMagic's ``models/base_models``): ``BaseEditModel``, one
 generator trained with a pixel loss, with pretrained-weight loading and tiled inference;
-``BaseTranslationModel``, the domains and per-domain networks of Pix2Pix and CycleGAN."""
+``BaseTranslationModel``, the domains and per-domain networks of Pix2Pix and CycleGAN; and the
+``ExponentialMovingAverageHook`` run hook (``ema_hook``, registered by the models plugin)."""
 from .base_edit_model import BaseEditModel
 from .base_translation_model import BaseTranslationModel
 

@@ -3,12 +3,13 @@
 from .gan_loss import GANLoss
 from .gradient_penalty import gradient_penalty_loss
 from .perceptual_loss import PerceptualLoss
-from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss
+from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
 
 
 def components() -> list:
     """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
-    return [L1Loss, MSELoss, CharbonnierLoss, GANLoss, PerceptualLoss]
+    return [L1Loss, MSELoss, CharbonnierLoss, PSNRLoss, GANLoss, PerceptualLoss]
 
 
-__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
+__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PSNRLoss", "PerceptualLoss", "components",
+           "gradient_penalty_loss"]
