@@ -11,7 +11,8 @@ def components() -> list:
     return [StyleGAN2, StyleGANv2Generator, StyleGAN2Discriminator]
 
 
-ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",), StyleGAN2Discriminator: ("StyleGANv2Discriminator",)}
+# (MMagic's second discriminator name, StyleGANv2Discriminator, is registered by the glean family)
+ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",)}
 
 
 __all__ = ["ALIASES", "StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]
