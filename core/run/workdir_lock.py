@@ -7,17 +7,19 @@ also records host, pid, start time and Slurm job id, for the refusal message and
 shared filesystems that do not honour ``flock`` across hosts: a record left by a process
 of another host (not cleared by a clean exit) is respected unless it names this Slurm
 job (a requeue of the same job). Such a record outlives a host that died: delete the
-file once that process is surely gone.
+file once that process is surely gone. A sweep run again ends the training its killed
+predecessor left in a point's folder (:func:`end_holder`) before starting that point.
 """
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import signal
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mgx.core.errors import ConfigError
 
@@ -112,6 +114,31 @@ class WorkDirLock:
             self.handle = None
 
 
+def end_holder(work_dir: Path, grace_s: float = 60.0, say: Callable[[str], Any] = print) -> None:
+    """End the live training that holds ``work_dir`` (a sweep's orphaned point after the sweep was
+    killed): SIGTERM — it checkpoints and stops as when preempted — then SIGKILL after ``grace_s``.
+    A holder on another host cannot be signalled from here: :class:`ConfigError`."""
+    holder = holder_of(work_dir)
+    if holder is None:
+        return
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        raise ConfigError(refusal(Path(work_dir), holder))
+    say(f"{work_dir}: ending the training left running there, {describe(holder)}")
+    for signum, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 30.0)):
+        try:
+            os.kill(holder["pid"], signum)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait_s
+        while holder_of(work_dir) is not None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        else:
+            return
+    raise ConfigError(refusal(Path(work_dir), holder))
+
+
 def check_free(work_dir: Path) -> None:
     """Raise :class:`ConfigError` when a live training holds ``work_dir`` (taking nothing)."""
     holder = holder_of(work_dir)
@@ -119,4 +146,4 @@ def check_free(work_dir: Path) -> None:
         raise ConfigError(refusal(Path(work_dir), holder))
 
 
-__all__ = ["LOCK_NAME", "WorkDirLock", "check_free", "describe", "holder_of", "refusal"]
+__all__ = ["LOCK_NAME", "WorkDirLock", "check_free", "describe", "end_holder", "holder_of", "refusal"]

@@ -64,3 +64,20 @@ def test_record_of_a_live_process_of_another_host_is_respected(tmp_path: Path, m
     assert holder_of(tmp_path)["host"] == "other-node"
     monkeypatch.setenv("SLURM_JOB_ID", "77")
     assert holder_of(tmp_path) is None
+
+
+def test_a_rerun_sweep_ends_the_training_its_killed_predecessor_left(tmp_path: Path) -> None:
+    """The sweep's recovery: the point's orphaned trainer (here a process holding the real lock)
+    is ended before the point starts again, so two never train side by side."""
+    from mgx.core.run.workdir_lock import end_holder
+
+    holder = _hold(tmp_path)
+    said: list[str] = []
+    try:
+        end_holder(tmp_path, grace_s=20, say=said.append)
+        assert holder.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert holder_of(tmp_path) is None
+    assert said and f"process {holder.pid}" in said[0]
