@@ -41,17 +41,33 @@ def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
     return torch.as_tensor(taps / np.sum(taps), dtype=torch.float32)
 
 
+def _fir_axis(x: torch.Tensor, taps: torch.Tensor, axis: int, up: int, down: int, pad: tuple[int, int],
+              gain: float) -> torch.Tensor:
+    """upfirdn along one axis (3: x, 2: y): zero-insert ×up, pad (negative crops), convolve, keep every down-th."""
+    n, c, h, w = x.shape
+    if up > 1:
+        if axis == 3:
+            x = F.pad(x.reshape(n, c, h, w, 1), [0, up - 1]).reshape(n, c, h, w * up)
+        else:
+            x = F.pad(x.reshape(n, c, h, 1, w), [0, 0, 0, up - 1]).reshape(n, c, h * up, w)
+    x = F.pad(x, [pad[0], pad[1], 0, 0] if axis == 3 else [0, 0, pad[0], pad[1]])
+    k = taps.numel()
+    shape, stride = ((1, k), (1, down)) if axis == 3 else ((k, 1), (down, 1))
+    weight = (taps.flip(0) * gain).to(dtype=x.dtype, device=x.device).reshape(1, 1, *shape).expand(c, 1, *shape)
+    return F.conv2d(x, weight, stride=stride, groups=c)
+
+
 def _fir(x: torch.Tensor, taps: torch.Tensor | None, up: int = 1, down: int = 1,
          pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0) -> torch.Tensor:
-    """upfirdn2d with 1-D taps applied separably (rows, then columns), 2-D taps directly."""
+    """upfirdn2d; 1-D taps are applied separably (per axis, only the kept samples computed), 2-D taps
+    (radial filters) directly."""
     if taps is None:
         return upfirdn2d(x, torch.full((1, 1), gain), up=up, down=down, pad=pad)
     if taps.dim() == 2:
         return upfirdn2d(x, taps * gain, up=up, down=down, pad=pad)
     axis_gain = math.sqrt(gain)
-    x = upfirdn2d(x, taps[None, :] * axis_gain, up=up, pad=(pad[0], pad[1], 0, 0))
-    x = upfirdn2d(x, taps[:, None] * axis_gain, pad=(0, 0, pad[2], pad[3]))
-    return x[:, :, ::down, ::down] if down > 1 else x
+    x = _fir_axis(x, taps, 3, up, down, (pad[0], pad[1]), axis_gain)
+    return _fir_axis(x, taps, 2, up, down, (pad[2], pad[3]), axis_gain)
 
 
 def filtered_lrelu(x: torch.Tensor, up_filter: torch.Tensor | None, down_filter: torch.Tensor | None,
