@@ -1,4 +1,4 @@
-"""Every pix2pix / cyclegan / lsgan / ggan / wgan-gp config of MMagic 1.2.0: `mgx run train` for 2
+"""Every pix2pix / cyclegan / lsgan / ggan / wgan-gp / styleganv3 config of MMagic 1.2.0: `mgx run train` for 2
 iterations, then `mgx run test`, at tiny width, in one process, on synthetic data in MMagic's folder
 layouts (tests/models/gan_zoo_helpers.py writes them). Overridden: data roots, batch size, loader
 workers, image sizes, network widths/scales, fake_nums/real_nums, and the Inception metrics' feature

@@ -126,3 +126,28 @@ def test_mmagic_stylegan3_t_config_trains_and_tests_eq_through_the_cli(tmp_path,
     metrics = train_and_test(config, tmp_path, options, monkeypatch)
     assert {"FID-Full-50k/fid", "EQ/eqt_int", "EQ/eqt_frac", "EQ/eqr"} <= set(metrics)
     assert all(math.isfinite(metrics[key]) or metrics[key] == math.inf for key in metrics)
+
+
+def test_load_from_a_checkpoint_in_mmagics_layout(tmp_path):
+    from mgx.core.engine.checkpoint import load_checkpoint, load_model_weights, weights_of
+    from test_stylegan2_mmagic import mmagic_discriminator_shapes
+
+    cfg = tiny_model(ema_config=dict(type="ExponentialMovingAverage", momentum=0.001))
+    cfg["discriminator"] = dict(type="StyleGAN2Discriminator", in_size=8)
+    torch.manual_seed(1)
+    generator = {k: torch.randn(v.shape) for k, v in build(cfg, "model").generator.state_dict().items()}
+    state = {f"generator.{k}": v for k, v in generator.items()}
+    state.update({f"generator_ema.module.{k}": v + 1 for k, v in generator.items()})
+    state["generator_ema.steps"] = torch.tensor(7)  # MMEngine's averaged model counts its updates
+    state.update({f"discriminator.{k}": torch.randn(shape) for k, shape in mmagic_discriminator_shapes(8).items()})
+    path = tmp_path / "stylegan3_mmagic.pth"
+    torch.save({"state_dict": state, "meta": {}}, path)
+    model = build(cfg, "model")
+    load_model_weights(model, weights_of(load_checkpoint(path)), str(path))
+    loaded = model.state_dict()
+    for key, value in generator.items():
+        assert torch.equal(loaded[f"generator.{key}"], value) and torch.equal(loaded[f"generator_ema.module.{key}"],
+                                                                             value + 1), key
+    assert torch.equal(loaded["discriminator.final_linear.1.weight"],
+                       state["discriminator.final_linear.1.linear.weight_orig"])
+    assert int(loaded["generator_ema.steps"]) == 7 and int(loaded["train_iter"]) == 0

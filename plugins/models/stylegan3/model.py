@@ -12,6 +12,7 @@ import torch
 
 from mgx.core.errors import ConfigError, MgxError
 
+from ..stylegan2.checkpoint import network_weights
 from ..stylegan2.discriminator import StyleGAN2Discriminator
 from ..stylegan2.model import DISCRIMINATOR_TYPES, StyleGAN2
 from .generator import StyleGANv3Generator
@@ -63,10 +64,15 @@ class StyleGAN3(StyleGAN2):
         return StyleGAN3View(getattr(self.generator, "module", self.generator))
 
     def adapt_loaded_weights(self, weights: dict) -> dict:
-        """MMagic's StyleGAN3 keys are this model's; what its checkpoints lack (train_iter, the path-length
-        mean, EMA steps, the run's seed) keeps this model's starting value."""
+        """MMagic's StyleGAN3 generator keys are this model's; its StyleGAN2 discriminator's are mapped by
+        StyleGAN2's rules; what its checkpoints lack (train_iter, the path-length mean, EMA steps, the
+        run's seed) keeps this model's starting value."""
         own = self.state_dict()
-        adapted = {key: value for key, value in weights.items() if not key.startswith("data_preprocessor.")}
+        disc = {key[len("discriminator."):]: value for key, value in weights.items()
+                if key.startswith("discriminator.")}
+        adapted = {key: value for key, value in weights.items()
+                   if not key.startswith(("data_preprocessor.", "discriminator."))}
+        adapted.update({"discriminator." + key: value for key, value in network_weights(disc, "discriminator").items()})
         for key in ("noise_seed", "train_iter", "mean_path_length", "generator_ema.steps"):
             if key in own and key not in adapted:
                 adapted[key] = own[key].clone()
