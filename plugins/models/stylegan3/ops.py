@@ -43,17 +43,21 @@ def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
 
 def _fir_axis(x: torch.Tensor, taps: torch.Tensor, axis: int, up: int, down: int, pad: tuple[int, int],
               gain: float) -> torch.Tensor:
-    """upfirdn along one axis (3: x, 2: y): zero-insert ×up, pad (negative crops), convolve, keep every down-th."""
-    n, c, h, w = x.shape
-    if up > 1:
-        if axis == 3:
-            x = F.pad(x.reshape(n, c, h, w, 1), [0, up - 1]).reshape(n, c, h, w * up)
-        else:
-            x = F.pad(x.reshape(n, c, h, 1, w), [0, 0, 0, up - 1]).reshape(n, c, h * up, w)
-    x = F.pad(x, [pad[0], pad[1], 0, 0] if axis == 3 else [0, 0, pad[0], pad[1]])
-    k = taps.numel()
+    """upfirdn along one axis (3: x, 2: y): zero-insert ×up, pad (negative crops), convolve, keep every down-th.
+
+    Upsampling is a transposed convolution (the inserted zeros are never multiplied); its full output
+    is then padded/cropped to what zero insertion + padding + a valid convolution gives."""
+    c, k = x.shape[1], taps.numel()
     shape, stride = ((1, k), (1, down)) if axis == 3 else ((k, 1), (down, 1))
-    weight = (taps.flip(0) * gain).to(dtype=x.dtype, device=x.device).reshape(1, 1, *shape).expand(c, 1, *shape)
+    taps = (taps * gain).to(dtype=x.dtype, device=x.device)
+    if up > 1:
+        weight = taps.reshape(1, 1, *shape).expand(c, 1, *shape)
+        x = F.conv_transpose2d(x, weight, stride=(1, up) if axis == 3 else (up, 1), groups=c)
+        left, right = pad[0] - k + 1, pad[1] + up - k
+        x = F.pad(x, [left, right, 0, 0] if axis == 3 else [0, 0, left, right])
+        return x[:, :, :, ::down] if axis == 3 else x[:, :, ::down, :]
+    x = F.pad(x, [pad[0], pad[1], 0, 0] if axis == 3 else [0, 0, pad[0], pad[1]])
+    weight = taps.flip(0).reshape(1, 1, *shape).expand(c, 1, *shape)
     return F.conv2d(x, weight, stride=stride, groups=c)
 
 
