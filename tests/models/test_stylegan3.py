@@ -151,3 +151,26 @@ def test_load_from_a_checkpoint_in_mmagics_layout(tmp_path):
     assert torch.equal(loaded["discriminator.final_linear.1.weight"],
                        state["discriminator.final_linear.1.linear.weight_orig"])
     assert int(loaded["generator_ema.steps"]) == 7 and int(loaded["train_iter"]) == 0
+
+
+def test_mmagic_config_r_test_only_config_evaluates_converted_weights(tmp_path, monkeypatch):
+    """MMagic's cvt-official configs (train_dataloader = optim_wrapper = None) evaluate converted
+    official weights: here a config-R model's state_dict in MMEngine's checkpoint layout."""
+    from gan_zoo_helpers import evaluate_checkpoint
+
+    config = CONFIGS / "styleganv3" / "stylegan3-r_cvt-official-rgb_8xb4_ffhqu-256x256.py"
+    data = write_image_folder(tmp_path / "images", size=16)
+    options = [o for o in loader_options(data) if not o.startswith("train_dataloader")]
+    options += [f"{loader}.dataset.pipeline.1.scale=(16,16)" for loader in ("val_dataloader", "test_dataloader")]
+    options += tiny_metric_options(tmp_path, {"test_evaluator": (0,)}) + ["test_evaluator.metrics.0.real_nums=2"]
+    cfg = tiny_model(radial=True)
+    cfg["generator"]["rgb2bgr"] = True
+    cfg["discriminator"]["in_size"] = 16
+    model = build(cfg, "model")
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "converted.pth")
+    options += ["model.generator.out_size=16", "model.generator.noise_size=16", "model.generator.style_channels=16",
+                "model.generator.synthesis_cfg.channel_base=256", "model.generator.synthesis_cfg.channel_max=16",
+                "model.generator.synthesis_cfg.num_layers=4", "model.generator.synthesis_cfg.margin_size=2",
+                "model.discriminator.in_size=16"]
+    metrics = evaluate_checkpoint(config, tmp_path / "converted.pth", tmp_path / "test", options, monkeypatch)
+    assert math.isfinite(metrics["FID-Full-50k/fid"])
