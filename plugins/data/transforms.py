@@ -9,6 +9,8 @@ from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, Mod
                               RandomCropLongEdge)
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
+from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding, GenerateSegmentIndices,
+                               MirrorSequence, TemporalReverse)
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
@@ -22,6 +24,7 @@ ALL_TRANSFORMS = (
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]
