@@ -12,6 +12,7 @@ from .formatting import PackInputs
 from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding, GenerateSegmentIndices,
                                MirrorSequence, TemporalReverse)
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
+from .masks import GetMaskedImage, LoadMask
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -25,6 +26,7 @@ ALL_TRANSFORMS = (
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
+    LoadMask, GetMaskedImage,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

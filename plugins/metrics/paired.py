@@ -22,9 +22,13 @@ class PairedMetric(BaseMetric):
     result_key = "value"  # subclasses: their own name, so the logged key is "PSNR" or "<prefix>/PSNR" as in MMagic
 
     def __init__(self, gt_key: str = "gt_img", pred_key: str = "pred_img", crop_border: int = 0,
-                 input_order: str = "CHW", convert_to: str | None = None, prefix: str | None = None) -> None:
+                 input_order: str = "CHW", convert_to: str | None = None, prefix: str | None = None,
+                 scaling: float = 1) -> None:
         super().__init__(prefix)
         name = type(self).__name__
+        if isinstance(scaling, bool) or not isinstance(scaling, (int, float)):
+            raise ConfigError(f"{name}: scaling must be a number (MMagic's factor on the final value), got {scaling!r}")
+        self.scaling = float(scaling)
         if input_order not in ("CHW", "HWC"):
             raise ConfigError(f"{name}: input_order must be 'CHW' or 'HWC', got {input_order!r}")
         if convert_to is not None and str(convert_to).upper() != "Y":
@@ -84,7 +88,7 @@ class PairedMetric(BaseMetric):
         total = self._sum
         if total[1] == 0:
             return {self.result_key: float("nan")}
-        return {self.result_key: float(total[0] / total[1])}
+        return {self.result_key: float(total[0] / total[1]) * self.scaling}
 
 
 class PSNR(PairedMetric):
@@ -110,8 +114,8 @@ class SSIM(PairedMetric):
 class _MaskedPaired(PairedMetric):
     def __init__(self, gt_key: str = "gt_img", pred_key: str = "pred_img", mask_key: str | None = None,
                  crop_border: int = 0, input_order: str = "CHW", convert_to: str | None = None,
-                 prefix: str | None = None) -> None:
-        super().__init__(gt_key, pred_key, crop_border, input_order, convert_to, prefix)
+                 prefix: str | None = None, scaling: float = 1) -> None:
+        super().__init__(gt_key, pred_key, crop_border, input_order, convert_to, prefix, scaling)
         self.mask_key = mask_key
 
     def _mask(self, batch: dict):
