@@ -5,8 +5,12 @@ from .model import StyleGAN3
 
 
 def components() -> list:
-    """Everything this family registers as a model-kind component."""
-    return [StyleGAN3]
+    """Everything this family registers as a model-kind component (StyleGAN3 builds its generator
+    itself; it is registered so that the config checks read its signature)."""
+    return [StyleGAN3, StyleGANv3Generator]
 
 
-__all__ = ["StyleGAN3", "StyleGANv3Generator", "components"]
+ALIASES = {StyleGANv3Generator: ("StyleGAN3Generator",)}
+
+
+__all__ = ["ALIASES", "StyleGAN3", "StyleGANv3Generator", "components"]
