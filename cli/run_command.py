@@ -125,18 +125,20 @@ def test_command(config: str | None, checkpoint: str | None, **params: Any) -> N
 
 def _keep_metrics(cfg: Any, chosen: list[str]) -> None:
     """``--metrics FID,IS``: keep only those metrics (by type name or alias) in the test evaluators."""
+    from mgx.core.config.evaluators import as_evaluator_dicts
     from mgx.core.registry import get_registry
 
     registry = get_registry()
     wanted = {registry.get("metric", name) for name in chosen}
     key = "test_evaluator" if cfg.get("test_evaluator") else "val_evaluator"
-    evaluators = cfg.get(key)
-    if not evaluators:
+    if not cfg.get(key):
         raise ConfigError(f"--metrics given but the config has no {key}")
-    for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
-        evaluator["metrics"] = [m for m in evaluator.get("metrics", [])
-                                if registry.get("metric", m["type"]) in wanted]
-    kept = sum(len(e.get("metrics", [])) for e in (evaluators if isinstance(evaluators, list) else [evaluators]))
+    # (MMagic's list-of-metrics form becomes dict(type='Evaluator', metrics=[...]) first)
+    evaluators = as_evaluator_dicts(cfg.get(key), key)
+    for evaluator in evaluators:
+        evaluator["metrics"] = [m for m in evaluator["metrics"] if registry.get("metric", m["type"]) in wanted]
+    cfg[key] = evaluators
+    kept = sum(len(evaluator["metrics"]) for evaluator in evaluators)
     if kept == 0:
         raise ConfigError(f"--metrics {','.join(chosen)} matches no metric in {key}")
 

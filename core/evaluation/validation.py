@@ -213,17 +213,31 @@ def _input_images(batch: dict) -> Any:
     return inputs
 
 
+def first_clip(batch: dict) -> dict:
+    """The first clip of a batch of N×T×C×H×W clips, its frames as a batch of images."""
+    import torch
+
+    return {key: value[0] for key, value in batch.items()
+            if key in ("inputs", "lq_img", "gt_img") and isinstance(value, torch.Tensor) and value.dim() == 5}
+
+
 def paired_grid(batch: dict, outputs: dict) -> Any:
     """Up to 8 rows of [input (bicubic-upsampled), prediction, ground truth], all at the ground truth's size
-    (the prediction's when there is no ground truth), in [0, 1] for save_image."""
+    (the prediction's when there is no ground truth), in [0, 1] for save_image. Clips: the first clip's
+    frames, a row each."""
     import torch
     from torch.nn import functional as F
 
+    if outputs["pred_img"].dim() == 5:  # clips: the first clip's frames, one row each
+        batch, outputs = first_clip(batch), {"pred_img": outputs["pred_img"][0]}
     pred = outputs["pred_img"].float()[:PAIRED_GRID_ROWS]
     gt = batch.get("gt_img")
     gt = gt.float()[:PAIRED_GRID_ROWS] if isinstance(gt, torch.Tensor) and gt.dim() == 4 else None
     size = tuple((gt if gt is not None else pred).shape[-2:])
-    columns = [_input_images(batch), pred, gt]
+    lq = _input_images(batch)
+    if lq is not None and lq.dim() == 5:  # frame windows restored to their centre frame (EDVR): show that frame
+        lq = lq[:, lq.shape[1] // 2]
+    columns = [lq, pred, gt]
     columns = [c.float()[:len(pred)] for c in columns if c is not None]
 
     def at_size(images: Any) -> Any:

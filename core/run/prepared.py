@@ -167,12 +167,13 @@ def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
     prepared = PreparedRun(cfg, run_plugins=modules)
     try:
         registry = plugins.registry if plugins is not None else None
+        accounting = account_config(cfg, registry, strict=True)
         if registry is not None:
-            # unregistered types, named together; the visualization hooks are mapped, not built
+            # unregistered types (nested ones too) named together with every other problem; the
+            # visualization hooks are mapped, not built
             view = Config({**cfg, "custom_hooks": prepared.run_hook_configs()},
                           filename=getattr(cfg, "filename", "the config"))
-            check_component_types(view, mode, plugins)
-        accounting = account_config(cfg, registry, strict=True)
+            check_component_types(view, mode, plugins, accounting.errors)
         accounting.raise_errors(getattr(cfg, "filename", "config"))
         prepared.resume(None)
         prepared.apply_log_level(logging.getLogger("_mgx_check"))

@@ -28,6 +28,7 @@ from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage
 from mgx.core.errors import ConfigError, MgxError
+from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
 from mgx.core.engine.loops import EvalLoop, TrainLoop, eval_loop_from_cfg, train_loop_from_cfg
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
@@ -64,31 +65,31 @@ def _as_list(value: Any) -> list:
 
 
 def build_eval_sets(cfg: Config, loader_key: str, evaluator_key: str, seed: int, device: Any) -> list[EvalSet]:
-    """Dataloader/evaluator pairs: one, or the same number of each (MultiValLoop), or one evaluator for all."""
+    """Dataloader/evaluator pairs: one, or the same number of each (MultiValLoop), or one evaluator for all.
+
+    The evaluator forms are MMagic's (``mgx.core.config.evaluators``): a list of metric dicts is one
+    evaluator, a list of evaluators is one per dataloader."""
     loaders = _as_list(cfg.get(loader_key))
-    evaluators = _as_list(cfg.get(evaluator_key))
-    if not loaders and not evaluators:
+    entries = evaluator_entries(cfg.get(evaluator_key), evaluator_key)
+    if not loaders and not entries:
         return []
-    if not evaluators:
+    if not entries:
         raise ConfigError(f"{loader_key} is set but {evaluator_key} is not: add {evaluator_key}=dict(type='Evaluator', metrics=[...])")
-    if len(evaluators) == 1 and len(loaders) > 1:
-        evaluators = evaluators * len(loaders)
-    if loaders and len(loaders) != len(evaluators):
-        raise ConfigError(f"{loader_key} has {len(loaders)} entries but {evaluator_key} has {len(evaluators)}: "
-                          f"give one evaluator, or one per dataloader")
+    problems = [entry.problem for entry in entries if entry.problem]
+    if problems:
+        raise ConfigError("; ".join(problems))
+    if len(entries) == 1 and len(loaders) > 1:
+        entries = entries * len(loaders)
+    if loaders and len(loaders) != len(entries):
+        raise ConfigError(f"{loader_key} has {len(loaders)} entries but {evaluator_key} has {len(entries)} evaluators: "
+                          f"give one evaluator (a dict, or a list of metric dicts), or one per dataloader")
     sets = []
-    for index, evaluator_cfg in enumerate(evaluators):
-        field = f"{evaluator_key}[{index}]" if len(evaluators) > 1 else evaluator_key
-        if not isinstance(evaluator_cfg, dict) or evaluator_cfg.get("type", "Evaluator") != "Evaluator":
-            raise ConfigError(f"{field} must be dict(type='Evaluator', metrics=[...]), got {evaluator_cfg!r}")
-        unknown = set(evaluator_cfg) - {"type", "metrics"}
-        if unknown:
-            raise ConfigError(f"{field} has unknown key(s) {sorted(unknown)}; it takes metrics=[...]")
+    for index, entry in enumerate(entries):
         loader_cfg = loaders[index] if loaders else None
         loader = (build_dataloader(loader_cfg, field=f"{loader_key}[{index}]" if len(loaders) > 1 else loader_key,
                                    seed=seed, training=False, device=device) if loader_cfg else None)
         # the pre-flight reports the metrics' problems together with every other one
-        evaluator = Evaluator(_as_list(evaluator_cfg.get("metrics")), field=field, defer_problems=True)
+        evaluator = Evaluator(entry.metrics, field=entry.field, defer_problems=True, paths=entry.metric_paths)
         sets.append(EvalSet(loader, evaluator, to_plain(loader_cfg)))
     return sets
 

@@ -21,13 +21,15 @@ def mgx_register_models(register):
 
     from .data_preprocessor import DataPreprocessor
 
-    # every sub-package (a family, or a shared package) says what it registers: components();
-    # a new family folder is found without editing this file
+    # every sub-package (a family, or a shared package) says what it registers: components(), and
+    # ALIASES for the components MMagic knows under a second name; a new family folder is found
+    # without editing this file
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
         if info.ispkg:
             package = importlib.import_module(f"{__name__}.{info.name}")
+            aliases = getattr(package, "ALIASES", {})
             for component in getattr(package, "components", list)():
-                register(component)
+                register(component, aliases=aliases.get(component, ()))
     register(DataPreprocessor)
 
 

@@ -4,7 +4,6 @@ super-resolution) trained inside ``SRGAN`` against ``StyleGANv2Discriminator`` (
 
 def components() -> list:
     """What this family registers as model-kind components."""
-    from .discriminator import StyleGANv2Discriminator
     from .glean_styleganv2 import GLEANStyleGANv2
 
-    return [GLEANStyleGANv2, StyleGANv2Discriminator]
+    return [GLEANStyleGANv2]  # its StyleGANv2Discriminator is the stylegan2 family's (an alias there)

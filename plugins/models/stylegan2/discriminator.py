@@ -22,11 +22,9 @@ class StyleGAN2Discriminator(nn.Module):
                  blur_kernel: Sequence[int] = (1, 3, 3, 1), mbstd_cfg: dict | None = None, channel_max: int = 512,
                  input_bgr2rgb: bool = False, cond_size: int | None = None, num_fp16_scales: int = 0,
                  fp16_enabled: bool = False, out_fp32: bool = True, convert_input_fp32: bool = True,
-                 init_cfg=None, pretrained: dict | None = None, **unsupported) -> None:
+                 init_cfg=None, pretrained: dict | None = None) -> None:
         super().__init__()
         who = "StyleGAN2Discriminator"
-        if unsupported:
-            raise ConfigError(f"{who}: unsupported argument(s) {sorted(unsupported)}")
         if cond_size:
             raise ConfigError(f"{who}: conditional discrimination (cond_size={cond_size!r}) is not supported")
         if pretrained is not None:
