@@ -7,22 +7,20 @@ import json
 import re
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
+from engine_helpers import write_tiny_config
+from mgx.cli.context import plugin_manager
 from mgx.cli.main import cli
 
-TINY_GAN = """
-model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
-train_dataloader = dict(batch_size=8, drop_last=True,
-    dataset=dict(type='DigitsDataset', image_size=16, split='train', pipeline=[dict(type='PackInputs')]))
-optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
-                     discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
-train_cfg = dict(by_epoch=False, max_iters=1)
-test_dataloader = dict(batch_size=16,
-    dataset=dict(type='DigitsDataset', image_size=16, split='val', pipeline=[dict(type='PackInputs')]))
-test_evaluator = dict(type='Evaluator', metrics=[dict(type='SWD', prefix='SWD', fake_nums=16, image_shape=(3, 16, 16))])
-randomness = dict(seed=3)
-"""
+
+@pytest.fixture(autouse=True)
+def full_cli_plugins():
+    """In-process `mgx` after a test that activated only some plugins: the CLI activates all of them again."""
+    plugin_manager.cache_clear()
+    yield
+    plugin_manager.cache_clear()
 
 
 def _snapshot(folder):
@@ -33,8 +31,7 @@ def test_run_test_writes_beside_the_checkpoint_and_prints_its_run_id(tmp_path, m
     for name in ("MLFLOW_TRACKING_URI", "MGX_WORKSPACE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MGX_WORKSPACE", str(tmp_path / "ws"))
-    config = tmp_path / "tiny.py"
-    config.write_text(TINY_GAN)
+    config = write_tiny_config(tmp_path, max_iters=1, val_interval=1)
     trained = CliRunner().invoke(cli, ["run", "train", str(config), "--work-dir", str(tmp_path / "first"),
                                       "--no-track"])
     assert trained.exit_code == 0, trained.output[-3000:]

@@ -1,21 +1,26 @@
 """`mgx runs compare` shows how two runs were launched (world size, launcher, AMP), not only config params."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
+from mgx.cli.context import plugin_manager
 from mgx.cli.main import cli
 from mgx.core.tracking import Tracker
-from tracking_helpers import fast_settings
+from tracking_helpers import TINY_GAN_TRAIN, fast_settings
 
-TINY_TRAIN = """
-model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
-train_dataloader = dict(batch_size=8, drop_last=True,
-    dataset=dict(type='DigitsDataset', image_size=16, split='train', pipeline=[dict(type='PackInputs')]))
-optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
-                     discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
+TINY_TRAIN = TINY_GAN_TRAIN + """
 train_cfg = dict(by_epoch=False, max_iters=1)
 randomness = dict(seed=3)
 """
+
+
+@pytest.fixture(autouse=True)
+def full_cli_plugins():
+    """In-process `mgx` after a test that activated only some plugins: the CLI activates all of them again."""
+    plugin_manager.cache_clear()
+    yield
+    plugin_manager.cache_clear()
 
 
 def _compare(workspace, *refs: str) -> list[str]:
