@@ -368,6 +368,7 @@ def _write_test_results(session: RunSession, checkpoint: Path, metrics: dict) ->
     if session.tracker is not None:
         session.tracker.log_metrics(metrics, step=session.run.iteration)
         session.tracker.log_artifact(Path(out), "test")
+        session.logger.info(f"MLflow run {session.tracker.run_id}")
 
 
 __all__ = ["RunOptions", "RunResult", "train", "test", "resolve_work_dir", "MgxError"]
