@@ -11,8 +11,7 @@ def components() -> list:
     return [StyleGAN2, StyleGANv2Generator, StyleGAN2Discriminator]
 
 
-# (MMagic's second discriminator name, StyleGANv2Discriminator, is registered by the glean family)
-ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",)}
+ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",), StyleGAN2Discriminator: ("StyleGANv2Discriminator",)}
 
 
 __all__ = ["ALIASES", "StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]
