@@ -267,6 +267,11 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+        for path, loader in loaders(cfg):  # a Resize to a fixed side (StyleGAN3's 256 px lanczos) follows it
+            for index, step in enumerate((loader.get("dataset") or {}).get("pipeline") or []):
+                if isinstance(step, dict) and step.get("type") == "Resize" and isinstance(step.get("scale"),
+                                                                                        (list, tuple)):
+                    options.append(f"{path}.dataset.pipeline.{index}.scale=({sizes.image},{sizes.image})")
     return options
 
 

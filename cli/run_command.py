@@ -42,6 +42,10 @@ def _launch(command: str, flags: list[RunFlag], params: dict, positional: list[s
     request = LaunchRequest(command=command, worker_args=worker_args(flags, params, positional),
                             work_dir=resolve_work_dir(load, options), options=launcher_options, run_here=run_here)
     if params["launcher"] != "local":
+        if command == "train":  # refuse before torchrun starts or a Slurm job is queued
+            from mgx.core.run.workdir_lock import check_free
+
+            check_free(request.work_dir)
         os.environ["MGX_LAUNCHER"] = params["launcher"]  # workers run `--launcher local`; tags name the real one
     code = launcher.launch(request)
     if code:
@@ -105,6 +109,10 @@ def test_command(config: str | None, checkpoint: str | None, **params: Any) -> N
         config, checkpoint = prepare_registered_model(config, checkpoint, params, cfg_items)
     elif config is None or checkpoint is None:
         raise click.UsageError("give CONFIG and CHECKPOINT (or --model models:/NAME/VERSION)")
+    elif params.get("work_dir") is None and Path(checkpoint).is_file():  # a missing one: the engine's message
+        from mgx.core.run.settings import test_work_dir
+
+        params["work_dir"] = str(test_work_dir(checkpoint))  # workers get it as --work-dir too
     chosen = [name.strip() for name in (params.get("metric_types") or "").split(",") if name.strip()]
 
     def run_here() -> int:

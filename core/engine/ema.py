@@ -15,19 +15,6 @@ from typing import Any
 from mgx.core.errors import ConfigError
 
 
-def engine_ema_config(cfg: Any) -> dict | None:
-    """The top-level ``ema_config`` (mgx's EMA of the whole model), or None. MMagic's configs often define
-    ``ema_config = dict(type='ExponentialMovingAverage', ...)`` only to pass it as ``model.ema_config`` (the
-    model's own average); with the model keeping its own average, that variable (equal to it, or naming an
-    mmengine EMA ``type``, which mgx's engine EMA does not take) is not an engine EMA request."""
-    value = cfg.get("ema_config")
-    model = cfg.get("model")
-    in_model = model.get("ema_config") if isinstance(model, dict) else None
-    if not value or (in_model and (in_model == value or "type" in value)):
-        return None
-    return dict(value)
-
-
 class ExponentialMovingAverage:
     def __init__(self, model: Any, momentum: float = 0.999, interval: int = 1, start_iter: int = 0,
                  warmup: bool = True) -> None:
@@ -68,3 +55,17 @@ class ExponentialMovingAverage:
 
     def load_state_dict(self, state: dict) -> None:
         self.module.load_state_dict(state)
+
+
+def run_ema_config(cfg: Any) -> dict | None:
+    """The top-level ``ema_config`` as mgx's run EMA, or None.
+
+    MMEngine's runner reads no top-level ``ema_config``; MMagic's StyleGAN3 configs define one as a
+    helper variable for ``model.ema_config`` (``dict(type='ExponentialMovingAverage' | 'RampUpEMA',
+    ...)``, the model's own average). mgx's run EMA takes no ``type``, so a dict naming one is that
+    helper and builds no run EMA."""
+    value = cfg.get("ema_config")
+    if not value or "type" in dict(value):
+        return None
+    return dict(value)
+

@@ -26,7 +26,7 @@ from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
-from mgx.core.engine.ema import ExponentialMovingAverage, engine_ema_config
+from mgx.core.engine.ema import ExponentialMovingAverage, run_ema_config
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
@@ -34,7 +34,7 @@ from mgx.core.engine.loops import EvalLoop, TrainLoop, eval_loop_from_cfg, train
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.registry import build
-from mgx.core.run.resume import StartPoint, already_finished, start_point
+from mgx.core.run.resume import StartPoint, already_finished, complete_final_checkpoint, start_point
 from mgx.core.run.record import write_run_record
 from mgx.core.run.closing import close_finished_training, run_left_open
 from mgx.core.run.session import RunSession
@@ -108,6 +108,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         val_loop = eval_loop_from_cfg(cfg.get("val_cfg"), "val_cfg", build)
         finished = already_finished(start, loop, session.work_dir)
         if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
+            complete_final_checkpoint(start, session.work_dir, _save_last(cfg), session.logger)
             if session.rank == 0 and run_left_open(session.settings.tracking, start.tracking_run_id):
                 _close_left_open_run(cfg, session, start)
             else:
@@ -125,6 +126,13 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         return result
 
 
+def _save_last(cfg: Config) -> bool:
+    """``default_hooks.checkpoint.save_last`` (default True): whether a training ends with its final file."""
+    hooks = cfg.get("default_hooks") or {}
+    checkpoint = hooks.get("checkpoint") if isinstance(hooks, dict) else None
+    return bool(checkpoint.get("save_last", True)) if isinstance(checkpoint, dict) else True
+
+
 def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loop: EvalLoop,
                       start: StartPoint) -> tuple[Trainer, list]:
     """Everything a training needs, built, restored from ``start`` and checked, with its MLflow run open."""
@@ -139,7 +147,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     if cfg.get("load_from") and resume is None:
         load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
         setup.logger.info(f"loaded weights from {cfg['load_from']}")
-    ema = ExponentialMovingAverage(model, **engine_ema_config(cfg)) if engine_ema_config(cfg) else None
+    ema = ExponentialMovingAverage(model, **run_ema_config(cfg)) if run_ema_config(cfg) else None
     if "train_dataloader" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no train_dataloader")
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
@@ -309,8 +317,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         model = session.build_model(cfg)
         load_model_weights(model, state.model, str(checkpoint))
         ema = None
-        if state.ema is not None and engine_ema_config(cfg):
-            ema = ExponentialMovingAverage(model, **engine_ema_config(cfg))
+        if state.ema is not None and run_ema_config(cfg):
+            ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
             ema.load_state_dict(state.ema)
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
@@ -368,6 +376,7 @@ def _write_test_results(session: RunSession, checkpoint: Path, metrics: dict) ->
     if session.tracker is not None:
         session.tracker.log_metrics(metrics, step=session.run.iteration)
         session.tracker.log_artifact(Path(out), "test")
+        session.logger.info(f"MLflow run {session.tracker.run_id}")
 
 
 __all__ = ["RunOptions", "RunResult", "train", "test", "resolve_work_dir", "MgxError"]
