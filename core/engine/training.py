@@ -66,7 +66,7 @@ def _detached_losses(outputs: Any, model_name: str) -> dict:
 class Trainer:
     def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
                  validator: Validator | None, val_loop: EvalLoop | None = None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
-                 log_interval: int, config_text: str, extra_meta: dict) -> None:
+                 log_interval: int, config_text: str, extra_meta: dict, acceleration: Any = None) -> None:
         self.run = run
         self.hooks = hooks
         self.loader = loader
@@ -81,6 +81,8 @@ class Trainer:
         self.log_interval = max(1, int(log_interval))
         self.config_text = config_text
         self.extra_meta = extra_meta
+        self.acceleration = acceleration  # speed.Acceleration: compiled networks, batches' memory format
+        self._memory_format = acceleration.memory_format if acceleration is not None else None
         self.batch_size = loader.batch_size
         self.iters_per_epoch = len(loader)
         self.samples_per_epoch = len(loader.sampler)
@@ -151,7 +153,7 @@ class Trainer:
         started = time.perf_counter()
         if not self.by_epoch and run.iteration * self.batch_size % self.samples_per_epoch < self.batch_size:
             self.hooks.mgx_before_train_epoch(run=run, epoch=run.iteration * self.batch_size // self.samples_per_epoch)
-        batch = to_device(batch, run.device, non_blocking=True)
+        batch = to_device(batch, run.device, non_blocking=True, memory_format=self._memory_format)
         self.hooks.mgx_before_train_iter(run=run, iteration=run.iteration, batch=batch)
         outputs = run.model.train_step(batch, self.optim)
         losses = _detached_losses(outputs, type(run.model).__name__)
@@ -167,6 +169,8 @@ class Trainer:
             self.check_losses()
         self._window_count += 1
         self._step_time += time.perf_counter() - started
+        if self.acceleration is not None and self.acceleration.first_step_pending:
+            self.acceleration.report_first_step(time.perf_counter() - started, run)
         self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
         if self.progress is not None and self.progress.draw_due():
             self.progress.draw(run.iteration, tracked_names({key: float(value) for key, value in losses.items()}))

@@ -28,6 +28,7 @@ from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage
+from mgx.core.engine.speed import accelerate
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
 from mgx.core.engine.loops import eval_loop_from_cfg, train_loop_from_cfg
@@ -244,6 +245,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
             setup.logger.info(f"loaded weights from {cfg['load_from']}")
         ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
+        acceleration = accelerate(model, ema, cfg, setup.logger)  # compile, channels_last
         if "train_dataloader" not in cfg:
             raise ConfigError(f"config {cfg.filename} has no train_dataloader")
         loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
@@ -287,7 +289,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
                           by_epoch=loop.by_epoch,
                           log_interval=prepared.log_interval, config_text=config_text,
                           extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
-                                      "run_token": start.run_token})
+                                      "run_token": start.run_token}, acceleration=acceleration)
         if resume is not None:
             trainer.restore_session_state(start.state.session)
         preemption.install_handlers()
@@ -428,6 +430,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         if state.ema is not None and cfg.get("ema_config"):
             ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"]))
             ema.load_state_dict(state.ema)
+        accelerate(model, ema, cfg, setup.logger)  # compile, channels_last
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
             loader_key, evaluator_key = "val_dataloader", "val_evaluator"
