@@ -14,13 +14,53 @@ numbers are those of the default format within float rounding.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from mgx.core.errors import ConfigError
 
 COMPILE_KEYS = ("backend", "mode", "fullgraph", "dynamic", "options", "disable")
+
+
+_EAGER = threading.local()
+
+
+@contextlib.contextmanager
+def eager_networks():
+    """Within the block, networks compiled by ``compile`` run their eager forward.
+
+    For losses that differentiate twice (``autograd.grad(..., create_graph=True)`` through a
+    network, as StyleGAN2's path-length regularizer does): compiled graphs have no double
+    backward. A call whose input is a leaf tensor that requires grad (R1 and gradient penalties
+    differentiate with respect to such an input) runs eagerly without it."""
+    previous = getattr(_EAGER, "on", False)
+    _EAGER.on = True
+    try:
+        yield
+    finally:
+        _EAGER.on = previous
+
+
+def _dispatching(module: Any) -> Any:
+    """The in-place compiled call, or the eager one for a call that will be differentiated twice."""
+    import torch
+
+    compiled, eager = module._compiled_call_impl, module._call_impl
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if getattr(_EAGER, "on", False) or (torch.is_grad_enabled() and any(
+                isinstance(value, torch.Tensor) and value.is_leaf and value.requires_grad for value in args)):
+            return eager(*args, **kwargs)
+        return compiled(*args, **kwargs)
+    return call
+
+
+def compile_in_place(module: Any, options: dict) -> None:
+    module.compile(**options)
+    module._compiled_call_impl = _dispatching(module)
 
 
 def compile_options(value: Any, filename: str = "the config") -> dict | None:
@@ -113,10 +153,10 @@ def accelerate(model: Any, ema: Any, cfg: Any, logger: Any) -> Acceleration:
             torch._logging.set_logs(graph_breaks=True, recompiles=True)
         for module in modules:
             for name in names:
-                getattr(module, name).compile(**options)
+                compile_in_place(getattr(module, name), options)
         if not names:  # a model without sub-networks: its own forward is what the steps call
             for module in modules:
-                module.compile(**options)
+                compile_in_place(module, options)
         acceleration.compiled = names or [type(model).__name__]
         acceleration.first_step_pending = True
         logger.info(f"compile: {', '.join(acceleration.compiled)} with torch.compile({_describe(options)})")

@@ -108,3 +108,19 @@ def test_compiled_channels_last_run_resumes_bit_exactly(tmp_path: Path) -> None:
         assert torch.equal(final["model"][name], tensor), name
     for name, tensor in expected["ema"].items():
         assert torch.equal(final["ema"][name], tensor), name
+
+
+def test_calls_differentiated_twice_run_eagerly_under_compile() -> None:
+    from mgx.core.engine.speed import eager_networks
+
+    torch.manual_seed(0)
+    model = TwoNets()
+    accelerate(model, None, _cfg(compile=dict(backend="aot_eager")), LOG)
+    real = torch.randn(2, 3, 8, 8).requires_grad_()  # R1: the gradient w.r.t. a leaf input
+    (grad,) = torch.autograd.grad(model.discriminator(real).sum(), real, create_graph=True)
+    grad.square().sum().backward()  # no double backward through a compiled graph
+    latent = torch.randn(2, 3, 8, 8, requires_grad=True) * 2  # path length: w.r.t. an inner tensor
+    with eager_networks():
+        (grad,) = torch.autograd.grad(model.generator(latent).sum(), latent, create_graph=True)
+    grad.square().sum().backward()
+    assert all(p.grad is not None for p in model.generator.parameters())
