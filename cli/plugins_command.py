@@ -30,6 +30,7 @@ def plugin_rows(include_blocked: bool) -> list[dict]:
             "hooks": info.hooks,
             "components": {kind: sorted(names) for kind, names in sorted(info.components.items())},
             "error": None,
+            "unavailable": _unavailable(manager, info),
         }
         for info in manager.plugins.values()
     ]
@@ -44,10 +45,23 @@ def plugin_rows(include_blocked: bool) -> list[dict]:
              "hooks": [], "components": {}, "error": "blocked by MGX_DISABLE_PLUGINS"}
             for name in sorted(_disabled_names())
         ]
+    for row in rows:
+        row.setdefault("unavailable", None)  # components needing a missing optional extra, and why
     if registry_error:
         rows.append({"name": "<registry>", "module": None, "distribution": None, "version": None, "builtin": None,
-                     "hooks": [], "components": {}, "error": registry_error})
+                     "hooks": [], "components": {}, "error": registry_error, "unavailable": None})
     return rows
+
+
+def _unavailable(manager, info) -> str | None:
+    """Why a plugin's components can not be built (placeholders for a missing optional extra), or None."""
+    reasons = [getattr(manager.registry.get(kind, name), "unavailable", None)
+               for kind, names in info.components.items() for name in names]
+    reasons = [reason for reason in reasons if reason]
+    if not reasons:
+        return None
+    more = f" (and {len(reasons) - 1} more components)" if len(reasons) > 1 else ""
+    return reasons[0] + more
 
 
 @click.command("plugins")
@@ -75,6 +89,8 @@ def plugins(include_blocked: bool, as_json: bool) -> None:
         if row["error"]:
             click.echo(f"    ERROR: {row['error']}")
             continue
+        if row.get("unavailable"):
+            click.echo(f"    UNAVAILABLE: {row['unavailable']}")
         if row["hooks"]:
             echo_list("hooks", row["hooks"])
         for kind, names in row["components"].items():

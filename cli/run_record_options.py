@@ -18,29 +18,6 @@ from mgx.core.errors import ConfigError
 
 from .context import wrap_to_terminal
 
-RECORD_FLAGS = [
-    click.option("--from-run", "from_run", default=None, metavar="RUN",
-                 help="Train anew from a recorded run's config (run id, short id or run name); CONFIG is "
-                      "then not given. The new run is tagged mgx.source_run_id."),
-    click.option("--strict", is_flag=True, default=False,
-                 help="--from-run: a git commit, mgx or plugin version differing from the recorded run is an "
-                      "error (default: a warning)."),
-    click.option("--resume-run", "resume_run", default=None, metavar="RUN",
-                 help="Continue a recorded run in the same MLflow run from its last uploaded checkpoint, into an "
-                      "empty or missing work_dir (e.g. on another machine)."),
-    click.option("--run-tag", "run_tags", multiple=True, hidden=True, metavar="KEY=VALUE",
-                 help="Extra MLflow tag on the run (set by --from-run for the workers)."),
-]
-
-
-def run_tags_of(params: dict) -> dict[str, str]:
-    """``--run-tag KEY=VALUE`` items as a dict."""
-    tags = {}
-    for item in params.get("run_tags") or ():
-        key, _, value = str(item).partition("=")
-        tags[key] = value
-    return tags
-
 
 def _open_store(params: dict) -> tuple[Any, str]:
     from mlflow import MlflowClient
@@ -72,11 +49,11 @@ def _current_tags() -> dict[str, str]:
 
 def _work_dir_for(config_path: Path, params: dict, cfg_items: list[str]) -> Path:
     from mgx.core.config import load_config
-    from mgx.core.run.runner import RunOptions, resolve_work_dir
+    from mgx.core.run.settings import RunOptions, resolve_work_dir
 
-    cfg = load_config(config_path, cfg_items)
     work_dir = Path(params["work_dir"]) if params.get("work_dir") else None
-    return resolve_work_dir(cfg, RunOptions(config_path=config_path, work_dir=work_dir)).resolve()
+    return resolve_work_dir(lambda: load_config(config_path, cfg_items),
+                            RunOptions(config_path=config_path, work_dir=work_dir)).resolve()
 
 
 def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str]) -> str:
@@ -135,15 +112,6 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
     return str(target)
 
 
-MODEL_FLAGS = [
-    click.option("--model", "model_uri", default=None, metavar="URI",
-                 help="Evaluate an MLflow model instead of a CHECKPOINT: models:/NAME/VERSION (registered) or "
-                      "models:/m-<id> (logged); CONFIG defaults to the config recorded by the model's run."),
-    click.option("--run-tag", "run_tags", multiple=True, hidden=True, metavar="KEY=VALUE",
-                 help="Extra MLflow tag on the run (set by --model for the workers)."),
-]
-
-
 def prepare_registered_model(config: str | None, checkpoint: str | None, params: dict,
                              cfg_items: list[str]) -> tuple[str, str]:
     """``mgx run test --model URI``: the network of an MLflow model as a checkpoint file in the
@@ -200,4 +168,4 @@ def _check_checkpoint_run(checkpoint: Path, run_id: str) -> None:
                           "cannot continue that run")
 
 
-__all__ = ["MODEL_FLAGS", "RECORD_FLAGS", "prepare_recorded_start", "prepare_registered_model", "run_tags_of"]
+__all__ = ["prepare_recorded_start", "prepare_registered_model"]

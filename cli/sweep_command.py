@@ -41,11 +41,11 @@ def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
 
 
 def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
-    from mgx.core.tracking import TrackingSettings, configure_http_env
+    from mgx.core.run.settings import tracking_settings
+    from mgx.core.tracking import configure_http_env
     from mgx.core.tracking.store import get_or_create_experiment, prepare_store
 
-    config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})}
-    settings = TrackingSettings.from_layers({"tracking_uri": tracking_uri, "experiment": experiment}, config_layer)
+    settings = tracking_settings(cfg, {"tracking_uri": tracking_uri, "experiment": experiment})
     if not settings.enabled:
         raise ConfigError("a sweep is recorded in MLflow (parent and child runs); the config sets "
                           "tracking.enabled=False: remove it for the sweep")
@@ -59,15 +59,15 @@ def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
 
 
 def _point_args(plan, folder: Path, index: int, uri: str, experiment: str | None) -> list[str]:
+    """The point's `mgx run train` flags (after the config)."""
     from mgx.core.run.sweep import override_items
 
-    args = ["--work-dir", str(plan.point_dir(folder, index).resolve()), "--run-name", plan.point_label(index),
-            "--tracking-uri", uri]
-    if experiment:
-        args += ["--experiment", experiment]
-    for item in [*plan.cfg_options, *override_items(plan.points[index])]:
-        args += ["--cfg-options", item]
-    return args
+    from .run_flags import TRAIN_FLAGS, worker_args
+
+    return worker_args(TRAIN_FLAGS, {"work_dir": str(plan.point_dir(folder, index).resolve()),
+                                     "run_name": plan.point_label(index), "tracking_uri": uri,
+                                     "experiment": experiment or None,
+                                     "cfg_options": [*plan.cfg_options, *override_items(plan.points[index])]}, [])
 
 
 @click.command("sweep")

@@ -60,6 +60,16 @@ class Registry:
             return entries[name].component
         raise ConfigError(f"{self.describe_unknown(kind, name)}. {MISSING_PLUGIN_HINT}")
 
+    def find(self, name: str, preferred_kind: str) -> tuple[str, Any] | None:
+        """(kind, component) registered as ``name``: of ``preferred_kind`` if there is one, else of any kind.
+
+        For a component nested in another one's arguments, whose kind the owner decides
+        (a loss registered as a model, a transform inside a dataset wrapper)."""
+        for kind in [preferred_kind, *self.kinds()]:
+            if name in self._kinds.get(kind, {}):
+                return kind, self._kinds[kind][name].component
+        return None
+
     def describe_unknown(self, kind: str, name: str) -> str:
         """``unknown KIND type 'NAME'. Did you mean …? Registered KINDs: …`` (no trailing period)."""
         known = self.names(kind)

@@ -13,4 +13,5 @@ DEFAULT_PLUGINS = (
     "mgx.plugins.metrics",
     "mgx.plugins.feature_extractors",
     "mgx.plugins.launchers",
+    "mgx.plugins.diffusion",  # needs the optional extra mgx[diffusion]; explains itself without it
 )

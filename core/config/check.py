@@ -1,17 +1,20 @@
 """Walk a resolved config and account for every key (see ``config_keys`` for the rules).
 
-``account_config(cfg, registry, strict)`` returns an :class:`Accounting`:
-misspellings and wrong types are errors in both modes. Other arguments a
-registered component does not take, and unregistered types, are left in a run
-to the build and ``preflight`` (which report every problem together); for
-``mgx config show --check`` they are listed as "not provided by mgx" so the
-config still resolves.
+``account_config(cfg, registry, strict)`` returns an :class:`Accounting`. Misspellings, wrong
+types and arguments a registered component does not take are errors in both modes, for every
+component, nested ones included (``model.generator``: see ``mgx.core.config.components``);
+in a run (``strict``) a metric's other arguments are left to the pre-flight, which builds the
+metrics and reports them with their other problems. Unregistered types are errors of
+``mgx config show --check`` (non-strict with a registry); a run leaves them to
+``preflight.check_component_types``, which names them together with these errors.
 """
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
+from mgx.core.config.components import OWNER_APPLIED_ARGUMENTS, nested_components
+from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.config.helpers import derived_from
 from mgx.core.config.keys import (DEFAULT_HOOK_KEYS, SECTION_KEYS, TOP_LEVEL_KEYS, Accounting, accepted_arguments,
                           check_keys, likely_misspelling, type_problems)
@@ -26,12 +29,12 @@ class _Walker:
         self.cfg, self.registry, self.strict = cfg, registry, strict
         self.acc = Accounting()
         self.unsupported: list[str] = []
-        self.not_taken: dict[str, list[str]] = {}
 
     # -- components ------------------------------------------------------------------
 
     def component(self, item: Any, kind: str, path: str, skip: tuple[str, ...] = ()) -> None:
-        """A ``dict(type=...)``: its arguments against the registered constructor."""
+        """A ``dict(type=...)`` and every component nested in its arguments: registered? arguments
+        taken by the constructor (and of the right type)?"""
         if not isinstance(item, dict) or not isinstance(item.get("type"), str) or self.registry is None:
             return
         name = item["type"]
@@ -39,12 +42,24 @@ class _Walker:
             # a run leaves unregistered types to preflight.check_component_types, which names them all
             # together with any plugin that failed to load
             if not self.strict:
-                self.unsupported.append(f"{kind} {name!r} ({path})")
-            return
-        factory = self.registry.get(kind, name)
+                self.acc.errors.append(f"{path}.type: {self.registry.describe_unknown(kind, name)}")
+        else:
+            # (in a run a metric's other arguments are reported by the pre-flight, which builds the metrics)
+            self.arguments(self.registry.get(kind, name), item, kind, path, skip,
+                           report_not_taken=not (self.strict and kind == "metric"))
+        for nested in nested_components(item, path, kind, self.registry):
+            if nested.factory is not None:
+                self.arguments(nested.factory, nested.config, nested.kind, nested.path, tuple(OWNER_APPLIED_ARGUMENTS))
+            elif not self.strict:
+                self.acc.errors.append(f"{nested.path}.type: {self.registry.describe_unknown(nested.kind, nested.name)}")
+
+    def arguments(self, factory: Any, item: dict, kind: str, path: str, skip: tuple[str, ...] = (),
+                  report_not_taken: bool = True) -> None:
+        name = item["type"]
         accepted, accepts_any = accepted_arguments(factory)
         kwargs = {key: value for key, value in item.items() if key != "type" and key not in skip}
         if not accepts_any:
+            not_taken = []
             for key in kwargs:
                 if key in accepted:
                     continue
@@ -52,9 +67,11 @@ class _Walker:
                 if guess is not None:
                     self.acc.errors.append(f"{path}.{key}: {kind} {name!r} has no argument {key!r}. "
                                            f"Did you mean {guess!r}?")
-                elif not self.strict:
-                    # (in a run the build names it, among everything the pre-flight finds)
-                    self.not_taken.setdefault(f"{kind} {name!r} ({path})", []).append(key)
+                else:
+                    not_taken.append(key)
+            if not_taken and report_not_taken:
+                self.acc.errors.append(f"{path}: {kind} {name!r} got unknown argument(s) {', '.join(not_taken)}; "
+                                       f"it accepts: {', '.join(sorted(accepted)) or '(no arguments)'}")
         self.acc.errors.extend(type_problems(factory, kwargs, path))
 
     # -- sections ----------------------------------------------------------------------
@@ -97,8 +114,7 @@ class _Walker:
             for index, loader in self._items(key):
                 self.loader(loader, index)
         for key in EVALUATORS:
-            for index, evaluator in self._items(key):
-                self.evaluator(evaluator, index)
+            self.evaluators(key)
         self.optim_wrapper()
         self.schedulers()
         for index, hook in self._items("custom_hooks", always_index=True):
@@ -106,9 +122,6 @@ class _Walker:
                 self.component(hook, "run_hook", index)
         if self.unsupported:
             self.acc.ignore("components mgx does not provide: " + "; ".join(self.unsupported))
-        if self.not_taken:
-            self.acc.ignore("arguments mgx's components do not take (a run stops on them): " + "; ".join(
-                f"{where}: {', '.join(keys)}" for where, keys in self.not_taken.items()))
         return self.acc
 
     def _items(self, key: str, always_index: bool = False) -> list[tuple[str, Any]]:
@@ -163,21 +176,17 @@ class _Walker:
         if not isinstance(loader, dict):
             return
         check_keys(loader, sorted(LOADER_KEYS), path, self.acc)
-        dataset = loader.get("dataset")
-        self.component(dataset, "dataset", f"{path}.dataset")
-        sampler = loader.get("sampler")
-        self.component(sampler, "sampler", f"{path}.sampler")
-        if isinstance(dataset, dict):
-            for index, transform in enumerate(dataset.get("pipeline") or []):
-                self.component(transform, "transform", f"{path}.dataset.pipeline[{index}]")
+        self.component(loader.get("dataset"), "dataset", f"{path}.dataset")  # with its pipeline
+        self.component(loader.get("sampler"), "sampler", f"{path}.sampler")
 
-    def evaluator(self, evaluator: Any, path: str) -> None:
-        if not isinstance(evaluator, dict):
-            return
-        check_keys(evaluator, SECTION_KEYS["evaluator"], path, self.acc)
-        metrics = evaluator.get("metrics")
-        for index, metric in enumerate(metrics if isinstance(metrics, (list, tuple)) else [metrics] if metrics else []):
-            self.component(metric, "metric", f"{path}.metrics[{index}]")
+    def evaluators(self, key: str) -> None:
+        for entry in evaluator_entries(self.cfg.get(key), key):
+            if entry.config is not None:  # dict(type='Evaluator', metrics=[...]): its keys
+                check_keys(entry.config, SECTION_KEYS["evaluator"], entry.field, self.acc)
+            elif entry.problem:
+                self.acc.errors.append(entry.problem)
+            for metric_path, metric in zip(entry.metric_paths, entry.metrics):
+                self.component(metric, "metric", metric_path)
 
     def optim_wrapper(self) -> None:
         from mgx.core.engine.optim import WRAPPER_KEYS

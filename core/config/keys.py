@@ -37,7 +37,8 @@ TOP_LEVEL_KEYS: dict[str, Key] = {
     "train_cfg": Key("used", "train loop: max_iters/max_epochs, val_begin, val_interval, dynamic_intervals"),
     "val_cfg": Key("used", "ValLoop/MultiValLoop"),
     "test_cfg": Key("used", "TestLoop/MultiTestLoop"),
-    "val_evaluator": Key("used", "dict(type='Evaluator', metrics=[...]) or a list of them"),
+    "val_evaluator": Key("used", "dict(type='Evaluator', metrics=[...]), a list of metric dicts (one evaluator, "
+                                 "as in MMagic), or one evaluator per dataloader"),
     "test_evaluator": Key("used", "as val_evaluator, for `mgx run test`"),
     "optim_wrapper": Key("used", "optimizers, AMP, accumulation, clipping, constructors and paramwise_cfg"),
     "param_scheduler": Key("used", "MMEngine's schedulers by name (begin/end/by_epoch/convert_to_iter_based)"),

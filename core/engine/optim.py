@@ -248,7 +248,7 @@ def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple
 
 
 WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor",
-                "paramwise_cfg")
+                "paramwise_cfg", "modules")
 CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor")
 
 
@@ -292,7 +292,10 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
         optimizer_cfg = _scaled(cfg["optimizer"], lr_scale)
-        groups = parameter_groups(model, optimizer_cfg, cfg.get("paramwise_cfg"), "optim_wrapper.paramwise_cfg")
+        if "modules" in cfg:
+            groups = parameters_of_modules(model, cfg["modules"], "optim_wrapper.modules")
+        else:
+            groups = parameter_groups(model, optimizer_cfg, cfg.get("paramwise_cfg"), "optim_wrapper.paramwise_cfg")
         optimizer = _build_optimizer(optimizer_cfg, groups, "optim_wrapper.optimizer")
         return OptimWrapperDict({"model": OptimWrapper(optimizer, device=device, amp=use_amp, name="model", **options)})
     _check_constructor(cfg)  # (one optimizer: checked by _wrapper_options)
@@ -309,13 +312,38 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         options = _wrapper_options(sub_cfg, field)
         optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
         paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
-        groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
+        if "modules" in sub_cfg:
+            groups = parameters_of_modules(model, sub_cfg["modules"], f"{field}.modules")
+        else:
+            groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
         optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
         wrappers[name] = OptimWrapper(optimizer, device=device, amp=use_amp or sub_cfg.get("type") == "AmpOptimWrapper",
                                       name=name, **options)
     if not wrappers:
         raise ConfigError("optim_wrapper defines no optimizer: give optimizer=dict(type=...) or named ones")
     return OptimWrapperDict(wrappers)
+
+
+def parameters_of_modules(model: Any, names: Any, field: str) -> list:
+    """MMagic's ``modules=``: the trainable parameters of each named first-level sub-module, or of every
+    module whose qualified name fully matches the regex (``'.*.lora_mapping'``); each parameter once."""
+    import re
+
+    patterns = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple)) else None
+    if not patterns or not all(isinstance(pattern, str) for pattern in patterns):
+        raise ConfigError(f"{field} must be a module name or regex, or a list of them; got {names!r}")
+    chosen: dict[int, Any] = {}
+    for pattern in patterns:
+        children = dict(model.named_children())
+        matched = [children[pattern]] if pattern in children else \
+            [module for name, module in model.named_modules() if name and re.fullmatch(pattern, name)]
+        if not matched:
+            raise ConfigError(f"{field}: no sub-module of {type(model).__name__} is named or matches {pattern!r}")
+        for module in matched:
+            chosen.update((id(param), param) for param in module.parameters() if param.requires_grad)
+    if not chosen:
+        raise ConfigError(f"{field}={names!r}: the matched modules have no trainable parameters")
+    return list(chosen.values())
 
 
 def _scaled(optimizer_cfg: Any, lr_scale: float) -> Any:

@@ -266,6 +266,9 @@ class Trainer:
             grid = self.validator.save_sample_grid(run.work_dir / "samples" / f"iter_{run.iteration:07d}.png")
             if grid is not None and run.tracker is not None:
                 run.tracker.log_image(grid, key="samples", step=run.iteration)
+            for key, path in self.validator.save_prompt_grids(run.work_dir / "samples", run.iteration):
+                if run.tracker is not None:
+                    run.tracker.log_image(path, key=key, step=run.iteration)
         self.hooks.mgx_after_val(run=run, metrics=metrics)
         self._maybe_save_best(metrics)
         return metrics

@@ -19,12 +19,13 @@ class Evaluator:
     """Holds metrics built from config dicts and runs one evaluation pass."""
 
     def __init__(self, metrics: list[dict] | None = None, *, field: str = "metrics",
-                 defer_problems: bool = False) -> None:
+                 defer_problems: bool = False, paths: list[str] | None = None) -> None:
         """Build every metric; a metric that fails to build or breaks the contract is a problem.
 
         Problems of all metrics are raised together as one ``ConfigError``, or, with
         ``defer_problems``, kept in ``self.problems`` for the pre-flight to report
-        (``evaluate`` refuses to run while there are any).
+        (``evaluate`` refuses to run while there are any). ``paths`` name each metric's
+        config key in messages (default ``{field}.metrics[i]``).
         """
         self.metrics: list[BaseMetric] = []
         self.labels: list[str] = []  # where each metric comes from, for messages
@@ -33,7 +34,7 @@ class Evaluator:
         if not isinstance(cfgs, (list, tuple)):
             raise ConfigError(f"{field}.metrics must be a list of metric configs, got {type(cfgs).__name__}")
         for index, cfg in enumerate(cfgs):
-            where = f"{field}.metrics[{index}]"
+            where = paths[index] if paths is not None else f"{field}.metrics[{index}]"
             try:
                 metric = build(cfg, "metric")
             except MgxError as exc:

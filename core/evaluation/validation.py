@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,33 @@ class Validator:
         save_image(grid, path)
         return path
 
+    def save_prompt_grids(self, folder: Path, step: int) -> list[tuple[str, Path]]:
+        """For a text-to-image model (``prompt_grids(seed) -> {prompt: N×C×H×W in [-1, 1]}``, EMA weights
+        when present): one PNG per prompt, ``folder/<prompt slug>/iter_<step>.png``, sampled from the
+        same seed every time so a prompt's images can be compared across steps. Returns (key, path) pairs;
+        the key (``samples/<slug>``) is the MLflow image key."""
+        import torch
+        from torchvision.utils import make_grid, save_image
+
+        model = self.ema.module if self.ema is not None else self.model
+        if not callable(getattr(model, "prompt_grids", None)):
+            return []
+        was_training = model.training
+        model.eval()
+        try:
+            with preserved_rng(), torch.inference_mode():
+                grids = model.prompt_grids(GRID_SEED)
+        finally:
+            model.train(was_training)
+        saved = []
+        for prompt, images in grids.items():
+            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", prompt).strip("_")[:80] or "prompt"
+            path = folder / slug / f"iter_{step:07d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(make_grid(((images.float().cpu() + 1) / 2).clamp(0, 1), nrow=8, padding=2), path)
+            saved.append((f"samples/{slug}", path))
+        return saved
+
 
 PAIRED_GRID_ROWS = 8
 
@@ -185,17 +213,31 @@ def _input_images(batch: dict) -> Any:
     return inputs
 
 
+def first_clip(batch: dict) -> dict:
+    """The first clip of a batch of N×T×C×H×W clips, its frames as a batch of images."""
+    import torch
+
+    return {key: value[0] for key, value in batch.items()
+            if key in ("inputs", "lq_img", "gt_img") and isinstance(value, torch.Tensor) and value.dim() == 5}
+
+
 def paired_grid(batch: dict, outputs: dict) -> Any:
     """Up to 8 rows of [input (bicubic-upsampled), prediction, ground truth], all at the ground truth's size
-    (the prediction's when there is no ground truth), in [0, 1] for save_image."""
+    (the prediction's when there is no ground truth), in [0, 1] for save_image. Clips: the first clip's
+    frames, a row each."""
     import torch
     from torch.nn import functional as F
 
+    if outputs["pred_img"].dim() == 5:  # clips: the first clip's frames, one row each
+        batch, outputs = first_clip(batch), {"pred_img": outputs["pred_img"][0]}
     pred = outputs["pred_img"].float()[:PAIRED_GRID_ROWS]
     gt = batch.get("gt_img")
     gt = gt.float()[:PAIRED_GRID_ROWS] if isinstance(gt, torch.Tensor) and gt.dim() == 4 else None
     size = tuple((gt if gt is not None else pred).shape[-2:])
-    columns = [_input_images(batch), pred, gt]
+    lq = _input_images(batch)
+    if lq is not None and lq.dim() == 5:  # frame windows restored to their centre frame (EDVR): show that frame
+        lq = lq[:, lq.shape[1] // 2]
+    columns = [lq, pred, gt]
     columns = [c.float()[:len(pred)] for c in columns if c is not None]
 
     def at_size(images: Any) -> Any:

@@ -4,7 +4,9 @@ Two steps, both before the MLflow run is opened:
 
 1. ``check_component_types(cfg, mode)`` — every ``type=`` the command will build
    (model, datasets, transforms, samplers, metrics, feature extractors, run hooks,
-   the train loop) is registered; all unknown ones are listed in one message.
+   the train loop, and every component nested in their arguments: ``model.generator``,
+   see ``mgx.core.config.components``) is registered; all unknown ones are listed in
+   one message, with the config check's other problems.
 2. ``check_run(...)`` — once the model, dataloaders and evaluators are built:
    every metric built and keeping the metric contract; the model has the members
    each metric declares in ``model_requirements()``; each metric's resources
@@ -22,6 +24,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from mgx.core import distributed
+from mgx.core.config.components import nested_components
+from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import MISSING_PLUGIN_HINT, get_registry
 
@@ -38,8 +42,11 @@ def _items(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _typed(value: Any, path: str, kind: str) -> Iterator[tuple[str, str, str]]:
+    """The component at ``path`` and every component nested in its arguments (``model.generator``...)."""
     if isinstance(value, dict) and isinstance(value.get("type"), str):
         yield f"{path}.type", kind, value["type"]
+        for nested in nested_components(value, path, kind, get_registry()):
+            yield f"{nested.path}.type", nested.kind, nested.name
 
 
 def run_sections(cfg: Any, mode: str) -> tuple[list[str], list[str]]:
@@ -60,20 +67,12 @@ def component_types(cfg: Any, mode: str) -> Iterator[tuple[str, str, str]]:
             if not isinstance(loader, dict):
                 continue
             dataset = loader.get("dataset")
-            yield from _typed(dataset, f"{path}.dataset", "dataset")
-            if isinstance(dataset, dict):
-                for step_path, step in _items(dataset.get("pipeline"), f"{path}.dataset.pipeline"):
-                    yield from _typed(step, step_path, "transform")
+            yield from _typed(dataset, f"{path}.dataset", "dataset")  # with its pipeline
             yield from _typed(loader.get("sampler"), f"{path}.sampler", "sampler")
     for key in evaluator_keys:
-        for path, evaluator in _items(cfg.get(key), key):
-            if not isinstance(evaluator, dict):
-                continue
-            for metric_path, metric in _items(evaluator.get("metrics"), f"{path}.metrics"):
+        for entry in evaluator_entries(cfg.get(key), key):
+            for metric_path, metric in zip(entry.metric_paths, entry.metrics):
                 yield from _typed(metric, metric_path, "metric")
-                if isinstance(metric, dict):
-                    yield from _typed(metric.get("feature_extractor"), f"{metric_path}.feature_extractor",
-                                      "feature_extractor")
     for path, hook in _items(cfg.get("custom_hooks"), "custom_hooks"):
         yield from _typed(hook, path, "run_hook")
     if mode == "train":
@@ -82,20 +81,35 @@ def component_types(cfg: Any, mode: str) -> Iterator[tuple[str, str, str]]:
     yield from _typed(cfg.get(eval_loop_key), eval_loop_key, "loop")
 
 
-def check_component_types(cfg: Any, mode: str, plugins: Any = None) -> None:
-    """Raise one ConfigError naming every unregistered ``type=`` of the config (and plugins that failed to load)."""
+def check_component_types(cfg: Any, mode: str, plugins: Any = None, other_problems: list[str] | None = None) -> None:
+    """Raise one ConfigError naming every unregistered ``type=`` of the config (and plugins that failed
+    to load), together with ``other_problems`` (what the config check found)."""
     registry = get_registry()
-    unknown = [(path, registry.describe_unknown(kind, name))
-               for path, kind, name in component_types(cfg, mode) if (kind, name) not in registry]
-    if not unknown:
-        return
+    types = list(component_types(cfg, mode))
     source = getattr(cfg, "filename", None) or "the config"
-    if len(unknown) == 1:
+    # a plugin registers what needs an uninstalled extra as a placeholder whose `unavailable` says what to install
+    unavailable = [(path, getattr(registry.get(kind, name), "unavailable", None))
+                   for path, kind, name in types if (kind, name) in registry]
+    unavailable = [(path, reason) for path, reason in unavailable if reason]
+    if unavailable:  # one message: the first names the extra, the rest would repeat it
+        path, reason = unavailable[0]
+        raise ConfigError(f"{reason} ({path} in {source})")
+    unknown = [(path, registry.describe_unknown(kind, name)) for path, kind, name in types
+               if (kind, name) not in registry]
+    if not unknown:  # the caller raises the other problems in their usual form
+        return
+    other_problems = list(other_problems or [])
+    if len(unknown) == 1 and not other_problems:
         [(path, description)] = unknown
         lines = [f"{description} ({path} in {source})."]
-    else:
+    elif not other_problems:
         lines = [f"{source} uses {len(unknown)} component types that no loaded plugin registers:"]
         lines += [f"  - {path}: {description}" for path, description in unknown]
+    else:
+        count = len(unknown) + len(other_problems)
+        lines = [f"{source}: {count} problem{'s' if count > 1 else ''}:"]
+        lines += [f"  - {path}: {description}" for path, description in unknown]
+        lines += [f"  - {problem}" for problem in other_problems]
     failures = list(getattr(plugins, "load_errors", None) or [])
     if failures:
         lines.append("Plugins that failed to load: " + "; ".join(str(failure) for failure in failures))

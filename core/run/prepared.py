@@ -19,6 +19,7 @@ from mgx.core.config.loader import Config
 from mgx.core.config.check import VISUALIZATION_HOOKS, account_config
 from mgx.core.config.custom_imports import register_custom_imports
 from mgx.core.errors import ConfigError
+from mgx.core.run.settings import resolve_resume
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOCAL_VIS_BACKENDS = ("LocalVisBackend", "VisBackend", "GenVisBackend")
@@ -78,16 +79,7 @@ class PreparedRun:
 
     def resume(self, from_command_line: str | None) -> str | None:
         """``--resume`` wins; else ``resume=True`` (newest in work_dir) or ``resume='path'``."""
-        if from_command_line is not None:
-            return from_command_line
-        value = self.cfg.get("resume")
-        if value is True:
-            return "auto"
-        if isinstance(value, str) and value:
-            return value
-        if value not in (None, False, ""):
-            raise ConfigError(f"resume must be True, False or a checkpoint path, got {value!r}")
-        return None
+        return resolve_resume(from_command_line, self.cfg)
 
     def apply_log_level(self, logger: logging.Logger) -> None:
         level = self.cfg.get("log_level")
@@ -176,12 +168,13 @@ def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
     prepared = PreparedRun(cfg, run_plugins=modules)
     try:
         registry = plugins.registry if plugins is not None else None
+        accounting = account_config(cfg, registry, strict=True)
         if registry is not None:
-            # unregistered types, named together; the visualization hooks are mapped, not built
+            # unregistered types (nested ones too) named together with every other problem; the
+            # visualization hooks are mapped, not built
             view = Config({**cfg, "custom_hooks": prepared.run_hook_configs()},
                           filename=getattr(cfg, "filename", "the config"))
-            check_component_types(view, mode, plugins)
-        accounting = account_config(cfg, registry, strict=True)
+            check_component_types(view, mode, plugins, accounting.errors)
         accounting.raise_errors(getattr(cfg, "filename", "config"))
         prepared.resume(None)
         check_speed_keys(cfg)

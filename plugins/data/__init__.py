@@ -10,10 +10,12 @@ from mgx.core.hookspecs import hookimpl
 @hookimpl
 def mgx_register_datasets(register):
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
+    from .frames import BasicFramesDataset
     from .paired_digits import PairedDigitsDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
+    register(BasicFramesDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
     register(TorchvisionDataset)

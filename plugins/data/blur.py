@@ -107,7 +107,8 @@ class RandomBlur(RandomDegradation):
         for _ in range(count):
             beta = values["beta_plateau" if kind.startswith("plateau") else "beta_gaussian"]
             if kind.startswith(("generalized", "plateau")):
-                beta = rng.uniform(beta, 1) if rng.uniform() <= 0.5 else rng.uniform(1, beta)
+                # between beta and 1 whichever is larger, as numpy's legacy uniform (MMagic's) allows
+                beta = beta + (1 - beta) * rng.random() if rng.uniform() <= 0.5 else 1 + (beta - 1) * rng.random()
             kernels.append(blur_kernel(kind, size, values["sigma_x"], values["sigma_y"], values["rotate_angle"],
                                        beta, values["omega"]))
             for name, (low, high) in ranges.items():

@@ -80,6 +80,8 @@ class PackInputs:
         if _is_tensor(value):
             return value
         bgr = sample.get(f"{key}_channel_order") == "bgr"
+        if _is_frames(value) and len(value) == 1:  # one frame (a Vimeo-90K centre GT) packs as an image, as in MMagic
+            return image_to_tensor(value[0], bgr)
         if _is_frames(value):
             import torch
 

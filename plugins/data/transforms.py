@@ -9,7 +9,10 @@ from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, Mod
                               RandomCropLongEdge)
 from .degradations import DegradeForRestoration, RandomDownSampling, RandomResize
 from .formatting import PackInputs
+from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding, GenerateSegmentIndices,
+                               MirrorSequence, TemporalReverse)
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
+from .masks import GetMaskedImage, LoadMask
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -22,6 +25,8 @@ ALL_TRANSFORMS = (
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
+    LoadMask, GetMaskedImage,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -4,7 +4,7 @@ Resolution order for a :class:`WeightsSpec`:
 1. an explicit path (config argument), then the spec's environment variable;
 2. ``$MGX_CACHE_DIR/weights/<filename>`` (default ``~/.cache/mgx``);
 3. a download from the spec's URL (urllib), written to a temporary file in the
-   cache folder, hash-checked, then moved into place with ``os.replace`` so a
+   cache folder (progress on stderr), hash-checked, then moved into place with ``os.replace`` so a
    crash never leaves a half-written file under the final name.
 
 A file whose sha256 does not match is deleted and refused. When the spec
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -60,6 +61,27 @@ def _where_to_put_it(spec: WeightsSpec, target: Path) -> str:
     return f"download {spec.url} on a machine with internet and copy it to {target}{env}"
 
 
+class _Progress:
+    """Download progress on stderr: a line per tenth of the file (a redrawn line on a terminal)."""
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.done, self.shown = name, total, 0, -1
+        self.terminal = sys.stderr.isatty()
+
+    def advance(self, size: int) -> None:
+        self.done += size
+        tenth = self.done * 10 // self.total if self.total else -1
+        if tenth > self.shown:
+            self.shown = tenth
+            line = f"downloading {self.name}: {self.done / 2**20:.1f} of {self.total / 2**20:.1f} MiB"
+            print(("\r" + line) if self.terminal else line, end="" if self.terminal else "\n", file=sys.stderr,
+                  flush=True)
+
+    def finish(self) -> None:
+        if self.terminal and self.shown >= 0:
+            print(file=sys.stderr)
+
+
 def download_file(url: str, target: Path, sha256: str | None = None, timeout: float = 60.0) -> Path:
     """Fetch ``url`` into ``target`` atomically; a hash mismatch deletes the download and raises."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +89,12 @@ def download_file(url: str, target: Path, sha256: str | None = None, timeout: fl
     digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            progress = _Progress(target.name, int(response.headers.get("Content-Length") or 0))
             for block in iter(lambda: response.read(_CHUNK), b""):
                 out.write(block)
                 digest.update(block)
+                progress.advance(len(block))
+            progress.finish()
         actual = digest.hexdigest()
         if not _hash_matches(actual, sha256):
             raise MgxError(f"downloaded {url} has sha256 {actual}, expected {sha256}: the file was removed. "

@@ -12,15 +12,23 @@ from .functional.ssim import ssim
 
 class PairedMetric(BaseMetric):
     """Reads ``batch[gt_key]`` and ``outputs[pred_key]`` (falling back to ``batch[pred_key]``),
-    both N×C×H×W (or N×H×W×C with input_order='HWC') in [0, 255]; reports the mean over images."""
+    both N×C×H×W (or N×H×W×C with input_order='HWC') in [0, 255]; reports the mean over images.
+
+    Clips (N×T×C×H×W, or N×T×H×W×C) count as one value each, the mean of their frames' values, as
+    MMagic averages a video metric per clip and then over clips (docs/metrics.md).
+    """
 
     uses_val_step = True
     result_key = "value"  # subclasses: their own name, so the logged key is "PSNR" or "<prefix>/PSNR" as in MMagic
 
     def __init__(self, gt_key: str = "gt_img", pred_key: str = "pred_img", crop_border: int = 0,
-                 input_order: str = "CHW", convert_to: str | None = None, prefix: str | None = None) -> None:
+                 input_order: str = "CHW", convert_to: str | None = None, prefix: str | None = None,
+                 scaling: float = 1) -> None:
         super().__init__(prefix)
         name = type(self).__name__
+        if isinstance(scaling, bool) or not isinstance(scaling, (int, float)):
+            raise ConfigError(f"{name}: scaling must be a number (MMagic's factor on the final value), got {scaling!r}")
+        self.scaling = float(scaling)
         if input_order not in ("CHW", "HWC"):
             raise ConfigError(f"{name}: input_order must be 'CHW' or 'HWC', got {input_order!r}")
         if convert_to is not None and str(convert_to).upper() != "Y":
@@ -39,6 +47,8 @@ class PairedMetric(BaseMetric):
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(torch.float64)
+        if images.dim() == 5:  # clips: every frame an image; process() averages them per clip
+            images = images.flatten(0, 1)
         if images.dim() == 3:
             images = images.unsqueeze(0)
         if self.input_order == "HWC":
@@ -70,13 +80,15 @@ class PairedMetric(BaseMetric):
     def process(self, batch: dict, outputs: dict) -> None:
         gt, pred = self._fetch(batch, outputs)
         values = self._values(gt, pred, batch).detach().cpu().to(torch.float64)
+        if batch[self.gt_key].dim() == 5:  # one value per clip: the mean over its frames
+            values = values.view(batch[self.gt_key].shape[0], -1).mean(dim=1)
         self._sum += torch.stack([values.sum(), torch.tensor(float(values.numel()), dtype=torch.float64)])
 
     def compute(self) -> dict[str, float]:
         total = self._sum
         if total[1] == 0:
             return {self.result_key: float("nan")}
-        return {self.result_key: float(total[0] / total[1])}
+        return {self.result_key: float(total[0] / total[1]) * self.scaling}
 
 
 class PSNR(PairedMetric):
@@ -102,8 +114,8 @@ class SSIM(PairedMetric):
 class _MaskedPaired(PairedMetric):
     def __init__(self, gt_key: str = "gt_img", pred_key: str = "pred_img", mask_key: str | None = None,
                  crop_border: int = 0, input_order: str = "CHW", convert_to: str | None = None,
-                 prefix: str | None = None) -> None:
-        super().__init__(gt_key, pred_key, crop_border, input_order, convert_to, prefix)
+                 prefix: str | None = None, scaling: float = 1) -> None:
+        super().__init__(gt_key, pred_key, crop_border, input_order, convert_to, prefix, scaling)
         self.mask_key = mask_key
 
     def _mask(self, batch: dict):
@@ -112,6 +124,7 @@ class _MaskedPaired(PairedMetric):
         if self.mask_key not in batch:
             raise ConfigError(f"{type(self).__name__}: batches have no {self.mask_key!r}; set mask_key=")
         mask = batch[self.mask_key].to(torch.float64)
+        mask = mask.flatten(0, 1) if mask.dim() == 5 else mask
         mask = mask.unsqueeze(0) if mask.dim() == 3 else mask
         if self.input_order == "HWC":
             mask = mask.permute(0, 3, 1, 2)

@@ -1,5 +1,6 @@
 """Built-in models, one folder per model family (MMagic's family names: ``dcgan``, ``stylegan2``,
-``edsr``, ``swinir``, ...); the parts several families share live in ``base_models`` (BaseEditModel),
+``edsr``, ``swinir``, ...); the parts several families share live in ``base_models`` (BaseEditModel, the
+ExponentialMovingAverageHook run hook),
 ``losses`` (every loss) and ``ops`` (layers, and the networks several families build, such as
 ``PatchDiscriminator``). Each sub-package's ``components()`` lists what it registers.
 
@@ -20,11 +21,20 @@ def mgx_register_models(register):
 
     from .data_preprocessor import DataPreprocessor
 
-    # every sub-package (a family, or a shared package) says what it registers: components();
-    # a new family folder is found without editing this file
+    # every sub-package (a family, or a shared package) says what it registers: components(), and
+    # ALIASES for the components MMagic knows under a second name; a new family folder is found
+    # without editing this file
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
         if info.ispkg:
             package = importlib.import_module(f"{__name__}.{info.name}")
+            aliases = getattr(package, "ALIASES", {})
             for component in getattr(package, "components", list)():
-                register(component)
+                register(component, aliases=aliases.get(component, ()))
     register(DataPreprocessor)
+
+
+@hookimpl
+def mgx_register_run_hooks(register):
+    from .base_models.ema_hook import ExponentialMovingAverageHook
+
+    register(ExponentialMovingAverageHook)

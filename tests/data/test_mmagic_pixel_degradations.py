@@ -161,6 +161,17 @@ def test_random_blur_applies_the_drawn_kernel():
             transform(type="RandomBlur", params=bad, keys="img")
 
 
+def test_generalized_and_plateau_shapes_are_drawn_between_beta_and_one_either_side_of_it():
+    """Real-ESRGAN's ranges (beta_gaussian [0.5, 4], beta_plateau [1, 2]) draw betas above 1, and the shape is
+    then drawn from [1, beta] or [beta, 1] — both orders, as numpy's legacy uniform that MMagic uses allows."""
+    params = dict(kernel_size=[7], kernel_list=["generalized_iso", "plateau_aniso"], kernel_prob=[0.5, 0.5],
+                  sigma_x=[0.2, 3], sigma_y=[0.2, 3], beta_gaussian=[2, 4], beta_plateau=[1.5, 2])
+    blur = transform(type="RandomBlur", params=params, keys=["img"])
+    for seed in range(16):
+        sample = {"img": image(16, 16, seed=seed), "sample_seed": seed}
+        assert blur(sample)["img"].shape == (16, 16, 3)
+
+
 def test_degradations_with_shuffle_keeps_groups_in_order_and_shuffles_the_rest():
     calls = []
 

@@ -114,7 +114,8 @@ def test_plugins_command_lists_builtins_in_text_and_json(invoke):
     builtins = [row for row in rows if row["builtin"] and row["error"] is None]
     assert builtins, "no built-in plugin loaded"
     for row in rows:
-        assert set(row) == {"name", "module", "distribution", "version", "builtin", "hooks", "components", "error"}
+        assert set(row) == {"name", "module", "distribution", "version", "builtin", "hooks", "components", "error",
+                            "unavailable"}
     text = invoke(["plugins"]).stdout
     for row in builtins:
         assert f"{row['name']}  [mgx {row['version']}]  (built-in)" in text

@@ -156,7 +156,8 @@ def test_custom_imports_register_plugins_for_the_run(tmp_path, trainable):
     assert shown.returncode == 0 and "ConstantNet" not in shown.stderr, shown.stderr
     without = run_mgx("config", "show", "--check", "uses.py", "--cfg-options", "custom_imports.imports=[]",
                       cwd=tmp_path, timeout=120)
-    assert "components mgx does not provide: model 'ConstantNet'" in without.stderr
+    # --check refuses what a run refuses (exit 2), naming the key
+    assert without.returncode == 2 and "model.type: unknown model type 'ConstantNet'" in without.stderr
 
 
 def test_custom_imports_missing_module_is_an_error_unless_allowed(tmp_path):

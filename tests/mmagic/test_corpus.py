@@ -9,50 +9,25 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
-import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-WHEEL_SPEC = "mmagic==1.2.0"
-CONFIG_PREFIX = "mmagic/.mim/configs/"
 UNSUPPORTED_MARKERS = ("lazy-import config", "is not supported", "package-scoped base")
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("MGX_TEST_CACHE", Path(tempfile.gettempdir()) / "mgx-test-cache")) / "mmagic-1.2.0"
-
-
 def mmagic_configs() -> Path:
-    """The wheel's configs folder, downloading and unpacking the wheel once."""
-    cache = _cache_dir()
-    configs = cache / "configs"
-    if (configs / ".complete").exists():
-        return configs
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(cache.glob("mmagic-1.2.0-*.whl"))
-    if not wheels:
-        result = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                                 "--no-input", WHEEL_SPEC, "-d", str(cache)], capture_output=True, text=True,
-                                timeout=300)
-        wheels = sorted(cache.glob("mmagic-1.2.0-*.whl"))
-        if result.returncode != 0 or not wheels:
-            reason = f"cannot download {WHEEL_SPEC}: {(result.stderr or result.stdout).strip().splitlines()[-1:]}"
-            if os.environ.get("CI") == "true":
-                pytest.fail(reason)
-            pytest.skip(reason)
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        for name in wheel.namelist():
-            if name.startswith(CONFIG_PREFIX) and name.endswith(".py"):
-                target = configs / name[len(CONFIG_PREFIX):]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(wheel.read(name))
-    (configs / ".complete").write_text("")
-    return configs
+    """The wheel's configs folder (benchmarks/zoo_trials.py fetches and caches it); skipped without
+    network, except under CI=true where it must be there."""
+    from mgx.benchmarks.zoo_trials import mmagic_configs as fetch
+
+    try:
+        return fetch()
+    except RuntimeError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 @pytest.mark.slow

@@ -49,7 +49,9 @@ def test_every_loss_lives_in_losses_and_mmagics_networks_in_their_family():
     expected = {"SRCNNNet": "srcnn", "EDSRNet": "edsr", "MSRResNet": "srgan", "SRGAN": "srgan",
                 "ModifiedVGG": "srgan", "RRDBNet": "esrgan", "ESRGAN": "esrgan", "BaseEditModel": "base_models",
                 "SwinIRNet": "swinir", "RDNNet": "rdn", "LIIF": "liif", "LIIFEDSRNet": "liif", "LIIFRDNNet": "liif",
-                "MLPRefiner": "liif"}
+                "MLPRefiner": "liif", "Restormer": "restormer", "NAFNet": "nafnet", "NAFNetLocal": "nafnet",
+                "RealESRGAN": "real_esrgan", "UNetDiscriminatorWithSpectralNorm": "real_esrgan",
+                "GLEANStyleGANv2": "glean", "StyleGANv2Discriminator": "stylegan2"}
     assert {name: homes[name][0] for name in expected} == expected
 
 

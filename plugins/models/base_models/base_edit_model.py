@@ -9,7 +9,7 @@ generator's range (MMagic's SR configs: mean 0, std 255 -> [0, 1]) and its
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Dict, Union
 
 import torch
 from torch import nn
@@ -20,6 +20,13 @@ from mgx.core.registry import build
 from ..common import batch_images, module_device
 from .pretrained import load_pretrained, split_init_cfg
 from .tiling import check_tiling, tiled_forward
+
+Inputs = Union[torch.Tensor, Dict[str, torch.Tensor]]  # one image batch, or named views (dual-pixel)
+
+
+def _first(inputs: Inputs) -> torch.Tensor:
+    return next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+
 
 # test_cfg keys MMagic's configs carry that MMagic 1.2 itself no longer reads (metrics come from val_evaluator)
 _IGNORED_TEST_KEYS = {"metrics", "crop_border"}
@@ -76,27 +83,40 @@ class BaseEditModel(nn.Module):
 
     # -- data --------------------------------------------------------------
 
-    def _input(self, batch: dict, who: str, device: torch.device) -> torch.Tensor:
+    def _input(self, batch: dict, who: str, device: torch.device) -> Inputs:
         key = "lq_img" if isinstance(batch, dict) and "lq_img" in batch else "inputs"
+        views = batch.get(key) if isinstance(batch, dict) else None
+        if isinstance(views, dict):  # several input images (PackInputs(keys=[...])): each normalised
+            return {name: self.data_preprocessor.normalize(batch_images(views, name, who, device)) for name in views}
         return self.data_preprocessor.normalize(batch_images(batch, key, who, device))
 
     def _target(self, batch: dict, who: str, device: torch.device) -> torch.Tensor:
         return self.data_preprocessor.normalize(batch_images(batch, "gt_img", who, device))
 
-    def _check_sizes(self, output: torch.Tensor, gt: torch.Tensor, lq: torch.Tensor) -> None:
+    def _check_sizes(self, output: torch.Tensor, gt: torch.Tensor, lq: Inputs) -> None:
         if output.shape[-2:] != gt.shape[-2:]:
             raise MgxError(f"{type(self).__name__}: the generator made {tuple(output.shape[-2:])} from an input of "
-                           f"{tuple(lq.shape[-2:])}, but gt_img is {tuple(gt.shape[-2:])}: check the generator's "
-                           f"upscale_factor against the data's scale")
+                           f"{tuple(_first(lq).shape[-2:])}, but gt_img is {tuple(gt.shape[-2:])}: check the "
+                           f"generator's upscale_factor against the data's scale")
 
     # -- inference ---------------------------------------------------------
 
-    def _generate(self, normalized: torch.Tensor) -> torch.Tensor:
+    def inference_generator(self) -> nn.Module:
+        """The network validation, test and ``forward`` run (an EMA copy in subclasses that keep one)."""
+        return self.generator
+
+    def _generate(self, normalized: Inputs) -> torch.Tensor:
         """Generator output for a normalised input, padded as the preprocessor says (tiled per test_cfg)."""
+        if isinstance(normalized, dict):  # several views: the generator combines (and pads) them itself
+            if self.tile_size is not None:
+                raise ConfigError(f"{type(self).__name__}: test_cfg.tile_size needs one input image, but the "
+                                  f"batch's inputs are {sorted(normalized)}; remove tile_size")
+            return self.inference_generator()(normalized)
+
         def run(images: torch.Tensor) -> torch.Tensor:
             height, width = images.shape[-2:]
             padded = self.data_preprocessor.pad(images)
-            out = self.generator(padded)
+            out = self.inference_generator()(padded)
             if padded.shape[-2:] != (height, width):
                 scale = out.shape[-1] // padded.shape[-1]
                 out = out[..., :height * scale, :width * scale]

@@ -54,21 +54,53 @@ def local_checkpoint(source: str) -> str:
 
 def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
     path = local_checkpoint(str(init_cfg["checkpoint"]))
+    state = read_weights_file(path, who)
+    prefix = init_cfg.get("prefix") or ""
+    if prefix and not prefix.endswith("."):  # MMEngine reads prefix='generator_ema' as 'generator_ema.'
+        prefix += "."
+    weights = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+    if not weights:
+        raise ConfigError(f"{who}: no key of {path} starts with prefix {prefix!r}")
+    custom = getattr(module, "load_pretrained_weights", None)
+    if callable(custom):  # a network whose pretrained file is another network's (GLEAN: a StyleGAN2 generator)
+        try:
+            custom(weights)
+        except RuntimeError as exc:  # load_state_dict's missing/unexpected/shape message
+            raise ConfigError(f"{who}: {path} (prefix {prefix!r}) does not fit {type(module).__name__}: "
+                              f"{str(exc).splitlines()[0]} …") from None
+        return
+    check_fit(module, weights, f"{who}: {path} (prefix {prefix!r})")
+    module.load_state_dict(weights)
+
+
+def read_weights_file(path: str, who: str) -> dict:
+    """The weights in a PyTorch file: an mgx checkpoint, an MMEngine one, or a bare state dict."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a PyTorch file, or one that needs arbitrary unpickling
         raise ConfigError(f"{who}: cannot read pretrained checkpoint {path} ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    if isinstance(state, dict):
-        state = weights_of(state)  # an mgx checkpoint, an MMEngine one, or bare weights
-    prefix = init_cfg.get("prefix") or ""
-    weights = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
-    if not weights:
-        raise ConfigError(f"{who}: no key of {path} starts with prefix {prefix!r}")
+    return weights_of(state) if isinstance(state, dict) else state
+
+
+def check_fit(module: nn.Module, weights: dict, what: str, allow_missing: tuple[str, ...] = ()) -> None:
+    """A ConfigError naming ``what`` unless ``weights`` has exactly ``module``'s keys and shapes."""
     own = module.state_dict()
-    missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    missing = sorted(set(own) - set(weights) - set(allow_missing))
+    unexpected = sorted(set(weights) - set(own))
     wrong = sorted(k for k in set(own) & set(weights) if own[k].shape != weights[k].shape)
     if missing or unexpected or wrong:
-        raise ConfigError(f"{who}: {path} (prefix {prefix!r}) does not fit {type(module).__name__}: "
-                          f"missing {missing[:5]}, unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}")
-    module.load_state_dict(weights)
+        raise ConfigError(f"{what} does not fit {type(module).__name__}: missing {missing[:5]}, "
+                          f"unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}")
+
+
+def load_part_weights(module: nn.Module, source: str, who: str, allow_missing: tuple[str, ...] = ()) -> None:
+    """A network part's own file (MMagic's ``spynet_pretrained``/``edvr_pretrained``: a path or URL), its keys
+    bare or under ``generator.``; ``allow_missing`` keys (buffers MMagic registers after loading) keep
+    their values. Anything else that does not fit is a ConfigError naming the file."""
+    path = local_checkpoint(source)
+    state = read_weights_file(path, who)
+    if state and all(key.startswith("generator.") for key in state):
+        state = {key[len("generator."):]: value for key, value in state.items()}
+    check_fit(module, state, f"{who}: {path}", allow_missing)
+    module.load_state_dict({**module.state_dict(), **state})

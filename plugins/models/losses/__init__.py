@@ -2,13 +2,16 @@
 ``PerceptualLoss``; and MMagic's ``gradient_penalty_loss`` function (WGAN-GP). A new family's loss goes here when another family could use it."""
 from .gan_loss import GANLoss
 from .gradient_penalty import gradient_penalty_loss
+from .inpainting_losses import DiscShiftLoss, GradientPenaltyLoss, MaskedTVLoss
 from .perceptual_loss import PerceptualLoss
-from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss
+from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
 
 
 def components() -> list:
     """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
-    return [L1Loss, MSELoss, CharbonnierLoss, GANLoss, PerceptualLoss]
+    return [L1Loss, MSELoss, CharbonnierLoss, PSNRLoss, GANLoss, PerceptualLoss, MaskedTVLoss, DiscShiftLoss,
+            GradientPenaltyLoss]
 
 
-__all__ = ["CharbonnierLoss", "GANLoss", "L1Loss", "MSELoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
+__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "L1Loss", "MSELoss", "MaskedTVLoss",
+           "PSNRLoss", "PerceptualLoss", "components", "gradient_penalty_loss"]

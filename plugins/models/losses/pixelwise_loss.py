@@ -1,5 +1,7 @@
-"""Pixel losses (L1Loss, MSELoss, CharbonnierLoss) with MMagic's names and arguments."""
+"""Pixel losses (L1Loss, MSELoss, CharbonnierLoss, PSNRLoss) with MMagic's names and arguments."""
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -83,3 +85,22 @@ class CharbonnierLoss(_PixelLoss):
 
     def elementwise(self, pred, target):
         return torch.sqrt((pred - target) ** 2 + self.eps)
+
+
+class PSNRLoss(nn.Module):
+    """HINet's PSNR loss, NAFNet's training loss: loss_weight · 10/ln 10 · mean over the batch of
+    ln(MSE per image + 1e-8) — minus the PSNR of each image (up to a constant), averaged.
+
+    ``toY`` is accepted as MMagic 1.2.0 accepts it: its PSNRLoss stores the flag but never uses it, and so
+    does this one (the loss is on all channels either way).
+    """
+
+    def __init__(self, loss_weight: float = 1.0, toY: bool = False) -> None:  # noqa: N803 (MMagic's name)
+        super().__init__()
+        self.loss_weight, self.toY = float(loss_weight), bool(toY)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if pred.dim() != 4:
+            raise ValueError(f"PSNRLoss expects N×C×H×W images, got shape {tuple(pred.shape)}")
+        per_image = (pred - target).pow(2).mean(dim=(1, 2, 3))
+        return self.loss_weight * (10 / math.log(10)) * torch.log(per_image + 1e-8).mean()

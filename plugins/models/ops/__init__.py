@@ -3,6 +3,7 @@
 
 def components() -> list:
     """Networks several families build, registered once here (MMagic keeps them in models/archs)."""
+    from .multi_layer_disc import MultiLayerDiscriminator
     from .patch_discriminator import PatchDiscriminator
 
-    return [PatchDiscriminator]
+    return [PatchDiscriminator, MultiLayerDiscriminator]

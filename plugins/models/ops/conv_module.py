@@ -18,8 +18,8 @@ from mgx.core.errors import ConfigError
 # MMCV norm type -> (torch class, attribute name, default kwargs)
 NORMS = {"BN": (nn.BatchNorm2d, "bn", {}), "BN2d": (nn.BatchNorm2d, "bn", {}), "SyncBN": (nn.BatchNorm2d, "bn", {}),
          "IN": (nn.InstanceNorm2d, "in", {}), "IN2d": (nn.InstanceNorm2d, "in", {})}
-ACTIVATIONS = {"ReLU": nn.ReLU, "LeakyReLU": nn.LeakyReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid}
-_INPLACE = {"ReLU", "LeakyReLU"}
+ACTIVATIONS = {"ReLU": nn.ReLU, "LeakyReLU": nn.LeakyReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ELU": nn.ELU}
+_INPLACE = {"ReLU", "LeakyReLU", "ELU"}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
@@ -69,7 +69,8 @@ class ConvModule(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  bias: bool | str = "auto", *, transposed: bool = False, output_padding: int = 0,
                  norm_cfg: Any = None, act_cfg: Any = dict(type="ReLU"), padding_mode: str = "zeros",
-                 order: tuple[str, str, str] = ("conv", "norm", "act"), who: str = "ConvModule") -> None:
+                 order: tuple[str, str, str] = ("conv", "norm", "act"), dilation: int = 1,
+                 who: str = "ConvModule") -> None:
         super().__init__()
         if padding_mode not in PADDING_MODES:
             raise ConfigError(f"{who}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
@@ -87,9 +88,9 @@ class ConvModule(nn.Module):
             padding = 0
         if transposed:
             self.conv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride, padding,
-                                           output_padding=output_padding, bias=bias)
+                                           output_padding=output_padding, bias=bias, dilation=dilation)
         else:
-            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, bias=bias)
         self.norm_name = None
         if has_norm:
             # MMCV normalises the conv's output unless the norm comes before the conv

@@ -89,3 +89,39 @@ def power_of_two_or_three(name: str, scale: int) -> list[int]:
     if scale & (scale - 1) == 0 and scale > 1:
         return [2] * int(math.log2(scale))
     raise ConfigError(f"{name}: upscale_factor must be 3 or a power of two ≥ 2, got {scale!r}")
+
+
+class ResidualBlocksWithInputConv(nn.Module):
+    """conv(in -> out) + LeakyReLU(0.1), then ``num_blocks`` residual blocks (the video families' trunks;
+    keys ``main.0`` conv, ``main.2.{i}`` blocks, as MMagic's)."""
+
+    def __init__(self, in_channels: int, out_channels: int = 64, num_blocks: int = 30) -> None:
+        super().__init__()
+        self.main = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, 1, 1),
+                                  nn.LeakyReLU(negative_slope=0.1, inplace=True),
+                                  stack(lambda: ResidualBlockNoBN(out_channels), num_blocks))
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return self.main(feat)
+
+
+class ConvModule(nn.Module):
+    """A conv (key ``conv``) and an optional activation, as mmcv's ConvModule without normalisation
+    (MMagic's SPyNet and EDVR keep its key layout: ``<name>.conv.weight``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 activation: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+        self.activate = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return out if self.activate is None else self.activate(out)
+
+
+def leaky_conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+               padding: int = 0) -> ConvModule:
+    """ConvModule with LeakyReLU(0.1): the EDVR family's act_cfg."""
+    return ConvModule(in_channels, out_channels, kernel_size, stride, padding,
+                      nn.LeakyReLU(negative_slope=0.1, inplace=True))

@@ -22,6 +22,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
 from ..base_models.base_edit_model import BaseEditModel
+from ..base_models.pretrained import load_pretrained, split_init_cfg
 from ..common import frozen, module_device
 
 
@@ -33,7 +34,7 @@ class SRGAN(BaseEditModel):
                  test_cfg: dict | None = None, init_cfg: dict | None = None,
                  data_preprocessor: dict | None = None) -> None:
         super().__init__(generator, pixel_loss, train_cfg, test_cfg, init_cfg, data_preprocessor)
-        self.discriminator = build(discriminator, "model") if discriminator else None
+        self.discriminator = self._build_discriminator(discriminator) if discriminator else None
         self.gan_loss = build(gan_loss, "model") if gan_loss else None
         self.perceptual_loss = build(perceptual_loss, "model") if perceptual_loss else None
         who = type(self).__name__
@@ -51,20 +52,50 @@ class SRGAN(BaseEditModel):
         self.register_buffer("step_counter", torch.tensor(0, dtype=torch.int64))
         self.load_model_init()
 
+    def _build_discriminator(self, cfg: dict) -> torch.nn.Module:
+        """Build it; its ``init_cfg=dict(type='Pretrained', ...)`` loads weights as the generator's does."""
+        who = f"{type(self).__name__}.discriminator"
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{who} must be dict(type=...), got {cfg!r}")
+        cfg, init = split_init_cfg(cfg, who)
+        discriminator = build(cfg, "model")
+        if init is not None:
+            load_pretrained(discriminator, init, who)
+        return discriminator
+
+    def adapt_loaded_weights(self, weights: dict) -> dict:
+        """An MMagic checkpoint of this model -> mgx's state dict (``load_from``, ``mgx run test``): MMagic saves
+        the frozen VGG of ``perceptual_loss`` (mgx loads it from its weights file) and has no ``step_counter``
+        (the schedule restarts at 0); a network with ``adapt_loaded_weights`` maps its own keys."""
+        adapted = {k: v for k, v in weights.items() if not k.startswith(("perceptual_loss.", "data_preprocessor."))}
+        adapted.setdefault("step_counter", torch.zeros((), dtype=torch.int64))
+        for name, child in self.named_children():
+            adapt = getattr(child, "adapt_loaded_weights", None)
+            if callable(adapt):
+                inner = {k[len(name) + 1:]: adapted.pop(k) for k in list(adapted) if k.startswith(f"{name}.")}
+                adapted.update({f"{name}.{k}": v for k, v in adapt(inner).items()})
+        return adapted
+
     # -- losses ------------------------------------------------------------
 
-    def generator_losses(self, output: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss_targets(self, batch: dict, gt: torch.Tensor, who: str,
+                     device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The ground truths of the (pixel, perceptual, adversarial) losses: ``gt`` for all three here."""
+        return gt, gt, gt
+
+    def generator_losses(self, output: torch.Tensor, targets: tuple) -> dict[str, torch.Tensor]:
+        pixel_gt, percep_gt, gan_gt = targets
         losses: dict[str, torch.Tensor] = {}
         if self.pixel_loss is not None:
-            losses["loss_pix"] = self.pixel_loss(output, gt)
+            losses["loss_pix"] = self.pixel_loss(output, pixel_gt)
         if self.perceptual_loss is not None:
-            percep, style = self.perceptual_loss(output, gt)
+            percep, style = self.perceptual_loss(output, percep_gt)
             if percep is not None:
                 losses["loss_perceptual"] = percep
             if style is not None:
                 losses["loss_style"] = style
         if self.disc_repeat:
-            losses["loss_gan"] = self.adversarial_loss(output, gt)
+            losses["loss_gan"] = self.adversarial_loss(output, gan_gt)
         return losses
 
     def adversarial_loss(self, output: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -85,6 +116,7 @@ class SRGAN(BaseEditModel):
                                   f"the config defines {list(optim)}")
         device = module_device(self)
         lq, gt = self._input(batch, who, device), self._target(batch, who, device)
+        targets = self.loss_targets(batch, gt, who, device)
         gen_optim = optim["generator"]
         run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
         log: dict[str, torch.Tensor] = {}
@@ -93,7 +125,7 @@ class SRGAN(BaseEditModel):
                 with gen_optim.optim_context(self.generator):
                     output = self.generator(lq)
                     self._check_sizes(output, gt, lq)
-                    losses = self.generator_losses(output.float(), gt)
+                    losses = self.generator_losses(output.float(), targets)
                     total = sum(losses.values())
                 gen_optim.update_params(total)
             log.update({key: value.detach() for key, value in losses.items()})
@@ -106,7 +138,7 @@ class SRGAN(BaseEditModel):
             disc_optim = optim["discriminator"]
             for _ in range(self.disc_repeat):
                 with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake.float(), gt)
+                    d_losses = self.discriminator_losses(fake.float(), targets[2])
                     d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
                 disc_optim.update_params(d_total)
             log.update({key: value.detach() for key, value in d_losses.items()})

@@ -6,8 +6,12 @@ from .model import StyleGAN2
 
 
 def components() -> list:
-    """Everything this family registers as a model-kind component."""
-    return [StyleGAN2]
+    """Everything this family registers as a model-kind component (StyleGAN2 builds the networks
+    itself; they are registered so that the config checks read their signatures)."""
+    return [StyleGAN2, StyleGANv2Generator, StyleGAN2Discriminator]
 
 
-__all__ = ["StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]
+ALIASES = {StyleGANv2Generator: ("StyleGAN2Generator",), StyleGAN2Discriminator: ("StyleGANv2Discriminator",)}
+
+
+__all__ = ["ALIASES", "StyleGAN2", "StyleGANv2Generator", "StyleGAN2Discriminator", "components"]

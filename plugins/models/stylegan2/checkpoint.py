@@ -58,3 +58,13 @@ def convert_mmagic_state_dict(weights: dict) -> dict:
     if any(key.startswith("generator_ema.module.") for key in converted):
         converted.setdefault("generator_ema.steps", torch.zeros((), dtype=torch.long))
     return converted
+
+
+def network_weights(weights: dict, network: str = "generator") -> dict:
+    """A StyleGAN2 network's state dict in mgx's layout, from MMagic's (``weight_orig``, ``.linear``, FIR
+    kernels) or mgx's (an EMA copy's ``module.`` dropped); ``network``: its name in a StyleGAN2 model."""
+    weights = {k[len("module."):] if k.startswith("module.") else k: v for k, v in weights.items()}
+    if not is_mmagic_state(weights):
+        return weights
+    converted = convert_mmagic_state_dict({f"{network}.{k}": v for k, v in weights.items()})
+    return {k[len(network) + 1:]: v for k, v in converted.items() if k.startswith(f"{network}.")}

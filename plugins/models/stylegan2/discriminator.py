@@ -12,6 +12,7 @@ from torch import nn
 
 from mgx.core.errors import ConfigError
 
+from .checkpoint import network_weights
 from .generator import channels_at, check_size
 from .modules import ConvLayer, EqualLinear, MiniBatchStddev, ResBlock
 
@@ -21,11 +22,9 @@ class StyleGAN2Discriminator(nn.Module):
                  blur_kernel: Sequence[int] = (1, 3, 3, 1), mbstd_cfg: dict | None = None, channel_max: int = 512,
                  input_bgr2rgb: bool = False, cond_size: int | None = None, num_fp16_scales: int = 0,
                  fp16_enabled: bool = False, out_fp32: bool = True, convert_input_fp32: bool = True,
-                 init_cfg=None, pretrained: dict | None = None, **unsupported) -> None:
+                 init_cfg=None, pretrained: dict | None = None) -> None:
         super().__init__()
         who = "StyleGAN2Discriminator"
-        if unsupported:
-            raise ConfigError(f"{who}: unsupported argument(s) {sorted(unsupported)}")
         if cond_size:
             raise ConfigError(f"{who}: conditional discrimination (cond_size={cond_size!r}) is not supported")
         if pretrained is not None:
@@ -52,6 +51,15 @@ class StyleGAN2Discriminator(nn.Module):
         self.final_conv = ConvLayer(in_width + mbstd["channel_groups"], width[4], 3)
         self.final_linear = nn.Sequential(EqualLinear(width[4] * 16, width[4], activate=True),
                                           EqualLinear(width[4], 1))
+
+    def adapt_loaded_weights(self, weights: dict) -> dict:
+        """Its state dict in MMagic's layout (``weight_orig``, FIR kernels, ``nn.Sequential`` conv layers) or
+        mgx's -> mgx's (``load_from`` of a model holding it, e.g. GLEAN's SRGAN)."""
+        return network_weights(weights, "discriminator")
+
+    def load_pretrained_weights(self, weights: dict) -> None:
+        """``init_cfg=dict(type='Pretrained', prefix='discriminator')`` of a StyleGAN2 checkpoint, either layout."""
+        self.load_state_dict(self.adapt_loaded_weights(weights))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N×C×S×S images in [-1, 1] -> N×1 logits."""

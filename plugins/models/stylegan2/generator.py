@@ -38,11 +38,9 @@ class StyleGANv2Generator(nn.Module):
                  lr_mlp: float = 0.01, default_style_mode: str = "mix", eval_style_mode: str = "single",
                  norm_eps: float = 1e-6, mix_prob: float = 0.9, channel_max: int = 512, bgr2rgb: bool = False,
                  cond_size: int | None = None, fp16_enabled: bool = False, num_fp16_scales: int = 0,
-                 update_mean_latent_with_ema: bool = False, pretrained: dict | None = None, **unsupported) -> None:
+                 update_mean_latent_with_ema: bool = False, pretrained: dict | None = None) -> None:
         super().__init__()
         who = "StyleGANv2Generator"
-        if unsupported:
-            raise ConfigError(f"{who}: unsupported argument(s) {sorted(unsupported)}")
         if cond_size:
             raise ConfigError(f"{who}: conditional generation (cond_size={cond_size!r}) is not supported")
         if update_mean_latent_with_ema:

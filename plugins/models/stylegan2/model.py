@@ -29,12 +29,11 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.engine.speed import eager_networks
+from mgx.core.registry import build
 
 from ..common import frozen, module_device
 from .checkpoint import convert_mmagic_state_dict, is_mmagic_state
-from .discriminator import StyleGAN2Discriminator
 from .ema import AveragedGenerator
-from .generator import StyleGANv2Generator
 from .sampling import GeneratorView
 
 GENERATOR_TYPES = ("StyleGANv2Generator", "StyleGAN2Generator")
@@ -45,16 +44,18 @@ LOSS_DEFAULTS = dict(r1_loss_weight=80.0, r1_interval=16, norm_mode="pixel", g_r
 _PURPOSE_DISC, _PURPOSE_GEN, _PURPOSE_PL = 1, 2, 3
 
 
-def _build(cfg, types: tuple[str, ...], cls, what: str) -> nn.Module:
+def _build(cfg, types: tuple[str, ...], what: str) -> nn.Module:
     if isinstance(cfg, nn.Module):
         return cfg
     if not isinstance(cfg, dict):
         raise ConfigError(f"StyleGAN2: {what} must be a dict(type={types[0]!r}, ...), got {type(cfg).__name__}")
     cfg = dict(cfg)
-    kind = cfg.pop("type", types[0])
+    kind = cfg.setdefault("type", types[0])
     if kind not in types:
         raise ConfigError(f"StyleGAN2: {what}.type must be one of {types}, got {kind!r}")
-    return cls(**cfg)
+    # through the registry (the plugin registers the classes under these names): arguments are
+    # checked against the signature and named as the config checks name them
+    return build(cfg, "model")
 
 
 def _channel_stats(value, channels: int, name: str) -> torch.Tensor:
@@ -77,10 +78,10 @@ class StyleGAN2(nn.Module):
                  generator_steps: int = 1, discriminator_steps: int = 1, ema_config: dict | None = None,
                  loss_config: dict | None = None) -> None:
         super().__init__()
-        self.generator = _build(generator, GENERATOR_TYPES, StyleGANv2Generator, "generator")
+        self.generator = _build(generator, GENERATOR_TYPES, "generator")
         if discriminator is None:
             raise ConfigError("StyleGAN2: discriminator=dict(type='StyleGAN2Discriminator', in_size=...) is needed")
-        self.discriminator = _build(discriminator, DISCRIMINATOR_TYPES, StyleGAN2Discriminator, "discriminator")
+        self.discriminator = _build(discriminator, DISCRIMINATOR_TYPES, "discriminator")
         for name, value in (("generator_steps", generator_steps), ("discriminator_steps", discriminator_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"StyleGAN2: {name} must be a positive int, got {value!r}")

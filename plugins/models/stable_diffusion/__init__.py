@@ -1,0 +1,14 @@
+"""Stable Diffusion under MMagic 1.2.0's names on Hugging Face diffusers/transformers: the model and the
+components MMagic's configs name (``UNet2DConditionModel``, ``AutoencoderKL``, ``ClipWrapper``,
+``DDIMScheduler``, ``DDPMScheduler``, ``EditDDIMScheduler``, ...). Needs the ``diffusion`` extra:
+without it, the same names are placeholders that say so (``extra.py``)."""
+from . import wrappers
+from .extra import available_or_placeholders
+from .model import StableDiffusion
+
+
+def components() -> list:
+    return available_or_placeholders([StableDiffusion, *wrappers.components()], __name__)
+
+
+__all__ = ["StableDiffusion", "components"]

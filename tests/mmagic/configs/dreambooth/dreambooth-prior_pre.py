@@ -1,0 +1,4 @@
+_base_ = './dreambooth.py'
+
+# config for model
+model = dict(prior_loss_weight=1, class_prior_prompt='a dog')

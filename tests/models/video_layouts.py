@@ -1,0 +1,74 @@
+"""Small synthetic clips in MMagic's video folder layouts (REDS, Vimeo-90K, Vid4, UDM10) with their
+meta-info files, under ``root/data`` as the video configs' relative data roots expect.
+
+Frames are crops of one smooth image moving by a pixel per frame (so flows are not trivial); LR frames
+are its bicubic ×4 reductions (BI and BD folders hold the same LR frames: the degradation's kind does
+not matter to the data path).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SCALE = 4
+
+
+def _moving_frames(rng: np.random.Generator, count: int, size: int) -> list[np.ndarray]:
+    coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    canvas = np.asarray(Image.fromarray(coarse).resize((size + count, size + count), Image.Resampling.BICUBIC))
+    return [canvas[i:i + size, i:i + size].copy() for i in range(count)]
+
+
+def write_decompression_clips(root: Path, frames: int = 3, size: int = 32) -> None:
+    """data/NTIRE21_decompression_track{1,2,3}: LQ and GT frames of one size, named 001.png, ... (start 1);
+    the LQ frames are the GT's ×4 reduction enlarged again."""
+    rng = np.random.default_rng(1)
+    for track in (1, 2, 3):
+        base = root / "data" / f"NTIRE21_decompression_track{track}"
+        for clip in ("001", "002"):
+            names = [f"{i:03d}.png" for i in range(1, frames + 1)]
+            write_clip(rng, base / "GT" / clip, [], names, size)
+            (base / "LQ" / clip).mkdir(parents=True, exist_ok=True)
+            for name in names:
+                small = Image.open(base / "GT" / clip / name).resize((size // SCALE,) * 2, Image.Resampling.BICUBIC)
+                small.resize((size, size), Image.Resampling.BICUBIC).save(base / "LQ" / clip / name)
+
+
+def write_clip(rng: np.random.Generator, gt_dir: Path, lr_dirs: list[Path], names: list[str], size: int) -> None:
+    """One clip: ``names`` frames of ``size``² under ``gt_dir`` and ×4-reduced copies under each of ``lr_dirs``."""
+    for folder in (gt_dir, *lr_dirs):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in zip(names, _moving_frames(rng, len(names), size)):
+        Image.fromarray(frame).save(gt_dir / name)
+        low = Image.fromarray(frame).resize((size // SCALE,) * 2, Image.Resampling.BICUBIC)
+        for folder in lr_dirs:
+            low.save(folder / name)
+
+
+def write_video_layouts(root: Path, frames: int = 3, size: int = 32) -> None:
+    """data/REDS, data/vimeo90k, data/Vid4 and data/UDM10 with two clips each (Vimeo-90K: 7 frames)."""
+    rng = np.random.default_rng(0)
+    data = root / "data"
+    reds_names = [f"{i:08d}.png" for i in range(frames)]
+    for clip in ("000", "011"):
+        write_clip(rng, data / "REDS/train_sharp" / clip, [data / "REDS/train_sharp_bicubic/X4" / clip],
+                   reds_names, size)
+    reds_meta = "".join(f"{clip}/{name} ({size},{size},3)\n" for clip in ("000", "011") for name in reds_names)
+    for meta in ("meta_info_reds4_train.txt", "meta_info_reds4_val.txt", "meta_info_official_val.txt"):
+        (data / "REDS" / meta).write_text(reds_meta)
+    vimeo_names = [f"im{i}.png" for i in range(1, 8)]
+    for seq in ("00001/0001", "00002/0003"):
+        write_clip(rng, data / "vimeo90k/GT" / seq, [data / "vimeo90k/BDx4" / seq, data / "vimeo90k/BIx4" / seq],
+                   vimeo_names, size)
+    vimeo_meta = f"00001/0001 ({size},{size},3)\n00002/0003 ({size},{size},3)\n"
+    for meta in ("meta_info_Vimeo90K_train_GT.txt", "meta_info_Vimeo90K_test_GT.txt"):
+        (data / "vimeo90k" / meta).write_text(vimeo_meta)
+    for clip in ("calendar", "city"):
+        write_clip(rng, data / "Vid4/GT" / clip, [data / "Vid4/BDx4" / clip, data / "Vid4/BIx4" / clip],
+                   reds_names, size)
+    (data / "Vid4/meta_info_Vid4_GT.txt").write_text(f"calendar {frames}\ncity {frames}\n")
+    for clip in ("archpeople", "auditorium"):
+        write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BDx4" / clip],
+                   [f"{i:04d}.png" for i in range(frames)], size)
