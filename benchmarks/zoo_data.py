@@ -103,7 +103,8 @@ def write_basic_image_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     prefixes = _prefixes(dataset)
     templates = {key: "{}" for key in prefixes} | dict(dataset.get("filename_tmpl") or {})
     rng = np.random.default_rng(0)
-    crops = any(isinstance(step, dict) and "gt_patch_size" in step for step in dataset.get("pipeline") or [])
+    crops = any(isinstance(step, dict) and ("gt_patch_size" in step or "patch_size" in step)
+                for step in dataset.get("pipeline") or [])
     if sizes.scale > 1:  # big enough for the crop, divisible by 2, 3, 4 and the scale
         side = max(sizes.crop, sizes.image)
         side += (-side) % (12 * sizes.scale // int(np.gcd(12, sizes.scale)))
@@ -171,6 +172,7 @@ def _fixed_input(cfg: dict) -> int | None:
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     """Training crops and the networks' image sides set to the trial's sizes."""
     options = []
+    patch = max(sizes.crop // 2, 8)  # LIIF's low-resolution training patch
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
@@ -181,10 +183,21 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
             if isinstance(step, dict) and "gt_patch_size" in step:  # (a multiple of the scale, as the LR crop needs)
                 crop = sizes.crop + (-sizes.crop) % scale
                 options.append(f"{path}.dataset.pipeline.{index}.gt_patch_size={crop}")
+            elif isinstance(step, dict) and "patch_size" in step and "scale_max" in step:
+                # LIIF's RandomDownSampling: an LR patch, cut from an image scale_max times as large
+                options.append(f"{path}.dataset.pipeline.{index}.patch_size={patch}")
+                sizes.crop = max(sizes.crop, patch * int(-(-float(step["scale_max"]) // 1)))
+            elif isinstance(step, dict) and "sample_quantity" in step:  # LIIF: query pixels of the GT patch
+                options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
     model = cfg.get("model") or {}
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+        for path, loader in loaders(cfg):  # a Resize to a fixed side (StyleGAN3's 256 px lanczos) follows it
+            for index, step in enumerate((loader.get("dataset") or {}).get("pipeline") or []):
+                if isinstance(step, dict) and step.get("type") == "Resize" and isinstance(step.get("scale"),
+                                                                                        (list, tuple)):
+                    options.append(f"{path}.dataset.pipeline.{index}.scale=({sizes.image},{sizes.image})")
     return options
 
 

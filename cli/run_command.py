@@ -105,6 +105,10 @@ def test_command(config: str | None, checkpoint: str | None, **params: Any) -> N
         config, checkpoint = prepare_registered_model(config, checkpoint, params, cfg_items)
     elif config is None or checkpoint is None:
         raise click.UsageError("give CONFIG and CHECKPOINT (or --model models:/NAME/VERSION)")
+    elif params.get("work_dir") is None and Path(checkpoint).is_file():  # a missing one: the engine's message
+        from mgx.core.run.settings import test_work_dir
+
+        params["work_dir"] = str(test_work_dir(checkpoint))  # workers get it as --work-dir too
     chosen = [name.strip() for name in (params.get("metric_types") or "").split(",") if name.strip()]
 
     def run_here() -> int:

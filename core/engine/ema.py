@@ -55,3 +55,17 @@ class ExponentialMovingAverage:
 
     def load_state_dict(self, state: dict) -> None:
         self.module.load_state_dict(state)
+
+
+def run_ema_config(cfg: Any) -> dict | None:
+    """The top-level ``ema_config`` as mgx's run EMA, or None.
+
+    MMEngine's runner reads no top-level ``ema_config``; MMagic's StyleGAN3 configs define one as a
+    helper variable for ``model.ema_config`` (``dict(type='ExponentialMovingAverage' | 'RampUpEMA',
+    ...)``, the model's own average). mgx's run EMA takes no ``type``, so a dict naming one is that
+    helper and builds no run EMA."""
+    value = cfg.get("ema_config")
+    if not value or "type" in dict(value):
+        return None
+    return dict(value)
+

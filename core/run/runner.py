@@ -26,8 +26,12 @@ from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
+<<<<<<< HEAD
 from mgx.core.engine.ema import ExponentialMovingAverage
 from mgx.core.engine.speed import accelerate
+=======
+from mgx.core.engine.ema import ExponentialMovingAverage, run_ema_config
+>>>>>>> main
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
@@ -140,8 +144,12 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     if cfg.get("load_from") and resume is None:
         load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
         setup.logger.info(f"loaded weights from {cfg['load_from']}")
+<<<<<<< HEAD
     ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
     acceleration = accelerate(model, ema, cfg, session.logger)  # compile, channels_last
+=======
+    ema = ExponentialMovingAverage(model, **run_ema_config(cfg)) if run_ema_config(cfg) else None
+>>>>>>> main
     if "train_dataloader" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no train_dataloader")
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
@@ -311,8 +319,8 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         model = session.build_model(cfg)
         load_model_weights(model, state.model, str(checkpoint))
         ema = None
-        if state.ema is not None and cfg.get("ema_config"):
-            ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"]))
+        if state.ema is not None and run_ema_config(cfg):
+            ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
             ema.load_state_dict(state.ema)
         accelerate(model, ema, cfg, session.logger)  # compile, channels_last
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
@@ -371,6 +379,7 @@ def _write_test_results(session: RunSession, checkpoint: Path, metrics: dict) ->
     if session.tracker is not None:
         session.tracker.log_metrics(metrics, step=session.run.iteration)
         session.tracker.log_artifact(Path(out), "test")
+        session.logger.info(f"MLflow run {session.tracker.run_id}")
 
 
 __all__ = ["RunOptions", "RunResult", "train", "test", "resolve_work_dir", "MgxError"]

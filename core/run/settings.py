@@ -44,6 +44,13 @@ def resolve_work_dir(cfg: Config | Callable[[], Config], options: RunOptions) ->
     return Path("work_dirs") / Path(options.config_path).stem
 
 
+def test_work_dir(checkpoint: Path | str) -> Path:
+    """Where ``mgx run test CFG CKPT`` writes without ``--work-dir``: a ``test/`` folder beside the
+    checkpoint, i.e. inside the run it came from (not the config-named folder, where another
+    training of the same config may be running)."""
+    return Path(checkpoint).resolve().parent / "test"
+
+
 def resolve_resume(from_command_line: str | None, cfg: Mapping[str, Any]) -> str | None:
     """``--resume`` wins; else the config's ``resume=True`` (newest in work_dir) or ``resume='path'``."""
     if from_command_line is not None:
@@ -118,4 +125,5 @@ class RunSettings:
         return resumed_seed if resumed_seed is not None else self.config_seed
 
 
-__all__ = ["RunOptions", "RunSettings", "check_tracking_uri", "resolve_resume", "resolve_work_dir", "tracking_settings"]
+__all__ = ["RunOptions", "RunSettings", "check_tracking_uri", "resolve_resume", "resolve_work_dir", "test_work_dir",
+           "tracking_settings"]

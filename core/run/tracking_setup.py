@@ -29,7 +29,7 @@ def start_tracker(cfg: Config, settings: RunSettings, world_size: int, work_dir:
     plugin_versions = {info.distribution if not info.builtin else info.name: info.version
                        for info in plugins.plugins.values()} if plugins is not None else None
     tags = default_tags(config_file=settings.config_path, launcher=settings.launcher, world_size=world_size,
-                        hosts=hosts, plugins=plugin_versions)
+                        amp=settings.amp, hosts=hosts, plugins=plugin_versions)
     tags["mgx.mode"] = mode
     tags.update(settings.run_tags)
     return Tracker.start(settings.tracking, work_dir, run_id_to_resume=resume_run_id,

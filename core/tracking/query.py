@@ -100,6 +100,7 @@ def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[
                                 [[k, *[_short(r.data.params.get(k, "-")) for r in runs]] for k in differing]))
     else:
         out.append(f"params: all {len(param_keys)} equal")
+    out += _launch_lines(runs, ids)
     keys = sorted(k for k in set().union(*(r.data.metrics for r in runs))
                   if include_system or not k.startswith("system/"))
     curves: dict[str, dict[str, list]] = {}
@@ -123,6 +124,30 @@ def compare_text(client, runs, include_system: bool = False) -> tuple[str, dict[
     if rows:
         out.append(format_table(["metric", "", *ids], rows))
     return "\n".join(out), curves
+
+
+# How a run was launched (tags of core.tracking.run_info.default_tags): not config params, yet they
+# change the result, e.g. a 2-process run has twice the global batch of a 1-process one.
+LAUNCH_TAGS = (("world size", "mgx.world_size"), ("launcher", "mgx.launcher"), ("amp", "mgx.amp"),
+               ("hosts", "mgx.hosts"))
+BATCH_PARAM = "train_dataloader.batch_size"
+
+
+def _launch_lines(runs, ids: list[str]) -> list[str]:
+    """'launch that differs:' rows (world size, launcher, AMP, hosts), with the global batch
+    (world size × per-process batch) when the world sizes differ; nothing when all agree."""
+    rows = [[label, *[_short(r.data.tags.get(tag, "-"), 30) for r in runs]] for label, tag in LAUNCH_TAGS
+            if len({r.data.tags.get(tag) for r in runs}) > 1]
+    if rows and rows[0][0] == "world size":
+        rows.insert(1, ["global batch", *[_global_batch(r) for r in runs]])
+    return ["", "launch that differs:", format_table(["launch", *ids], rows)] if rows else []
+
+
+def _global_batch(run) -> str:
+    world, batch = run.data.tags.get("mgx.world_size"), run.data.params.get(BATCH_PARAM)
+    if not (world and batch and world.isdigit() and batch.isdigit()):
+        return "-"
+    return f"{int(world) * int(batch)} ({world}×{batch})"
 
 
 def _best_cell(summary: MetricSummary | None, label: str) -> str:

@@ -121,6 +121,7 @@ def default_tags(
     config_file: Path | str | None = None,
     launcher: str | None = None,
     world_size: int | None = None,
+    amp: bool | None = None,
     hosts: Iterable[str] | None = None,
     plugins: Mapping[str, str] | None = None,
     source_name: str | None = None,
@@ -133,7 +134,7 @@ def default_tags(
     ``mgx.slurm.job_id`` (when ``SLURM_JOB_ID`` is set), ``mlflow.user``, and for a
     sweep's point ``mlflow.parentRunId`` + ``mgx.sweep.point`` (from the environment
     ``mgx sweep`` gives its children).
-    Passed by the engine: launcher, world size, plugins (``{dist name: version}``),
+    Passed by the engine: launcher, world size, AMP (``mgx.amp`` true/false), plugins (``{dist name: version}``),
     the config file.
     """
     tags: dict[str, str] = {
@@ -152,6 +153,8 @@ def default_tags(
         tags["mgx.launcher"] = launcher
     if world_size is not None:
         tags["mgx.world_size"] = str(world_size)
+    if amp is not None:
+        tags["mgx.amp"] = "true" if amp else "false"
     slurm_job = os.environ.get("SLURM_JOB_ID")
     if slurm_job:
         tags["mgx.slurm.job_id"] = slurm_job

@@ -6,6 +6,7 @@ import torch
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric
 
+from ._common import check_convention
 from .functional.pixel import mae, mse, psnr, rgb_to_y
 from .functional.ssim import ssim
 
@@ -112,11 +113,16 @@ class SSIM(PairedMetric):
 
 
 class _MaskedPaired(PairedMetric):
+    """``convention='mmagic'`` treats the mask as MMagic 1.2.0 does: every non-zero value counts as 1
+    (a soft mask is binarized), and MSE divides by the mask's own sum, so a 1-channel mask over C
+    channels gives C× the per-pixel value. 'official' weights pixels by the mask expanded to the image."""
+
     def __init__(self, gt_key: str = "gt_img", pred_key: str = "pred_img", mask_key: str | None = None,
                  crop_border: int = 0, input_order: str = "CHW", convert_to: str | None = None,
-                 prefix: str | None = None, scaling: float = 1) -> None:
+                 prefix: str | None = None, scaling: float = 1, convention: str = "official") -> None:
         super().__init__(gt_key, pred_key, crop_border, input_order, convert_to, prefix, scaling)
         self.mask_key = mask_key
+        self.convention = check_convention(type(self).__name__, convention)
 
     def _mask(self, batch: dict):
         if self.mask_key is None:
@@ -131,7 +137,7 @@ class _MaskedPaired(PairedMetric):
         if self.crop_border:
             c = self.crop_border
             mask = mask[:, :, c:-c, c:-c]
-        return mask
+        return (mask != 0).to(torch.float64) if self.convention == "mmagic" else mask
 
 
 class MAE(_MaskedPaired):
@@ -151,4 +157,8 @@ class MSE(_MaskedPaired):
     directions = {"MSE": "lower"}
 
     def _values(self, gt, pred, batch):
-        return mse(pred, gt, self._mask(batch))
+        mask = self._mask(batch)
+        if self.convention == "mmagic" and mask is not None:  # Σ over the image, ÷ Σ over the mask as given
+            squared = ((pred - gt) / 255.0).square() * mask
+            return squared.flatten(1).sum(dim=1) / mask.flatten(1).sum(dim=1)
+        return mse(pred, gt, mask)

@@ -45,3 +45,12 @@ def test_interval_and_start_iter():
     assert ema.module.weight.item() == 1.0
     ema.update(model, 4)
     assert ema.module.weight.item() == 2.0
+
+
+def test_a_top_level_ema_config_naming_a_type_is_mmagics_helper_variable_not_a_run_ema():
+    from mgx.core.engine.ema import run_ema_config
+
+    # MMagic's StyleGAN3 configs: ema_config = dict(type='RampUpEMA', ...) feeds model.ema_config
+    assert run_ema_config({"ema_config": dict(type="RampUpEMA", ema_kimg=10)}) is None
+    assert run_ema_config({"ema_config": dict(momentum=0.99)}) == dict(momentum=0.99)
+    assert run_ema_config({}) is None

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from test_editors_mmagic_configs import write_sr_folders
+from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+from mgx.core.config import load_config
 from test_swinir import TINY, mmagic_layout_checkpoint
 
 CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "mmagic" / "configs"
@@ -25,7 +26,9 @@ def _mgx(*args, cwd):
 
 def _train_and_test(tmp_path: Path, config: str, width: list[str], train: list[str],
                     tested_checkpoint: Path | None = None) -> tuple[dict, str]:
-    write_sr_folders(tmp_path)
+    # the DIV2K/Set5/Set14 folders and meta-info files the config reads, in MMagic's layout
+    config_path = Path(config) if Path(config).is_absolute() else CONFIGS / config
+    prepare_trial(load_config(config_path), tmp_path, sizes=Sizes(image=128, count=2))  # LIIF tests down to x30
     work = tmp_path / "work"
     trained = _mgx("run", "train", str(CONFIGS / config), "--work-dir", str(work), "--no-track", "--cfg-options",
                    "train_cfg.max_iters=2", "train_cfg.val_interval=2", "train_dataloader.batch_size=2",

@@ -15,13 +15,9 @@ from mgx.core.errors import MgxError
 from mgx.core.evaluation import BaseMetric, Evaluator
 from mgx.core.evaluation.direction import direction_of
 from mgx.core.plugins import PluginManager
+from tracking_helpers import TINY_GAN_TRAIN
 
-TRAIN_CONFIG = """
-model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
-train_dataloader = dict(batch_size=16, drop_last=True,
-    dataset=dict(type='DigitsDataset', image_size=16, split='train', pipeline=[dict(type='PackInputs')]))
-optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
-                     discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
+TRAIN_CONFIG = TINY_GAN_TRAIN + """
 train_cfg = dict(by_epoch=False, max_iters=4, val_interval=2)
 val_dataloader = dict(batch_size=32,
     dataset=dict(type='DigitsDataset', image_size=16, split='val', pipeline=[dict(type='PackInputs')]))

@@ -63,3 +63,13 @@ def make_two_runs(workspace, tmp_path, experiment="compare"):
         tracker.finish()
         trackers.append(tracker)
     return trackers
+
+
+# a DCGAN small enough for real trainings in tracking tests (add train_cfg, val_*, hooks)
+TINY_GAN_TRAIN = """
+model = dict(type='DCGAN', latent_dim=8, image_size=16, channels=3, base_channels=8)
+train_dataloader = dict(batch_size=16, drop_last=True,
+    dataset=dict(type='DigitsDataset', image_size=16, split='train', pipeline=[dict(type='PackInputs')]))
+optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
+                     discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
+"""

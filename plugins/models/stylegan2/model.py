@@ -218,6 +218,10 @@ class StyleGAN2(nn.Module):
         for tensor in tensors:
             dist.broadcast(tensor.data, src=0)
 
+    def _generate(self, styles, inject, noise, phase: str, return_latents: bool = False):
+        """The generator's call in a training ``phase`` ('disc' or 'gen'); StyleGAN3 adds its EMA updates."""
+        return self.generator(styles, inject_index=inject, injected_noise=noise, return_latents=return_latents)
+
     def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
         if not getattr(self, "_rank0_state_shared", False):
             self._share_rank0_state()
@@ -232,7 +236,7 @@ class StyleGAN2(nn.Module):
         styles, inject, noise = self._draws(_PURPOSE_DISC, keys, num, device)
         with disc_optim.optim_context(self.discriminator):
             with torch.no_grad():
-                fake = self.generator(styles, inject_index=inject, injected_noise=noise)
+                fake = self._generate(styles, inject, noise, "disc")
             pred_fake = self.discriminator(fake.detach())
             with_r1 = iteration % self.r1_interval == 0
             real_input = real.detach().requires_grad_(with_r1)
@@ -263,7 +267,7 @@ class StyleGAN2(nn.Module):
             for _ in range(self.generator_steps):
                 styles, inject, noise = self._draws(_PURPOSE_GEN, keys, num, device)
                 with gen_optim.optim_context(self.generator):
-                    fake = self.generator(styles, inject_index=inject, injected_noise=noise)
+                    fake = self._generate(styles, inject, noise, "gen")
                     loss_gen = F.softplus(-self.discriminator(fake).float()).mean()
                     total = loss_gen
                     if iteration % self.g_reg_interval == 0:
@@ -271,8 +275,7 @@ class StyleGAN2(nn.Module):
                         pl_keys = keys[:pl_num] if keys is not None else None
                         pl_styles, pl_inject, pl_noise_maps = self._draws(_PURPOSE_PL, pl_keys, pl_num, device)
                         with eager_networks():  # differentiated twice: no compiled graph (compile=True)
-                            out = self.generator(pl_styles, inject_index=pl_inject,
-                                                 injected_noise=pl_noise_maps, return_latents=True)
+                            out = self._generate(pl_styles, pl_inject, pl_noise_maps, "gen", return_latents=True)
                         images, latent = out["fake_img"], out["latent"]
                         penalty, new_mean = self.path_length_penalty(images, latent, self._pl_noise(pl_keys, images))
                         loss_pl = self.g_reg_weight * penalty
