@@ -26,12 +26,8 @@ from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
-<<<<<<< HEAD
-from mgx.core.engine.ema import ExponentialMovingAverage
-from mgx.core.engine.speed import accelerate
-=======
 from mgx.core.engine.ema import ExponentialMovingAverage, run_ema_config
->>>>>>> main
+from mgx.core.engine.speed import accelerate
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
@@ -144,12 +140,8 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     if cfg.get("load_from") and resume is None:
         load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
         setup.logger.info(f"loaded weights from {cfg['load_from']}")
-<<<<<<< HEAD
-    ema = ExponentialMovingAverage(model, **dict(cfg["ema_config"])) if cfg.get("ema_config") else None
-    acceleration = accelerate(model, ema, cfg, session.logger)  # compile, channels_last
-=======
     ema = ExponentialMovingAverage(model, **run_ema_config(cfg)) if run_ema_config(cfg) else None
->>>>>>> main
+    acceleration = accelerate(model, ema, cfg, session.logger)  # compile, channels_last
     if "train_dataloader" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no train_dataloader")
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
