@@ -42,6 +42,10 @@ def _launch(command: str, flags: list[RunFlag], params: dict, positional: list[s
     request = LaunchRequest(command=command, worker_args=worker_args(flags, params, positional),
                             work_dir=resolve_work_dir(load, options), options=launcher_options, run_here=run_here)
     if params["launcher"] != "local":
+        if command == "train":  # refuse before torchrun starts or a Slurm job is queued
+            from mgx.core.run.workdir_lock import check_free
+
+            check_free(request.work_dir)
         os.environ["MGX_LAUNCHER"] = params["launcher"]  # workers run `--launcher local`; tags name the real one
     code = launcher.launch(request)
     if code:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from mgx.core.errors import ConfigError
+from mgx.core.run.workdir_lock import check_free
 
 from .context import wrap_to_terminal
 
@@ -82,6 +83,9 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
     with tempfile.TemporaryDirectory(prefix="mgx-record-") as tmp:
         recorded = download_config(client, run, Path(tmp))
         work_dir = _work_dir_for(recorded.path, params, cfg_items)
+        if from_run and not params.get("work_dir"):
+            work_dir = _fresh_folder(work_dir, run.info.run_id)
+        check_free(work_dir)  # nothing is copied into the folder of a training still running
         if from_run:
             differences = environment_differences(run, _current_tags())
             if differences and params.get("strict"):
@@ -149,6 +153,17 @@ def prepare_registered_model(config: str | None, checkpoint: str | None, params:
     params["work_dir"] = str(work_dir)
     params["run_tags"] = (*(params.get("run_tags") or ()), f"mgx.model_uri={model_uri}")
     return config, str(path)
+
+
+def _fresh_folder(default: Path, source_run_id: str) -> Path:
+    """``--from-run`` without ``--work-dir``: a new run gets a new folder, ``<default>-from-<run id[:8]>``
+    (numbered ``-2``, ``-3``... when taken), never the config-named one another training may use."""
+    base = f"{default.name}-from-{source_run_id[:8]}"
+    candidate, number = default.parent / base, 1
+    while candidate.exists():
+        number += 1
+        candidate = default.parent / f"{base}-{number}"
+    return candidate
 
 
 def _check_empty(work_dir: Path) -> None:

@@ -191,6 +191,7 @@ def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of
     """Start the points, at most ``parallel`` at once; each one's output goes to its
     ``sweep_point.log`` (and to this terminal when they run one at a time)."""
     from mgx.core.run.sweep import child_environment, point_statuses
+    from mgx.core.run.workdir_lock import end_holder
 
     waiting = list(todo)
     running: dict[int, tuple[subprocess.Popen, Any]] = {}
@@ -201,6 +202,7 @@ def _run_points(client, parent, experiment_id, plan, folder: Path, todo, args_of
                 index = waiting.pop(0)
                 point_dir = plan.point_dir(folder, index)
                 point_dir.mkdir(parents=True, exist_ok=True)
+                end_holder(point_dir, say=click.echo)  # a killed sweep's point may still be training
                 argv = [sys.executable, "-m", "mgx.cli", "run", "train", config, *args_of[index], "--resume", *extra]
                 click.echo(f"point {index}: {plan.points[index]} -> {point_dir}")
                 log = None if parallel == 1 else open(point_dir / "sweep_point.log", "ab")

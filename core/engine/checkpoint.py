@@ -108,8 +108,14 @@ def load_checkpoint(path: str | Path) -> dict:
     except PermissionError as exc:
         raise ConfigError(f"cannot read checkpoint {path}: {exc.strerror}") from None
     except Exception as exc:
-        if "Weights only load failed" in str(exc):
+        # only a file naming a global (a class or function to call) holds code; bytes the
+        # unpickler cannot even parse are a corrupt file, which trusting would not help
+        if "Weights only load failed" in str(exc) and "GLOBAL" in str(exc):
             raise CheckpointError(_refused_message(path, str(exc))) from None
+        if "Weights only load failed" in str(exc):
+            detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+            raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file (unreadable pickle: "
+                                  f"{detail.group(1).strip() if detail else 'bad data'})") from None
         raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     if trusted:

@@ -70,6 +70,22 @@ def checkpoints_of_run(work_dir: Path, run_token: str, pattern: str = "*.pth") -
     return sorted(found, key=lambda p: (checkpoint_number(p), p.stat().st_mtime))
 
 
+def unreadable_checkpoints(work_dir: Path) -> list[Path]:
+    """Complete-named checkpoints in ``work_dir`` that cannot be read at all (truncated or corrupt)."""
+    import torch
+
+    found = []
+    for path in sorted(Path(work_dir).glob("*.pth")):
+        if TMP_TAG in path.name or not path.is_file():
+            continue
+        try:
+            torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception as exc:  # noqa: BLE001 - anything but a refused global is an unreadable file
+            if "GLOBAL" not in str(exc):
+                found.append(path)
+    return found
+
+
 def newest_of_run(work_dir: Path, run_token: str) -> Path | None:
     """The checkpoint a resume of ``run_token`` starts from: its highest iteration (the marker
     breaks ties, as a kill can land between a checkpoint's rename and the marker update)."""

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mgx.core import distributed
-from mgx.core.engine.checkpoint import find_resumable, load_checkpoint
+from mgx.core.engine.checkpoint import (checkpoint_number, find_resumable, load_checkpoint, read_marker,
+                                       save_checkpoint, write_marker)
 from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState, meta_of
 from mgx.core.engine.loops import TrainLoop
 from mgx.core.errors import MgxError
-from mgx.core.run.record import checkpoints_of_run, new_run_token, read_run_record
+from mgx.core.run.record import checkpoints_of_run, new_run_token, read_run_record, unreadable_checkpoints
 
 
 @dataclass
@@ -41,16 +42,43 @@ class StartPoint:
 
 def _newest_loadable(work_dir: Path, run_token: str) -> tuple[Path, dict] | None:
     """The training's newest checkpoint that loads; corrupt ones are skipped with a warning."""
-    from mgx.core.engine.checkpoint import checkpoint_number, read_marker
-
     marked = read_marker(work_dir)
     own = checkpoints_of_run(work_dir, run_token)
+    found = None
     for path in sorted(own, key=lambda p: (checkpoint_number(p), p == marked, p.stat().st_mtime), reverse=True):
         try:
-            return path, load_checkpoint(path)
+            found = path, load_checkpoint(path)
+            break
         except MgxError as exc:
             warnings.warn(f"skipping checkpoint {path}: {exc}", RuntimeWarning, stacklevel=2)
-    return None
+    # a truncated file has no readable meta, so it is nobody's checkpoint above: name the ones
+    # newer than what resumes, as they may be this training's latest, torn by a kill
+    newest = checkpoint_number(found[0]) if found is not None else -1
+    for path in unreadable_checkpoints(work_dir):
+        if checkpoint_number(path) >= newest:
+            warnings.warn(f"skipping checkpoint {path}: it is truncated or corrupt (unreadable); resuming from "
+                          f"{found[0].name if found else 'scratch'}", RuntimeWarning, stacklevel=2)
+    if found is not None and distributed.get_rank() == 0 and marked != found[0]:
+        write_marker(work_dir, found[0])  # the marker names a file that loads
+    return found
+
+
+def complete_final_checkpoint(start: StartPoint, work_dir: Path, save_last: bool, logger: logging.Logger) -> None:
+    """A finished training resumed from other than its final periodic file (a kill during that
+    file's write leaves the best checkpoint at the same iteration newest): write the final file
+    from the same state and point the marker at it, as the end of the training would have."""
+    meta = start.meta
+    if start.checkpoint is None or not save_last or distributed.get_rank() != 0:
+        return
+    final = work_dir / (f"epoch_{meta.epoch}.pth" if meta.by_epoch else f"iter_{meta.iteration}.pth")
+    if start.checkpoint[0] == final and final.is_file():
+        return
+    state = CheckpointState.from_dict(start.checkpoint[1], str(start.checkpoint[0]))
+    state.meta = replace(state.meta, kind="last")
+    save_checkpoint(state.to_dict(), final)
+    write_marker(work_dir, final)
+    logger.warning(f"--resume: the final checkpoint of the training in {work_dir} was missing (killed while "
+                   f"writing it?); wrote {final.name} from {start.checkpoint[0].name}")
 
 
 def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> StartPoint:
@@ -98,4 +126,4 @@ def already_finished(start: StartPoint, loop: TrainLoop, work_dir: Path) -> str 
             f"they are. To train longer, resume with a higher limit: --resume --cfg-options {key}={limit * 2}")
 
 
-__all__ = ["StartPoint", "already_finished", "start_point"]
+__all__ = ["StartPoint", "already_finished", "complete_final_checkpoint", "start_point"]

@@ -35,7 +35,7 @@ from mgx.core.engine.loops import EvalLoop, TrainLoop, eval_loop_from_cfg, train
 from mgx.core.engine.optim import SchedulerSet, build_optim_wrappers
 from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.registry import build
-from mgx.core.run.resume import StartPoint, already_finished, start_point
+from mgx.core.run.resume import StartPoint, already_finished, complete_final_checkpoint, start_point
 from mgx.core.run.record import write_run_record
 from mgx.core.run.closing import close_finished_training, run_left_open
 from mgx.core.run.session import RunSession
@@ -109,6 +109,7 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
         val_loop = eval_loop_from_cfg(cfg.get("val_cfg"), "val_cfg", build)
         finished = already_finished(start, loop, session.work_dir)
         if finished is not None:  # nothing to train: leave the work_dir's files and the MLflow run as they are
+            complete_final_checkpoint(start, session.work_dir, _save_last(cfg), session.logger)
             if session.rank == 0 and run_left_open(session.settings.tracking, start.tracking_run_id):
                 _close_left_open_run(cfg, session, start)
             else:
@@ -124,6 +125,13 @@ def train(cfg: Config, options: RunOptions, plugins: Any) -> RunResult:
             log_model_at_end(session.tracker, dict(cfg["model"]), result.best_checkpoint or result.last_checkpoint,
                              evaluates_ema(eval_sets), session.logger)
         return result
+
+
+def _save_last(cfg: Config) -> bool:
+    """``default_hooks.checkpoint.save_last`` (default True): whether a training ends with its final file."""
+    hooks = cfg.get("default_hooks") or {}
+    checkpoint = hooks.get("checkpoint") if isinstance(hooks, dict) else None
+    return bool(checkpoint.get("save_last", True)) if isinstance(checkpoint, dict) else True
 
 
 def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loop: EvalLoop,

@@ -23,6 +23,7 @@ from mgx.core.run.log import close_run_logger, setup_run_logger
 from mgx.core.run.prepared import PreparedRun, prepare_run, release_run
 from mgx.core.run.settings import RunOptions, RunSettings, check_tracking_uri
 from mgx.core.run.tracking_setup import start_tracker
+from mgx.core.run.workdir_lock import WorkDirLock
 
 
 def status_of(exc: BaseException | None) -> str:
@@ -44,6 +45,7 @@ class RunSession:
         self.status: str | None = None
         self.upload_log = mode == "train"  # a training's log goes to MLflow with it
         self.log_path: Any = None
+        self.work_dir_lock: WorkDirLock | None = None
 
     # -- set-up --------------------------------------------------------------------
 
@@ -63,11 +65,17 @@ class RunSession:
         self.device = distributed.init_distributed(prepared.dist_timeout, prepared.dist_backend)
         self.rank, self.world_size = distributed.get_rank(), distributed.get_world_size()
         self.work_dir = self.settings.work_dir
+        refused = None
         if self.rank == 0:
             try:
                 self.work_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigError(f"cannot create work_dir {self.work_dir}: {exc.strerror}") from None
+            refused = self._lock_work_dir()
+        # every rank ends with rank 0's refusal (none waits at a barrier for a rank that left)
+        refused = distributed.broadcast_object(refused)
+        if refused is not None:
+            raise ConfigError(refused)
         distributed.barrier()
         self.logger, self.log_path = setup_run_logger(self.work_dir, self.rank, self.world_size)
         prepared.apply_log_level(self.logger)
@@ -75,6 +83,18 @@ class RunSession:
         if self.rank == 0:
             for warning in prepared.warnings:
                 self.logger.warning(warning)
+
+    def _lock_work_dir(self) -> str | None:
+        """A training holds its work_dir for its life (rank 0 only); the refusal message, or None."""
+        if self.mode != "train":
+            return None
+        lock = WorkDirLock(self.work_dir)
+        try:
+            lock.acquire()
+        except ConfigError as exc:
+            return str(exc)
+        self.work_dir_lock = lock
+        return None
 
     @property
     def amp(self) -> bool:
@@ -143,6 +163,8 @@ class RunSession:
                 else:
                     self.tracker.finish(status)
         finally:
+            if self.work_dir_lock is not None:
+                self.work_dir_lock.release()
             preemption.uninstall_handlers()
             distributed.destroy_distributed(wait_for_peers=status == "FINISHED")
             close_run_logger()
