@@ -5,6 +5,8 @@ need them, so ``mgx --help`` stays fast.
 """
 from __future__ import annotations
 
+import os
+
 import click
 
 from mgx import __version__
@@ -102,6 +104,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if debug:  # the engine reads it too (compile lists graph breaks)
+        os.environ["MGX_DEBUG"] = "1"
 
 
 def main() -> None:

@@ -58,6 +58,8 @@ TOP_LEVEL_KEYS: dict[str, Key] = {
     "randomness": Key("used", "seed, deterministic, diff_rank_seed"),
     "work_dir": Key("used", "logs, resolved config, checkpoints (--work-dir wins)"),
     "ema_config": Key("used", "EMA of the model's weights"),
+    "compile": Key("used", "True or dict(backend, mode, ...): torch.compile each trainable sub-network"),
+    "channels_last": Key("used", "True: a convolutional model and its batches in channels-last format"),
     "tracking": Key("used", "MLflow settings (docs/tracking.md)"),
     "tracking_uri": Key("used", "MLflow tracking URI"),
     "launcher": Key("ignored", "the launcher is chosen with --launcher"),

@@ -161,6 +161,14 @@ def map_tensors(batch: Any, fn: Any) -> Any:
     return batch
 
 
-def to_device(batch: Any, device: Any, non_blocking: bool = False) -> Any:
-    """Move every tensor in a (nested) batch to ``device``."""
-    return map_tensors(batch, lambda tensor: tensor.to(device, non_blocking=non_blocking))
+def to_device(batch: Any, device: Any, non_blocking: bool = False, memory_format: Any = None) -> Any:
+    """Move every tensor in a (nested) batch to ``device``; with ``memory_format``
+    (``torch.channels_last``) 4-d floating-point tensors (images) are also put in that format."""
+    if memory_format is None:
+        return map_tensors(batch, lambda tensor: tensor.to(device, non_blocking=non_blocking))
+
+    def move(tensor: Any) -> Any:
+        if tensor.dim() == 4 and tensor.is_floating_point():
+            return tensor.to(device, non_blocking=non_blocking, memory_format=memory_format)
+        return tensor.to(device, non_blocking=non_blocking)
+    return map_tensors(batch, move)

@@ -66,7 +66,7 @@ def _detached_losses(outputs: Any, model_name: str) -> dict:
 class Trainer:
     def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
                  validator: Validator | None, val_loop: EvalLoop | None = None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
-                 log_interval: int, config_text: str, extra_meta: dict) -> None:
+                 log_interval: int, config_text: str, extra_meta: dict, acceleration: Any = None) -> None:
         self.run = run
         self.hooks = hooks
         self.loader = loader
@@ -81,6 +81,11 @@ class Trainer:
         self.log_interval = max(1, int(log_interval))
         self.config_text = config_text
         self.extra_meta = extra_meta
+        self.acceleration = acceleration  # speed.Acceleration: compiled networks, batches' memory format
+        self._memory_format = acceleration.memory_format if acceleration is not None else None
+        # batches come from the loader on the CPU: moving them to a CPU device is a no-op to skip
+        self._move_batches = run.device is None or str(run.device) != "cpu" or self._memory_format is not None
+        self._iter_hooks = self._implemented_iter_hooks()  # refreshed when the loop starts
         self.batch_size = loader.batch_size
         self.iters_per_epoch = len(loader)
         self.samples_per_epoch = len(loader.sampler)
@@ -101,12 +106,22 @@ class Trainer:
     def run_loop(self, loop: Any) -> str:
         """Run ``loop``; "PREEMPTED" also when a stop signal interrupts a validation pass. A
         validation that a stop interrupted before the resume is done first."""
+        self._iter_hooks = self._implemented_iter_hooks()
         try:
             if self.validation_pending:
                 self.validate()
             return loop.run(self)
         except ValidationStopped:
             return "PREEMPTED"
+
+    def _implemented_iter_hooks(self) -> tuple[Any, Any]:
+        """The per-iteration hook callers, None for one no plugin implements (a call per step saved)."""
+        callers = []
+        for name in ("mgx_before_train_iter", "mgx_after_train_iter"):
+            caller = getattr(self.hooks, name)
+            get_hookimpls = getattr(caller, "get_hookimpls", None)
+            callers.append(caller if get_hookimpls is None or get_hookimpls() else None)
+        return callers[0], callers[1]
 
     def session_state(self) -> SessionState:
         """The logging window (losses summed since the last log line) and whether a validation is owed:
@@ -151,8 +166,11 @@ class Trainer:
         started = time.perf_counter()
         if not self.by_epoch and run.iteration * self.batch_size % self.samples_per_epoch < self.batch_size:
             self.hooks.mgx_before_train_epoch(run=run, epoch=run.iteration * self.batch_size // self.samples_per_epoch)
-        batch = to_device(batch, run.device, non_blocking=True)
-        self.hooks.mgx_before_train_iter(run=run, iteration=run.iteration, batch=batch)
+        if self._move_batches:
+            batch = to_device(batch, run.device, non_blocking=True, memory_format=self._memory_format)
+        before_iter, after_iter = self._iter_hooks
+        if before_iter is not None:
+            before_iter(run=run, iteration=run.iteration, batch=batch)
         outputs = run.model.train_step(batch, self.optim)
         losses = _detached_losses(outputs, type(run.model).__name__)
         if self.ema is not None:
@@ -167,7 +185,10 @@ class Trainer:
             self.check_losses()
         self._window_count += 1
         self._step_time += time.perf_counter() - started
-        self.hooks.mgx_after_train_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
+        if self.acceleration is not None and self.acceleration.first_step_pending:
+            self.acceleration.report_first_step(time.perf_counter() - started, run)
+        if after_iter is not None:
+            after_iter(run=run, iteration=run.iteration - 1, batch=batch, outputs=losses)
         if self.progress is not None and self.progress.draw_due():
             self.progress.draw(run.iteration, tracked_names({key: float(value) for key, value in losses.items()}))
         return losses

@@ -161,6 +161,7 @@ class PreparedRun:
 def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
     """Custom imports, component types, key accounting and warnings; raises ConfigError
     (everything found) before the work_dir, the log or a tracking run exist."""
+    from mgx.core.engine.speed import check_speed_keys
     from mgx.core.run.preflight import check_component_types
 
     modules = register_custom_imports(cfg, plugins)
@@ -176,6 +177,7 @@ def prepare_run(cfg: Any, plugins: Any, mode: str = "train") -> PreparedRun:
             check_component_types(view, mode, plugins, accounting.errors)
         accounting.raise_errors(getattr(cfg, "filename", "config"))
         prepared.resume(None)
+        check_speed_keys(cfg)
         prepared.apply_log_level(logging.getLogger("_mgx_check"))
     except BaseException:
         release_run(prepared, plugins)

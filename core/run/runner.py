@@ -27,6 +27,7 @@ from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage, run_ema_config
+from mgx.core.engine.speed import accelerate
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.config.evaluators import evaluator_entries
 from mgx.core.evaluation.evaluator import Evaluator, declared_directions, format_metrics
@@ -148,6 +149,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
         load_model_weights(model, weights_of(load_checkpoint(cfg["load_from"])), str(cfg["load_from"]))
         setup.logger.info(f"loaded weights from {cfg['load_from']}")
     ema = ExponentialMovingAverage(model, **run_ema_config(cfg)) if run_ema_config(cfg) else None
+    acceleration = accelerate(model, ema, cfg, session.logger)  # compile, channels_last
     if "train_dataloader" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no train_dataloader")
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
@@ -180,7 +182,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
                       by_epoch=loop.by_epoch,
                       log_interval=prepared.log_interval, config_text=config_text,
                       extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
-                                  "run_token": start.run_token})
+                                  "run_token": start.run_token}, acceleration=acceleration)
     if resume is not None:
         trainer.restore_session_state(start.state.session)
     return trainer, eval_sets
@@ -320,6 +322,7 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         if state.ema is not None and run_ema_config(cfg):
             ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
             ema.load_state_dict(state.ema)
+        accelerate(model, ema, cfg, session.logger)  # compile, channels_last
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
             loader_key, evaluator_key = "val_dataloader", "val_evaluator"

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError, MgxError
+from mgx.core.engine.speed import eager_networks
 from mgx.core.registry import build
 
 from ..common import frozen, module_device
@@ -270,7 +271,8 @@ class StyleGAN2(nn.Module):
                         pl_num = max(1, num // self.pl_batch_shrink)
                         pl_keys = keys[:pl_num] if keys is not None else None
                         pl_styles, pl_inject, pl_noise_maps = self._draws(_PURPOSE_PL, pl_keys, pl_num, device)
-                        out = self._generate(pl_styles, pl_inject, pl_noise_maps, "gen", return_latents=True)
+                        with eager_networks():  # differentiated twice: no compiled graph (compile=True)
+                            out = self._generate(pl_styles, pl_inject, pl_noise_maps, "gen", return_latents=True)
                         images, latent = out["fake_img"], out["latent"]
                         penalty, new_mean = self.path_length_penalty(images, latent, self._pl_noise(pl_keys, images))
                         loss_pl = self.g_reg_weight * penalty
