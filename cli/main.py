@@ -104,8 +104,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    if debug:  # the engine reads it too (compile lists graph breaks)
+    if debug and not os.environ.get("MGX_DEBUG"):
+        # the engine and the workers this command starts read it too (compile lists graph breaks);
+        # set for this command only, so a process that runs several commands (a test) is not left in debug mode
         os.environ["MGX_DEBUG"] = "1"
+        ctx.call_on_close(lambda: os.environ.pop("MGX_DEBUG", None))
 
 
 def main() -> None:

@@ -106,7 +106,8 @@ class DistLauncher:
         resolved = plan(request.options)
         notes = []
         if not resolved.use_cuda:
-            notes.append(f"mgx: no CUDA device here: {resolved.nproc_per_node} CPU process(es) (gloo) instead of GPUs")
+            notes.append(f"mgx: no CUDA device here: starting {resolved.nproc_per_node} CPU process(es) (gloo) "
+                         "instead of GPUs")
         if "OMP_NUM_THREADS" not in os.environ and resolved.nproc_per_node > 1:
             # torchrun would set the same and print a six-line banner about it
             os.environ["OMP_NUM_THREADS"] = "1"
