@@ -13,7 +13,9 @@ from launcher_helpers import TINY_CONFIG, run_mgx, runs_in, start_requeued_now, 
 pytestmark = [pytest.mark.usefixtures("slurm_cluster")]
 
 SLURM = ["--launcher", "slurm", "--partition", "dev", "--cpus-per-task", "1"]
-MAX_ITERS = (60, 61, 62)
+# long enough that the requeue (a few seconds after iteration 5 is logged) lands mid-training on a fast,
+# quiet machine: 61 iterations took under a second there and finished first
+MAX_ITERS = (600, 601, 602)
 
 
 def _sweep_runs(workspace):
