@@ -24,7 +24,7 @@ from torch import nn
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import build
 
-from ..common import batch_images, module_device
+from ..common import batch_images, frozen, module_device
 from ..stylegan2.ema import AveragedGenerator
 
 
@@ -199,9 +199,7 @@ class BaseConditionalGAN(nn.Module):
 
     def _generator_phase(self, gen_optim, keys: list[int] | None, num: int,
                          device: torch.device) -> dict[str, torch.Tensor]:
-        for parameter in self.discriminator.parameters():
-            parameter.requires_grad_(False)
-        try:
+        with frozen(self.discriminator):
             for step in range(self.generator_steps):
                 noise, labels = self._draws(_GEN_PHASE + step, keys, num, device)
                 with gen_optim.optim_context(self.generator):
@@ -210,9 +208,6 @@ class BaseConditionalGAN(nn.Module):
                     terms.update(self.generator_regularisers())
                     loss_gen = sum(terms.values())
                 gen_optim.update_params(loss_gen)
-        finally:
-            for parameter in self.discriminator.parameters():
-                parameter.requires_grad_(True)
         return {name: value.detach() for name, value in terms.items()}
 
     # -- sampling ----------------------------------------------------------------------------
