@@ -28,10 +28,12 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         # (conv kernels depend on batch composition); everything downstream is order-independent.
         assert ranks[0][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
     # a third-party metric keeping only declared state: the base class syncs it, to the last bit
-    # where the sums are exact (counts) and within float64 rounding where they are not
+    # where the sums are exact (counts), within float64 rounding over the same real images; the
+    # generated images themselves differ in float32's last bits with the batch cut (as above)
     assert ranks[0]["Profile/fakes"] == single["Profile/fakes"] == 23
-    for key in ("real_mean", "fake_mean", "fake_ordered"):
-        assert ranks[0][f"Profile/{key}"] == pytest.approx(single[f"Profile/{key}"], rel=1e-12), key
+    assert ranks[0]["Profile/real_mean"] == pytest.approx(single["Profile/real_mean"], rel=1e-12)
+    for key in ("fake_mean", "fake_ordered"):
+        assert ranks[0][f"Profile/{key}"] == pytest.approx(single[f"Profile/{key}"], rel=1e-6), key
     # SWD spooled to disk per rank (memory_mb=1) gives what it gives in memory
     for key in ("32", "16", "avg"):
         assert ranks[0][f"SWD-spooled/{key}"] == pytest.approx(ranks[0][f"SWD/{key}"], rel=1e-6), key
