@@ -3,6 +3,7 @@
 Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
+from .augment_transforms import ColorJitter, RandomResizedCrop, RandomRotation
 from .blur import RandomBlur
 from .coordinates import GenerateCoordinateAndCell
 from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, ModCrop, PairedRandomCrop,
@@ -26,7 +27,7 @@ ALL_TRANSFORMS = (
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage,
+    LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -1,0 +1,153 @@
+"""AOT-GAN (MMagic 1.2.0's aot_gan config): parameter count and state-dict keys as MMagic's definitions
+make them (aotgan/*.py, archs/smpatch_disc.py, read), an MMagic checkpoint through load_from, the AOT
+block's gate and the smgan loss against float64 computations of their definitions, the AOT augmentations,
+and the config trained 2 iterations + tested through the CLI at tiny width."""
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from mgx.core.engine.checkpoint import load_model_weights, weights_of
+from mgx.core.registry import build
+
+from gan_zoo_helpers import CONFIGS, train_and_test
+from inpainting_helpers import write_places_layout
+
+CONFIG = CONFIGS / "aot_gan" / "aot-gan_smpgan_4xb4_places-512x512.py"
+
+
+def config_model():
+    from mgx.core.config import load_config
+
+    cfg = load_config(str(CONFIG))["model"]
+    cfg["loss_composed_percep"]["pretrained"] = None  # no VGG download here
+    return cfg
+
+
+def conv(prefix, cout, cin, k, bias=True):
+    return {f"{prefix}.weight": (cout, cin, k, k), **({f"{prefix}.bias": (cout,)} if bias else {})}
+
+
+def mmagic_aot_shapes():
+    """MMagic's AOTEncoderDecoder + SoftMaskPatchDiscriminator(3, 64, num_conv=3, spectral norm), by reading."""
+    keys = {}
+    for index, (cin, cout, k) in enumerate([(4, 64, 7), (64, 128, 4), (128, 256, 4)], start=1):
+        keys.update(conv(f"generator.encoder.encoder.{index}.conv", cout, cin, k))
+    for block in range(8):
+        prefix = f"generator.dilation_neck.model.{block}"
+        for branch in range(4):
+            keys.update(conv(f"{prefix}.blocks.{branch}.1.conv", 64, 256, 3))
+        keys.update(conv(f"{prefix}.fuse.1.conv", 256, 256, 3))
+        keys.update(conv(f"{prefix}.gate.1.conv", 256, 256, 3))
+    for index, (cin, cout) in enumerate([(256, 128), (128, 64), (64, 3)]):
+        keys.update(conv(f"generator.decoder.decoder.{index}.conv", cout, cin, 3))
+    for index, (cin, cout) in enumerate([(3, 64), (64, 128), (128, 256), (256, 512)]):
+        keys.update({f"disc.model.{index}.conv.weight_orig": (cout, cin, 4, 4),
+                     f"disc.model.{index}.conv.weight_u": (cout,), f"disc.model.{index}.conv.weight_v": (cin * 16,)})
+    keys.update(conv("disc.model.4", 1, 512, 4))
+    return keys
+
+
+def test_parameters_and_keys_are_mmagics_and_mmagic_checkpoints_load():
+    cfg = config_model()
+    cfg.update(loss_composed_percep=None, loss_out_percep=False)  # (VGG's weights are not the model's)
+    model = build(cfg, "model")
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items() if k.startswith(("generator.", "disc."))}
+    assert shapes == mmagic_aot_shapes()
+    # MMagic's published config: generator 668,352 + 8 × 1,770,240 + 370,563; critic 2,763,777
+    assert sum(p.numel() for p in model.generator.parameters()) == 15_200_835
+    assert sum(p.numel() for p in model.disc.parameters()) == 2_763_777
+    state = {k: torch.randn(v) for k, v in mmagic_aot_shapes().items()}
+    state.update({"data_preprocessor.mean": torch.full((3, 1, 1), 127.5), "data_preprocessor.std": torch.ones(3, 1, 1)})
+    load_model_weights(model, weights_of({"meta": {"mmagic_version": "1.2.0"}, "state_dict": state}), "aot.pth")
+    assert torch.equal(model.generator.dilation_neck.model[7].gate[1].conv.weight,
+                       state["generator.dilation_neck.model.7.gate.1.conv.weight"])
+
+
+def test_aot_block_gate_matches_float64_definition():
+    block = build(dict(type="AOTBlockNeck", in_channels=8, num_aotblock=1), "model").model[0].double()
+    x = torch.randn(2, 8, 11, 9, dtype=torch.float64)
+    branches = [F.conv2d(F.pad(x, [r] * 4, mode="reflect"), b[1].conv.weight, b[1].conv.bias, dilation=r).relu()
+                for r, b in zip((1, 2, 4, 8), block.blocks)]
+    fused = F.conv2d(F.pad(torch.cat(branches, 1), [1] * 4, mode="reflect"), block.fuse[1].conv.weight,
+                     block.fuse[1].conv.bias)
+    y = F.conv2d(F.pad(x, [1] * 4, mode="reflect"), block.gate[1].conv.weight, block.gate[1].conv.bias)
+    n = y.shape[2] * y.shape[3]
+    mean = y.sum((2, 3), keepdim=True) / n
+    std = ((y - mean) ** 2).sum((2, 3), keepdim=True).div(n - 1).sqrt() + 1e-9
+    gate = 1 / (1 + torch.exp(-5 * (2 * (y - mean) / std - 1)))
+    torch.testing.assert_close(block(x), x * (1 - gate) + fused * gate, rtol=1e-12, atol=1e-12)
+
+
+def test_smgan_loss_matches_float64_definition():
+    loss = build(dict(type="GANLoss", gan_type="smgan", loss_weight=0.01), "model")
+    scores = torch.randn(2, 1, 6, 6, dtype=torch.float64)
+    mask = torch.zeros(2, 1, 16, 16, dtype=torch.float64)
+    mask[:, :, 3:11, 5:13] = 1
+    up = F.interpolate(scores, size=(16, 16), mode="bilinear", align_corners=True)
+    k = torch.exp(-(torch.arange(71, dtype=torch.float64) - 35) ** 2 / 200)
+    k = torch.outer(k, k) / k.sum() ** 2
+    blurred = F.conv2d(mask, k[None, None], padding=35)
+    assert float(loss(scores, False, True, mask=mask)) == \
+        pytest_approx(float(((up - blurred) ** 2).mean()))
+    assert float(loss(scores, True, True, mask=mask)) == pytest_approx(float(((up - 1) ** 2).mean()))
+    assert float(loss(scores, True, False, mask=mask)) == pytest_approx(0.01 * float(((up - 1) ** 2).mean()))
+
+
+def pytest_approx(value):
+    import pytest
+
+    return pytest.approx(value, rel=1e-10, abs=1e-12)
+
+
+def test_aot_augmentations_rotate_crop_and_jitter_repeatably():
+    from mgx.plugins.data.augment_transforms import ColorJitter, RandomResizedCrop, RandomRotation, rotate_image
+
+    image = np.zeros((9, 9, 1), np.uint8)
+    image[4, 6] = 200  # two pixels right of the centre turns to two pixels above it at 90° counter-clockwise
+    assert rotate_image(image, 90.0)[2, 4, 0] == 200 and rotate_image(image, 90.0).sum() == 200
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    sample = {"gt": rgb, "mask": rgb[:, :, :1].copy(), "sample_idx": 3, "seed": 1}
+    pipeline = [RandomResizedCrop(keys=["gt"], crop_size=(8, 8)), RandomRotation(keys=["mask"], degrees=(0.0, 45.0)),
+                ColorJitter(keys=["gt"], brightness=0.5, contrast=0.5, saturation=0.5, hue=0.5)]
+    first, second = dict(sample), dict(sample)
+    for transform in pipeline:
+        first, second = transform(first), transform(second)
+    assert first["gt"].shape == (8, 8, 3) and first["mask"].shape == (20, 24, 1)
+    assert np.array_equal(first["gt"], second["gt"]) and np.array_equal(first["mask"], second["mask"])
+
+
+def write_mask_set(root, size=32, count=3):
+    """MMagic's pconv_mask layout: mask PNGs listed (relative to the prefix) by the list files the config names."""
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    names = []
+    for index in range(count):
+        mask = np.zeros((size, size), np.uint8)
+        mask[4 + index:14 + 2 * index, 6:20] = 255
+        names.append(f"mask_{index:05d}.png")
+        Image.fromarray(mask).save(root / names[-1])
+    for list_name in ("train_mask_list.txt", "mask_0.5-0.6_list.txt"):
+        (root / list_name).write_text("\n".join(names) + "\n")
+    return root
+
+
+def test_mmagic_config_trains_and_tests(tmp_path, monkeypatch):
+    data = write_places_layout(tmp_path / "data", size=56)
+    masks = write_mask_set(tmp_path / "pconv_mask", size=48)
+    options = ["train_cfg.max_iters=2", "train_cfg.val_interval=2", "default_hooks.checkpoint.interval=2",
+               "default_hooks.logger.interval=1", "model.loss_composed_percep.pretrained=None",
+               "model.encdec.encoder.mid_channels=4", "model.encdec.encoder.out_channels=8",
+               "model.encdec.dilation_neck.in_channels=8", "model.encdec.dilation_neck.num_aotblock=1",
+               "model.encdec.decoder.in_channels=8", "model.encdec.decoder.mid_channels=4",
+               "model.disc.base_channels=4", "model.disc.num_conv=2"]
+    for loader, list_file, crop_index in (("train_dataloader", "train_mask_list.txt", 2),
+                                          ("val_dataloader", "mask_0.5-0.6_list.txt", 2),
+                                          ("test_dataloader", "mask_0.5-0.6_list.txt", 2)):
+        pipeline = f"{loader}.dataset.pipeline"
+        options += [f"{loader}.dataset.data_root={data}", f"{loader}.batch_size=2", f"{loader}.num_workers=0",
+                    f"{pipeline}.1.mask_config.mask_list_file={masks / list_file}",
+                    f"{pipeline}.1.mask_config.prefix={masks}", f"{pipeline}.{crop_index}.crop_size=(48,48)"]
+    options += ["train_dataloader.dataset.pipeline.4.scale=(48,48)"]
+    metrics = train_and_test(CONFIG, tmp_path, options, monkeypatch)
+    assert set(metrics) == {"MAE", "PSNR", "SSIM"} and all(v == v for v in metrics.values())
