@@ -12,6 +12,7 @@ from .degradations import DegradeForRestoration, RandomDownSampling, RandomResiz
 from .formatting import PackInputs
 from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding, GenerateSegmentIndices,
                                MirrorSequence, TemporalReverse)
+from .instance_crop import InstanceCrop
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .masks import GetMaskedImage, LoadMask
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
@@ -28,6 +29,7 @@ ALL_TRANSFORMS = (
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
     LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
+    InstanceCrop,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -4,14 +4,14 @@ from .gan_loss import GANLoss
 from .gradient_penalty import gradient_penalty_loss
 from .inpainting_losses import DiscShiftLoss, GradientPenaltyLoss, MaskedTVLoss
 from .perceptual_loss import PerceptualLoss
-from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
+from .pixelwise_loss import CharbonnierLoss, HuberLoss, L1Loss, MSELoss, PSNRLoss
 
 
 def components() -> list:
     """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
     return [L1Loss, MSELoss, CharbonnierLoss, PSNRLoss, GANLoss, PerceptualLoss, MaskedTVLoss, DiscShiftLoss,
-            GradientPenaltyLoss]
+            GradientPenaltyLoss, HuberLoss]
 
 
-__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "L1Loss", "MSELoss", "MaskedTVLoss",
+__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss", "L1Loss", "MSELoss", "MaskedTVLoss",
            "PSNRLoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
