@@ -1,7 +1,8 @@
 """AOT-GAN's augmentations under MMagic 1.2.0's names and arguments: ``RandomResizedCrop`` (a random area
 and aspect ratio, resized to ``crop_size``), ``RandomRotation`` (one random angle for all ``keys``, about the
 image centre, zeros outside) and ``ColorJitter`` (torchvision's, one draw shared by all ``keys``). Each draws
-from the sample's own random source (``sample_rng``), so a sample is augmented the same way in any process.
+from the sample's own random source as ``LoadMask`` does (``per_sample_rng``: seeded by ``sample_idx``), so a
+sample is augmented the same way in any process and any evaluation; MMagic draws from the global RNG.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from mgx.core.errors import ConfigError
 
 from .images import check_interpolation, require_image, resize_image
-from .transform_utils import keys_arg, sample_rng
+from .transform_utils import keys_arg, per_sample_rng
 
 
 def _pair_of_numbers(value: Any, name: str, who: str) -> tuple[float, float]:
@@ -60,7 +61,7 @@ class RandomResizedCrop:
         return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
 
     def __call__(self, sample: dict) -> dict:
-        rng = sample_rng(sample, self)
+        rng = per_sample_rng(sample, self)
         for key in self.keys:
             image = require_image(sample, key, "RandomResizedCrop")
             top, left, crop_h, crop_w = self.window(image.shape[0], image.shape[1], rng)
@@ -104,7 +105,7 @@ class RandomRotation:
         self.degrees = _pair_of_numbers(degrees, "degrees", who)
 
     def __call__(self, sample: dict) -> dict:
-        angle = float(sample_rng(sample, self).uniform(*self.degrees))
+        angle = float(per_sample_rng(sample, self).uniform(*self.degrees))
         for key in self.keys:
             rotated = rotate_image(require_image(sample, key, "RandomRotation"), angle)
             sample[key] = rotated[:, :, None] if rotated.ndim == 2 else rotated
@@ -147,7 +148,7 @@ class ColorJitter:
         return np.ascontiguousarray(out[..., ::-1] if self.channel_order == "bgr" else out)
 
     def __call__(self, sample: dict) -> dict:
-        seed = int(sample_rng(sample, self).integers(0, 2**32))
+        seed = int(per_sample_rng(sample, self).integers(0, 2**32))
         for key in self.keys:
             value = sample.get(key)
             if isinstance(value, list):

@@ -3,13 +3,14 @@ make them (aotgan/*.py, archs/smpatch_disc.py, read), an MMagic checkpoint throu
 block's gate and the smgan loss against float64 computations of their definitions, the AOT augmentations,
 and the config trained 2 iterations + tested through the CLI at tiny width."""
 import numpy as np
+import pytest
 import torch
 from torch.nn import functional as F
 
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.registry import build
 
-from gan_zoo_helpers import CONFIGS, train_and_test
+from gan_zoo_helpers import CONFIGS, evaluate_checkpoint, run_ok
 from inpainting_helpers import write_places_layout
 
 CONFIG = CONFIGS / "aot_gan" / "aot-gan_smpgan_4xb4_places-512x512.py"
@@ -50,17 +51,22 @@ def mmagic_aot_shapes():
 def test_parameters_and_keys_are_mmagics_and_mmagic_checkpoints_load():
     cfg = config_model()
     cfg.update(loss_composed_percep=None, loss_out_percep=False)  # (VGG's weights are not the model's)
-    model = build(cfg, "model")
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items() if k.startswith(("generator.", "disc."))}
+    with torch.device("meta"):  # the published widths, without spending seconds on initialisation
+        nets = {"generator": build(cfg["encdec"], "model"), "disc": build(cfg["disc"], "model")}
+    shapes = {f"{n}.{k}": tuple(v.shape) for n, net in nets.items() for k, v in net.state_dict().items()}
     assert shapes == mmagic_aot_shapes()
     # MMagic's published config: generator 668,352 + 8 × 1,770,240 + 370,563; critic 2,763,777
-    assert sum(p.numel() for p in model.generator.parameters()) == 15_200_835
-    assert sum(p.numel() for p in model.disc.parameters()) == 2_763_777
-    state = {k: torch.randn(v) for k, v in mmagic_aot_shapes().items()}
+    assert sum(p.numel() for p in nets["generator"].parameters()) == 15_200_835
+    assert sum(p.numel() for p in nets["disc"].parameters()) == 2_763_777
+    cfg["encdec"]["dilation_neck"]["num_aotblock"] = 2  # an MMagic checkpoint of fewer blocks loads the same way
+    model = build(cfg, "model")
+    state = {k: torch.randn(v) for k, v in mmagic_aot_shapes().items() if not k.startswith(
+        tuple(f"generator.dilation_neck.model.{i}." for i in range(2, 8)))}
     state.update({"data_preprocessor.mean": torch.full((3, 1, 1), 127.5), "data_preprocessor.std": torch.ones(3, 1, 1)})
     load_model_weights(model, weights_of({"meta": {"mmagic_version": "1.2.0"}, "state_dict": state}), "aot.pth")
-    assert torch.equal(model.generator.dilation_neck.model[7].gate[1].conv.weight,
-                       state["generator.dilation_neck.model.7.gate.1.conv.weight"])
+    assert torch.equal(model.generator.dilation_neck.model[1].gate[1].conv.weight,
+                       state["generator.dilation_neck.model.1.gate.1.conv.weight"])
+    assert torch.equal(model.disc.model[3].conv.weight_orig, state["disc.model.3.conv.weight_orig"])
 
 
 def test_aot_block_gate_matches_float64_definition():
@@ -94,8 +100,6 @@ def test_smgan_loss_matches_float64_definition():
 
 
 def pytest_approx(value):
-    import pytest
-
     return pytest.approx(value, rel=1e-10, abs=1e-12)
 
 
@@ -132,22 +136,59 @@ def write_mask_set(root, size=32, count=3):
     return root
 
 
-def test_mmagic_config_trains_and_tests(tmp_path, monkeypatch):
+def cli_options(tmp_path, iterations=2):
+    """Data roots, mask lists, 48 px crops, batch 2, ``iterations`` and the narrow widths; nothing else."""
     data = write_places_layout(tmp_path / "data", size=56)
     masks = write_mask_set(tmp_path / "pconv_mask", size=48)
-    options = ["train_cfg.max_iters=2", "train_cfg.val_interval=2", "default_hooks.checkpoint.interval=2",
-               "default_hooks.logger.interval=1", "model.loss_composed_percep.pretrained=None",
+    options = [f"train_cfg.max_iters={iterations}", f"train_cfg.val_interval={iterations}",
+               "default_hooks.checkpoint.interval=2", "default_hooks.logger.interval=1",
+               "model.loss_composed_percep.pretrained=None",
                "model.encdec.encoder.mid_channels=4", "model.encdec.encoder.out_channels=8",
                "model.encdec.dilation_neck.in_channels=8", "model.encdec.dilation_neck.num_aotblock=1",
                "model.encdec.decoder.in_channels=8", "model.encdec.decoder.mid_channels=4",
-               "model.disc.base_channels=4", "model.disc.num_conv=2"]
-    for loader, list_file, crop_index in (("train_dataloader", "train_mask_list.txt", 2),
-                                          ("val_dataloader", "mask_0.5-0.6_list.txt", 2),
-                                          ("test_dataloader", "mask_0.5-0.6_list.txt", 2)):
+               "model.disc.base_channels=4", "model.disc.num_conv=2", "train_dataloader.dataset.pipeline.4.scale=(48,48)"]
+    for loader, list_file in (("train_dataloader", "train_mask_list.txt"), ("val_dataloader", "mask_0.5-0.6_list.txt"),
+                              ("test_dataloader", "mask_0.5-0.6_list.txt")):
         pipeline = f"{loader}.dataset.pipeline"
         options += [f"{loader}.dataset.data_root={data}", f"{loader}.batch_size=2", f"{loader}.num_workers=0",
                     f"{pipeline}.1.mask_config.mask_list_file={masks / list_file}",
-                    f"{pipeline}.1.mask_config.prefix={masks}", f"{pipeline}.{crop_index}.crop_size=(48,48)"]
-    options += ["train_dataloader.dataset.pipeline.4.scale=(48,48)"]
-    metrics = train_and_test(CONFIG, tmp_path, options, monkeypatch)
-    assert set(metrics) == {"MAE", "PSNR", "SSIM"} and all(v == v for v in metrics.values())
+                    f"{pipeline}.1.mask_config.prefix={masks}", f"{pipeline}.2.crop_size=(48,48)"]
+    return options
+
+
+@pytest.mark.slow  # two `mgx run train`, two `mgx run test`, one of them with two worker processes
+def test_config_trains_resumes_bit_identically_and_tests_alike_on_one_and_two_processes(tmp_path, monkeypatch):
+    options = cli_options(tmp_path, iterations=4)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_ok(["run", "train", str(CONFIG), "--work-dir", str(straight), "--no-track", "--deterministic",
+            "--cfg-options", *options], tmp_path, monkeypatch)
+    assert list((straight / "samples").glob("*.png"))  # masked input / completion / ground truth
+    resumed.mkdir()
+    (resumed / "iter_2.pth").write_bytes((straight / "iter_2.pth").read_bytes())
+    run_ok(["run", "train", str(CONFIG), "--work-dir", str(resumed), "--no-track", "--deterministic",
+            "--resume", str(resumed / "iter_2.pth"), "--cfg-options", *options], tmp_path, monkeypatch)
+    expected, final = (torch.load(path / "iter_4.pth", weights_only=True) for path in (straight, resumed))
+    for part in ("model", "optimizers"):
+        assert_same(final[part], expected[part], part)
+    results = {name: evaluate_checkpoint(CONFIG, straight / "iter_4.pth", tmp_path / name, options, monkeypatch,
+                                         launch) for name, launch in (("one", ()), ("two", ("--launcher", "dist",
+                                                                                           "--gpus", "2")))}
+    assert "2 process(es)" in "".join(path.read_text() for path in (tmp_path / "two").glob("*.log"))
+    assert set(results["one"]) == set(results["two"]) == {"MAE", "PSNR", "SSIM"}
+    for key, value in results["one"].items():  # per-image scores, averaged in another order
+        assert results["two"][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+
+
+def assert_same(a, b, where):
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert set(a) == set(b), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for index, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{index}]")
+    else:
+        assert a == b, where
