@@ -26,27 +26,24 @@ from .images import require_image
 SCORE_THRESHOLD = 0.7
 
 
+def _span(start: float, end: float, final_size: int) -> tuple[int, int]:
+    """A box side scaled to the grid, (start, end) in whole cells, widened to one cell when it is thinner
+    (on the far side where there is room, else on the near side)."""
+    start, end = int(start), int(end)
+    if end - start < 1:
+        if final_size - end > 1:
+            end += 1
+        else:
+            start -= 1
+    return start, max(end, start + 1)
+
+
 def box_info(box: Any, image_size: tuple[int, int], final_size: int) -> list[int]:
     """MMagic's ``get_box_info``: a box (x1, y1, x2, y2) of an image (width, height) placed on a
-    ``final_size`` square: [left, right, top, bottom padding, width, height], at least one pixel wide."""
-    start_x = int(box[0] / image_size[0] * final_size)
-    start_y = int(box[1] / image_size[1] * final_size)
-    end_x = int(box[2] / image_size[0] * final_size)
-    end_y = int(box[3] / image_size[1] * final_size)
-    width, height = end_x - start_x, end_y - start_y
-    if width < 1:
-        if final_size - end_x > 1:
-            end_x += 1
-        else:
-            start_x -= 1
-        width = 1
-    if height < 1:
-        if final_size - end_y > 1:
-            end_y += 1
-        else:
-            start_y -= 1
-        height = 1
-    return [start_x, final_size - end_x, start_y, final_size - end_y, width, height]
+    ``final_size`` square: [left, right, top, bottom padding, width, height], at least one cell wide."""
+    start_x, end_x = _span(box[0] / image_size[0] * final_size, box[2] / image_size[0] * final_size, final_size)
+    start_y, end_y = _span(box[1] / image_size[1] * final_size, box[3] / image_size[1] * final_size, final_size)
+    return [start_x, final_size - end_x, start_y, final_size - end_y, end_x - start_x, end_y - start_y]
 
 
 def lightness(image: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from mgx.core.registry import build
 
 from gan_zoo_helpers import CONFIGS, evaluate_checkpoint, run_ok
 from inpainting_helpers import write_places_layout
+from test_editors_resume import _same
 
 CONFIG = CONFIGS / "aot_gan" / "aot-gan_smpgan_4xb4_places-512x512.py"
 
@@ -169,7 +170,7 @@ def test_config_trains_resumes_bit_identically_and_tests_alike_on_one_and_two_pr
             "--resume", str(resumed / "iter_2.pth"), "--cfg-options", *options], tmp_path, monkeypatch)
     expected, final = (torch.load(path / "iter_4.pth", weights_only=True) for path in (straight, resumed))
     for part in ("model", "optimizers"):
-        assert_same(final[part], expected[part], part)
+        _same(final[part], expected[part], part)
     results = {name: evaluate_checkpoint(CONFIG, straight / "iter_4.pth", tmp_path / name, options, monkeypatch,
                                          launch) for name, launch in (("one", ()), ("two", ("--launcher", "dist",
                                                                                            "--gpus", "2")))}
@@ -178,17 +179,3 @@ def test_config_trains_resumes_bit_identically_and_tests_alike_on_one_and_two_pr
     for key, value in results["one"].items():  # per-image scores, averaged in another order
         assert results["two"][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
 
-
-def assert_same(a, b, where):
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert set(a) == set(b), where
-        for key in a:
-            assert_same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for index, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{index}]")
-    else:
-        assert a == b, where

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..base_models.one_stage import OneStageInpaintor, detached_sum, named_optim, set_requires_grad
+from ..base_models.one_stage import OneStageInpaintor
 
 
 class AOTInpaintor(OneStageInpaintor):
@@ -22,11 +22,11 @@ class AOTInpaintor(OneStageInpaintor):
     def run_generator(self, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.generator(torch.cat([masked + mask, mask], dim=1))
 
-    def disc_losses(self, gt: torch.Tensor, fake_img: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The critic's smgan losses on real and (detached) fake, MMagic's ``disc_losses`` (+ shift terms)."""
-        losses = {"disc_losses": self.loss_gan(self.disc(gt), True, True, mask=mask)
-                  + self.loss_gan(self.disc(fake_img.detach()), False, True, mask=mask)}
-        return losses
+    def discriminator_losses(self, fake_img: torch.Tensor, gt: torch.Tensor,
+                             mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The critic's smgan losses on real and (detached) fake, summed as MMagic's ``disc_losses``."""
+        return {"disc_losses": self.loss_gan(self.disc(gt), True, True, mask=mask)
+                + self.loss_gan(self.disc(fake_img.detach()), False, True, mask=mask)}
 
     def generator_loss(self, fake_res: torch.Tensor, fake_img: torch.Tensor, gt: torch.Tensor,
                        mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -42,33 +42,6 @@ class AOTInpaintor(OneStageInpaintor):
             if style is not None:
                 losses["loss_out_style"] = style
         return losses
-
-    def train_step(self, batch: dict, optim) -> dict[str, torch.Tensor]:
-        masked, mask, gt = self.batch_tensors(batch, f"{type(self).__name__}.train_step")
-        gen_optim = named_optim(optim, "generator")
-        with gen_optim.optim_context(self.generator):
-            fake_res = self.run_generator(masked, mask)
-        fake_img = gt * (1.0 - mask) + fake_res * mask
-        logged: dict[str, torch.Tensor] = {}
-        if self.disc_step > 0:
-            disc_optim = optim["disc"]
-            set_requires_grad(self.disc, True)
-            with disc_optim.optim_context(self.disc):
-                total, logged = detached_sum(self.disc_losses(gt, fake_img, mask))
-            disc_optim.update_params(total)
-            logged = {"disc_loss" if key == "loss" else key: value for key, value in logged.items()}
-            self.disc_step_count.copy_((self.disc_step_count + 1) % self.disc_step)
-            if int(self.disc_step_count) != 0:
-                return logged
-        set_requires_grad(self.disc, False)
-        try:
-            with gen_optim.optim_context(self.generator):
-                total, generator_logged = detached_sum(self.generator_loss(fake_res, fake_img, gt, mask))
-            gen_optim.update_params(total)
-        finally:
-            set_requires_grad(self.disc, True)
-        logged.update(generator_logged)
-        return logged
 
 
 __all__ = ["AOTInpaintor"]
