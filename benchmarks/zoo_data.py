@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from .zoo_data_inpainting import colorization_options, mask_set_options
+
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 EVALUATORS = ("val_evaluator", "test_evaluator")
 TRIAL_FAKE_NUMS = 8
@@ -436,6 +438,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
         if signature not in seen:
             seen.add(signature)
             trial.written.append(write_dataset(dataset, root, per_set))
+    trial.options += mask_set_options(cfg, root, sizes) + colorization_options(cfg, root, sizes)
     weights = weights or root / "weights"
     trial.options += stand_in_pretrained(cfg, weights)
     trial.env.update(write_stand_in_weights(
