@@ -51,7 +51,8 @@ class RandomResizedCrop:
             aspect = math.exp(rng.uniform(*log_ratio))
             crop_w, crop_h = int(round(math.sqrt(target_area * aspect))), int(round(math.sqrt(target_area / aspect)))
             if 0 < crop_w <= width and 0 < crop_h <= height:
-                return int(rng.integers(0, height - crop_h + 1)), int(rng.integers(0, width - crop_w + 1)), crop_h, crop_w
+                top, left = int(rng.integers(0, height - crop_h + 1)), int(rng.integers(0, width - crop_w + 1))
+                return top, left, crop_h, crop_w
         in_ratio = width / height
         crop_h, crop_w = height, width
         if in_ratio < self.ratio[0]:

@@ -147,7 +147,8 @@ def cli_options(tmp_path, iterations=2):
                "model.encdec.encoder.mid_channels=4", "model.encdec.encoder.out_channels=8",
                "model.encdec.dilation_neck.in_channels=8", "model.encdec.dilation_neck.num_aotblock=1",
                "model.encdec.decoder.in_channels=8", "model.encdec.decoder.mid_channels=4",
-               "model.disc.base_channels=4", "model.disc.num_conv=2", "train_dataloader.dataset.pipeline.4.scale=(48,48)"]
+               "model.disc.base_channels=4", "model.disc.num_conv=2",
+               "train_dataloader.dataset.pipeline.4.scale=(48,48)"]
     for loader, list_file in (("train_dataloader", "train_mask_list.txt"), ("val_dataloader", "mask_0.5-0.6_list.txt"),
                               ("test_dataloader", "mask_0.5-0.6_list.txt")):
         pipeline = f"{loader}.dataset.pipeline"

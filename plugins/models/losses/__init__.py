@@ -13,5 +13,5 @@ def components() -> list:
             GradientPenaltyLoss, HuberLoss]
 
 
-__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss", "L1Loss", "MSELoss", "MaskedTVLoss",
-           "PSNRLoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
+__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss", "L1Loss", "MSELoss",
+           "MaskedTVLoss", "PSNRLoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
