@@ -200,3 +200,28 @@ test_cfg = dict(type='TestLoop')
         options.append(f"model.{name}.base_channels=4")
     metrics = train_and_test(config, tmp_path, options, monkeypatch)
     assert set(metrics) == {"PSNR", "SSIM"} and all(v == v for v in metrics.values())
+
+
+def test_training_stages_update_only_their_network():
+    from mgx.core.engine.optim import build_optim_wrappers
+    from mgx.plugins.data.instance_crop import box_info
+
+    model = build(config_model(base_channels=4), "model")
+    gen = torch.Generator().manual_seed(0)
+    crops = torch.randint(0, 256, (1, 2, 3, 16, 16), dtype=torch.uint8, generator=gen)
+    boxes = {f"box_info{suffix}": torch.tensor([[box_info(box, (16, 16), 16 // divisor) for box in ((2, 1, 10, 9),
+                                                                                                  (0, 0, 16, 16))]])
+             for suffix, divisor in (("", 1), ("_2x", 2), ("_4x", 4), ("_8x", 8))}
+    batch = {"inputs": torch.randint(0, 256, (1, 3, 16, 16), dtype=torch.uint8, generator=gen), "cropped_img": crops,
+             "empty_box": torch.tensor([False]), **boxes}
+    optim = build_optim_wrappers(dict(optimizer=dict(type="Adam", lr=1e-3)), model, device=torch.device("cpu"),
+                                 amp=False)
+    for stage, trained in (("full", "image_model"), ("instance", "instance_model"), ("fusion", "fusion_model")):
+        model.stage = stage
+        before = {name: getattr(model, name).model_out[0].weight.detach().clone()
+                  for name in ("image_model", "instance_model", "fusion_model")}
+        assert torch.isfinite(model.train_step(batch, optim)["loss"])
+        changed = {name for name, weight in before.items()
+                   if not torch.equal(weight, getattr(model, name).model_out[0].weight)}
+        assert changed == {trained}, stage
+    assert model.train_step({**batch, "empty_box": torch.tensor([True])}, optim) == {}  # fusion: nothing to fuse
