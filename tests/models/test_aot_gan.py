@@ -7,19 +7,18 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+from mgx.core.config import load_config
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.registry import build
 
 from gan_zoo_helpers import CONFIGS, evaluate_checkpoint, run_ok
-from inpainting_helpers import write_places_layout
 from test_editors_resume import _same
 
 CONFIG = CONFIGS / "aot_gan" / "aot-gan_smpgan_4xb4_places-512x512.py"
 
 
 def config_model():
-    from mgx.core.config import load_config
-
     cfg = load_config(str(CONFIG))["model"]
     cfg["loss_composed_percep"]["pretrained"] = None  # no VGG download here
     return cfg
@@ -121,46 +120,26 @@ def test_aot_augmentations_rotate_crop_and_jitter_repeatably():
     assert np.array_equal(first["gt"], second["gt"]) and np.array_equal(first["mask"], second["mask"])
 
 
-def write_mask_set(root, size=32, count=3):
-    """MMagic's pconv_mask layout: mask PNGs listed (relative to the prefix) by the list files the config names."""
-    from PIL import Image
-
-    root.mkdir(parents=True, exist_ok=True)
-    names = []
-    for index in range(count):
-        mask = np.zeros((size, size), np.uint8)
-        mask[4 + index:14 + 2 * index, 6:20] = 255
-        names.append(f"mask_{index:05d}.png")
-        Image.fromarray(mask).save(root / names[-1])
-    for list_name in ("train_mask_list.txt", "mask_0.5-0.6_list.txt"):
-        (root / list_name).write_text("\n".join(names) + "\n")
-    return root
-
-
-def cli_options(tmp_path, iterations=2):
-    """Data roots, mask lists, 48 px crops, batch 2, ``iterations`` and the narrow widths; nothing else."""
-    data = write_places_layout(tmp_path / "data", size=56)
-    masks = write_mask_set(tmp_path / "pconv_mask", size=48)
-    options = [f"train_cfg.max_iters={iterations}", f"train_cfg.val_interval={iterations}",
-               "default_hooks.checkpoint.interval=2", "default_hooks.logger.interval=1",
-               "model.loss_composed_percep.pretrained=None",
-               "model.encdec.encoder.mid_channels=4", "model.encdec.encoder.out_channels=8",
-               "model.encdec.dilation_neck.in_channels=8", "model.encdec.dilation_neck.num_aotblock=1",
-               "model.encdec.decoder.in_channels=8", "model.encdec.decoder.mid_channels=4",
-               "model.disc.base_channels=4", "model.disc.num_conv=2",
-               "train_dataloader.dataset.pipeline.4.scale=(48,48)"]
-    for loader, list_file in (("train_dataloader", "train_mask_list.txt"), ("val_dataloader", "mask_0.5-0.6_list.txt"),
-                              ("test_dataloader", "mask_0.5-0.6_list.txt")):
-        pipeline = f"{loader}.dataset.pipeline"
-        options += [f"{loader}.dataset.data_root={data}", f"{loader}.batch_size=2", f"{loader}.num_workers=0",
-                    f"{pipeline}.1.mask_config.mask_list_file={masks / list_file}",
-                    f"{pipeline}.1.mask_config.prefix={masks}", f"{pipeline}.2.crop_size=(48,48)"]
-    return options
+def cli_options(tmp_path, monkeypatch, iterations=2):
+    """The trial's data and sizes (48 px: the mask set, crops, the mask resize; benchmarks/zoo_data), batch 2,
+    ``iterations``, no VGG download, no loader workers and the narrow widths; nothing else."""
+    trial = prepare_trial(load_config(str(CONFIG)), tmp_path, Sizes(crop=48, image=48, count=3))
+    for name, value in trial.env.items():
+        monkeypatch.setenv(name, value)
+    widths = ["model.encdec.encoder.mid_channels=4", "model.encdec.encoder.out_channels=8",
+              "model.encdec.dilation_neck.in_channels=8", "model.encdec.dilation_neck.num_aotblock=1",
+              "model.encdec.decoder.in_channels=8", "model.encdec.decoder.mid_channels=4",
+              "model.disc.base_channels=4", "model.disc.num_conv=2"]
+    workers = [f"{loader}.{key}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
+               for key in ("num_workers=0", "persistent_workers=False")]
+    return trial.options + widths + workers + [
+        f"train_cfg.max_iters={iterations}", f"train_cfg.val_interval={iterations}",
+        "default_hooks.checkpoint.interval=2", "model.loss_composed_percep.pretrained=None"]
 
 
 @pytest.mark.slow  # two `mgx run train`, two `mgx run test`, one of them with two worker processes
 def test_config_trains_resumes_bit_identically_and_tests_alike_on_one_and_two_processes(tmp_path, monkeypatch):
-    options = cli_options(tmp_path, iterations=4)
+    options = cli_options(tmp_path, monkeypatch, iterations=4)
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     run_ok(["run", "train", str(CONFIG), "--work-dir", str(straight), "--no-track", "--deterministic",
             "--cfg-options", *options], tmp_path, monkeypatch)

@@ -157,24 +157,11 @@ def test_instance_crop_places_boxes_and_names_what_the_detector_needs(tmp_path):
     assert crop({"img": image, "img_path": "b.png"})["empty_box"] is True
 
 
-def write_colorization_data(root: Path, count: int = 2) -> Path:
-    """COCO-Stuff-like images (gradients with a distinctly coloured square) and their instance boxes."""
-    from PIL import Image
-
-    root.mkdir(parents=True)
-    boxes = {}
-    ramp = np.linspace(0, 255, 40)
-    for index in range(count):
-        image = np.stack([np.tile(ramp, (36, 1)), np.tile(ramp[::-1], (36, 1)), np.full((36, 40), 80.0)], 2)
-        image[6:20, 8 + index:30] = (200, 40, 40)
-        Image.fromarray(image.astype(np.uint8)).save(root / f"{index:012d}.jpg")
-        boxes[f"{index:012d}.jpg"] = [[8 + index, 6, 30, 20, 0.95]] if index == 0 else []  # one with none
-    (root / "boxes.json").write_text(json.dumps(boxes))
-    return root
-
-
 def test_mmagic_config_trains_and_tests(tmp_path, monkeypatch):
-    data = write_colorization_data(tmp_path / "coco")
+    from mgx.benchmarks.zoo_data.colorization import write_instance_images
+
+    boxes = write_instance_images(tmp_path / "coco", count=2, side=32)  # the second image without instances
+    data = boxes.parent
     # MMagic's config has a test pipeline only: the loaders, evaluator and optimizer are the additions
     config = tmp_path / "inst_colorization_data.py"
     config.write_text(f"""_base_ = [{str(CONFIG)!r}]
