@@ -86,3 +86,15 @@ def publish_runs_view(client: Any, experiment_id: str, max_runs: int = 200) -> d
     state = runs_view_state(list(runs))
     client.set_experiment_tag(experiment_id, SHARED_VIEW_TAG_PREFIX + VIEW_KEY, json.dumps(state))
     return state
+
+
+def run_announcement(tracker: Any) -> list[str]:
+    """What a finished training or test prints about its MLflow run: the id, and with a tracking
+    server the run's page (an embedded store has no page until `mgx ui` serves it)."""
+    lines = [f"MLflow run {tracker.run_id}"]
+    uri = tracker.tracking_uri or ""
+    if uri.startswith(("http://", "https://")) and tracker.experiment_id and not tracker.store_offline:
+        lines.append(f"  {run_page_url(uri.rstrip('/'), tracker.experiment_id, tracker.run_id)}")
+    elif uri.startswith("sqlite:"):
+        lines.append("  (`mgx ui` serves its page)")
+    return lines
