@@ -13,6 +13,9 @@ from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPad
                                MirrorSequence, TemporalReverse)
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .masks import GetMaskedImage, LoadMask
+from .matting import FormatTrimap, GenerateTrimap, GenerateTrimapWithDistTransform, RescaleToZeroOne, TransformTrimap
+from .matting_composition import (CompositeFg, CropAroundCenter, CropAroundUnknown, MergeFgAndBg, PerturbBg,
+                                  RandomAffine, RandomJitter, RandomLoadResizeBg)
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -27,6 +30,9 @@ ALL_TRANSFORMS = (
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
     LoadMask, GetMaskedImage,
+    GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
+    MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
+    CropAroundCenter,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]
