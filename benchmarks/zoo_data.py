@@ -204,6 +204,10 @@ WRITERS: dict[str, Callable[[dict, Path, Sizes], Path]] = {
 def write_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     """Write what ``dataset`` (a config's ``dict(type=..., ...)``) reads; returns the folder written."""
     name = dataset.get("type")
+    if name == "AdobeComp1kDataset":  # (imported here: zoo_data_matting builds on this module)
+        from .zoo_data_matting import write_adobe_comp1k
+
+        return write_adobe_comp1k(dataset, root, sizes)
     if name not in WRITERS:
         raise NoWriter(f"no synthetic-data writer for dataset type {name!r} (benchmarks/zoo_data.py WRITERS)")
     return WRITERS[name](dataset, root, sizes)
@@ -272,6 +276,10 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                 if isinstance(step, dict) and step.get("type") == "Resize" and isinstance(step.get("scale"),
                                                                                         (list, tuple)):
                     options.append(f"{path}.dataset.pipeline.{index}.scale=({sizes.image},{sizes.image})")
+    from .zoo_data_matting import matting_size_options, uses_comp1k
+
+    if uses_comp1k(cfg):
+        options += matting_size_options(cfg, sizes)
     return options
 
 
