@@ -86,8 +86,16 @@ class PlainDecoder(nn.Module):
         self.deconv1_1 = nn.Conv2d(64, 64, kernel_size=5, padding=2)
         self.deconv1 = nn.Conv2d(64, 1, kernel_size=5, padding=2)
         self.relu = nn.ReLU(inplace=True)
-        self.max_unpool2d = nn.MaxUnpool2d(kernel_size=2, stride=2)
         _xavier(self)
+
+    @staticmethod
+    def max_unpool2d(x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """``nn.MaxUnpool2d(2, 2)``: each value back at its pooled position, zeros elsewhere. A scatter to
+        unique positions (2×2 windows do not overlap) is deterministic, which torch's unpooling kernel is
+        not declared to be (--deterministic would refuse it)."""
+        n, c, h, w = x.shape
+        out = x.new_zeros(n, c, 4 * h * w)
+        return out.scatter(2, indices.flatten(2), x.flatten(2)).view(n, c, 2 * h, 2 * w)
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         out = self.relu(self.deconv6_1(inputs["out"]))
