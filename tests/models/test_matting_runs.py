@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 
 from mgx.benchmarks.zoo_data import Sizes
 from mgx.benchmarks.zoo_data_matting import matting_size_options, write_adobe_comp1k
@@ -61,7 +62,7 @@ def test_mmagic_config_trains_and_tests(config, extra, batch_size, tmp_path, mon
     options = matting_options(config, tmp_path, extra, batch_size=batch_size)
     work = train(config, tmp_path, options, monkeypatch)
     grids = list((work / "samples").glob("*.png"))
-    assert grids  # image / trimap / predicted alpha / ground-truth alpha
+    assert grids and Image.open(grids[0]).size[0] == 4 * (40 + 2) + 2  # image / trimap / prediction / truth
     metrics = evaluate_checkpoint(config, work / "iter_2.pth", tmp_path / "test", options, monkeypatch)
     assert set(metrics) == METRICS and all(value == value and value >= 0 for value in metrics.values())
 
