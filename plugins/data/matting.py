@@ -34,15 +34,27 @@ class AdobeComp1kDataset(PipelineDataset):
     METAINFO = dict(dataset_type="matting_dataset", task_name="matting")
 
     def __init__(self, ann_file: str = "", data_root: str | None = None, pipeline: Any = (), test_mode: bool = False,
-                 metainfo: dict | None = None, data_prefix: Any = None, backend_args: dict | None = None,
-                 **kwargs: Any) -> None:
+                 metainfo: dict | None = None, data_prefix: Any = None, indices: Any = None,
+                 serialize_data: bool = True, lazy_init: bool = False, max_refetch: int = 1000,
+                 filter_cfg: dict | None = None, backend_args: dict | None = None) -> None:
+        # data_prefix, serialize_data, lazy_init, max_refetch, backend_args: MMEngine's BaseDataset arguments,
+        # accepted for MMagic configs (paths come from the annotation file; files are local)
         if not ann_file:
             raise ConfigError("AdobeComp1kDataset: ann_file is required (e.g. 'training_list.json')")
+        if filter_cfg is not None:
+            raise ConfigError(f"AdobeComp1kDataset: filter_cfg is not supported (got {filter_cfg!r}); remove it")
         self.data_root = Path(data_root).expanduser() if data_root else Path()
         self.ann_file = Path(ann_file) if Path(ann_file).is_absolute() else self.data_root / ann_file
         self.test_mode = bool(test_mode)
         self.metainfo = {**self.METAINFO, **(metainfo or {})}
         self.samples = self._load()
+        if indices is not None:  # MMEngine's: the first N samples, or those listed
+            chosen = range(indices) if isinstance(indices, int) else indices
+            try:
+                self.samples = [self.samples[int(index)] for index in chosen]
+            except (IndexError, TypeError, ValueError):
+                raise ConfigError(f"AdobeComp1kDataset: indices must be a count or a list of sample indices below "
+                                  f"{len(self.samples)}, got {indices!r}") from None
         super().__init__(pipeline)
 
     def _load(self) -> list[dict]:
