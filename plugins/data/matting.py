@@ -207,7 +207,8 @@ class FormatTrimap:
     def __call__(self, sample: dict) -> dict:
         trimap = _trimap_plane(sample, "FormatTrimap").copy()
         if self.to_onehot:
-            sample["trimap"] = np.stack([trimap == 0, trimap == UNKNOWN, trimap == FOREGROUND], axis=-1).astype(np.uint8)
+            planes = [trimap == 0, trimap == UNKNOWN, trimap == FOREGROUND]
+            sample["trimap"] = np.stack(planes, axis=-1).astype(np.uint8)
         else:
             trimap[trimap == UNKNOWN] = 1
             trimap[trimap == FOREGROUND] = 2
@@ -260,5 +261,6 @@ class RescaleToZeroOne:
         return sample
 
 
-__all__ = ["AdobeComp1kDataset", "RescaleToZeroOne", "FormatTrimap", "GenerateTrimap", "GenerateTrimapWithDistTransform",
+__all__ = ["AdobeComp1kDataset", "RescaleToZeroOne", "FormatTrimap", "GenerateTrimap",
+           "GenerateTrimapWithDistTransform",
            "TransformTrimap", "ellipse_element", "morphology"]

@@ -171,7 +171,8 @@ class RandomJitter:
         elif isinstance(hue_range, (tuple, list)) and len(hue_range) == 2:
             self.hue_range = tuple(hue_range)
         else:
-            raise ConfigError(f"RandomJitter: hue_range must be a number ≥ 0 or a (low, high) pair, got {hue_range!r}")
+            raise ConfigError(f"RandomJitter: hue_range must be a number ≥ 0 or a (low, high) pair, "
+                              f"got {hue_range!r}")
 
     def __call__(self, sample: dict) -> dict:
         fg = require_image(sample, "fg", "RandomJitter")
@@ -291,7 +292,8 @@ class CropAroundUnknown:
     between 0 and 255, or trimap 128 with ``unknown_source='trimap'``); images smaller than the crop are
     first enlarged (``interpolations``, one or one per key). Records ``crop_bbox`` (left, top, right, bottom)."""
 
-    def __init__(self, keys: Any, crop_sizes: Any, unknown_source: str = "alpha", interpolations: Any = "bilinear") -> None:
+    def __init__(self, keys: Any, crop_sizes: Any, unknown_source: str = "alpha",
+                 interpolations: Any = "bilinear") -> None:
         self.keys = keys_arg(keys, "CropAroundUnknown", allow_none=False)
         if "alpha" not in self.keys:
             raise ConfigError(f"CropAroundUnknown: keys must contain 'alpha', got {list(self.keys)}")
@@ -305,7 +307,8 @@ class CropAroundUnknown:
         if isinstance(interpolations, str):
             interpolations = [interpolations] * len(self.keys)
         if not (isinstance(interpolations, (list, tuple)) and len(interpolations) == len(self.keys)):
-            raise ConfigError(f"CropAroundUnknown: interpolations must be one name or one per key, got {interpolations!r}")
+            raise ConfigError(f"CropAroundUnknown: interpolations must be one name or one per key, "
+                              f"got {interpolations!r}")
         self.interpolations = [check_interpolation(name, "CropAroundUnknown", "cv2") for name in interpolations]
 
     def __call__(self, sample: dict) -> dict:

@@ -1,6 +1,8 @@
 """DIM, GCA and IndexNet as MMagic 1.2.0 defines them (read off dim.py, gca/*.py, indexnet/*.py, archs/vgg.py,
 archs/aspp.py, plain/*.py): parameter counts of the published configs, state-dict keys and shapes, MMagic
 checkpoints through load_from, DIM's training stages, the composition loss, and evaluation's post-processing."""
+import functools
+
 import pytest
 import torch
 
@@ -34,7 +36,8 @@ def gca(encoder="ResGCAEncoder", decoder="ResGCADecoder", in_channels=6, layers=
                                            in_channels=in_channels, with_spectral_norm=True),
                               decoder=dict(type=decoder, block="BasicBlockDec", layers=list(layers[1]),
                                            with_spectral_norm=True)),
-                loss_alpha=dict(type="L1Loss"), test_cfg=dict(resize_method="pad", resize_mode="reflect", size_divisor=32))
+                loss_alpha=dict(type="L1Loss"),
+                test_cfg=dict(resize_method="pad", resize_mode="reflect", size_divisor=32))
 
 
 INDEXNET = dict(type="IndexNet", data_preprocessor=PREPROCESSOR,
@@ -50,14 +53,24 @@ def count(model):
     return sum(parameter.numel() for parameter in model.parameters())
 
 
+PUBLISHED = {"dim": lambda: {**dim(), **DIM_STAGE3}, "gca": gca, "indexnet": lambda: INDEXNET,
+             "gca_baseline": lambda: gca("ResShortcutEnc", "ResShortcutDec")}
+
+
+@functools.lru_cache(maxsize=None)
+def published(name):
+    """The published config's model, built once for this module's tests (full size: 6-26 M parameters)."""
+    return build(PUBLISHED[name](), "model")
+
+
 def test_published_configs_have_mmagics_parameter_counts():
     # summed by hand from MMagic's layer definitions: VGG16(in 4) 14,977,920 + PlainDecoder 11,222,081 +
     # PlainRefiner 76,801; GCA's ResGCAEncoder 15,869,648 + ResGCADecoder 9,294,881 (each GCAModule 24,896,
     # the guidance head 42,256); IndexNet's encoder 4,640,096 (ASPP 627,840 of it) + decoder 1,313,419
-    assert count(build({**dim(), **DIM_STAGE3}, "model")) == 26_276_802
-    assert count(build(gca(), "model")) == 25_164_529
-    assert count(build(gca("ResShortcutEnc", "ResShortcutDec"), "model")) == 25_072_481
-    assert count(build(INDEXNET, "model")) == 5_953_515
+    assert count(published("dim")) == 26_276_802
+    assert count(published("gca")) == 25_164_529
+    assert count(published("gca_baseline")) == 25_072_481
+    assert count(published("indexnet")) == 5_953_515
 
 
 # (key, shape) entries of MMagic's state dicts for the published configs, read off its modules (MMCV
@@ -72,8 +85,9 @@ MMAGIC_GCA = {
     "backbone.encoder.conv1.conv.weight_orig": (32, 6, 3, 3), "backbone.encoder.conv1.conv.weight_u": (32,),
     "backbone.encoder.conv1.conv.weight_v": (54,), "backbone.encoder.conv1.bn.running_var": (32,),
     "backbone.encoder.layer2.0.interpolation.1.conv.weight_orig": (128, 64, 1, 1),
-    "backbone.encoder.layer4.1.conv2.bn.weight": (512,), "backbone.encoder.shortcut.0.0.conv.weight_orig": (32, 6, 3, 3),
-    "backbone.encoder.shortcut.4.1.bn.bias": (256,), "backbone.encoder.guidance_head.2.conv.weight_orig": (128, 32, 3, 3),
+    "backbone.encoder.layer4.1.conv2.bn.weight": (512,),
+    "backbone.encoder.shortcut.0.0.conv.weight_orig": (32, 6, 3, 3), "backbone.encoder.shortcut.4.1.bn.bias": (256,),
+    "backbone.encoder.guidance_head.2.conv.weight_orig": (128, 32, 3, 3),
     "backbone.encoder.gca.guidance_conv.weight": (64, 128, 1, 1), "backbone.encoder.gca.guidance_conv.bias": (64,),
     "backbone.encoder.gca.out_conv.conv.weight": (128, 128, 1, 1), "backbone.encoder.gca.out_conv.bn.weight": (128,),
     "backbone.decoder.layer1.0.conv1.conv.weight_orig": (512, 512, 4, 4),
@@ -100,19 +114,20 @@ MMAGIC_INDEXNET = {
     "backbone.decoder.pred.0.conv.weight": (1, 32, 5, 5), "backbone.decoder.pred.1.weight": (1, 1, 5, 5)}
 
 
-@pytest.mark.parametrize("cfg,recorded,unused", [
-    ({**dim(), **DIM_STAGE3}, MMAGIC_DIM, ("refiner.refine_pred.bias",)),
-    (gca(), MMAGIC_GCA, ("backbone.encoder.gca.guidance_conv.bias",)),
-    (INDEXNET, MMAGIC_INDEXNET, ("backbone.decoder.pred.1.weight",))], ids=["dim", "gca", "indexnet"])
-def test_keys_and_shapes_are_mmagics_and_mmagic_checkpoints_load(cfg, recorded, unused):
-    model = build(cfg, "model")
+@pytest.mark.parametrize("name,recorded,unused", [
+    ("dim", MMAGIC_DIM, ("refiner.refine_pred.bias",)),
+    ("gca", MMAGIC_GCA, ("backbone.encoder.gca.guidance_conv.bias",)),
+    ("indexnet", MMAGIC_INDEXNET, ("backbone.decoder.pred.1.weight",))], ids=["dim", "gca", "indexnet"])
+def test_keys_and_shapes_are_mmagics_and_mmagic_checkpoints_load(name, recorded, unused):
+    model = published(name)
     state = model.state_dict()
     for key, shape in recorded.items():
         assert tuple(state[key].shape) == shape, key
     assert not any(key.startswith("data_preprocessor.") for key in state)  # mean/std are not checkpointed
     # an MMagic checkpoint: the same keys, plus the preprocessor's buffers MMagic 1.x files may carry
     weights = {key: torch.randn(value.shape) if value.is_floating_point() else value for key, value in state.items()}
-    mmagic = {**weights, "data_preprocessor.mean": torch.zeros(1, 3, 1, 1), "data_preprocessor.std": torch.ones(1, 3, 1, 1)}
+    mmagic = {**weights, "data_preprocessor.mean": torch.zeros(1, 3, 1, 1),
+              "data_preprocessor.std": torch.ones(1, 3, 1, 1)}
     load_model_weights(model, mmagic, "mmagic.pth")
     for key in unused:
         assert torch.equal(model.state_dict()[key], weights[key])
@@ -138,14 +153,14 @@ def test_dim_stages_train_the_parts_their_train_cfg_names():
     assert not any(p.requires_grad for p in stage2.backbone.parameters())
     backbone = {k: v.clone() for k, v in stage2.backbone.state_dict().items()}
     optim = build_optim_wrappers(dict(optimizer=dict(type="Adam", lr=1e-3)), stage2, device=CPU, amp=False)
-    logged = stage2.train_step(matting_batch(), optim)
+    logged = stage2.train_step(matting_batch(n=1), optim)
     assert set(logged) == {"loss_refine", "loss"}
     assert all(torch.equal(backbone[k], v) for k, v in stage2.backbone.state_dict().items())
-    stage1 = build(dim(), "model")
-    logged = stage1.train_step(matting_batch(), build_optim_wrappers(dict(optimizer=dict(type="Adam", lr=1e-3)),
-                                                                     stage1, device=CPU, amp=False))
-    assert set(logged) == {"loss_alpha", "loss_comp", "loss"}
-    assert logged["loss"] == pytest.approx(float(logged["loss_alpha"] + logged["loss_comp"]))
+    stage3 = build({**dim(), **DIM_STAGE3}, "model").train()
+    logged = stage3.train_step(matting_batch(n=1), build_optim_wrappers(dict(optimizer=dict(type="Adam", lr=1e-3)),
+                                                                        stage3, device=CPU, amp=False))
+    assert set(logged) == {"loss_alpha", "loss_comp", "loss_refine", "loss"}
+    assert logged["loss"] == pytest.approx(float(logged["loss_alpha"] + logged["loss_comp"] + logged["loss_refine"]))
 
 
 def test_composition_loss_is_the_charbonnier_distance_of_the_recomposed_image():

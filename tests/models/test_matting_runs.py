@@ -34,7 +34,8 @@ def matting_options(config, folder, extra=(), iterations=2, batch_size=2):
         f"default_hooks.checkpoint.interval={iterations}", "default_hooks.logger.interval=1",
         "model.backbone.encoder.init_cfg=None"]
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        options += [f"{loader}.batch_size={batch_size}", f"{loader}.num_workers=0", f"{loader}.persistent_workers=False"]
+        options += [f"{loader}.batch_size={batch_size}", f"{loader}.num_workers=0",
+                    f"{loader}.persistent_workers=False"]
     return options
 
 
@@ -91,7 +92,8 @@ def test_two_process_evaluation_equals_one_process(tmp_path, monkeypatch):
     cfg = to_plain(load_config(str(INDEXNET), options))
     torch.manual_seed(0)
     torch.save({"model": build(cfg["model"], "model").state_dict()}, tmp_path / "weights.pth")
-    results = {name: evaluate_checkpoint(INDEXNET, tmp_path / "weights.pth", tmp_path / name, options, monkeypatch, launch)
+    results = {name: evaluate_checkpoint(INDEXNET, tmp_path / "weights.pth", tmp_path / name, options, monkeypatch,
+                                         launch)
                for name, launch in (("one", ()), ("two", ("--launcher", "dist", "--gpus", "2")))}
     assert "2 process(es)" in "".join(path.read_text() for path in (tmp_path / "two").glob("*.log"))
     assert set(results["one"]) == METRICS == set(results["two"])

@@ -8,7 +8,8 @@ image: ``pred`` and ``gt`` alphas in [0, 1] (float64 H×W), ``trimap`` H×W with
   difference of the gradient magnitudes / ``norm``;
 - connectivity: for thresholds t = step, 2·step, …, 1 the largest 4-connected component of
   (gt ≥ t) ∧ (pred ≥ t); a pixel's level l is the last threshold before it leaves that component (1 if it
-  never does); φ = 1 − d·[d ≥ 0.15] with d = alpha − l; Σ over unknown pixels of |φ_gt − φ_pred| / ``norm``.
+  never does); φ = 1 − d·[d ≥ 0.15] with d = alpha − l; Σ over unknown pixels of |φ_gt − φ_pred|
+  / ``norm``.
 
 The prediction is taken as already masked by the trimap (known pixels 0 or 1), as the models return it.
 """
@@ -30,7 +31,8 @@ def matting_mse(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
 
 
 def gaussian_derivative_kernels(sigma: float, epsilon: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
-    """(d/dx, d/dy) kernels: g(y)·g'(x) on a square of half size ⌈σ·√(−2 ln(√(2π)·σ·ε))⌉, L2-normalised."""
+    """(d/dx, d/dy) kernels: g(y)·g'(x) on a square of half size ⌈σ·√(−2 ln(√(2π)·σ·ε))⌉,
+    L2-normalised."""
     half = np.ceil(sigma * np.sqrt(-2 * np.log(np.sqrt(2 * np.pi) * sigma * epsilon)))
     offsets = np.arange(-half, half + 1)
     gauss = np.exp(-offsets ** 2 / (2 * sigma ** 2)) / (sigma * np.sqrt(2 * np.pi))

@@ -29,7 +29,8 @@ RELU6 = dict(type="ReLU6")
 
 
 def build_index_block(in_channels: int, out_channels: int, kernel_size: int, stride: int = 2, padding: int = 0,
-                      groups: int = 1, norm_cfg: Any = BN, use_nonlinear: bool = False, expansion: int = 1) -> nn.Module:
+                      groups: int = 1, norm_cfg: Any = BN, use_nonlinear: bool = False,
+                      expansion: int = 1) -> nn.Module:
     if use_nonlinear:
         return nn.Sequential(
             ConvModule(in_channels, in_channels * expansion, kernel_size, stride=stride, padding=padding, groups=groups,
@@ -189,7 +190,8 @@ class IndexedUpsample(nn.Module):
         self.conv = conv_module(in_channels, out_channels, kernel_size, padding=(kernel_size - 1) // 2,
                                 norm_cfg=norm_cfg, act_cfg=RELU6)
 
-    def forward(self, x: torch.Tensor, shortcut: torch.Tensor, dec_idx_feat: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shortcut: torch.Tensor,
+                dec_idx_feat: torch.Tensor | None = None) -> torch.Tensor:
         if dec_idx_feat is not None:
             x = dec_idx_feat * F.interpolate(x, size=shortcut.shape[2:])
         return self.conv(torch.cat([x, shortcut], dim=1))

@@ -18,7 +18,8 @@ from mgx.core.errors import ConfigError
 # MMCV norm type -> (torch class, attribute name, default kwargs)
 NORMS = {"BN": (nn.BatchNorm2d, "bn", {}), "BN2d": (nn.BatchNorm2d, "bn", {}), "SyncBN": (nn.BatchNorm2d, "bn", {}),
          "IN": (nn.InstanceNorm2d, "in", {}), "IN2d": (nn.InstanceNorm2d, "in", {})}
-ACTIVATIONS = {"ReLU": nn.ReLU, "ReLU6": nn.ReLU6, "LeakyReLU": nn.LeakyReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ELU": nn.ELU}
+ACTIVATIONS = {"ReLU": nn.ReLU, "ReLU6": nn.ReLU6, "LeakyReLU": nn.LeakyReLU,
+               "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ELU": nn.ELU}
 _INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU"}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")

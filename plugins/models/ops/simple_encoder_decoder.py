@@ -27,9 +27,10 @@ class SimpleEncoderDecoder(nn.Module):
         self.decoder = build(decoder, "model")
         if encoder_init is not None:
             if str(encoder_init["checkpoint"]).startswith("open-mmlab://"):
-                raise ConfigError(f"SimpleEncoderDecoder.encoder.init_cfg: {encoder_init['checkpoint']} is an OpenMMLab "
-                                  "model-zoo name, which mgx does not resolve offline: download the file and give its "
-                                  "path (checkpoint=...), or train from scratch with model.backbone.encoder.init_cfg=None")
+                raise ConfigError(f"SimpleEncoderDecoder.encoder.init_cfg: {encoder_init['checkpoint']} is an "
+                                  "OpenMMLab model-zoo name, which mgx does not resolve offline: download the file and "
+                                  "give its path (checkpoint=...), or train from scratch with "
+                                  "model.backbone.encoder.init_cfg=None")
             load_pretrained(self.encoder, encoder_init, "SimpleEncoderDecoder.encoder")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
