@@ -112,10 +112,13 @@ def ellipse_element(size: int) -> np.ndarray:
 
 
 def morphology(plane: np.ndarray, element: np.ndarray, iterations: int, erode: bool) -> np.ndarray:
-    """OpenCV's erode/dilate of a uint8 plane: min/max over the element around each pixel, repeated."""
+    """OpenCV's erode/dilate of a plane: min/max over the element around each pixel, repeated; pixels
+    outside the image never win (the type's extreme as border value)."""
     function = ndimage.minimum_filter if erode else ndimage.maximum_filter
+    limits = np.iinfo(plane.dtype) if plane.dtype.kind in "ui" else None
+    border = (limits.max if erode else limits.min) if limits is not None else (np.inf if erode else -np.inf)
     for _ in range(iterations):
-        plane = function(plane, footprint=element, mode="constant", cval=255 if erode else 0)
+        plane = function(plane, footprint=element, mode="constant", cval=border)
     return plane
 
 

@@ -16,6 +16,7 @@ from .masks import GetMaskedImage, LoadMask
 from .matting import FormatTrimap, GenerateTrimap, GenerateTrimapWithDistTransform, RescaleToZeroOne, TransformTrimap
 from .matting_composition import (CompositeFg, CropAroundCenter, CropAroundUnknown, MergeFgAndBg, PerturbBg,
                                   RandomAffine, RandomJitter, RandomLoadResizeBg)
+from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -32,7 +33,7 @@ ALL_TRANSFORMS = (
     LoadMask, GetMaskedImage,
     GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
     MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
-    CropAroundCenter,
+    CropAroundCenter, GenerateSeg, GenerateSoftSeg,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -126,3 +126,25 @@ def test_random_affine_flips_about_the_centre():
     same = RandomAffine(keys=["alpha"], degrees=0)({"alpha": image.copy()})["alpha"]
     flipped = RandomAffine(keys=["alpha"], degrees=0, flip_ratio=1.0)({"alpha": image.copy()})["alpha"]
     assert np.array_equal(same, image) and np.array_equal(flipped, image[::-1, ::-1])
+
+
+def test_segmentations_from_the_alpha():
+    from mgx.plugins.data.matting_seg import GenerateSeg, GenerateSoftSeg, gaussian_blur, gaussian_kernel
+
+    sigma = 0.3 * ((21 - 1) * 0.5 - 1) + 0.8  # OpenCV's σ for a 21-tap kernel
+    weights = [math.exp(-(i - 10) ** 2 / (2 * sigma ** 2)) for i in range(21)]
+    assert gaussian_kernel(21) == pytest.approx([w / sum(weights) for w in weights], rel=1e-12)
+    assert gaussian_kernel(5).tolist() == [0.0625, 0.25, 0.375, 0.25, 0.0625]  # OpenCV's table
+    impulse = np.zeros((9, 9), np.float32)
+    impulse[4, 4] = 1
+    expected = np.zeros((9, 9))
+    expected[2:7, 3:6] = np.outer(gaussian_kernel(5), gaussian_kernel(3))  # (width 3, height 5), as OpenCV's ksize
+    assert np.allclose(gaussian_blur(impulse, (3, 5)), expected)
+    alpha, trimap = disc_alpha(64), np.full((64, 64, 1), 128, np.uint8)
+    sample = GenerateSeg(erode_iter_range=(1, 2), dilate_iter_range=(1, 2), num_holes_range=(2, 3),
+                         hole_sizes=[(8, 8)], blur_ksizes=[(3, 3)])({"alpha": alpha, "trimap": trimap.copy()})
+    assert sample["seg"].shape == (64, 64) and sample["seg"].dtype == np.uint8 and sample["num_holes"] == 2
+    assert (sample["trimap"] == 0).sum() >= 64 and sample["trimap"].shape == trimap.shape  # the holes
+    soft = GenerateSoftSeg(erode_iter_range=(1, 2), dilate_iter_range=(1, 2), blur_ksizes=[(5, 5)])(
+        {"seg": (alpha[..., 0] > 127).astype(np.uint8) * 255})["soft_seg"]
+    assert soft.shape == (64, 64) and soft.dtype == np.uint8 and soft.max() == 255 and soft.min() == 0
