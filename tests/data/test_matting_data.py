@@ -148,3 +148,27 @@ def test_segmentations_from_the_alpha():
     soft = GenerateSoftSeg(erode_iter_range=(1, 2), dilate_iter_range=(1, 2), blur_ksizes=[(5, 5)])(
         {"seg": (alpha[..., 0] > 127).astype(np.uint8) * 255})["soft_seg"]
     assert soft.shape == (64, 64) and soft.dtype == np.uint8 and soft.max() == 255 and soft.min() == 0
+
+
+def test_composite_fg_and_perturb_bg(tmp_path):
+    from PIL import Image
+
+    from mgx.plugins.data.matting_composition import CompositeFg, PerturbBg
+
+    for folder, value in (("fg", 200), ("alpha", 128)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.full((8, 8, 3), value, np.uint8)).save(tmp_path / folder / "a.png")
+    alpha = np.zeros((8, 8, 1), np.uint8)
+    alpha[:4] = 255
+    fg = np.full((8, 8, 3), 40, np.uint8)
+    composite = CompositeFg(str(tmp_path / "fg"), str(tmp_path / "alpha"))
+    drawn = [composite({"fg": fg, "alpha": alpha, "sample_idx": i, "seed": 0}) for i in range(8)]
+    mixed = [d for d in drawn if d["alpha"][6, 0, 0] > 0]
+    assert mixed and len(mixed) < 8  # with probability 0.5 a second foreground goes behind
+    a2 = 128 / 255
+    assert mixed[0]["alpha"][6, 0, 0] == pytest.approx((1 - (1 - 0) * (1 - a2)) * 255)
+    assert mixed[0]["fg"][6, 0].tolist() == pytest.approx([200.0] * 3) and mixed[0]["fg"][0, 0].tolist() == [40.0] * 3
+    bg = np.full((6, 6, 3), 100, np.uint8)
+    noisy = [PerturbBg()({"bg": bg, "sample_idx": i, "seed": 0})["noisy_bg"] for i in range(6)]
+    assert all(n.shape == bg.shape and 0 <= n.min() and n.max() <= 255 for n in noisy)
+    assert len({n.tobytes() for n in noisy}) > 1
