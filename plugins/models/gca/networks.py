@@ -164,11 +164,11 @@ class ResGCAEncoder(ResShortcutEnc):
     def __init__(self, block: str, layers: Any, in_channels: int, conv_cfg: Any = None, norm_cfg: Any = BN,
                  act_cfg: Any = RELU, with_spectral_norm: bool = False, late_downsample: bool = False,
                  order: Any = ("conv", "act", "norm"), init_cfg: dict | None = None) -> None:
-        super().__init__(block, layers, in_channels, conv_cfg, norm_cfg, act_cfg, with_spectral_norm, late_downsample,
-                         order, init_cfg)
         if in_channels not in (4, 6):
             raise ConfigError(f"ResGCAEncoder: in_channels must be 4 or 6 (image + 1- or 3-channel trimap), "
                               f"got {in_channels}")
+        super().__init__(block, layers, in_channels, conv_cfg, norm_cfg, act_cfg, with_spectral_norm, late_downsample,
+                         order, init_cfg)
         self.trimap_channels = in_channels - 3
         self.guidance_head = nn.Sequential(*(
             ConvModule(i, o, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg,

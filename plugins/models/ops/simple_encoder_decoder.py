@@ -20,17 +20,17 @@ class SimpleEncoderDecoder(nn.Module):
         if init_cfg is not None:
             raise ConfigError("SimpleEncoderDecoder: init_cfg is not supported; load MMagic weights with load_from")
         encoder_cfg, encoder_init = split_init_cfg(encoder, "SimpleEncoderDecoder.encoder")
+        if encoder_init is not None and str(encoder_init["checkpoint"]).startswith("open-mmlab://"):
+            raise ConfigError(f"SimpleEncoderDecoder.encoder.init_cfg: {encoder_init['checkpoint']} is an "
+                              "OpenMMLab model-zoo name, which mgx does not resolve offline: download the file and "
+                              "give its path (checkpoint=...), or train from scratch with "
+                              "model.backbone.encoder.init_cfg=None")
         self.encoder = build(encoder_cfg, "model")
         decoder = dict(decoder)
         if hasattr(self.encoder, "out_channels"):
             decoder["in_channels"] = self.encoder.out_channels
         self.decoder = build(decoder, "model")
         if encoder_init is not None:
-            if str(encoder_init["checkpoint"]).startswith("open-mmlab://"):
-                raise ConfigError(f"SimpleEncoderDecoder.encoder.init_cfg: {encoder_init['checkpoint']} is an "
-                                  "OpenMMLab model-zoo name, which mgx does not resolve offline: download the file and "
-                                  "give its path (checkpoint=...), or train from scratch with "
-                                  "model.backbone.encoder.init_cfg=None")
             load_pretrained(self.encoder, encoder_init, "SimpleEncoderDecoder.encoder")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
