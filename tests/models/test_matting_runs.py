@@ -1,4 +1,4 @@
-"""MMagic's matting configs through the CLI on a synthetic Composition-1k layout (benchmarks/zoo_data_matting.py):
+"""MMagic's matting configs through the CLI on a synthetic Composition-1k layout (benchmarks/zoo_data/matting.py):
 one per family trains 2 iterations and tests (SAD, MattingMSE, GradientError, ConnectivityError) with a sample
 grid; IndexNet resumes bit-exactly, and 2 evaluation processes give its 1-process metrics."""
 import json
@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from mgx.benchmarks.zoo_data import Sizes
-from mgx.benchmarks.zoo_data_matting import matting_size_options, write_adobe_comp1k
+from mgx.benchmarks.zoo_data.matting import matting_size_options, write_adobe_comp1k
 from mgx.core.config import load_config, to_plain
 from mgx.core.registry import build
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .zoo_data import Sizes, save_image, smooth_image
+from .base import Sizes, save_image, smooth_image, under, writer
 
 FOLDERS = {"training": ("Training_set", ("Adobe-licensed images", "Other")),
            "test": ("Test_set", ("Adobe-licensed images",))}
@@ -77,22 +77,22 @@ def _background_dirs(dataset: dict) -> list[str]:
             if isinstance(step, dict) and step.get("type") == "RandomLoadResizeBg" and step.get("bg_dir")]
 
 
+@writer("AdobeComp1kDataset")
 def write_adobe_comp1k(dataset: dict, root: Path, sizes: Sizes) -> Path:
     """Both splits under ``root / data_root`` and the dataset's own ``ann_file`` (the test layout, with
     trimaps, when ``test_mode``); backgrounds for ``RandomLoadResizeBg``. Returns data_root."""
-    data_root = Path(str(dataset.get("data_root") or ""))
-    folder = data_root if data_root.is_absolute() else root / data_root
+    folder = under(root, dataset.get("data_root"))
     side = matting_crop(sizes) + 8  # larger than the crop, and not a multiple of 32: the test pads
     count = max(sizes.count // 2, 2)
     splits = {"training": write_split(folder, "training", count, side, 0),
               "test": write_split(folder, "test", count, side, 1)}
     ann_file = str(dataset.get("ann_file") or ("test_list.json" if dataset.get("test_mode") else "training_list.json"))
     mode = "test" if dataset.get("test_mode") or "test" in Path(ann_file).name else "training"
-    target = Path(ann_file) if Path(ann_file).is_absolute() else folder / ann_file
+    target = under(folder, ann_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(splits[mode], indent=1))
     for bg_dir in _background_dirs(dataset):
-        bg_folder = Path(bg_dir) if Path(bg_dir).is_absolute() else root / bg_dir
+        bg_folder = under(root, bg_dir)
         bg_folder.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(2)
         for index in range(count):
@@ -106,10 +106,13 @@ def matting_crop(sizes: Sizes) -> int:
 
 
 def matting_size_options(cfg: dict, sizes: Sizes) -> list[str]:
-    """A matting pipeline at ``sizes.crop`` pixels: crop sizes, the resize after the crop, the trimap
-    kernels / distances (MMagic's are for 320-640 px crops: up to a tenth of the crop here)."""
-    from .zoo_data import loaders
+    """For a config reading ``AdobeComp1kDataset`` (none otherwise), its pipelines at the matting crop: crop
+    sizes, the resize after the crop, the trimap kernels / distances (MMagic's are for 320-640 px crops: up
+    to a tenth of the crop here). They come after the generic image options, so they win."""
+    from .options import loaders
 
+    if not uses_comp1k(cfg):
+        return []
     crop, options = matting_crop(sizes), []
     for path, loader in loaders(cfg):
         for index, step in enumerate((loader.get("dataset") or {}).get("pipeline") or []):
@@ -130,9 +133,10 @@ def matting_size_options(cfg: dict, sizes: Sizes) -> list[str]:
 
 
 def uses_comp1k(cfg: dict) -> bool:
-    from .zoo_data import loaders
+    from .options import loaders
 
     return any((loader.get("dataset") or {}).get("type") == "AdobeComp1kDataset" for _, loader in loaders(cfg))
 
 
-__all__ = ["matting_size_options", "soft_disc_alpha", "trimap_of", "uses_comp1k", "write_adobe_comp1k", "write_split"]
+__all__ = ["matting_crop", "matting_size_options", "soft_disc_alpha", "trimap_of", "uses_comp1k", "write_adobe_comp1k",
+           "write_split"]
