@@ -10,8 +10,8 @@ commands need.
 
 Used by ``benchmarks/zoo_trials.py`` (every config of a family) and by the CI tests of each family
 (``from mgx.benchmarks.zoo_data import prepare_trial``). The modules by kind of data: ``images``,
-``frames``, ``masks``, ``diffusion``, ``colorization`` (InstColorization's test loader); ``options`` (what a
-trial overrides), ``widths`` (``--tiny``),
+``frames``, ``masks``, ``diffusion``, ``matting``, ``colorization`` (InstColorization's test loader);
+``options`` (what a trial overrides), ``widths`` (``--tiny``),
 ``stand_ins`` (random-weight stand-ins for every download: nothing is downloaded, and the numbers a
 trial prints say nothing about quality). A dataset type without a writer raises :class:`NoWriter`; a
 family registers its writer with ``@writer("TypeName")`` in a module imported here.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import diffusion, frames, images  # noqa: F401  (their @writer registrations)
+from . import diffusion, frames, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
 from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,

@@ -85,7 +85,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
-    return options
+    from .matting import matting_size_options  # (it reads the loaders through this module)
+
+    return options + matting_size_options(cfg, sizes)
 
 
 def _crops(pipeline: list) -> bool:
