@@ -4,6 +4,7 @@ Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
 from .blur import RandomBlur
+from .color_jitter import ColorJitter
 from .coordinates import GenerateCoordinateAndCell
 from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, ModCrop, PairedRandomCrop,
                               RandomCropLongEdge)
@@ -22,7 +23,7 @@ ALL_TRANSFORMS = (
     LoadImageFromFile, LoadPairedImageFromFile, PackInputs, KeyMapper, TransformBroadcaster,
     Resize, Flip, RandomTransposeHW, NumpyPad,
     Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
-    SetValues, CopyValues, Clip, Normalize,
+    SetValues, CopyValues, Clip, Normalize, ColorJitter,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
