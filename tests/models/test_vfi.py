@@ -214,6 +214,10 @@ def test_cain_config_trains_and_tests(tmp_path, monkeypatch):
         tmp_path, CONFIGS / "cain/cain_g1b32_1xb5_vimeo90k-triplet.py",
         ["train_dataloader.dataset.pipeline.2.crop_size=[32,32]"], width, monkeypatch, by_epoch=True)
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1 and metrics["MAE"] > 0, metrics
+    # ReduceLR took one step on the epoch's validation MAE (the checkpoint's plateau state, then the hook's)
+    plateau, hook = torch.load(tmp_path / "work" / "epoch_1.pth", weights_only=False)["schedulers"][-2:]
+    assert plateau["last_step"] == 1 and plateau["best"] == pytest.approx(metrics["MAE"], rel=1e-6)
+    assert hook == {"total": 0.0, "count": 0}
 
 
 @pytest.mark.timeout(300)
