@@ -31,7 +31,8 @@ class ReduceLR:
         if not 0 <= factor < 1:
             raise ConfigError(f"param_scheduler ReduceLR: factor must be in [0, 1), got {factor!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ConfigError(f"param_scheduler ReduceLR: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ConfigError(f"param_scheduler ReduceLR: threshold_mode must be 'rel' or 'abs', "
+                              f"got {threshold_mode!r}")
         self.mode, self.factor, self.patience = mode, float(factor), int(patience)
         self.threshold, self.threshold_mode = float(threshold), threshold_mode
         self.cooldown, self.min_lr, self.eps = int(cooldown), float(min_lr), float(eps)
@@ -91,7 +92,8 @@ class PlateauStepper:
         interval = hook.get("interval", 1)
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ConfigError(f"default_hooks.param_scheduler.interval must be a positive int, got {interval!r}")
-        self.val_metric, self.by_epoch, self.interval = hook.get("val_metric"), bool(hook.get("by_epoch", True)), interval
+        self.val_metric, self.by_epoch = hook.get("val_metric"), bool(hook.get("by_epoch", True))
+        self.interval = interval
         self.total, self.count = 0.0, 0
 
     def _mean(self) -> float:
