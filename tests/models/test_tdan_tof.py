@@ -1,6 +1,7 @@
 """TDAN and TOFlow: MMagic's state-dict keys and parameter counts, the unmodulated deformable convolution
 against a float64 computation of its definition, TDAN's alignment loss, and one config of each through
-the CLI (in-process) on synthetic clips in MMagic's layouts, tested on checkpoints in MMagic's layout."""
+the CLI (in-process) on synthetic clips in MMagic's layouts (benchmarks/zoo_data), tested on checkpoints in
+MMagic's layout."""
 import itertools
 import json
 import sys
@@ -17,7 +18,6 @@ from mgx.plugins.models.ops.deform_conv import AugmentedDeformConv2dPack, Deform
 sys.path.insert(0, str(Path(__file__).parent))
 from gan_zoo_helpers import run_ok  # noqa: E402
 from test_basicvsr import _conv, bilinear_at  # noqa: E402
-from video_layouts import write_clip, write_video_layouts  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "mmagic" / "configs"
 
@@ -135,54 +135,51 @@ def _mmagic_layout(mgx_checkpoint: Path, path: Path) -> Path:
     return path
 
 
-def _train_then_test_mmagic_layout(tmp_path: Path, config: Path, train: list[str], width: list[str],
-                                   monkeypatch, by_epoch: bool = False) -> dict:
-    """2 training iterations (an epoch-based config: one epoch of the 2 samples), then `mgx run test` on
-    the weights in MMagic's checkpoint layout."""
+def _trial(tmp_path: Path, config: Path, monkeypatch, side: int = 32) -> list[str]:
+    """The config's data written by benchmarks/zoo_data (MMagic's layouts, stand-in pretrained files) and
+    its trial overrides, with no loader worker processes for two samples."""
+    from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+    from mgx.benchmarks.zoo_data.options import loaders
+    from mgx.core.config import load_config
+
+    monkeypatch.setenv("MGX_OFFLINE", "1")
+    cfg = load_config(config)
+    trial = prepare_trial(cfg, tmp_path, Sizes(crop=side, image=side))
+    for key, value in trial.env.items():
+        monkeypatch.setenv(key, value)
+    return [*trial.options, *(f"{path}.num_workers=0" for path, _ in loaders(cfg))]
+
+
+def _train_then_test_mmagic_layout(tmp_path: Path, config: Path, width: list[str], monkeypatch,
+                                   by_epoch: bool = False) -> dict:
+    """2 training iterations (an epoch-based config: one epoch of the 2 samples, one a batch), then
+    `mgx run test` on the weights in MMagic's checkpoint layout."""
+    options = [*_trial(tmp_path, config, monkeypatch), "train_dataloader.batch_size=1", *width]
     work = tmp_path / "work"
-    loop = ["train_cfg.max_epochs=1"] if by_epoch else ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]
-    run_ok(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *loop,
-            "train_dataloader.batch_size=1", "train_dataloader.num_workers=0", "val_dataloader.num_workers=0",
-            *train, *width], tmp_path, monkeypatch)
+    run_ok(["run", "train", str(config), "--work-dir", str(work), "--no-track", "--cfg-options", *options],
+           tmp_path, monkeypatch)
     assert list((work / "samples").glob("*.png")), "the validation sample grid was not written"
     checkpoint = _mmagic_layout(work / ("epoch_1.pth" if by_epoch else "iter_2.pth"), tmp_path / "mmagic_layout.pth")
-    loaders = (f"test_dataloader.{i}.num_workers=0" for i in range(4)) if "tdan" in config.name else \
-        ["test_dataloader.num_workers=0"]  # no worker processes for 2 samples
     run_ok(["run", "test", str(config), str(checkpoint), "--work-dir", str(tmp_path / "test"), "--no-track",
-            "--cfg-options", *width, *loaders], tmp_path, monkeypatch)
+            "--cfg-options", *options], tmp_path, monkeypatch)
     return json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
 
 
 @pytest.mark.timeout(300)
 def test_tdan_config_trains_and_tests_on_vimeo_spmcs_and_vid4(tmp_path, monkeypatch):
-    monkeypatch.setenv("MGX_OFFLINE", "1")
-    write_video_layouts(tmp_path, frames=3, size=32)
-    rng = np.random.default_rng(3)
-    spmcs = tmp_path / "data" / "SPMCS"
-    for clip in ("car05_001", "hk004_001"):
-        write_clip(rng, spmcs / "GT" / clip, [spmcs / "BDx4" / clip, spmcs / "BIx4" / clip],
-                   [f"{i:08d}.png" for i in range(3)], 32)
-    (spmcs / "meta_info_SPMCS_GT.txt").write_text("car05_001 3\nhk004_001 3\n")
     width = ["model.generator.mid_channels=8", "model.generator.num_blocks_before_align=1",
              "model.generator.num_blocks_after_align=1"]
     metrics = _train_then_test_mmagic_layout(tmp_path, CONFIGS / "tdan/tdan_x4_8xb16-lr1e-4-400k_vimeo90k-bd.py",
-                                             ["train_dataloader.dataset.pipeline.3.gt_patch_size=32"], width, monkeypatch)
+                                             width, monkeypatch)
     for prefix in ("SPMCS-BDx4-Y", "SPMCS-BIx4-Y", "VID4-BDx4-Y", "VID4-BIx4-Y"):
         assert np.isfinite(metrics[f"{prefix}/PSNR"]) and -1 <= metrics[f"{prefix}/SSIM"] <= 1, metrics
 
 
 @pytest.mark.timeout(300)
-def test_tof_interpolation_config_trains_and_tests_with_a_local_spynet_file(tmp_path, monkeypatch):
-    from vfi_layouts import write_vfi_layouts
-
-    from mgx.plugins.models.tof.spynet import TOFlowSPyNet
-
-    monkeypatch.setenv("MGX_OFFLINE", "1")
-    write_vfi_layouts(tmp_path, size=32)
-    torch.save({"state_dict": TOFlowSPyNet().state_dict()}, tmp_path / "spynet_chair.pth")  # MMagic's file layout
+def test_tof_interpolation_config_trains_and_tests_with_a_stand_in_spynet_file(tmp_path, monkeypatch):
+    """flow_cfg.pretrained (MMagic's URL) pointed at a file of MMagic's layout, as a user's download."""
     metrics = _train_then_test_mmagic_layout(tmp_path, CONFIGS / "tof/tof_spynet-chair-wobn_1xb1_vimeo90k-triplet.py",
-                                             [], [f"model.generator.flow_cfg.pretrained={tmp_path / 'spynet_chair.pth'}"],
-                                             monkeypatch)
+                                             [], monkeypatch)
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1 and metrics["MAE"] > 0, metrics
 
 
@@ -191,19 +188,11 @@ def test_tof_official_vsr_config_tests_an_mmagic_checkpoint(tmp_path, monkeypatc
     """The test-only config (EDVR model, TOFlowVSRNet with the official frame order) on Vid4's pre-upsampled
     ``BIx4up_direct`` frames, 7-frame windows padded by 'reflection_circle'; its checkpoint in MMagic's
     layout (no step_counter)."""
-    from PIL import Image
-
-    monkeypatch.setenv("MGX_OFFLINE", "1")
-    write_video_layouts(tmp_path, frames=7, size=16)  # TOFlow's SPyNet reads multiples of 16
-    for clip in ("calendar", "city"):
-        source, target = tmp_path / "data/Vid4/BIx4" / clip, tmp_path / "data/Vid4/BIx4up_direct" / clip
-        target.mkdir(parents=True)
-        for frame in source.iterdir():
-            Image.open(frame).resize((16, 16), Image.Resampling.BICUBIC).save(target / frame.name)
+    config = CONFIGS / "tof/tof_x4_official_vimeo90k.py"
+    options = _trial(tmp_path, config, monkeypatch, side=16)  # TOFlow's SPyNet reads multiples of 16
     net = build(dict(type="TOFlowVSRNet", adapt_official_weights=True), "model")
     torch.save({"state_dict": {f"generator.{k}": v for k, v in net.state_dict().items()}}, tmp_path / "tof.pth")
-    config = CONFIGS / "tof/tof_x4_official_vimeo90k.py"
     run_ok(["run", "test", str(config), str(tmp_path / "tof.pth"), "--work-dir", str(tmp_path / "test"), "--no-track",
-            "--cfg-options", "val_dataloader.num_workers=0"], tmp_path, monkeypatch)
+            "--cfg-options", *options], tmp_path, monkeypatch)
     metrics = json.loads((tmp_path / "test" / "test_results.json").read_text())["metrics"]
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1, metrics

@@ -1,7 +1,7 @@
 """Frame interpolation: CAINNet and FLAVRNet under MMagic's state-dict keys and parameter counts, their
 cheap parts against float64 computations of their definitions, BasicInterpolator's windows, the
 ColorJitter transform, and MMagic's CAIN and FLAVR configs through the CLI (in-process) on synthetic
-Vimeo-90K triplets/septuplets (tests/models/vfi_layouts.py), tested on checkpoints in MMagic's layout."""
+Vimeo-90K triplets/septuplets (benchmarks/zoo_data), tested on checkpoints in MMagic's layout."""
 import itertools
 import sys
 from pathlib import Path
@@ -16,7 +16,6 @@ from mgx.core.registry import build
 sys.path.insert(0, str(Path(__file__).parent))
 from test_basicvsr import _conv  # noqa: E402
 from test_tdan_tof import CONFIGS, _parameters, _train_then_test_mmagic_layout  # noqa: E402
-from vfi_layouts import write_vfi_layouts  # noqa: E402
 
 TINY_CAIN = dict(type="CAINNet", num_block_groups=2, num_block_layers=1, depth=1, reduction=4)
 TINY_FLAVR = dict(type="FLAVRNet", num_input_frames=4, num_output_frames=1, mid_channels_list=[16, 8, 8, 8],
@@ -207,12 +206,9 @@ def test_cain_config_trains_and_tests(tmp_path, monkeypatch):
     """MMagic's CAIN config (EpochBasedTrainLoop, ReduceLR on the validation MAE, FixedCrop, ColorJitter,
     TemporalReverse) for 2 iterations (one epoch of 2 triplets), then `mgx run test` on a checkpoint in
     MMagic's layout: PSNR/SSIM/MAE on the interpolated frame."""
-    monkeypatch.setenv("MGX_OFFLINE", "1")
-    write_vfi_layouts(tmp_path, size=32)
     width = [f"model.generator.{k}={v}" for k, v in TINY_CAIN.items() if k != "type"]
-    metrics = _train_then_test_mmagic_layout(
-        tmp_path, CONFIGS / "cain/cain_g1b32_1xb5_vimeo90k-triplet.py",
-        ["train_dataloader.dataset.pipeline.2.crop_size=[32,32]"], width, monkeypatch, by_epoch=True)
+    metrics = _train_then_test_mmagic_layout(tmp_path, CONFIGS / "cain/cain_g1b32_1xb5_vimeo90k-triplet.py", width,
+                                             monkeypatch, by_epoch=True)
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1 and metrics["MAE"] > 0, metrics
     # ReduceLR took one step on the epoch's validation MAE (the checkpoint's plateau state, then the hook's)
     plateau, hook = torch.load(tmp_path / "work" / "epoch_1.pth", weights_only=False)["schedulers"][-2:]
@@ -222,10 +218,7 @@ def test_cain_config_trains_and_tests(tmp_path, monkeypatch):
 
 @pytest.mark.timeout(300)
 def test_flavr_config_trains_and_tests(tmp_path, monkeypatch):
-    monkeypatch.setenv("MGX_OFFLINE", "1")
-    write_vfi_layouts(tmp_path, size=32)
     width = ["model.generator.mid_channels_list=[16,8,8,8]", "model.generator.encoder_layers_list=[1,1,1,1]"]
-    metrics = _train_then_test_mmagic_layout(
-        tmp_path, CONFIGS / "flavr/flavr_in4out1_8xb4_vimeo90k-septuplet.py",
-        ["train_dataloader.dataset.pipeline.2.crop_size=[32,32]"], width, monkeypatch, by_epoch=True)
+    metrics = _train_then_test_mmagic_layout(tmp_path, CONFIGS / "flavr/flavr_in4out1_8xb4_vimeo90k-septuplet.py",
+                                             width, monkeypatch, by_epoch=True)
     assert np.isfinite(metrics["PSNR"]) and -1 <= metrics["SSIM"] <= 1 and metrics["MAE"] > 0, metrics
