@@ -59,7 +59,7 @@ def write_config_data(cfg: dict, root: Path, sizes: Sizes | None = None) -> list
     sizes = sizes or Sizes()
     border = largest_crop_border(cfg)
     if border:
-        sizes = Sizes(sizes.crop, max(sizes.image, 2 * border + 16), sizes.count, sizes.scale)
+        sizes = Sizes(sizes.crop, max(sizes.image, 2 * border + 8), sizes.count, sizes.scale)
     relocated = dict(_relocated_datasets(cfg, root))
     seen: set[tuple] = set()
     written = []
