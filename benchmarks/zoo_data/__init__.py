@@ -55,7 +55,7 @@ def write_config_data(cfg: dict, root: Path, sizes: Sizes | None = None) -> list
     mask sets its pipelines load; returns the folders written. Relocated data roots (see
     ``prepare_trial``) are written where the trial's overrides point them. ``sizes.scale`` > 1 sets the
     low-resolution partners' scale (a test's tiny network of a scale of its own), else each dataset's.
-    Images keep 16 pixels inside the metrics' ``crop_border`` (SSIM's 11-pixel window fits)."""
+    Images keep at least 8 pixels inside the metrics' widest ``crop_border``."""
     sizes = sizes or Sizes()
     border = largest_crop_border(cfg)
     if border:
