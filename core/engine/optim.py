@@ -359,10 +359,11 @@ class SchedulerSet:
 
     def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool,
                  iters_per_epoch: int | None = None, hook: Any = None) -> None:
+        from mgx.core.engine.plateau import Plateaus
+
         self.entries: list[tuple[Any, bool]] = []  # torch schedulers (stateful, stepped)
         self.schedules: list[tuple[Any, list[str]]] = []  # closed-form schedules and their optimizers
-        self.plateaus: list[tuple[Any, str]] = []  # MMagic's ReduceLR (metric-driven) and its optimizer
-        self.plateau_stepper: Any = None  # default_hooks.param_scheduler: what steps the plateaus
+        self.plateaus = Plateaus(optims)  # MMagic's ReduceLR, stepped by a monitored value
         self.iteration, self.epoch = 0, 0
         self._optims = optims
         self._base_lrs = {name: [group.setdefault("initial_lr", group["lr"]) for group in wrapper.optimizer.param_groups]
@@ -381,13 +382,7 @@ class SchedulerSet:
         if self.entries and self.schedules:
             raise ConfigError("param_scheduler mixes MMEngine schedulers with other torch.optim.lr_scheduler "
                               "classes; use one kind")
-        if self.plateaus:
-            from mgx.core.engine.plateau import PlateauStepper
-
-            if self.entries or self.schedules:
-                raise ConfigError("param_scheduler: ReduceLR sets the learning rate from a monitored value; it "
-                                  "cannot be combined with other schedulers")
-            self.plateau_stepper = PlateauStepper(hook)
+        self.plateaus.finish(hook, combined=bool(self.entries or self.schedules))
         self._apply()
 
     def _add(self, item: Any, targets: list[str], default_by_epoch: bool, iters_per_epoch: int | None) -> None:
@@ -402,13 +397,7 @@ class SchedulerSet:
         field = f"param_scheduler {name}"
         kwargs = {k: v for k, v in item.items() if k != "type"}
         if name == "ReduceLR":
-            from mgx.core.engine.plateau import ReduceLR
-
-            raise_type_problems(ReduceLR, kwargs, f"param_scheduler[{name}]")
-            try:
-                self.plateaus += [(ReduceLR(**kwargs), target) for target in targets]
-            except TypeError as exc:
-                raise ConfigError(f"{field}: {exc}") from None
+            self.plateaus.add(kwargs, targets)
             return
         if name in SCHEDULES:
             raise_type_problems(SCHEDULES[name], kwargs, f"param_scheduler[{name}]")
@@ -453,20 +442,13 @@ class SchedulerSet:
                         lr = schedule.apply(lr, self.epoch if schedule.by_epoch else self.iteration)
                 group["lr"] = lr
 
-    def _step_plateaus(self, value: float | None) -> None:
-        if value is None:
-            return
-        for plateau, target in self.plateaus:
-            plateau.step(value, self._optims[target].optimizer.param_groups)
-
     def step_iteration(self, loss: Any = None) -> None:
         """After a training iteration; ``loss`` (the step's total loss) feeds a ReduceLR that monitors it."""
         self.iteration += 1
         for scheduler, by_epoch in self.entries:
             if not by_epoch:
                 scheduler.step()
-        if self.plateau_stepper is not None and self.plateau_stepper.val_metric is None and loss is not None:
-            self._step_plateaus(self.plateau_stepper.after_iteration(float(loss), self.iteration))
+        self.plateaus.after_iteration(loss, self.iteration)
         self._apply()
 
     def step_epoch(self) -> None:
@@ -474,24 +456,20 @@ class SchedulerSet:
         for scheduler, by_epoch in self.entries:
             if by_epoch:
                 scheduler.step()
-        if self.plateau_stepper is not None:
-            self._step_plateaus(self.plateau_stepper.after_epoch(self.epoch))
+        self.plateaus.after_epoch(self.epoch)
         self._apply()
 
     def after_validation(self, metrics: dict) -> None:
         """A validation's metrics: a ReduceLR monitoring ``val_metric`` steps on them."""
-        if self.plateau_stepper is not None:
-            self._step_plateaus(self.plateau_stepper.after_validation(metrics, max(self.epoch, 1)))
+        self.plateaus.after_validation(metrics, max(self.epoch, 1))
 
     def state_dict(self) -> list[dict]:
         position = {"iteration": self.iteration, "epoch": self.epoch}
-        plateaus = [plateau.state_dict() for plateau, _ in self.plateaus]
-        stepper = [self.plateau_stepper.state_dict()] if self.plateau_stepper is not None else []
         return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules] \
-            + plateaus + stepper
+            + self.plateaus.state_dict()
 
     def load_state_dict(self, states: list[dict]) -> None:
-        expected = len(self.entries) + len(self.schedules) + len(self.plateaus) + (1 if self.plateaus else 0)
+        expected = len(self.entries) + len(self.schedules) + len(self.plateaus)
         if len(states) != expected:
             raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {expected}")
         for (scheduler, _), state in zip(self.entries, states):
@@ -500,7 +478,4 @@ class SchedulerSet:
             position = states[len(self.entries)]
             self.iteration, self.epoch = int(position["iteration"]), int(position["epoch"])
             self._apply()
-        if self.plateaus:
-            for (plateau, _), state in zip(self.plateaus, states[-len(self.plateaus) - 1:-1]):
-                plateau.load_state_dict(state)
-            self.plateau_stepper.load_state_dict(states[-1])
+        self.plateaus.load_state_dict(states[len(states) - len(self.plateaus):])

@@ -128,3 +128,64 @@ class PlateauStepper:
 
     def load_state_dict(self, state: dict) -> None:
         self.total, self.count = float(state["total"]), int(state["count"])
+
+
+class Plateaus:
+    """A SchedulerSet's ReduceLR schedules (one per optimizer they target) and the hook that steps them;
+    their states follow the other schedulers' in the checkpoint (each schedule's, then the hook's)."""
+
+    def __init__(self, optims: Any) -> None:
+        self.optims = optims
+        self.items: list[tuple[ReduceLR, str]] = []
+        self.stepper: PlateauStepper | None = None
+
+    def __len__(self) -> int:
+        return len(self.items) + (1 if self.items else 0)
+
+    def add(self, kwargs: dict, targets: list[str]) -> None:
+        from mgx.core.config.keys import raise_type_problems
+
+        raise_type_problems(ReduceLR, kwargs, "param_scheduler[ReduceLR]")
+        try:
+            self.items += [(ReduceLR(**kwargs), target) for target in targets]
+        except TypeError as exc:
+            raise ConfigError(f"param_scheduler ReduceLR: {exc}") from None
+
+    def finish(self, hook: Any, combined: bool) -> None:
+        """After every scheduler is added: ``combined`` says others were too (refused with a ReduceLR)."""
+        if not self.items:
+            return
+        if combined:
+            raise ConfigError("param_scheduler: ReduceLR sets the learning rate from a monitored value; it "
+                              "cannot be combined with other schedulers")
+        self.stepper = PlateauStepper(hook)
+
+    def _step(self, value: float | None) -> None:
+        if value is None:
+            return
+        for plateau, target in self.items:
+            plateau.step(value, self.optims[target].optimizer.param_groups)
+
+    def after_iteration(self, loss: Any, iteration: int) -> None:
+        if self.stepper is not None and self.stepper.val_metric is None and loss is not None:
+            self._step(self.stepper.after_iteration(float(loss), iteration))
+
+    def after_epoch(self, epoch: int) -> None:
+        if self.stepper is not None:
+            self._step(self.stepper.after_epoch(epoch))
+
+    def after_validation(self, metrics: dict, epoch: int) -> None:
+        if self.stepper is not None:
+            self._step(self.stepper.after_validation(metrics, epoch))
+
+    def state_dict(self) -> list[dict]:
+        if self.stepper is None:
+            return []
+        return [plateau.state_dict() for plateau, _ in self.items] + [self.stepper.state_dict()]
+
+    def load_state_dict(self, states: list[dict]) -> None:
+        if self.stepper is None:
+            return
+        for (plateau, _), state in zip(self.items, states[:-1]):
+            plateau.load_state_dict(state)
+        self.stepper.load_state_dict(states[-1])
