@@ -24,7 +24,10 @@ def loaders(cfg: dict) -> Iterator[tuple[str, dict]]:
 
 def dataset_scale(cfg: dict, dataset: dict) -> int:
     """The super-resolution scale of a dataset: SetValues(scale=...) in its pipeline, the config's
-    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names."""
+    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names (1 for frames
+    already upsampled to the output size: TOFlow's ``BIx4up_direct``)."""
+    if any("up_direct" in folder for folder in prefixes(dataset).values()):
+        return 1
     for step in dataset.get("pipeline") or []:
         if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
             return step["dictionary"]["scale"]
