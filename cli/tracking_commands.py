@@ -61,7 +61,12 @@ def sync(work_dir: str, tracking_uri: str | None) -> None:
     from mgx.core.tracking.replay import ReplayReport, find_spool_dirs, replay_spool_dir
     from mgx.core.tracking.settings import configure_http_env, normalise_uri
 
+    from mgx.core.registry import set_registry_source
+
+    from .context import plugin_manager
+
     configure_http_env()
+    set_registry_source(lambda: plugin_manager().registry)  # a spooled model is built from its config
     folders = find_spool_dirs(Path(work_dir))
     report = ReplayReport()
     for folder in folders:
