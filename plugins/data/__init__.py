@@ -13,12 +13,14 @@ def mgx_register_datasets(register):
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .frames import BasicFramesDataset
     from .paired_digits import PairedDigitsDataset
+    from .singan_dataset import SinGANDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
     register(BasicFramesDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
+    register(SinGANDataset)
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)
