@@ -195,10 +195,19 @@ def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: 
     return images
 
 
+def write_singan_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's SinGANDataset: the one image file ``data_root`` names, (2·image + 4) × (2·image + 8) px
+    (``size_options`` sets the pyramid's min_size/max_size to match)."""
+    path = _under(root, dataset.get("data_root"))
+    save_image(smooth_image(np.random.default_rng(3), 2 * sizes.image + 4, 2 * sizes.image + 8), path)
+    return path.parent
+
+
 WRITERS: dict[str, Callable[[dict, Path, Sizes], Path]] = {
     "BasicImageDataset": write_basic_image_dataset, "PairedImageDataset": write_paired_image_dataset,
     "UnpairedImageDataset": write_unpaired_image_dataset, "CIFAR10": write_cifar10,
-    "ImageNet": write_conditional_dataset, "BasicConditionalDataset": write_conditional_dataset}
+    "ImageNet": write_conditional_dataset, "BasicConditionalDataset": write_conditional_dataset,
+    "SinGANDataset": write_singan_dataset}
 
 
 def write_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
@@ -243,6 +252,19 @@ def _fixed_input(cfg: dict) -> int | None:
     return None
 
 
+def _load_key_prefix(path: str, dataset: dict) -> list[str]:
+    """A BasicImageDataset whose one ``data_prefix`` field is not the key its ``LoadImageFromFile`` reads
+    (MMagic's MSPIE val/test loaders: ``gt`` listed, ``img`` loaded; MMagic stops at that too): the
+    data path renamed to the loaded key."""
+    prefixes = dataset.get("data_prefix")
+    keys = [step.get("key") for step in dataset.get("pipeline") or []
+            if isinstance(step, dict) and step.get("type") == "LoadImageFromFile"]
+    if dataset.get("type") != "BasicImageDataset" or not isinstance(prefixes, dict) or len(prefixes) != 1 \
+            or len(keys) != 1 or keys[0] in prefixes:
+        return []
+    return [f"{path}.dataset.data_prefix=dict({keys[0]}={next(iter(prefixes.values()))!r})"]
+
+
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     """Training crops and the networks' image sides set to the trial's sizes."""
     options = []
@@ -263,7 +285,12 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                 sizes.crop = max(sizes.crop, patch * int(-(-float(step["scale_max"]) // 1)))
             elif isinstance(step, dict) and "sample_quantity" in step:  # LIIF: query pixels of the GT patch
                 options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
+        if dataset.get("type") == "SinGANDataset":  # the pyramid's bounds follow the written image
+            options += [f"{path}.dataset.min_size={sizes.image}", f"{path}.dataset.max_size={2 * sizes.image + 8}"]
+        options += _load_key_prefix(path, dataset)
     model = cfg.get("model") or {}
+    if "num_upblocks" in (model.get("train_settings") or {}):  # MSPIE: reals are (4 + s)·2^num_upblocks px
+        options.append(f"model.train_settings.num_upblocks={max(sizes.image.bit_length() - 3, 0)}")
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
@@ -448,4 +475,5 @@ __all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial
            "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint", "stand_in_pretrained",
            "write_cifar10",
            "write_conditional_dataset", "write_dataset", "write_images", "write_pair_images",
-           "write_paired_image_dataset", "write_stand_in_weights", "write_unpaired_image_dataset"]
+           "write_paired_image_dataset", "write_singan_dataset", "write_stand_in_weights",
+           "write_unpaired_image_dataset"]

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 
-from ..singan.model import SinGAN
+from ..singan.model import SinGAN, _plain
 from ..singan.networks import SinGANMultiScaleGenerator
 
 _PAD_LAYERS = {"zero": nn.ZeroPad2d, "reflect": nn.ReflectionPad2d}
@@ -110,7 +110,7 @@ class PESinGAN(SinGAN):
         self.fixed_noise_with_pad, self.first_fixed_noises_ch = bool(fixed_noise_with_pad), first_fixed_noises_ch
 
     def construct_fixed_noises(self, reals: list[torch.Tensor]) -> list[torch.Tensor]:
-        pad = 2 * self.generator.pad_head if self.fixed_noise_with_pad else 0
+        pad = 2 * _plain(self.generator).pad_head if self.fixed_noise_with_pad else 0
         noises = []
         for index, real in enumerate(reals):
             h, w = real.shape[-2] + pad, real.shape[-1] + pad

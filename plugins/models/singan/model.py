@@ -202,8 +202,8 @@ class SinGAN(nn.Module):
             self.set_fixed_noises(self.construct_fixed_noises(reals))
         if iteration % period == 0:
             self.curr_stage_value.fill_(stage)
-            self.generator.check_and_load_prev_weight(stage)
-            self.discriminator.check_and_load_prev_weight(stage)
+            _plain(self.generator).check_and_load_prev_weight(stage)
+            _plain(self.discriminator).check_and_load_prev_weight(stage)
         gen_optim, disc_optim = self._stage_optims(optim, stage)
         self._set_learning_rates((gen_optim, disc_optim), iteration, stage)
         real = reals[stage]
@@ -299,6 +299,11 @@ class SinGAN(nn.Module):
         for name in ("train_iter", "curr_stage_value", "noise_weights_table"):
             weights.setdefault(name, getattr(self, name).clone())
         return weights
+
+
+def _plain(module: nn.Module) -> nn.Module:
+    """The network inside a DistributedDataParallel wrapper (the network itself otherwise)."""
+    return module.module if type(module).__name__ == "DistributedDataParallel" else module
 
 
 __all__ = ["SinGAN"]
