@@ -195,3 +195,31 @@ def test_pe_singan_config_trains_and_tests(tmp_path, monkeypatch):
     run_ok(["run", "test", str(config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "test"),
             "--no-track", "--cfg-options", *options], tmp_path, monkeypatch)
     assert len(list((tmp_path / "test" / "samples").glob("singan_*/iter_*.png"))) == 2
+
+
+class _QuadraticCritic(torch.nn.Module):
+    """D(x) = Σ w·x² + v·x per image (a 1-pixel map): ∇ₓD = 2w·x + v in closed form."""
+
+    def __init__(self, shape):
+        super().__init__()
+        rng = torch.Generator().manual_seed(3)
+        self.w = torch.nn.Parameter(torch.randn(shape, generator=rng, dtype=torch.float64) * 0.3)
+        self.v = torch.nn.Parameter(torch.randn(shape, generator=rng, dtype=torch.float64) * 0.3)
+
+    def forward(self, x, curr_scale):
+        return (self.w * x * x + self.v * x).sum(dim=(1, 2, 3)).view(-1, 1, 1, 1)
+
+
+def test_gradient_penalty_matches_float64_definition():
+    model = _tiny()
+    model.discriminator = _QuadraticCritic((3, 5, 6))
+    rng = torch.Generator().manual_seed(1)
+    real, fake = (torch.randn(2, 3, 5, 6, generator=rng, dtype=torch.float64) for _ in range(2))
+    torch.manual_seed(7)
+    penalty = model.gradient_penalty(real, fake, 0)
+    torch.manual_seed(7)
+    alpha = torch.rand(2, 1, 1, 1).double()  # the same per-image draw
+    mixed = alpha * real + (1 - alpha) * fake
+    grad = (2 * model.discriminator.w * mixed + model.discriminator.v).detach().numpy()
+    expected = ((np.sqrt((grad ** 2).sum(axis=1)) - 1) ** 2).mean()  # the norm over channels, per pixel
+    assert abs(float(penalty.detach()) - expected) < 1e-12
