@@ -29,6 +29,7 @@ LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 EVALUATORS = ("val_evaluator", "test_evaluator")
 TRIAL_FAKE_NUMS = 8
 TRIAL_BATCH = 2
+PR_MIN_IMAGES = 4  # PrecisionAndRecall's default k=3 needs more real images than that
 
 
 @dataclass
@@ -449,6 +450,8 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     (``PluginManager().activate()``) when the config has pretrained parts to stand in for.
     ``weights`` (default ``root/weights``) holds the stand-in networks, shareable between trials."""
     sizes = sizes or Sizes()
+    if any(_uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
+        sizes.count = max(sizes.count, PR_MIN_IMAGES)
     trial = Trial(test_only=not cfg.get("train_dataloader"))
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)

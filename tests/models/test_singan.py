@@ -223,3 +223,16 @@ def test_gradient_penalty_matches_float64_definition():
     grad = (2 * model.discriminator.w * mixed + model.discriminator.v).detach().numpy()
     expected = ((np.sqrt((grad ** 2).sum(axis=1)) - 1) ** 2).mean()  # the norm over channels, per pixel
     assert abs(float(penalty.detach()) - expected) < 1e-12
+
+
+def test_zoo_trial_writes_the_single_image_and_bounds_its_pyramid(tmp_path):
+    from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+    from mgx.core.config import load_config
+
+    trial = prepare_trial(load_config(CONFIGS / "singan" / "singan_fish.py"), tmp_path, Sizes(crop=16, image=16, count=2))
+    image = Image.open(tmp_path / "data" / "singan" / "fish-crop.jpg")
+    assert image.size == (40, 36)  # (2·16 + 8) × (2·16 + 4)
+    assert {"train_dataloader.dataset.min_size=16", "train_dataloader.dataset.max_size=40",
+            "train_cfg.max_iters=2"} <= set(trial.options)
+    reals, _, stop = create_real_pyramid(np.asarray(image), 16, 40, 0.75)
+    assert stop >= 2 and reals[-1].shape[:2] == (36, 40)
