@@ -10,7 +10,8 @@ commands need.
 
 Used by ``benchmarks/zoo_trials.py`` (every config of a family) and by the CI tests of each family
 (``from mgx.benchmarks.zoo_data import prepare_trial``). The modules by kind of data: ``images``,
-``frames``, ``masks``, ``diffusion``; ``options`` (what a trial overrides), ``widths`` (``--tiny``),
+``frames``, ``masks``, ``diffusion``, ``matting``, ``colorization`` (InstColorization's test loader);
+``options`` (what a trial overrides), ``widths`` (``--tiny``),
 ``stand_ins`` (random-weight stand-ins for every download: nothing is downloaded, and the numbers a
 trial prints say nothing about quality). A dataset type without a writer raises :class:`NoWriter`; a
 family registers its writer with ``@writer("TypeName")`` in a module imported here.
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import diffusion, frames, images  # noqa: F401  (their @writer registrations)
+from . import diffusion, frames, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
+from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,
                      write_paired_image_dataset, write_unpaired_image_dataset)
 from .masks import write_mask_sets
@@ -79,6 +81,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     for path, dataset in _relocated_datasets(cfg, root):
         trial.options.append(f"{path}.dataset.data_root={dataset['data_root']}")
     trial.written += write_config_data(cfg, root, sizes)
+    trial.options += colorization_options(cfg, root, sizes)
     weights = weights or root / "weights"
     trial.options += stand_in_pretrained(cfg, weights)
     trial.options += stand_in_pretrained_arguments(cfg, weights)

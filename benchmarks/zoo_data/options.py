@@ -57,6 +57,14 @@ def _load_key_prefix(path: str, dataset: dict) -> list[str]:
     return [f"{path}.dataset.data_prefix=dict({keys[0]}={next(iter(named.values()))!r})"]
 
 
+AOT_MIN_SIDE = 48
+
+
+def _uses_aot_blocks(cfg: dict) -> bool:
+    neck = ((cfg.get("model") or {}).get("encdec") or {}).get("dilation_neck") or {}
+    return isinstance(neck, dict) and neck.get("type") == "AOTBlockNeck"
+
+
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     """Training crops and the networks' image sides set to the trial's sizes."""
     options = []
@@ -64,6 +72,8 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
+    if _uses_aot_blocks(cfg):  # their 8-dilated reflection padding needs feature maps over 8 px at 1/4 size
+        sizes.image = max(sizes.image, AOT_MIN_SIDE)
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
         scale = dataset_scale(cfg, dataset)
@@ -93,7 +103,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
-    return options
+    from .matting import matting_size_options  # (it reads the loaders through this module)
+
+    return options + matting_size_options(cfg, sizes)
 
 
 def _crops(pipeline: list) -> bool:
@@ -127,7 +139,7 @@ def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> li
         if step.get("type") == "Resize" and isinstance(step.get("scale"), (list, tuple)):
             resized = side + 4 if training and _crops(pipeline[index + 1:]) else side
             options.append(f"{here}.scale=({resized},{resized})")
-        elif step.get("type") in ("Crop", "FixedCrop") and "crop_size" in step:
+        elif step.get("type") in ("Crop", "FixedCrop", "RandomResizedCrop") and "crop_size" in step:
             options.append(f"{here}.crop_size=({side},{side})")
         elif step.get("type") == "LoadMask" and isinstance(step.get("mask_config"), dict) \
                 and step.get("mask_mode", "bbox") != "set":
