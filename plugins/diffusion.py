@@ -1,8 +1,8 @@
 """The diffusion families' parts that are not models (their models register with the other families
-in ``mgx.plugins.models``): ``DreamBoothDataset``, the ``CLIPScore`` metric, and the diffusers-format
-export of a trained model. They need the optional extra ``pip install 'mgx[diffusion]'``; without it
-the same names are placeholders that say so (``mgx.plugins.models.stable_diffusion.extra``). Nothing
-here imports diffusers or transformers: they load when a diffusion component is built.
+in ``mgx.plugins.models``): ``DreamBoothDataset``, ``TextualInversionDataset``, ``ControlNetDataset``,
+the ``CLIPScore`` metric, and the diffusers-format export of a trained model. They need the optional
+extra ``pip install 'mgx[diffusion]'``; without it the same names are placeholders that say so
+(``mgx.plugins.models.stable_diffusion.extra``). Nothing here imports diffusers or transformers: they load when a diffusion component is built.
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ def _available_or_placeholders(components: list) -> list:
 
 @hookimpl
 def mgx_register_datasets(register):
+    from mgx.plugins.models.controlnet.dataset import ControlNetDataset
     from mgx.plugins.models.dreambooth.dataset import DreamBoothDataset
+    from mgx.plugins.models.textual_inversion.dataset import TextualInversionDataset
 
-    for component in _available_or_placeholders([DreamBoothDataset]):
+    for component in _available_or_placeholders([DreamBoothDataset, TextualInversionDataset, ControlNetDataset]):
         register(component)
 
 

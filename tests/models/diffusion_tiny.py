@@ -1,6 +1,6 @@
-"""A tiny random Stable Diffusion pipeline folder (unet, vae, text_encoder, tokenizer, scheduler) built
-from config dicts and written with ``save_pretrained``: what the diffusion tests point MMagic's configs'
-``from_pretrained`` names at. 16×16 images (8×8 latents), a character-level CLIP tokenizer."""
+"""A tiny random Stable Diffusion pipeline folder (unet, vae, text_encoder, tokenizer, scheduler, and a
+``controlnet`` matching the UNet) built from config dicts and written with ``save_pretrained``: what the
+diffusion tests point MMagic's configs' ``from_pretrained`` names at. 16×16 images (8×8 latents), a character-level CLIP tokenizer."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,10 @@ UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, bl
             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16, attention_head_dim=2,
             norm_num_groups=4)
+# conditioning images at the image size, brought to the latent size by one stride-2 convolution
+CONTROLNET = dict(in_channels=4, layers_per_block=1, block_out_channels=(8, 16),
+                  down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), cross_attention_dim=16,
+                  attention_head_dim=2, norm_num_groups=4, conditioning_embedding_out_channels=(4, 8))
 VAE = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
            up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), block_out_channels=(8, 16), latent_channels=4,
            layers_per_block=1, norm_num_groups=4, sample_size=16)
@@ -38,7 +42,7 @@ def write_tokenizer_files(folder: Path) -> int:
 def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
     """``root`` as a diffusers pipeline folder of tiny random parts; returns ``root``."""
     import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
@@ -50,6 +54,7 @@ def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
     UNet2DConditionModel(**UNET).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
+    ControlNetModel(**CONTROLNET).save_pretrained(str(root / "controlnet"))
     return root
 
 
