@@ -101,9 +101,7 @@ class StableDiffusion(nn.Module):
         if unet_cfg.in_channels != vae_cfg.latent_channels:
             raise ConfigError(f"{name}: unet.in_channels={unet_cfg.in_channels} but the VAE makes "
                               f"{vae_cfg.latent_channels}-channel latents")
-        if unet_cfg.cross_attention_dim != self.text_encoder.config.hidden_size:
-            raise ConfigError(f"{name}: unet.cross_attention_dim={unet_cfg.cross_attention_dim} but the text "
-                              f"encoder's hidden_size is {self.text_encoder.config.hidden_size}")
+        self._check_text_width(name)
         self.vae_scale_factor = 2 ** (len(vae_cfg.block_out_channels) - 1)
         self.image_size = int(unet_cfg.sample_size) * self.vae_scale_factor
         self.scaling_factor = float(getattr(vae_cfg, "scaling_factor", 0.18215))
@@ -111,6 +109,11 @@ class StableDiffusion(nn.Module):
         if self.prediction_type not in ("epsilon", "v_prediction"):
             raise ConfigError(f"{name}: scheduler prediction_type {self.prediction_type!r} is not trainable; "
                               f"use 'epsilon' or 'v_prediction'")
+
+    def _check_text_width(self, name: str) -> None:
+        if self.unet.config.cross_attention_dim != self.text_encoder.config.hidden_size:
+            raise ConfigError(f"{name}: unet.cross_attention_dim={self.unet.config.cross_attention_dim} but the "
+                              f"text encoder's hidden_size is {self.text_encoder.config.hidden_size}")
 
     # -- pieces ----------------------------------------------------------------------------
 
