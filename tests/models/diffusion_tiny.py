@@ -39,8 +39,9 @@ def write_tokenizer_files(folder: Path) -> int:
     return len(tokens)
 
 
-def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
-    """``root`` as a diffusers pipeline folder of tiny random parts; returns ``root``."""
+def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Path:
+    """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
+    channels, with ``inpaint``); returns ``root``."""
     import torch
     from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -51,7 +52,7 @@ def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
                               model_max_length=TOKEN_LENGTH)
     tokenizer.save_pretrained(str(root / "tokenizer"))
     CLIPTextModel(CLIPTextConfig(**text_encoder_config(vocab_size))).save_pretrained(str(root / "text_encoder"))
-    UNet2DConditionModel(**UNET).save_pretrained(str(root / "unet"))
+    UNet2DConditionModel(**dict(UNET, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
     ControlNetModel(**CONTROLNET).save_pretrained(str(root / "controlnet"))

@@ -7,31 +7,16 @@ Diffusion's noise-prediction loss; the VAE, text encoder and UNet stay frozen.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from mgx.core.errors import ConfigError, MgxError
 
+from ..stable_diffusion.images import load_images
 from ..stable_diffusion.model import StableDiffusion, _component, plain_copy, unwrap
 
 INIT_TYPES = ("init_from_unet",)
-
-
-def load_control_images(paths: list[str], size: int, owner: str) -> torch.Tensor:
-    """Images at ``paths`` as N×3×size×size RGB in [0, 1] (bicubic resize)."""
-    import numpy as np
-    from PIL import Image
-
-    images = []
-    for path in paths:
-        if not Path(str(path)).expanduser().is_file():
-            raise ConfigError(f"{owner}: image {path!r} does not exist")
-        with Image.open(Path(str(path)).expanduser()) as image:
-            rgb = image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
-        images.append(torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1))
-    return torch.stack(images)
 
 
 class ControlStableDiffusion(StableDiffusion):
@@ -143,7 +128,7 @@ class ControlStableDiffusion(StableDiffusion):
                           strength=self.strength)
 
     def prompt_grids(self, seed: int) -> dict[str, torch.Tensor]:
-        controls = load_control_images(self.val_controls, self.image_size, type(self).__name__)
+        controls = load_images(self.val_controls, self.image_size, type(self).__name__)
         return {prompt: self.generate([prompt], controls[index:index + 1], seed=seed + index,
                                       num_images_per_prompt=self.num_images_per_prompt)
                 for index, prompt in enumerate(self.val_prompts)}
@@ -168,8 +153,8 @@ class ControlStableDiffusionImg2Img(ControlStableDiffusion):
 
     def prompt_grids(self, seed: int) -> dict[str, torch.Tensor]:
         name = type(self).__name__
-        controls = load_control_images(self.val_controls, self.image_size, name)
-        starts = load_control_images(self.val_images, self.image_size, name) * 2 - 1
+        controls = load_images(self.val_controls, self.image_size, name)
+        starts = load_images(self.val_images, self.image_size, name) * 2 - 1
         return {prompt: self.generate([prompt], controls[index:index + 1], seed=seed + index,
                                       num_images_per_prompt=self.num_images_per_prompt,
                                       init_images=starts[index:index + 1])
@@ -180,4 +165,4 @@ class ControlStableDiffusionImg2Img(ControlStableDiffusion):
         return "StableDiffusionControlNetImg2ImgPipeline", parts
 
 
-__all__ = ["ControlStableDiffusion", "ControlStableDiffusionImg2Img", "load_control_images"]
+__all__ = ["ControlStableDiffusion", "ControlStableDiffusionImg2Img"]

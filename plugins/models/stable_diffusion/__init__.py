@@ -4,11 +4,12 @@ components MMagic's configs name (``UNet2DConditionModel``, ``AutoencoderKL``, `
 without it, the same names are placeholders that say so (``extra.py``)."""
 from . import wrappers
 from .extra import available_or_placeholders
+from .inpaint import StableDiffusionInpaint
 from .model import StableDiffusion
 
 
 def components() -> list:
-    return available_or_placeholders([StableDiffusion, *wrappers.components()], __name__)
+    return available_or_placeholders([StableDiffusion, StableDiffusionInpaint, *wrappers.components()], __name__)
 
 
-__all__ = ["StableDiffusion", "components"]
+__all__ = ["StableDiffusion", "StableDiffusionInpaint", "components"]

@@ -98,9 +98,9 @@ class StableDiffusion(nn.Module):
 
     def _check_parts(self, name: str) -> None:
         unet_cfg, vae_cfg = self.unet.config, self.vae.config
-        if unet_cfg.in_channels != vae_cfg.latent_channels:
-            raise ConfigError(f"{name}: unet.in_channels={unet_cfg.in_channels} but the VAE makes "
-                              f"{vae_cfg.latent_channels}-channel latents")
+        if unet_cfg.in_channels != self.unet_input_channels():
+            raise ConfigError(f"{name}: unet.in_channels={unet_cfg.in_channels}, but it must be "
+                              f"{self.unet_input_channels()} for the VAE's {vae_cfg.latent_channels}-channel latents")
         self._check_text_width(name)
         self.vae_scale_factor = 2 ** (len(vae_cfg.block_out_channels) - 1)
         self.image_size = int(unet_cfg.sample_size) * self.vae_scale_factor
@@ -109,6 +109,9 @@ class StableDiffusion(nn.Module):
         if self.prediction_type not in ("epsilon", "v_prediction"):
             raise ConfigError(f"{name}: scheduler prediction_type {self.prediction_type!r} is not trainable; "
                               f"use 'epsilon' or 'v_prediction'")
+
+    def unet_input_channels(self) -> int:
+        return self.vae.config.latent_channels
 
     def _check_text_width(self, name: str) -> None:
         if self.unet.config.cross_attention_dim != self.text_encoder.config.hidden_size:
