@@ -75,27 +75,25 @@ SDXL_UNET = dict(UNET, cross_attention_dim=32, addition_embed_type="text_time", 
 def build_tiny_sdxl_pipeline(root: Path, seed: int = 0) -> Path:
     """``root`` as a diffusers StableDiffusionXL pipeline folder of tiny random parts; returns ``root``."""
     import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     torch.manual_seed(seed)
     vocab_size = write_tokenizer_files(root / "tokenizer_files")
     tokenizer = CLIPTokenizer(str(root / "tokenizer_files" / "vocab.json"), str(root / "tokenizer_files" / "merges.txt"),
                               model_max_length=TOKEN_LENGTH)
-    for name in ("tokenizer", "tokenizer_2"):
-        tokenizer.save_pretrained(str(root / name))
     text_config = CLIPTextConfig(**text_encoder_config(vocab_size))
-    CLIPTextModel(text_config).save_pretrained(str(root / "text_encoder"))
-    CLIPTextModelWithProjection(text_config).save_pretrained(str(root / "text_encoder_2"))
-    UNet2DConditionModel(**SDXL_UNET).save_pretrained(str(root / "unet"))
-    AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
-    DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
+    pipeline = StableDiffusionXLPipeline(
+        vae=AutoencoderKL(**VAE), text_encoder=CLIPTextModel(text_config), tokenizer=tokenizer,
+        text_encoder_2=CLIPTextModelWithProjection(text_config), tokenizer_2=tokenizer,
+        unet=UNet2DConditionModel(**SDXL_UNET), scheduler=DDPMScheduler(**SCHEDULER))
+    pipeline.save_pretrained(str(root))  # with model_index.json: DiffusionPipeline.from_pretrained loads it
     return root
 
 
 def sdxl_path_options(root: Path) -> list[str]:
-    """--cfg-options pointing MMagic's StableDiffusionXL config at the tiny SDXL folder."""
+    """--cfg-options pointing MMagic's StableDiffusionXL config at the tiny SDXL folder (its schedulers are
+    EditDDIMScheduler dicts, nothing to load)."""
     return [f"model.vae.from_pretrained={root}", f"model.unet.from_pretrained={root}",
             f"model.text_encoder_one.pretrained_model_name_or_path={root}", f"model.tokenizer_one={root}",
-            f"model.text_encoder_two.pretrained_model_name_or_path={root}", f"model.tokenizer_two={root}",
-            f"model.scheduler.from_pretrained={root}", f"model.test_scheduler.from_pretrained={root}"]
+            f"model.text_encoder_two.pretrained_model_name_or_path={root}", f"model.tokenizer_two={root}"]
