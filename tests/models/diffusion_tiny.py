@@ -39,6 +39,24 @@ def write_tokenizer_files(folder: Path) -> int:
     return len(tokens)
 
 
+def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
+    """``folder`` holding a tiny random ``transformers.CLIPModel`` (16-px images) and its tokenizer, as
+    ``CLIPScore(clip_model=folder)`` loads them."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+    vocab = write_tokenizer_files(folder)
+    text = dict(vocab_size=vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                max_position_embeddings=TOKEN_LENGTH, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
+                  patch_size=8)
+    torch.manual_seed(seed)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(folder))
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"),
+                  model_max_length=TOKEN_LENGTH).save_pretrained(str(folder))
+    return folder
+
+
 def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Path:
     """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
     channels, with ``inpaint``); returns ``root``."""

@@ -129,21 +129,13 @@ def test_prior_preservation_adds_the_class_loss(pipeline_dir):
 
 
 def test_clip_score_matches_its_float64_definition(tmp_path):
-    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+    from transformers import CLIPModel, CLIPTokenizer
 
-    from diffusion_tiny import write_tokenizer_files
+    from diffusion_tiny import build_tiny_clip
     from mgx.core.evaluation import MetricContext
     from mgx.plugins.metrics.clip_score import CLIP_MEAN, CLIP_STD
 
-    vocab = write_tokenizer_files(tmp_path / "clip")
-    text = dict(vocab_size=vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1)
-    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
-                  patch_size=8)
-    torch.manual_seed(1)
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(tmp_path / "clip"))
-    CLIPTokenizer(str(tmp_path / "clip" / "vocab.json"), str(tmp_path / "clip" / "merges.txt"),
-                  model_max_length=16).save_pretrained(str(tmp_path / "clip"))
+    build_tiny_clip(tmp_path / "clip")
     metric = build(dict(type="CLIPScore", clip_model=str(tmp_path / "clip")), "metric")
     metric.setup(MetricContext(model=None, device=torch.device("cpu"), cache_dir=tmp_path, work_dir=tmp_path))
     images = torch.rand(6, 3, 16, 16) * 255

@@ -8,6 +8,7 @@ their MSE (``loss_mse``). Sampling uses ``test_scheduler`` with classifier-free 
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,8 @@ class StableDiffusion(nn.Module):
             latents = scheduler.add_noise(clean, latents, timesteps[:1].repeat(len(prompts)))
         else:
             latents = latents * scheduler.init_noise_sigma
+        # a stochastic scheduler (DDPM, Euler ancestral) draws its step noise from the same generator
+        step_options = {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}
         for step in timesteps:
             model_in = torch.cat([latents] * 2) if guidance > 1 else latents
             model_in = scheduler.scale_model_input(model_in, step)
@@ -250,7 +253,7 @@ class StableDiffusion(nn.Module):
             if guidance > 1:
                 unconditional, conditional = predicted.chunk(2)
                 predicted = unconditional + guidance * (conditional - unconditional)
-            latents = scheduler.step(predicted, step, latents).prev_sample
+            latents = scheduler.step(predicted, step, latents, **step_options).prev_sample
         dtype = next(self.vae.parameters()).dtype
         images = self.vae.decode((latents / self.scaling_factor).to(dtype)).sample
         return images.float().clamp(-1, 1)
