@@ -27,8 +27,8 @@ def diffusion_plugins(model_plugins):
     yield PluginManager(["mgx.plugins.data", "mgx.plugins.models", "mgx.plugins.diffusion"]).activate()
 
 
-def _dreambooth(root, **kwargs):
-    cfg = dict(type="DreamBooth",
+def _dreambooth(root, model_type="DreamBooth", **kwargs):
+    cfg = dict(type=model_type,
                vae=dict(type="AutoencoderKL", from_pretrained=str(root), subfolder="vae"),
                unet=dict(type="UNet2DConditionModel", from_pretrained=str(root), subfolder="unet"),
                text_encoder=dict(type="ClipWrapper", clip_type="huggingface",
@@ -160,3 +160,42 @@ def test_clip_score_matches_its_float64_definition(tmp_path):
     cosine = (e_image * e_text).sum(-1) / (e_image.norm(dim=-1) * e_text.norm(dim=-1))
     expected = float((100 * cosine.clamp(min=0)).mean())
     assert value == pytest.approx(expected, rel=1e-5, abs=1e-4)
+
+
+def test_textual_inversion_vectors_answer_only_the_placeholder_ids(pipeline_dir):
+    model = _dreambooth(pipeline_dir, "TextualInversion", placeholder_token="<cat-toy>", initialize_token="toy",
+                        num_vectors_per_token=2)
+    assert model.expand_placeholders("a <cat-toy> on sofa") == "a <cat-toy>_0 <cat-toy>_1 on sofa"
+    layer = model.text_encoder.get_input_embeddings()
+    assert {name for name, p in model.named_parameters() if p.requires_grad} == {
+        name for name, _ in model.named_parameters() if name.endswith("trainable_embeddings.<cat-toy>")}
+    torch.nn.init.normal_(layer.trainable_embeddings["<cat-toy>"])
+    ids = model.token_ids(["a <cat-toy> toy"])[0]
+    start = layer.starts["<cat-toy>"]
+    # the definition: a new id reads its own row of the placeholder's vectors, every other id the table
+    table = torch.cat([layer.wrapped.weight, layer.trainable_embeddings["<cat-toy>"]]).double()
+    assert sorted(set(ids.tolist()) & {start, start + 1}) == [start, start + 1]
+    assert torch.allclose(layer(ids).double(), table[ids], atol=0)
+    with pytest.raises(ConfigError, match="already has"):
+        _dreambooth(pipeline_dir, "TextualInversion", placeholder_token="a")
+
+
+def test_controlnet_convert_from_unet_moves_weights_onto_the_new_unet(pipeline_dir, tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    torch.manual_seed(3)
+    UNet2DConditionModel(**UNET).save_pretrained(str(tmp_path / "base"))
+    base = dict(type="UNet2DConditionModel", from_pretrained=str(tmp_path / "base"))
+    model = _dreambooth(pipeline_dir, "ControlStableDiffusion",
+                        controlnet=dict(type="ControlNetModel", from_pretrained=str(pipeline_dir), subfolder="controlnet"),
+                        init_cfg=dict(type="convert_from_unet", base_model=base))
+    before = {key: value.clone().double() for key, value in model.controlnet.state_dict().items()}
+    model.initialize()
+    after, unet = model.controlnet.state_dict(), model.unet.state_dict()
+    old_base = UNet2DConditionModel.from_pretrained(str(tmp_path / "base")).state_dict()
+    shared = [key for key in before if key in unet and unet[key].shape == before[key].shape]
+    assert len(shared) > 20 and bool(model.controlnet_initialized)
+    for key in shared:  # controlnet + (unet − base), computed in float64
+        expected = before[key] + unet[key].double() - old_base[key].double()
+        assert torch.allclose(after[key].double(), expected, atol=1e-6), key
+    assert torch.equal(after["controlnet_down_blocks.0.weight"], before["controlnet_down_blocks.0.weight"].float())

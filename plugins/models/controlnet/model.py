@@ -16,7 +16,9 @@ from mgx.core.errors import ConfigError, MgxError
 from ..stable_diffusion.images import load_images
 from ..stable_diffusion.model import StableDiffusion, _component, plain_copy, unwrap
 
-INIT_TYPES = ("init_from_unet",)
+INIT_TYPES = ("init_from_unet", "convert_from_unet")
+# the UNet a published ControlNet was trained with (MMagic's default base_model of convert_from_unet)
+DEFAULT_BASE_MODEL = dict(type="UNet2DConditionModel", from_pretrained="runwayml/stable-diffusion-v1-5", subfolder="unet")
 
 
 class ControlStableDiffusion(StableDiffusion):
@@ -24,10 +26,9 @@ class ControlStableDiffusion(StableDiffusion):
     test_scheduler=None, dtype='fp32', enable_xformers=True, noise_offset_weight=0, tomesd_cfg=None,
     data_preprocessor=dict(type='DataPreprocessor'), init_cfg=None, attention_injection=False)``.
 
-    ``init_cfg=dict(type='init_from_unet')``: when training starts, the ControlNet's parameters that
-    the UNet also has (same name and shape) are copied from it and its output convolutions
-    (``controlnet_down_blocks``) are zeroed, so training starts from Stable Diffusion itself; done once
-    (a buffer in the checkpoint says so), never for inference. mgx's ``val_controls``: the conditioning
+    ``init_cfg=dict(type='init_from_unet')`` or ``dict(type='convert_from_unet', base_model=...)``:
+    applied when training starts (``initialize``), once (a buffer in the checkpoint says so), never
+    for inference, as MMagic's ``init_weights``. mgx's ``val_controls``: the conditioning
     image of each of ``val_prompts`` (one path for all, or one per prompt) for the sample grids.
     """
 
@@ -45,9 +46,10 @@ class ControlStableDiffusion(StableDiffusion):
                               f"set it False")
         init_type = init_cfg.get("type") if isinstance(init_cfg, dict) else init_cfg
         if init_type is not None and init_type not in INIT_TYPES:
-            raise ConfigError(f"{name}: init_cfg type {init_type!r} is not supported; use dict(type='init_from_unet') "
-                              f"or None (convert_from_unet: convert the weights beforehand)")
-        self.init_from_unet = init_type == "init_from_unet"
+            raise ConfigError(f"{name}: init_cfg type {init_type!r} is not supported; use "
+                              f"dict(type='init_from_unet'), dict(type='convert_from_unet', base_model=...) or None")
+        self.init_type = init_type
+        self.base_model_cfg = (init_cfg.get("base_model") if isinstance(init_cfg, dict) else None) or DEFAULT_BASE_MODEL
         self.register_buffer("controlnet_initialized", torch.zeros((), dtype=torch.bool))
         self.controlnet = _component(controlnet, "controlnet", name)
         self.unet.requires_grad_(False)
@@ -68,16 +70,25 @@ class ControlStableDiffusion(StableDiffusion):
     def _optimizer(self, optim: Any) -> Any:
         return optim["controlnet"] if "controlnet" in optim else optim
 
-    def initialize_from_unet(self) -> None:
-        """MMagic's ``init_from_unet``: shared parameters from the UNet, zeroed output convolutions."""
+    def initialize(self) -> None:
+        """MMagic's ``init_weights`` when training starts. ``init_from_unet``: the parameters the UNet
+        shares, zeroed output convolutions. ``convert_from_unet``: a ControlNet trained on
+        ``base_model`` moved onto this UNet, each shared weight + (UNet's − base model's)."""
         controlnet, unet = unwrap(self.controlnet), unwrap(self.unet)
-        own = controlnet.state_dict()
+        own, current = controlnet.state_dict(), unet.state_dict()
+        base = _component(self.base_model_cfg, "init_cfg.base_model", type(self).__name__).state_dict() \
+            if self.init_type == "convert_from_unet" else None
         with torch.no_grad():
-            for key, value in unet.state_dict().items():
-                if key in own and own[key].shape == value.shape:
+            for key, value in current.items():
+                if key not in own or own[key].shape != value.shape:
+                    continue
+                if base is None:
                     own[key].copy_(value)
-            for parameter in controlnet.controlnet_down_blocks.parameters():
-                parameter.zero_()
+                elif key in base and base[key].shape == value.shape:
+                    own[key].add_((value - base[key].to(value)).to(own[key].dtype))
+            if base is None:
+                for parameter in controlnet.controlnet_down_blocks.parameters():
+                    parameter.zero_()
         self.controlnet_initialized.fill_(True)
 
     def predict_noise(self, latents: torch.Tensor, steps: Any, condition: dict[str, Any]) -> torch.Tensor:
@@ -103,8 +114,8 @@ class ControlStableDiffusion(StableDiffusion):
 
     def train_step(self, batch: dict, optim: Any) -> dict[str, torch.Tensor]:
         self._settle_frozen_dtype()
-        if self.init_from_unet and not bool(self.controlnet_initialized):
-            self.initialize_from_unet()
+        if self.init_type and not bool(self.controlnet_initialized):
+            self.initialize()
         images, control, prompts = self.control_inputs(batch)
         loss = self.diffusion_loss_terms(images, prompts, optim, {"controlnet_cond": control}).mean()
         self._optimizer(optim).update_params(loss)
