@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
 from metric_test_nets import make_context, real_images  # noqa: E402
 from mgx.core.distributed import shard_indices  # noqa: E402

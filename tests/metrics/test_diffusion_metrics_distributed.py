@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
-from pathlib import Path
 
 import pytest
 import torch.multiprocessing as mp
 
 pytest.importorskip("diffusers")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
 import diffusion_metric_worker  # noqa: E402
-from diffusion_tiny import build_tiny_clip, build_tiny_pipeline  # noqa: E402
+from mgx.benchmarks.zoo_data.diffusion import build_tiny_clip, build_tiny_pipeline  # noqa: E402
 
 
 def _free_port() -> int:

@@ -1,7 +1,7 @@
 """MMagic 1.2.0's Textual Inversion, ControlNet, ControlNet-animation, Stable Diffusion (XL) and
 diffusers-pipeline configs (copied unchanged into tests/mmagic/configs/) through the CLI, in this
-process, at tiny size: a tiny random pipeline folder (diffusion_tiny.py) stands in for the hub names,
-synthetic data in the configs' layouts (benchmarks/zoo_data_diffusion.py) for their data; only model
+process, at tiny size: a tiny random pipeline folder stands in for the hub names, synthetic data in the
+configs' layouts for their data (both benchmarks/zoo_data/diffusion.py); only model
 paths, image size, sampling steps, loader workers and iterations are overridden. The trained model is
 registered in MLflow as a diffusers folder that diffusers alone loads."""
 from __future__ import annotations
@@ -11,11 +11,12 @@ import torch
 
 pytest.importorskip("diffusers")
 
-from diffusion_tiny import build_tiny_pipeline, build_tiny_sdxl_pipeline, model_path_options, sdxl_path_options  # noqa: E402
 from gan_zoo_helpers import CONFIGS, run_ok  # noqa: E402
 
 from mgx.benchmarks.zoo_data import Sizes  # noqa: E402
-from mgx.benchmarks.zoo_data_diffusion import write_concept_folder, write_fill50k  # noqa: E402
+from mgx.benchmarks.zoo_data.diffusion import (build_tiny_pipeline, build_tiny_sdxl_pipeline,  # noqa: E402
+                                               model_path_options, sdxl_path_options, write_controlnet_dataset,
+                                               write_textual_inversion_dataset, write_trial_image)
 
 TINY = Sizes(image=16, count=4)
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
@@ -38,8 +39,8 @@ def test_textual_inversion_trains_only_its_token_and_registers_a_diffusers_folde
     from transformers import CLIPTextModel
 
     config = CONFIGS / "textual_inversion" / "textual_inversion.py"
-    write_concept_folder(dict(data_root="./data/", concept_dir="cat_toy",
-                              template="data/imagenet_templates_small.txt"), tmp_path, TINY)
+    write_textual_inversion_dataset(dict(data_root="./data/", concept_dir="cat_toy",
+                                         template="data/imagenet_templates_small.txt"), tmp_path, TINY)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the workspace's own store, under tmp_path
     run_ok(["run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--cfg-options", *LOADER, *SAMPLING,
             "train_dataloader.dataset.pipeline.1.scale=(16,16)", "tracking.register_model=cat-toy",
@@ -68,7 +69,7 @@ def test_textual_inversion_trains_only_its_token_and_registers_a_diffusers_folde
 
 def test_controlnet_fill50k_trains_its_controlnet_from_the_unet_and_samples(tmp_path, monkeypatch, tiny):
     config = CONFIGS / "controlnet" / "controlnet-1xb1-fill50k.py"
-    write_fill50k(dict(data_root="./data/fill50k"), tmp_path, TINY)
+    write_controlnet_dataset(dict(data_root="./data/fill50k"), tmp_path, TINY)
     paths = [*model_path_options(tiny), f"model.controlnet.from_config={tiny}", "model.controlnet.subfolder=controlnet"]
     run_ok(["run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--no-track", "--cfg-options",
             *LOADER, *paths], tmp_path, monkeypatch)
@@ -87,9 +88,7 @@ def test_controlnet_fill50k_trains_its_controlnet_from_the_unet_and_samples(tmp_
 
 
 def test_inference_only_configs_sample_without_a_checkpoint(tmp_path, monkeypatch, tiny):
-    from mgx.benchmarks.zoo_data_diffusion import write_concept_folder as write_images
-
-    control = write_images(dict(data_root="controls", concept_dir="."), tmp_path, Sizes(image=16, count=1)) / "0.png"
+    control = write_trial_image(tmp_path / "control.png")
     sdxl = build_tiny_sdxl_pipeline(tmp_path / "tiny_sdxl")
     prompts = ["model.val_prompts=['a cat']"]
     sd_paths = [option for option in model_path_options(tiny) if "scheduler" not in option]  # EditDDIMScheduler
