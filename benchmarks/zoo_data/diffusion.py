@@ -152,8 +152,9 @@ def _tiny(folder: Path, name: str, build) -> Path:
 def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     """For a config whose model loads diffusers/transformers parts by name: a tiny pipeline of its kind
     (built once under ``folder``: SD, SD inpainting or SDXL), the overrides pointing the names (and a
-    ControlNet's) at it, and 2 sampling steps, one image per prompt; an inference-only config also gets
-    a prompt to sample and the conditioning/initial image it needs. [] for any other config."""
+    ControlNet's) at it, and 2 sampling steps, one image per prompt; a config with neither prompts nor
+    an evaluator (nothing `mgx run test` could show) also gets a prompt to sample and the conditioning
+    or initial image it needs. [] for any other config."""
     model = cfg.get("model") or {}
     if not _mentions(model, ("from_pretrained", "pretrained_model_name_or_path")):
         return []
@@ -172,7 +173,7 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if kind not in PRETRAINED_MODELS:
         return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
     options += SAMPLING
-    if not cfg.get("train_dataloader") and not model.get("val_prompts"):
+    if not model.get("val_prompts") and not (cfg.get("test_evaluator") or cfg.get("val_evaluator")):
         options.append(TRIAL_PROMPTS)
         image = write_trial_image(folder / "trial_control.png")
         if kind.startswith("ControlStableDiffusion"):
