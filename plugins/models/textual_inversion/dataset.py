@@ -13,7 +13,7 @@ import numpy as np
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build_list
 
-from ..dreambooth.dataset import IMAGE_SUFFIXES
+from ..dreambooth.dataset import concept_images
 
 
 def read_templates(template: str) -> list[str]:
@@ -34,13 +34,7 @@ class TextualInversionDataset:
                  with_image_reference: bool = False, pipeline: Sequence[dict] | None = ()) -> None:
         if not isinstance(placeholder, str) or not placeholder:
             raise ConfigError(f"TextualInversionDataset: placeholder must be a non-empty string, got {placeholder!r}")
-        folder = Path(data_root).expanduser() / concept_dir
-        if not folder.is_dir():
-            raise ConfigError(f"TextualInversionDataset: concept folder {folder} (data_root={data_root!r}, "
-                              f"concept_dir={concept_dir!r}) does not exist; put the concept's images there")
-        self.paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
-        if not self.paths:
-            raise ConfigError(f"TextualInversionDataset: no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        self.paths = concept_images(data_root, concept_dir, "TextualInversionDataset")
         self.placeholder, self.templates = placeholder, read_templates(template)
         self.with_image_reference = bool(with_image_reference)
         self.pipeline = build_list(list(pipeline or []), "transform")
