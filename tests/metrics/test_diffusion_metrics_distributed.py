@@ -25,7 +25,10 @@ def _free_port() -> int:
 def test_two_gloo_processes_score_the_generated_set_as_one(tmp_path):
     pipeline, clip = str(build_tiny_pipeline(tmp_path / "sd")), str(build_tiny_clip(tmp_path / "clip"))
     single = diffusion_metric_worker.evaluate_shard(str(tmp_path / "single"), pipeline, clip)
-    mp.spawn(diffusion_metric_worker.worker, args=(2, _free_port(), str(tmp_path), pipeline, clip), nprocs=2, join=True)
+    # forked, not spawned: the workers inherit torch, diffusers and transformers already imported (a spawned
+    # worker spends most of its time importing them again)
+    mp.start_processes(diffusion_metric_worker.worker, args=(2, _free_port(), str(tmp_path), pipeline, clip), nprocs=2,
+                       join=True, start_method="fork")
     ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
     assert ranks[0] == ranks[1], "every rank must report the same values"
     assert set(single) == {"CLIPScore/clip_score", "FID/fid", "FID/mean", "FID/cov"}
