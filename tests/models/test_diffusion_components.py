@@ -198,3 +198,39 @@ def test_controlnet_convert_from_unet_moves_weights_onto_the_new_unet(pipeline_d
         expected = before[key] + unet[key].double() - old_base[key].double()
         assert torch.allclose(after[key].double(), expected, atol=1e-6), key
     assert torch.equal(after["controlnet_down_blocks.0.weight"], before["controlnet_down_blocks.0.weight"].float())
+
+
+def test_token_merging_matches_its_definition_and_ratio_zero_changes_nothing(pipeline_dir):
+    from mgx.plugins.models.stable_diffusion.token_merging import bipartite_merge
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 16, 3, dtype=torch.float64)  # a 4 × 4 grid of tokens
+    merge, unmerge = bipartite_merge(x, 4, 4, 2, 2, r=5, generator=None)
+    # the definition: each 2×2 cell's first position is a destination; every other token (a source) picks
+    # its most similar destination (cosine); the 5 sources most similar to theirs are averaged into it
+    tokens = x[0]
+    dst = [0, 2, 8, 10]
+    src = [k for k in range(16) if k not in dst]
+
+    def cosine(a: int, b: int) -> float:
+        return float(tokens[a] @ tokens[b] / (tokens[a].norm() * tokens[b].norm()))
+
+    best = {s: max(dst, key=lambda d: cosine(s, d)) for s in src}
+    ranked = sorted(src, key=lambda s: -cosine(s, best[s]))
+    moved, kept = ranked[:5], ranked[5:]
+    averaged = {d: torch.stack([tokens[d]] + [tokens[s] for s in moved if best[s] == d]).mean(0) for d in dst}
+    expected = torch.stack([tokens[s] for s in kept] + [averaged[d] for d in dst])
+    assert torch.allclose(merge(x)[0], expected, atol=1e-12)
+    restored = unmerge(merge(x))[0]  # every merged source takes its destination's value
+    for k in range(16):
+        want = averaged[k] if k in dst else averaged[best[k]] if k in moved else tokens[k]
+        assert torch.allclose(restored[k], want, atol=1e-12), k
+    # in a model: ratio 0 is the plain UNet, bit for bit; ratio 0.5 changes the samples, reproducibly
+    plain = _dreambooth(pipeline_dir, "StableDiffusion").eval()
+    untouched = _dreambooth(pipeline_dir, "StableDiffusion", tomesd_cfg=dict(ratio=0.0)).eval()
+    merged = _dreambooth(pipeline_dir, "StableDiffusion", tomesd_cfg=dict(ratio=0.5)).eval()
+    reference = plain.infer(["a cat"], seed=0)
+    assert torch.equal(untouched.infer(["a cat"], seed=0), reference)
+    sampled = merged.infer(["a cat"], seed=0)
+    assert not torch.equal(sampled, reference) and torch.equal(merged.infer(["a cat"], seed=0), sampled)
+    assert len(merged.merged_attention) == 4  # every block hooked; merging only at the full 8 × 8 (max_downsample=1)

@@ -64,8 +64,6 @@ class StableDiffusion(nn.Module):
                  num_images_per_prompt: int = 4, gradient_checkpointing: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
-        if tomesd_cfg is not None:
-            raise ConfigError(f"{name}: tomesd_cfg (token merging) is not supported by mgx; remove it")
         if init_cfg is not None:
             raise ConfigError(f"{name}: init_cfg is not used; give each component's from_pretrained=")
         if dtype not in DTYPES:
@@ -95,6 +93,10 @@ class StableDiffusion(nn.Module):
             _component(test_scheduler, "test_scheduler", name)
         if gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
+        if tomesd_cfg is not None:
+            from .token_merging import apply_token_merging
+
+            self.merged_attention = apply_token_merging(self.unet, tomesd_cfg)
         self._check_parts(name)
 
     def _check_parts(self, name: str) -> None:
