@@ -139,7 +139,9 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
         "OMP_NUM_THREADS", "1"))
     work = folder / "work"
     try:
-        if trial.test_only:  # MMagic's conversion configs: no training part, a published checkpoint to test
+        if trial.test_only and trial.pretrained:  # an inference-only diffusion config: `mgx run test CFG`
+            result.train, checkpoint = None, None
+        elif trial.test_only:  # MMagic's conversion configs: no training part, a published checkpoint to test
             from mgx.benchmarks.zoo_data import stand_in_checkpoint
 
             result.train, checkpoint = None, stand_in_checkpoint(config, trial.options, folder / "published.pth")
@@ -152,7 +154,8 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
                 result.error = _first_error_line(trained.stderr) if not result.train else "no checkpoint written"
                 return result
         left = max(timeout - (time.perf_counter() - start), 30)
-        tested = _mgx(["run", "test", str(config), str(checkpoint), "--no-track", "--work-dir", str(folder / "test"),
+        tested = _mgx(["run", "test", str(config), *([str(checkpoint)] if checkpoint else []), "--no-track",
+                       "--work-dir", str(folder / "test"),
                        "--cfg-options", *trial.options], folder, env, left)
         result.test = tested.returncode == 0
         if not result.test:

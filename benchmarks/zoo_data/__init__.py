@@ -89,7 +89,8 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     sizes = sizes or Sizes()
     if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
         sizes.count = max(sizes.count, PR_MIN_IMAGES)
-    trial = Trial(test_only=not cfg.get("train_dataloader"))
+    trial = Trial(test_only=not cfg.get("train_dataloader"),
+                  pretrained=(cfg.get("model") or {}).get("type") in diffusion.PRETRAINED_MODELS)
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
     for path, dataset in _relocated_datasets(cfg, root):

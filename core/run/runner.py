@@ -21,7 +21,7 @@ from mgx.core.distributed import preemption
 from mgx.core.run import preflight
 from mgx.core.engine.checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, load_checkpoint,
                          load_model_weights, weights_of)
-from mgx.core.engine.checkpoint_state import CheckpointState
+from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState
 from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
@@ -310,19 +310,31 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 # -- test ----------------------------------------------------------------------------
 
 
-def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
+def _tested_weights(cfg: Config, checkpoint: Path | None, model: Any) -> tuple[dict | None, CheckpointMeta, Any]:
+    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint only a model whose
+    weights all come from its config (``model.weights_from_config``: a pretrained pipeline) is tested."""
+    if checkpoint is None:
+        if not getattr(model, "weights_from_config", False):
+            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT; {type(model).__name__}'s weights "
+                              "come from training, not from its config")
+        return None, CheckpointMeta(), None
+    loaded = load_checkpoint(checkpoint)
+    state = CheckpointState.from_dict(loaded, str(checkpoint))
+    load_model_weights(model, state.model, str(checkpoint))
+    ema = None
+    if state.ema is not None and run_ema_config(cfg):
+        ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
+        ema.load_state_dict(state.ema)
+    return loaded, state.meta, ema
+
+
+def test(cfg: Config, checkpoint: Path | None, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
     with RunSession(cfg, options, plugins, "test") as session:
         session.apply_seed()
         test_loop = eval_loop_from_cfg(cfg.get("test_cfg"), "test_cfg", build)
-        loaded = load_checkpoint(checkpoint)
-        state = CheckpointState.from_dict(loaded, str(checkpoint))
         model = session.build_model(cfg)
-        load_model_weights(model, state.model, str(checkpoint))
-        ema = None
-        if state.ema is not None and run_ema_config(cfg):
-            ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
-            ema.load_state_dict(state.ema)
+        loaded, meta, ema = _tested_weights(cfg, checkpoint, model)
         accelerate(model, ema, cfg, session.logger)  # compile, channels_last
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
@@ -332,12 +344,12 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         # a text-to-image model with prompts needs no evaluator: the test samples its prompt grids
         if not eval_sets and not callable(getattr(model, "prompt_grids", None)):
             raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
-        meta = state.meta
         run = RunContext(cfg=cfg, work_dir=session.work_dir, mode="test", rank=session.rank,
                          world_size=session.world_size, device=session.device, model=model, ema=ema,
                          iteration=meta.iteration, epoch=meta.epoch, logger=session.logger)
         session.begin(run)
-        plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=loaded)
+        if loaded is not None:
+            plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=loaded)
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         tracker = session.start_tracker(None, None, dump_config(cfg))
         record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
@@ -371,10 +383,10 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
     return metrics
 
 
-def _write_test_results(session: RunSession, checkpoint: Path, metrics: dict) -> None:
+def _write_test_results(session: RunSession, checkpoint: Path | None, metrics: dict) -> None:
     """The metrics as JSON (``--out``, else work_dir/test_results.json), and in MLflow."""
     out = session.settings.out or session.work_dir / "test_results.json"
-    payload = {"checkpoint": str(checkpoint), "iteration": session.run.iteration, "metrics": metrics}
+    payload = {"checkpoint": str(checkpoint) if checkpoint else None, "iteration": session.run.iteration, "metrics": metrics}
     atomic_write_bytes(Path(out), lambda f: f.write(json.dumps(payload, indent=2).encode()))
     session.logger.info(f"results written to {out}")
     if session.tracker is not None:
