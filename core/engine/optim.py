@@ -275,6 +275,16 @@ def _check_constructor(cfg: dict, field: str = "optim_wrapper") -> None:
                           f"Build special parameter groups with paramwise_cfg, or in your model")
 
 
+def _model_constructor(cfg: dict, model: Any) -> dict:
+    """A constructor of the model's own (MMagic's ``PGGANOptimWrapperConstructor``): a model that lists
+    the name in ``OPTIM_WRAPPER_CONSTRUCTORS`` rewrites the config with ``expand_optim_wrapper(cfg)``
+    into named wrappers, each naming its parameters with ``modules=``."""
+    constructor = cfg.get("constructor")
+    if constructor in CONSTRUCTORS or constructor not in getattr(model, "OPTIM_WRAPPER_CONSTRUCTORS", ()):
+        return cfg
+    return model.expand_optim_wrapper(cfg)
+
+
 def _named_wrappers(cfg: dict) -> dict:
     return {name: sub for name, sub in cfg.items() if name not in ("constructor", "type", "paramwise_cfg")}
 
@@ -288,6 +298,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
 
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
+    cfg = _model_constructor(cfg, model)
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
@@ -304,7 +315,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         field = f"optim_wrapper.{name}"
         if not isinstance(sub_cfg, dict) or "optimizer" not in sub_cfg:
             raise ConfigError(f"{field} must be dict(optimizer=dict(type=...)); got {sub_cfg!r}")
-        module = getattr(model, name, None)
+        module = getattr(model, name, None) if "modules" not in sub_cfg else model
         if module is None or not hasattr(module, "parameters"):
             children = [child for child, _ in model.named_children()]
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
