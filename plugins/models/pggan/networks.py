@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from mgx.core.errors import ConfigError
 
+from ..ops.conv_module import override_settings
 from ..ops.equalized_lr import EqualizedConvModule, EqualizedLinear, PixelNorm, minibatch_stddev, pixel_norm
 
 _LEAKY = dict(type="LeakyReLU", negative_slope=0.2)
@@ -41,15 +42,7 @@ _FROM_RGB = dict(conv_cfg=None, kernel_size=1, stride=1, padding=0, bias=True, a
 
 
 def _settings(defaults: dict, override: Any, name: str, who: str) -> dict:
-    settings = dict(defaults)
-    if override:
-        if not isinstance(override, dict):
-            raise ConfigError(f"{who}: {name} must be a dict, got {override!r}")
-        unknown = sorted(set(override) - set(defaults))
-        if unknown:
-            raise ConfigError(f"{who}: {name} has unknown key(s) {unknown}; it takes {sorted(defaults)}")
-        settings.update(override)
-    return settings
+    return override_settings(defaults, override or None, name, who)
 
 
 def _module(in_channels: int, out_channels: int, settings: dict, who: str, **extra) -> EqualizedConvModule:
@@ -68,6 +61,11 @@ def _log2_scale(scale: Any, name: str, who: str) -> int:
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 4 or scale & (scale - 1):
         raise ConfigError(f"{who}: {name} must be a power of two ≥ 4, got {scale!r}")
     return int(math.log2(scale))
+
+
+def _no_labels(label_size: Any, who: str) -> None:
+    if label_size:
+        raise ConfigError(f"{who}: label_size must be 0 (no MMagic config conditions PGGAN on labels)")
 
 
 def _widths(base_channels: int, channel_decay: float, max_channels: int):
@@ -97,8 +95,7 @@ class PGGANGenerator(nn.Module):
                  upsample_cfg: dict | None = None) -> None:
         super().__init__()
         who = "PGGANGenerator"
-        if label_size:
-            raise ConfigError(f"{who}: label_size must be 0 (no MMagic config conditions PGGAN on labels)")
+        _no_labels(label_size, who)
         if upsample_cfg not in (None, dict(type="nearest", scale_factor=2)):
             raise ConfigError(f"{who}: upsample_cfg must be None or dict(type='nearest', scale_factor=2), "
                               f"got {upsample_cfg!r}")
@@ -161,8 +158,7 @@ class PGGANDiscriminator(nn.Module):
                  downsample_cfg: dict | None = None) -> None:
         super().__init__()
         who = "PGGANDiscriminator"
-        if label_size:
-            raise ConfigError(f"{who}: label_size must be 0 (no MMagic config conditions PGGAN on labels)")
+        _no_labels(label_size, who)
         if downsample_cfg not in (None, dict(type="avgpool")):
             raise ConfigError(f"{who}: downsample_cfg must be None or dict(type='avgpool'), got {downsample_cfg!r}")
         if mbstd_cfg is not None and (not isinstance(mbstd_cfg, dict) or set(mbstd_cfg) - {"group_size", "eps"}):

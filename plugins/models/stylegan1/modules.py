@@ -15,6 +15,7 @@ from torch import nn
 
 from ..ops.equalized_lr import EqualizedConvModule, EqualizedLinear
 from ..ops.style_ops import make_kernel, upfirdn2d
+from ..stylegan2.modules import NoiseInjection  # the same layer (key ``weight``)
 
 _LEAKY = dict(type="LeakyReLU", negative_slope=0.2)
 
@@ -44,17 +45,6 @@ class Blur(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upfirdn2d(x, self.kernel.to(x.dtype), pad=self.pad)
-
-
-class NoiseInjection(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1))
-
-    def forward(self, image: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        if noise is None:
-            noise = image.new_empty(image.shape[0], 1, *image.shape[2:]).normal_()
-        return image + self.weight.to(image.dtype) * noise.to(image.dtype)
 
 
 class ConstantInput(nn.Module):
@@ -106,4 +96,4 @@ class StyleConv(nn.Module):
         return self.adain2(self.activate2(self.noise_injector2(self.conv2(out), noise2)), style2)
 
 
-__all__ = ["AdaptiveInstanceNorm", "Blur", "ConstantInput", "EqualLinearActModule", "NoiseInjection", "StyleConv"]
+__all__ = ["AdaptiveInstanceNorm", "Blur", "ConstantInput", "EqualLinearActModule", "StyleConv"]
