@@ -62,7 +62,8 @@ def test_state_dict_keys_are_mmagics_and_a_mmagic_checkpoint_loads():
     mmagic.update({f"generator_ema.module.{k}": v + 1 for k, v in model.generator.state_dict().items()})
     mmagic.update({"generator_ema.steps": torch.tensor(7), "shown_nkimg": torch.tensor(0.005),
                    "_curr_transition_weight": torch.tensor(0.5), "_next_scale_int": torch.tensor(16, dtype=torch.int32),
-                   "_curr_scale_int": torch.tensor(16, dtype=torch.int32)})
+                   "_curr_scale_int": torch.tensor(16, dtype=torch.int32),
+                   "data_preprocessor.mean": torch.full((1, 3, 1, 1), 127.5)})
     model.load_state_dict(model.adapt_loaded_weights(mmagic), strict=True)
     assert int(model._prev_stage) == 2 and float(model._stage_start_nkimg) == pytest.approx(0.004)
 

@@ -255,10 +255,13 @@ class ProgressiveGrowingGAN(nn.Module):
     # -- checkpoints -----------------------------------------------------------------------
 
     def adapt_loaded_weights(self, weights: dict) -> dict:
-        """MMagic's checkpoints have mgx's keys but lack ``_prev_stage``, ``_stage_start_nkimg`` and
+        """MMagic's checkpoints have mgx's keys (its preprocessor's buffers aside) but lack ``_prev_stage``, ``_stage_start_nkimg`` and
         ``train_iter`` (mgx's resume state): the stage is taken from ``shown_nkimg`` and its start from the
         schedule's threshold (MMagic's own resume restarts the fade-in there too)."""
-        weights = dict(weights)
+        own = self.state_dict()
+        # MMagic's DataPreprocessor buffers (mean/std) are the config's, not learned: mgx's own are kept
+        weights = {key: value for key, value in weights.items()
+                   if not key.startswith("data_preprocessor.") or key in own}
         if "_prev_stage" not in weights and "shown_nkimg" in weights:
             shown = float(weights["shown_nkimg"])
             stage = stage_of(shown, self.cum_nkimgs)
