@@ -32,7 +32,7 @@ def mmagic_parameter_counts(size: int, style: int = 512, mlps: int = 8) -> tuple
     return gen, disc
 
 
-@pytest.mark.parametrize("size,expected", [(256, (26080739, 25435137)), (1024, (26214045, 25505793))])
+@pytest.mark.parametrize("size,expected", [(256, (26080739, 25435137))])  # 1024 px: 26214045, 25505793
 def test_parameter_counts_are_mmagics(size, expected):
     count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
     assert mmagic_parameter_counts(size) == expected
