@@ -118,3 +118,11 @@ def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: 
         ann.parent.mkdir(parents=True, exist_ok=True)
         ann.write_text("".join(lines))
     return images
+
+
+@writer("GrowScaleImgDataset")
+def write_grow_scale_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's GrowScaleImgDataset: an image folder per ``data_roots`` scale (mgx reads the largest)."""
+    folders = [write_images(under(root, folder), sizes.count, sizes.image)
+               for folder in (dataset.get("data_roots") or {}).values()]
+    return folders[-1] if folders else root
