@@ -115,11 +115,9 @@ class PGGANGenerator(nn.Module):
             if s == 2:
                 self.conv_blocks.append(_module(width(1), width(1), conv, who))
                 continue
-            if fused_upconv:
-                fused_args = {key: value for key, value in fused.items() if key != "stride"}
-                self.conv_blocks.append(_module(width(s - 2), width(s - 1), fused_args, who, kind="deconv_fused_up"))
-            else:
-                self.conv_blocks.append(_module(width(s - 2), width(s - 1), conv, who, upsample=True))
+            # (the fused conv's stride-2 transposed convolution ignores the configured stride)
+            self.conv_blocks.append(_module(width(s - 2), width(s - 1), fused, who, kind="deconv_fused_up")
+                                    if fused_upconv else _module(width(s - 2), width(s - 1), conv, who, upsample=True))
             self.conv_blocks.append(_module(width(s - 1), width(s - 1), conv, who))
 
     def forward(self, noise: torch.Tensor, label: Any = None, num_batches: int = 0, return_noise: bool = False,
@@ -178,11 +176,8 @@ class PGGANDiscriminator(nn.Module):
             self.conv_blocks.append(_module(width(s - 1), width(s - 1), conv, who))
             if s == 2:
                 continue
-            if fused_convdown:
-                fused_args = {key: value for key, value in fused.items() if key != "stride"}
-                self.conv_blocks.append(_module(width(s - 1), width(s - 2), fused_args, who, kind="conv_fused_down"))
-            else:
-                self.conv_blocks.append(_module(width(s - 1), width(s - 2), conv, who, downsample=True))
+            self.conv_blocks.append(_module(width(s - 1), width(s - 2), fused, who, kind="conv_fused_down")
+                                    if fused_convdown else _module(width(s - 1), width(s - 2), conv, who, downsample=True))
         extra = 16 if self.mbstd_cfg else 0
         self.decision = PGGANDecisionHead(width(1) * 16 + extra, width(0), 1 + label_size)
 
