@@ -12,11 +12,8 @@ def mgx_register_datasets(register):
     from .conditional_datasets import CIFAR10, BasicConditionalDataset, ImageNet
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .frames import BasicFramesDataset
-<<<<<<< HEAD
     from .grow_scale import GrowScaleImgDataset
-=======
     from .matting import AdobeComp1kDataset
->>>>>>> main
     from .paired_digits import PairedDigitsDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
