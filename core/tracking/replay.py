@@ -192,6 +192,8 @@ def _log_spooled_values(client, uri: str, run_id: str, params: dict, values: lis
     run = client.get_run(run_id)  # raises RESOURCE_DOES_NOT_EXIST for a run that is gone
     if run.info.lifecycle_stage != "active":
         raise ValueError(f"run {run_id} is deleted in {uri}; restore it (mlflow runs restore) and sync again")
+    for staged in ops.remove_interrupted_uploads(run.info.artifact_uri):  # the spool holds those files
+        log.warning("removed %s, an upload the killed session left unfinished", staged)
     new_params = {}
     for key, value in params.items():
         stored = run.data.params.get(key)

@@ -213,6 +213,8 @@ class Tracker:
             if run is not None and run.info.lifecycle_stage == "active":
                 self.experiment_id = run.info.experiment_id
                 client.update_run(real_id, status="RUNNING")
+                for staged in ops.remove_interrupted_uploads(run.info.artifact_uri):
+                    log.warning("tracking: removed %s, an upload the killed session left unfinished", staged)
                 points = [p for p in run.data.tags.get(RESUME_POINTS_TAG, "").split(",") if p]
                 points.append(f"{resume_step if resume_step is not None else '?'}@{_now_ms()}")
                 extra[RESUME_POINTS_TAG] = ",".join(points)[-ops.MAX_PARAMS_OR_TAGS_PER_CALL * 80:]

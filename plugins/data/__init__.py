@@ -15,6 +15,7 @@ def mgx_register_datasets(register):
     from .grow_scale import GrowScaleImgDataset
     from .matting import AdobeComp1kDataset
     from .paired_digits import PairedDigitsDataset
+    from .singan_dataset import SinGANDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
@@ -22,6 +23,7 @@ def mgx_register_datasets(register):
     register(AdobeComp1kDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
+    register(SinGANDataset)
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)
