@@ -128,6 +128,11 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
             cfg = load_config(config, widths)
         trial = prepare_trial(cfg, folder, sizes, weights=weights)
         trial.options = widths + trial.options
+        if str(cfg.get("load_from") or "").startswith(("http://", "https://")):
+            # a published checkpoint to fine-tune (StyleGAN3's ADA configs): stood in for, as every download
+            from mgx.benchmarks.zoo_data import stand_in_checkpoint
+
+            trial.options.append(f"load_from={stand_in_checkpoint(config, trial.options, folder / 'load_from.pth')}")
     except NoWriter as exc:
         result.error = str(exc)
         return result

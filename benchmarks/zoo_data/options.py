@@ -99,6 +99,11 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+    if "nkimgs_per_scale" in model:  # progressive growing (PGGAN, StyleGANv1): one iteration at half the side,
+        # then the side, so that the test samples at the networks' full scale
+        if "out_scale" in generator and "in_scale" in disc:
+            options += [f"model.generator.out_scale={sizes.image}", f"model.discriminator.in_scale={sizes.image}"]
+        options.append(f"model.nkimgs_per_scale={{'{sizes.image // 2}': {TRIAL_BATCH / 1000}, '{sizes.image}': 1}}")
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
         if dataset_scale(cfg, dataset) == 1:

@@ -21,6 +21,8 @@ nothing here knows a particular plugin.
 """
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Iterator
 
 from mgx.core import distributed
@@ -162,8 +164,11 @@ def _save_best_problems(save_best: str | None, eval_sets: list, evaluator_field:
         return problems
     where = f"default_hooks.checkpoint.save_best={save_best!r}"
     if not eval_sets:
-        return problems + [f"{where} but the run has no {evaluator_field}: add one whose metrics produce "
-                           f"{save_best!r}, or remove save_best"]
+        # MMEngine's CheckpointHook keeps a best checkpoint only after validations: without any it keeps
+        # none (MMagic's PGGAN configs set save_best and val_cfg = None)
+        logging.getLogger("mgx").warning("%s but the run has no %s: no best checkpoint is kept", where,
+                                         evaluator_field)
+        return problems
     if save_best in declared:
         return problems
     # a metric that cannot say its keys in advance may produce it: the first validation checks it then
