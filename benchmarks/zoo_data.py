@@ -29,6 +29,7 @@ LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 EVALUATORS = ("val_evaluator", "test_evaluator")
 TRIAL_FAKE_NUMS = 8
 TRIAL_BATCH = 2
+TTSR_DISC_SIDE = 96
 
 
 @dataclass
@@ -265,6 +266,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                 options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
     model = cfg.get("model") or {}
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
+    if disc.get("type") == "TTSRDiscriminator":  # its side: a multiple of 32 (and of 12, see the writer)
+        sizes.image = max(sizes.image, TTSR_DISC_SIDE)
+        options.append(f"model.discriminator.in_size={TTSR_DISC_SIDE}")
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
         for path, loader in loaders(cfg):  # a Resize to a fixed side (StyleGAN3's 256 px lanczos) follows it
@@ -439,7 +443,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     weights = weights or root / "weights"
     trial.options += stand_in_pretrained(cfg, weights)
     trial.env.update(write_stand_in_weights(
-        weights, perceptual_vgg19=_uses(cfg.get("model"), "PerceptualLoss"),
+        weights, perceptual_vgg19=any(_uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
         pytorch_inception=any(_has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
     return trial
 
