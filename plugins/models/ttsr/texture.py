@@ -53,10 +53,15 @@ class LTE(nn.Module):
         from torchvision.models.vgg import cfgs, make_layers
 
         self.img_normalize = ImgNormalize(pixel_range, _VGG_MEAN, tuple(s * pixel_range for s in _VGG_STD))
-        features = make_layers(cfgs["E"], batch_norm=False)
+        features = make_layers(cfgs["E"][:7], batch_norm=False)  # vgg19.features[:12], up to relu3_1
         if load_pretrained_vgg:
             state = torch.load(resolve_weights(VGG_WEIGHTS["vgg19"]), map_location="cpu", weights_only=True)
-            features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+            wanted = features.state_dict()
+            try:
+                features.load_state_dict({key: state[f"features.{key}"] for key in wanted})
+            except (KeyError, RuntimeError) as exc:
+                raise ConfigError(f"LTE: {resolve_weights(VGG_WEIGHTS['vgg19'])} is not torchvision's VGG19 state "
+                                  f"dict ({type(exc).__name__}: {str(exc)[:120]})") from None
         for index, indices in enumerate(_SLICES, start=1):
             part = nn.Sequential()
             for i in indices:
