@@ -16,6 +16,7 @@ from .masks import GetMaskedImage, LoadMask
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .facial_heatmap import GenerateFacialHeatmap
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -26,7 +27,7 @@ ALL_TRANSFORMS = (
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage,
+    LoadMask, GetMaskedImage, GenerateFacialHeatmap,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]
