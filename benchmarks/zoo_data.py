@@ -244,6 +244,17 @@ def _fixed_input(cfg: dict) -> int | None:
     return None
 
 
+def _network_minimums(cfg: dict, sizes: Sizes) -> None:
+    """Sizes the networks and metrics need: SwinIR reflect-pads its input to whole windows (at least one
+    window per side), NIQE reads two 96×96 blocks of the output."""
+    scales = [dataset_scale(cfg, loader.get("dataset") or {}) for _, loader in loaders(cfg)] or [1]
+    window = ((cfg.get("model") or {}).get("generator") or {}).get("window_size")
+    if isinstance(window, int):
+        sizes.crop = max(sizes.crop, window * max(scales))
+    if _uses([cfg.get(key) for key in EVALUATORS], "NIQE"):
+        sizes.image = max(sizes.image, -(-192 // max(min(scales), 1)))
+
+
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     """Training crops and the networks' image sides set to the trial's sizes."""
     options = []
@@ -251,6 +262,7 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
+    _network_minimums(cfg, sizes)
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
         scale = dataset_scale(cfg, dataset)
@@ -351,46 +363,6 @@ def stand_in_pretrained(cfg: dict, folder: Path) -> list[str]:
     return options
 
 
-def template_face_landmarks(image: np.ndarray) -> np.ndarray:
-    """A stand-in landmark detector (``GenerateFacialHeatmap(detector=...)``): the 68 points of the usual
-    layout (jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67) on a fixed face filling the image."""
-    height, width = image.shape[:2]
-    jaw = [(0.2 + 0.6 * i / 16, 0.55 + 0.35 * np.sin(np.pi * i / 16)) for i in range(17)]
-    brows = [(0.25 + 0.5 * i / 9, 0.35) for i in range(10)]
-    nose = [(0.5, 0.4 + 0.05 * i) for i in range(4)] + [(0.44 + 0.03 * i, 0.62) for i in range(5)]
-    eyes = [(0.3 + 0.04 * i, 0.45) for i in range(6)] + [(0.58 + 0.04 * i, 0.45) for i in range(6)]
-    mouth = [(0.38 + 0.24 * i / 19, 0.75 + 0.03 * np.sin(np.pi * i / 19)) for i in range(20)]
-    points = np.array(jaw + brows + nose + eyes + mouth, dtype=np.float64)
-    return points * np.array([width, height])
-
-
-FACE_DETECTOR = "mgx.benchmarks.zoo_data:template_face_landmarks"
-
-
-def stand_in_face_detector(cfg: dict) -> list[str]:
-    """Every ``GenerateFacialHeatmap`` of the config finds its landmarks with ``template_face_landmarks``
-    (face-alignment's networks are a download)."""
-    return [f"{path}.dataset.pipeline.{index}.detector={FACE_DETECTOR}" for path, loader in loaders(cfg)
-            for index, step in enumerate((loader.get("dataset") or {}).get("pipeline") or [])
-            if isinstance(step, dict) and step.get("type") == "GenerateFacialHeatmap"]
-
-
-def stand_in_feature_losses(cfg: dict, folder: Path) -> list[str]:
-    """``LightCNNFeatureLoss(pretrained=URL)``: random LightCNN features saved as its weights file."""
-    model = cfg.get("model") or {}
-    options = []
-    for name, value in model.items():
-        if isinstance(value, dict) and value.get("type") == "LightCNNFeatureLoss" and value.get("pretrained"):
-            from mgx.plugins.models.dic.light_cnn import LightCNNFeature
-
-            target = folder / "light_cnn_feature-random.pth"
-            if not target.exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                torch.save({"state_dict": LightCNNFeature().state_dict()}, target)
-            options.append(f"model.{name}.pretrained={target}")
-    return options
-
-
 class FakeNvidiaInception(torch.nn.Module):
     """The call signature of NVIDIA's TorchScript Inception (inception-2015-12-05.pt), tiny and random."""
 
@@ -482,7 +454,9 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
             trial.written.append(write_dataset(dataset, root, per_set))
     weights = weights or root / "weights"
     trial.options += stand_in_pretrained(cfg, weights)
-    trial.options += stand_in_feature_losses(cfg, weights) + stand_in_face_detector(cfg)
+    from mgx.benchmarks.zoo_data_faces import stand_in_face_detector, stand_in_feature_losses
+
+    trial.options += stand_in_feature_losses(cfg, weights) + stand_in_face_detector(loaders(cfg))
     trial.env.update(write_stand_in_weights(
         weights, perceptual_vgg19=any(_uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
         pytorch_inception=any(_has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
@@ -490,8 +464,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
 
 
 __all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "prepare_trial",
-           "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint", "stand_in_face_detector",
-           "stand_in_feature_losses", "stand_in_pretrained", "template_face_landmarks",
+           "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint", "stand_in_pretrained",
            "write_cifar10",
            "write_conditional_dataset", "write_dataset", "write_images", "write_pair_images",
            "write_paired_image_dataset", "write_stand_in_weights", "write_unpaired_image_dataset"]
