@@ -1,10 +1,6 @@
 """TTSR: MMagic 1.2.0's parameter counts (summed from its definitions) and state-dict keys; the search
 transformer's hard/soft attention against a float64 computation of its definition; one training step
 with every loss on (pixel_init=0); the rec config trains 2 iterations and tests through the CLI."""
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +9,7 @@ import torch
 
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
+from zoo_cli import train_and_test
 
 CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "mmagic" / "configs"
 PUBLISHED_NET = dict(type="TTSRNet", in_channels=3, out_channels=3, mid_channels=64, num_blocks=(16, 16, 8, 4))
@@ -181,24 +178,9 @@ def test_bad_arguments_name_the_field():
 
 @pytest.mark.timeout(300)
 def test_ttsr_rec_config_trains_and_tests_through_the_cli(tmp_path):
-    from mgx.benchmarks.zoo_data import Sizes, prepare_trial
-    from mgx.core.config import load_config
-
     config = CONFIGS / "ttsr" / "ttsr-rec_x4c64b16_1xb9-200k_CUFED.py"
-    trial = prepare_trial(load_config(config), tmp_path, Sizes(crop=16, image=16, count=2))
     width = ["model.generator.mid_channels=4", "model.generator.num_blocks=(1,1,1,1)",
              "model.extractor.load_pretrained_vgg=False"]
-    env = {**os.environ, **trial.env, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1"}
-
-    def mgx(*args):
-        return subprocess.run([sys.executable, "-m", "mgx.cli", *args, "--no-track", "--cfg-options", *trial.options,
-                               *width, "train_dataloader.num_workers=0", "val_dataloader.num_workers=0"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-
-    trained = mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"))
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    assert "Iter(val) [2]" in trained.stderr or "PSNR" in trained.stderr, trained.stderr[-2000:]
-    tested = mgx("run", "test", str(config), str(tmp_path / "work" / "iter_2.pth"), "--work-dir", str(tmp_path / "t"))
-    assert tested.returncode == 0, tested.stderr[-3000:]
-    metrics = json.loads((tmp_path / "t" / "test_results.json").read_text())["metrics"]
+    metrics, log = train_and_test(tmp_path, config, width)
+    assert "Iter(val) [2]" in log or "PSNR" in log, log[-2000:]
     assert np.isfinite(metrics["PSNR"]) and 0 < metrics["SSIM"] <= 1 and metrics["MAE"] >= 0, metrics

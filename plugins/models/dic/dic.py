@@ -25,10 +25,7 @@ class DIC(SRGAN):
                  gan_loss: dict | None = None, feature_loss: dict | None = None, train_cfg: dict | None = None,
                  test_cfg: dict | None = None, init_cfg: dict | None = None,
                  data_preprocessor: dict | None = None) -> None:
-        srgan_train_cfg = dict(train_cfg or {})
-        pixel_init = srgan_train_cfg.pop("pixel_init", 0)
-        if isinstance(pixel_init, bool) or not isinstance(pixel_init, int) or pixel_init < 0:
-            raise ConfigError(f"DIC: train_cfg.pixel_init must be an int ≥ 0, got {pixel_init!r}")
+        srgan_train_cfg, pixel_init = self.split_pixel_init(train_cfg, "DIC")
         super().__init__(generator, discriminator, gan_loss, pixel_loss, None, srgan_train_cfg, test_cfg, init_cfg,
                          data_preprocessor)
         self.pixel_init = pixel_init
@@ -86,11 +83,6 @@ class DIC(SRGAN):
         gen_optim.update_params(total)
         log = {key: value.detach() for key, value in losses.items()}
         if self.disc_repeat and full:
-            disc_optim, fake = optim["discriminator"], images[-1].detach().float()
-            for _ in range(self.disc_repeat):
-                with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake, gt)
-                disc_optim.update_params(d_losses["loss_d_real"] + d_losses["loss_d_fake"])
-            log.update({key: value.detach() for key, value in d_losses.items()})
+            log.update(self.update_discriminator(optim["discriminator"], images[-1].detach(), gt))
         self.step_counter += 1
         return log

@@ -34,10 +34,7 @@ class TTSR(SRGAN):
                  data_preprocessor: dict | None = None) -> None:
         # pixel_init is TTSR's own; SRGAN checks the rest (disc_steps and disc_init_steps are accepted and,
         # as in MMagic, unused)
-        srgan_train_cfg = dict(train_cfg or {})
-        pixel_init = srgan_train_cfg.pop("pixel_init", 0)
-        if isinstance(pixel_init, bool) or not isinstance(pixel_init, int) or pixel_init < 0:
-            raise ConfigError(f"TTSR: train_cfg.pixel_init must be an int ≥ 0, got {pixel_init!r}")
+        srgan_train_cfg, pixel_init = self.split_pixel_init(train_cfg, "TTSR")
         super().__init__(generator, discriminator, gan_loss, pixel_loss, perceptual_loss, srgan_train_cfg,
                          test_cfg, init_cfg, data_preprocessor)
         if self.tile_size is not None:
@@ -138,11 +135,6 @@ class TTSR(SRGAN):
             ext_optim.zero_grad()
         log = {key: value.detach() for key, value in losses.items()}
         if self.disc_repeat and full:
-            disc_optim, fake = optim["discriminator"], output.detach().float()
-            for _ in range(self.disc_repeat):
-                with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake, gt)
-                disc_optim.update_params(d_losses["loss_d_real"] + d_losses["loss_d_fake"])
-            log.update({key: value.detach() for key, value in d_losses.items()})
+            log.update(self.update_discriminator(optim["discriminator"], output.detach(), gt))
         self.step_counter += 1
         return log
