@@ -1,14 +1,13 @@
 """Train an MMagic config 2 iterations and test its checkpoint through the CLI, on the synthetic data
-``benchmarks/zoo_data.py`` writes (with its stand-ins for downloaded parts); only sizes and widths
+``benchmarks/zoo_data/`` writes (with its stand-ins for downloaded parts); only sizes and widths
 are overridden. For the families' CI runs (test_dic.py, test_ttsr.py)."""
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from mgx.benchmarks.zoo_data import Sizes, prepare_trial
 from mgx.core.config import load_config
+from mgx_subprocess import run_mgx
 
 
 def train_and_test(tmp_path: Path, config: Path, width: list[str]) -> tuple[dict, str]:
@@ -17,9 +16,8 @@ def train_and_test(tmp_path: Path, config: Path, width: list[str]) -> tuple[dict
     env = {**os.environ, **trial.env, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1"}
 
     def mgx(*args):
-        return subprocess.run([sys.executable, "-m", "mgx.cli", *args, "--no-track", "--cfg-options", *trial.options,
-                               *width, "train_dataloader.num_workers=0", "val_dataloader.num_workers=0"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        return run_mgx(*args, "--no-track", "--cfg-options", *trial.options, *width, "train_dataloader.num_workers=0",
+                       "val_dataloader.num_workers=0", cwd=tmp_path, env=env)
 
     trained = mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"))
     assert trained.returncode == 0, trained.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""Stand-ins for DIC's downloaded parts in zoo trials (see zoo_data.py): a landmark "detector" that
+"""Stand-ins for DIC's downloaded parts in zoo trials: a landmark "detector" that
 places the usual 68 points on a fixed face, and random LightCNN weights for ``LightCNNFeatureLoss``."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def template_face_landmarks(image: np.ndarray) -> np.ndarray:
     return points * np.array([width, height])
 
 
-FACE_DETECTOR = "mgx.benchmarks.zoo_data_faces:template_face_landmarks"
+FACE_DETECTOR = "mgx.benchmarks.zoo_data.faces:template_face_landmarks"
 
 
 def stand_in_face_detector(loaders: Iterable[tuple[str, dict]]) -> list[str]:
