@@ -24,7 +24,10 @@ def loaders(cfg: dict) -> Iterator[tuple[str, dict]]:
 
 def dataset_scale(cfg: dict, dataset: dict) -> int:
     """The super-resolution scale of a dataset: SetValues(scale=...) in its pipeline, the config's
-    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names."""
+    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names (1 for frames
+    already upsampled to the output size: TOFlow's ``BIx4up_direct``)."""
+    if any("up_direct" in folder for folder in prefixes(dataset).values()):
+        return 1
     for step in dataset.get("pipeline") or []:
         if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
             return step["dictionary"]["scale"]
@@ -68,6 +71,25 @@ def _network_minimums(cfg: dict, sizes: Sizes) -> list[str]:
         sizes.image = max(sizes.image, TTSR_DISC_SIDE)
         return [f"model.discriminator.in_size={TTSR_DISC_SIDE}"]
     return []
+def _load_key_prefix(path: str, dataset: dict) -> list[str]:
+    """A BasicImageDataset whose one ``data_prefix`` field is not the key its ``LoadImageFromFile`` reads
+    (MMagic's MSPIE val/test loaders: ``gt`` listed, ``img`` loaded; MMagic stops at that too): the
+    data path renamed to the loaded key."""
+    named = dataset.get("data_prefix")
+    keys = [step.get("key") for step in dataset.get("pipeline") or []
+            if isinstance(step, dict) and step.get("type") == "LoadImageFromFile"]
+    if dataset.get("type") != "BasicImageDataset" or not isinstance(named, dict) or len(named) != 1 \
+            or len(keys) != 1 or keys[0] in named:
+        return []
+    return [f"{path}.dataset.data_prefix=dict({keys[0]}={next(iter(named.values()))!r})"]
+
+
+AOT_MIN_SIDE = 48
+
+
+def _uses_aot_blocks(cfg: dict) -> bool:
+    neck = ((cfg.get("model") or {}).get("encdec") or {}).get("dilation_neck") or {}
+    return isinstance(neck, dict) and neck.get("type") == "AOTBlockNeck"
 
 
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
@@ -78,6 +100,8 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     if fixed:
         sizes.crop = fixed
     options += _network_minimums(cfg, sizes)
+    if _uses_aot_blocks(cfg):  # their 8-dilated reflection padding needs feature maps over 8 px at 1/4 size
+        sizes.image = max(sizes.image, AOT_MIN_SIDE)
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
         scale = dataset_scale(cfg, dataset)
@@ -91,7 +115,12 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                 sizes.crop = max(sizes.crop, patch * int(-(-float(step["scale_max"]) // 1)))
             elif isinstance(step, dict) and "sample_quantity" in step:  # LIIF: query pixels of the GT patch
                 options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
+        if dataset.get("type") == "SinGANDataset":  # the pyramid's bounds follow the written image
+            options += [f"{path}.dataset.min_size={sizes.image}", f"{path}.dataset.max_size={2 * sizes.image + 8}"]
+        options += _load_key_prefix(path, dataset)
     model = cfg.get("model") or {}
+    if "num_upblocks" in (model.get("train_settings") or {}):  # MSPIE: reals are (4 + s)·2^num_upblocks px
+        options.append(f"model.train_settings.num_upblocks={max(sizes.image.bit_length() - 3, 0)}")
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
@@ -102,7 +131,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
-    return options
+    from .matting import matting_size_options  # (it reads the loaders through this module)
+
+    return options + matting_size_options(cfg, sizes)
 
 
 def _crops(pipeline: list) -> bool:
@@ -136,7 +167,7 @@ def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> li
         if step.get("type") == "Resize" and isinstance(step.get("scale"), (list, tuple)):
             resized = side + 4 if training and _crops(pipeline[index + 1:]) else side
             options.append(f"{here}.scale=({resized},{resized})")
-        elif step.get("type") in ("Crop", "FixedCrop") and "crop_size" in step:
+        elif step.get("type") in ("Crop", "FixedCrop", "RandomResizedCrop") and "crop_size" in step:
             options.append(f"{here}.crop_size=({side},{side})")
         elif step.get("type") == "LoadMask" and isinstance(step.get("mask_config"), dict) \
                 and step.get("mask_mode", "bbox") != "set":

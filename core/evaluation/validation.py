@@ -159,10 +159,10 @@ class Validator:
                 elif self.eval_sets:
                     batch = to_device(next(iter(self.eval_sets[0].loader)), self.device)
                     outputs = self.model.val_step(batch)
-                    if "pred_img" in outputs:
+                    if hasattr(self.model, "grid_columns"):  # the model's own columns, e.g. translation: input /
+                        grid = columns_grid(self.model.grid_columns(batch, outputs))  # translation / target
+                    elif "pred_img" in outputs:
                         grid = paired_grid(batch, outputs)
-                    elif hasattr(self.model, "grid_columns"):  # e.g. translation: input / translation / target
-                        grid = columns_grid(self.model.grid_columns(batch, outputs))
                     else:
                         return None
                 else:
