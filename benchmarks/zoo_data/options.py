@@ -47,6 +47,30 @@ def _fixed_input(cfg: dict) -> int | None:
     return None
 
 
+TTSR_DISC_SIDE = 96  # TTSRDiscriminator's side: a multiple of 32 (and of 12, as the image writer rounds)
+
+
+def _network_minimums(cfg: dict, sizes: Sizes) -> list[str]:
+    """Sizes the networks and metrics need: SwinIR reflect-pads its input to whole windows (at least one
+    window per side), NIQE reads two 96×96 blocks of the output, LIIF's ×30 test leaves pixels inside
+    its 30-px crop_border, TTSRDiscriminator takes a multiple of 32."""
+    scales = [dataset_scale(cfg, loader.get("dataset") or {}) for _, loader in loaders(cfg)] or [1]
+    model = cfg.get("model") or {}
+    window = (model.get("generator") or {}).get("window_size")
+    if isinstance(window, int):
+        sizes.crop = max(sizes.crop, window * max(scales))
+    from .stand_ins import uses
+
+    if uses([cfg.get(key) for key in EVALUATORS], "NIQE"):
+        sizes.image = max(sizes.image, -(-192 // max(min(scales), 1)))
+    for _, loader in loaders(cfg):  # LIIF's tests down-sample by up to 30 and crop that border from the output
+        for step in (loader.get("dataset") or {}).get("pipeline") or []:
+            if isinstance(step, dict) and step.get("type") == "RandomDownSampling" and "patch_size" not in step:
+                sizes.image = max(sizes.image, 4 * int(-(-float(step.get("scale_max", 4)) // 1)))
+    if (model.get("discriminator") or {}).get("type") == "TTSRDiscriminator":
+        sizes.image = max(sizes.image, TTSR_DISC_SIDE)
+        return [f"model.discriminator.in_size={TTSR_DISC_SIDE}"]
+    return []
 def _load_key_prefix(path: str, dataset: dict) -> list[str]:
     """A BasicImageDataset whose one ``data_prefix`` field is not the key its ``LoadImageFromFile`` reads
     (MMagic's MSPIE val/test loaders: ``gt`` listed, ``img`` loaded; MMagic stops at that too): the
@@ -75,6 +99,7 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
+    options += _network_minimums(cfg, sizes)
     if _uses_aot_blocks(cfg):  # their 8-dilated reflection padding needs feature maps over 8 px at 1/4 size
         sizes.image = max(sizes.image, AOT_MIN_SIDE)
     for path, loader in loaders(cfg):

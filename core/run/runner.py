@@ -174,6 +174,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
     validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
                           seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
+    _resolve_save_best(policy, eval_sets, session.logger if setup.rank == 0 else None)
     preflight.check_run(model, eval_sets=eval_sets, evaluator_field="val_evaluator",
                         eval_loader_field="val_dataloader", loader_fields={"train_dataloader": loader},
                         save_best=policy.save_best)
@@ -187,6 +188,17 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     if resume is not None:
         trainer.restore_session_state(start.state.session)
     return trainer, eval_sets
+
+
+def _resolve_save_best(policy: CheckpointPolicy, eval_sets: list, logger: Any) -> None:
+    """``save_best='PSNR'`` with metrics logging ``McMaster/PSNR`` keeps that key (see
+    ``preflight.resolve_save_best``), and says so."""
+    resolved = preflight.resolve_save_best(policy.save_best, eval_sets)
+    if resolved != policy.save_best:
+        if logger is not None:
+            logger.info(f"default_hooks.checkpoint.save_best={policy.save_best!r} is no metric key; it is taken "
+                        f"as {resolved!r}, the only key ending in '/{policy.save_best}'")
+        policy.save_best = resolved
 
 
 def _open_training_run(session: RunSession, start: StartPoint, policy: CheckpointPolicy, eval_sets: list,

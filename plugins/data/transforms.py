@@ -22,6 +22,7 @@ from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .facial_heatmap import GenerateFacialHeatmap
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -32,7 +33,7 @@ ALL_TRANSFORMS = (
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
+    LoadMask, GetMaskedImage, GenerateFacialHeatmap, RandomResizedCrop, RandomRotation, ColorJitter,
     InstanceCrop,
     GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
     MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,

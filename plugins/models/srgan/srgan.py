@@ -135,12 +135,25 @@ class SRGAN(BaseEditModel):
                 fake = self.generator(lq)
             self._check_sizes(fake, gt, lq)
         if self.disc_repeat:
-            disc_optim = optim["discriminator"]
-            for _ in range(self.disc_repeat):
-                with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake.float(), targets[2])
-                    d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
-                disc_optim.update_params(d_total)
-            log.update({key: value.detach() for key, value in d_losses.items()})
+            log.update(self.update_discriminator(optim["discriminator"], fake, targets[2]))
         self.step_counter += 1
         return log
+
+    def update_discriminator(self, disc_optim, fake: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``disc_repeat`` updates on real/fake GAN losses; the last update's losses, detached."""
+        for _ in range(self.disc_repeat):
+            with disc_optim.optim_context(self.discriminator):
+                d_losses = self.discriminator_losses(fake.float(), gt)
+                d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
+            disc_optim.update_params(d_total)
+        return {key: value.detach() for key, value in d_losses.items()}
+
+    @staticmethod
+    def split_pixel_init(train_cfg: dict | None, who: str) -> tuple[dict, int]:
+        """(train_cfg without ``pixel_init``, pixel_init): DIC's and TTSR's first iteration of the
+        perceptual/GAN terms (SRGAN checks the rest of train_cfg)."""
+        rest = dict(train_cfg or {})
+        pixel_init = rest.pop("pixel_init", 0)
+        if isinstance(pixel_init, bool) or not isinstance(pixel_init, int) or pixel_init < 0:
+            raise ConfigError(f"{who}: train_cfg.pixel_init must be an int ≥ 0, got {pixel_init!r}")
+        return rest, pixel_init
