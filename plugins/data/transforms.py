@@ -16,6 +16,7 @@ from .masks import GetMaskedImage, LoadMask
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .video_compression import RandomVideoCompression
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -24,7 +25,7 @@ ALL_TRANSFORMS = (
     Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
-    DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    DegradationsWithShuffle, RandomVideoCompression, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
     LoadMask, GetMaskedImage,
 )

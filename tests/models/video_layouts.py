@@ -72,3 +72,16 @@ def write_video_layouts(root: Path, frames: int = 3, size: int = 32) -> None:
     for clip in ("archpeople", "auditorium"):
         write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BDx4" / clip],
                    [f"{i:04d}.png" for i in range(frames)], size)
+
+
+def write_real_basicvsr_layouts(root: Path, frames: int = 3, size: int = 32, lq_size: int = 32) -> None:
+    """RealBasicVSR's three sets: data/REDS/train_sharp_sub (GT clips only: the pipeline degrades them),
+    data/UDM10 (GT and BIx4, frames 0000.png, ...) and data/VideoLQ (low-quality clips of ``lq_size``² as
+    both input and 'gt', frames 00000000.png, ...: NIQE needs outputs of at least 96 pixels)."""
+    rng = np.random.default_rng(2)
+    data = root / "data"
+    for clip in ("000", "001"):
+        write_clip(rng, data / "REDS/train_sharp_sub" / clip, [], [f"{i:08d}.png" for i in range(frames)], size)
+        write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BIx4" / clip], [f"{i:04d}.png" for i in range(frames)],
+                   size)
+        write_clip(rng, data / "VideoLQ" / clip, [], [f"{i:08d}.png" for i in range(frames)], lq_size)
