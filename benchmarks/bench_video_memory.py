@@ -123,7 +123,8 @@ def main() -> None:
                                           str(root / f"work_{frames}")], env, root)
             psnr = [line for line in log.splitlines() if "Test  PSNR" in line]
             results[frames] = mib
-            print(f"{frames:5d} frames: peak RSS {mib:8.1f} MiB  ({seconds:6.1f} s)  {psnr[-1].split('Test  ')[-1] if psnr else ''}")
+            scores = psnr[-1].split("Test  ")[-1] if psnr else ""
+            print(f"{frames:5d} frames: peak RSS {mib:8.1f} MiB  ({seconds:6.1f} s)  {scores}")
         if len(results) >= 2:
             low, high = min(results), max(results)
             ratio = results[high] / results[low]

@@ -11,8 +11,8 @@ GIF_FPS = 8
 
 
 def clip_rows(batch: dict, outputs: dict) -> Any:
-    """T×C×H×(k·W) rows [input, prediction, ground truth] in [0, 255] for the first clip, or None when the
-    predictions are not clips (N×T×C×H×W)."""
+    """T×C×H×(k·W) rows [input, prediction, ground truth (when one of the prediction's size)] in [0, 255] for
+    the first clip, or None when the predictions are not clips (N×T×C×H×W)."""
     import torch
     from torch.nn import functional as F
 
@@ -24,6 +24,8 @@ def clip_rows(batch: dict, outputs: dict) -> Any:
     columns = []
     lq = batch.get("lq_img", batch.get("inputs"))
     gt = outputs.get("gt_img", batch.get("gt_img"))
+    if isinstance(gt, torch.Tensor) and tuple(gt.shape[-2:]) != size:
+        gt = None  # not a ground truth of the output (MMagic's VideoLQ gives the input as 'gt')
     for images in (lq, pred, gt):
         if images is pred:
             columns.append(pred)

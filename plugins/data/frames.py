@@ -41,11 +41,11 @@ class BasicFramesDataset(PipelineDataset):
     frame files, as Vimeo-90K configs do; ``filename_tmpl`` maps a field to the
     template of those file names.
 
-    ``max_seq_len`` (mgx's, for evaluating long clips in bounded memory, like the ``max_seq_len`` of MMagic's
-    video inferencer): each whole clip becomes consecutive samples of at most that many frames (a last
-    single frame joins the chunk before it), with ``frame_offset`` and ``clip_frames``, so the loader, the model, the metrics and the sample grid hold one
-    chunk at a time; recurrent models then propagate within a chunk only (docs/models.md), and the video
-    metrics still count each clip once.
+    ``max_seq_len`` (mgx's, for evaluating long clips in bounded memory, like the ``max_seq_len`` of
+    MMagic's video inferencer): each whole clip becomes consecutive samples of at most that many frames
+    (a last single frame joins the chunk before it), with ``frame_offset`` and ``clip_frames``, so the
+    loader, the model, the metrics and the sample grid hold one chunk at a time; recurrent models then
+    propagate within a chunk only (docs/models.md), and the video metrics still count each clip once.
     """
 
     METAINFO = dict(dataset_type="base_edit_dataset", task_name="editing")

@@ -92,8 +92,8 @@ class RandomVideoCompression(RandomDegradation):
 
         unknown = [c for c in codecs if c not in av.codecs_available]
         if unknown:
-            raise ConfigError(f"{who}: codec(s) {unknown} are not in this PyAV build (it has e.g. "
-                              f"{sorted(c for c in ('libx264', 'h264', 'mpeg4', 'libvpx') if c in av.codecs_available)})")
+            known = sorted(c for c in ("libx264", "h264", "mpeg4", "libvpx") if c in av.codecs_available)
+            raise ConfigError(f"{who}: codec(s) {unknown} are not in this PyAV build (it has e.g. {known})")
         logging.getLogger("libav").setLevel(logging.CRITICAL)  # the encoders' chatter, as MMagic silences it
         self.params = dict(params)
         self.probabilities = np.asarray(probs, dtype=np.float64) / float(np.sum(probs))

@@ -18,7 +18,8 @@ class NIQE(BaseMetric):
     """Mean NIQE over images of ``outputs[key]`` (or ``batch[key]`` with ``is_predicted=False``).
 
     Images are N×C×H×W (``input_order='CHW'``) or N×H×W×C (``'HWC'``) in [0, 255]
-    RGB (clips N×T×C×H×W count once each, the mean over their frames: clips.py); ``convert_to`` 'y' (BT.601 luma, MATLAB's) or 'gray' makes them one
+    RGB; clips N×T×C×H×W count once each, the mean over their frames (clips.py).
+    ``convert_to`` 'y' (BT.601 luma, MATLAB's) or 'gray' makes them one
     channel, rounded as the authors' code does, after ``crop_border``. They must
     be at least 96×96 (NIQE's block).
     """
