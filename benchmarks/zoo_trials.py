@@ -11,10 +11,13 @@ first line of the error) and the summary rows for docs/zoo.md.
     python benchmarks/zoo_trials.py --family srcnn --family edsr
     python benchmarks/zoo_trials.py --all --timeout 1200 --json results.json
     python benchmarks/zoo_trials.py --family swinir --configs-dir /work/mmagic/src/mmagic/.mim/configs
+    python benchmarks/zoo_trials.py --family biggan --family cyclegan --fast --tiny   # seconds per config
 
 The configs come from ``--configs-dir``, else the MMagic 1.2.0 wheel fetched once with
 ``pip download --no-deps mmagic==1.2.0`` into ``$MGX_TEST_CACHE`` (as tests/mmagic/test_corpus.py
-does). Run it with ``OMP_NUM_THREADS=1`` on a shared machine; ``--fast`` uses smaller images.
+does). Run it with ``OMP_NUM_THREADS=1`` on a shared machine; ``--fast`` uses smaller images and
+``--tiny`` tiny network widths (``zoo_data/widths.py``: the layout kept, the channels cut — beyond what
+a user changes, so a --tiny row says mgx reads, builds, trains and tests the config, not at its width).
 """
 from __future__ import annotations
 
@@ -107,17 +110,24 @@ def _last_checkpoint(work: Path) -> Path | None:
     return checkpoints[-1] if checkpoints else (sorted(work.glob("epoch_*.pth")) or [None])[-1]
 
 
-def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool, weights: Path) -> Result:
+def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool, weights: Path,
+              tiny: bool = False) -> Result:
     """Train 2 iterations and test the last checkpoint of ``config`` in a fresh folder under ``root``."""
-    from mgx.benchmarks.zoo_data import NoWriter, Sizes, prepare_trial
-    from mgx.core.config import load_config
+    from mgx.benchmarks.zoo_data import NoWriter, Sizes, image_side, prepare_trial, tiny_options
+    from mgx.core.config import load_config, to_plain
 
     result = Result(family, str(config.relative_to(config.parents[1])))
     start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix=f"{config.stem[:40]}-", dir=root))
     try:
         sizes = Sizes(crop=16, image=16, count=2) if fast else Sizes()
-        trial = prepare_trial(load_config(config), folder, sizes, weights=weights)
+        cfg, widths = load_config(config), []
+        if tiny:  # the layout kept, the channels cut: the config's own widths would take minutes per config
+            sizes.image = image_side(to_plain(cfg), sizes.image)
+            widths = tiny_options(to_plain(cfg), sizes.image)
+            cfg = load_config(config, widths)
+        trial = prepare_trial(cfg, folder, sizes, weights=weights)
+        trial.options = widths + trial.options
     except NoWriter as exc:
         result.error = str(exc)
         return result
@@ -169,6 +179,8 @@ def table_row(r: Result) -> str:
 
 def summary_row(family: str, results: list[Result], command: str) -> str:
     passed = sum(r.train is not False and r.test for r in results)
+    if not results:
+        return f"| {family} | 0 | no config tried (--match/--limit) | `{command}` |"
     status = (f"trains+tests with data paths only ({passed}/{len(results)})" if passed == len(results)
               else f"{passed}/{len(results)} train+test")
     return f"| {family} | {len(results)} | {status} | `{command}` |"
@@ -181,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs-dir", type=Path, help="MMagic's configs folder (default: the wheel's, cached)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per config (train + test)")
     parser.add_argument("--fast", action="store_true", help="smaller images and datasets (CI)")
+    parser.add_argument("--tiny", action="store_true", help="tiny network widths where zoo_data/widths.py has them")
     parser.add_argument("--limit", type=int, help="at most this many configs per family")
     parser.add_argument("--match", help="only configs whose file name contains this")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -204,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n### {family}\n\n{TABLE_HEADER}", flush=True)
             results = []
             for path in configs:  # (each row as it comes: a family may take an hour)
-                results.append(run_trial(path, Path(scratch), family, args.timeout, args.fast, weights))
+                results.append(run_trial(path, Path(scratch), family, args.timeout, args.fast, weights, args.tiny))
                 print(table_row(results[-1]), flush=True)
             everything += results
-            command = f"python benchmarks/zoo_trials.py --family {family}" + (" --fast" if args.fast else "")
+            command = f"python benchmarks/zoo_trials.py --family {family}" + (" --fast" if args.fast else "") + (
+                " --tiny" if args.tiny else "")
             summaries.append(summary_row(family, results, command))
     print("\n| family | configs | status in mgx | checked with |\n|---|---|---|---|")
     print("\n".join(summaries))

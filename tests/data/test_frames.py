@@ -1,20 +1,18 @@
-"""BasicFramesDataset on MMagic's folder layouts (written by tests/models/video_layouts.py) and the frame
+"""BasicFramesDataset on MMagic's folder layouts (written by benchmarks/zoo_data/frames.py) and the frame
 transforms: the paths and lengths MMagic's dataset and index generators give."""
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data.frames import write_video_layouts
 from mgx.core.errors import ConfigError
 from mgx.plugins.data.formatting import PackInputs
 from mgx.plugins.data.frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding,
                                                GenerateSegmentIndices, MirrorSequence, TemporalReverse)
 from mgx.plugins.data.frames import BasicFramesDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-from video_layouts import write_video_layouts  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """BasicVSR / BasicVSR++: flow warping and deformable alignment against float64 computations of their
 definitions, MMagic's state-dict keys, the fix_iter schedule, and MMagic's configs through the CLI on
-synthetic clips in MMagic's folder layouts (tests/models/video_layouts.py)."""
+synthetic clips in MMagic's folder layouts (benchmarks/zoo_data/frames.py)."""
 import itertools
 import shutil
 import json
@@ -20,7 +20,7 @@ from mgx.plugins.models.ops.flow import SPyNet, flow_warp
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_editors_resume import _same  # noqa: E402
-from video_layouts import write_decompression_clips, write_video_layouts  # noqa: E402
+from mgx.benchmarks.zoo_data.frames import write_decompression_clips, write_video_layouts
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "tests" / "mmagic" / "configs"

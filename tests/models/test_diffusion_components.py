@@ -10,8 +10,7 @@ import torch
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from diffusion_tiny import UNET, build_tiny_pipeline  # noqa: E402
-
+from mgx.benchmarks.zoo_data.diffusion import UNET, build_tiny_pipeline  # noqa: E402
 from mgx.core.errors import ConfigError  # noqa: E402
 from mgx.core.plugins import PluginManager  # noqa: E402
 from mgx.core.registry import build  # noqa: E402
@@ -131,7 +130,7 @@ def test_prior_preservation_adds_the_class_loss(pipeline_dir):
 def test_clip_score_matches_its_float64_definition(tmp_path):
     from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
-    from diffusion_tiny import write_tokenizer_files
+    from mgx.benchmarks.zoo_data.diffusion import write_tokenizer_files
     from mgx.core.evaluation import MetricContext
     from mgx.plugins.metrics.clip_score import CLIP_MEAN, CLIP_STD
 

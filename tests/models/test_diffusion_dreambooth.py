@@ -36,7 +36,7 @@ def _write_digits(folder: Path) -> None:
 @pytest.mark.timeout(600)
 def test_dreambooth_lora_config_trains_and_samples_its_prompts(tmp_path):
     pytest.importorskip("diffusers")
-    from diffusion_tiny import build_tiny_pipeline, model_path_options
+    from mgx.benchmarks.zoo_data.diffusion import build_tiny_pipeline, model_path_options
 
     paths = model_path_options(build_tiny_pipeline(tmp_path / "tiny_sd"))
     _write_digits(tmp_path / "data" / "dreambooth" / "imgs")  # the config's data_root/concept_dir

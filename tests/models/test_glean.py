@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data import Sizes, write_config_data
+from mgx.benchmarks.zoo_data.stand_ins import write_random_vgg
 from mgx.core.config import load_config
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.registry import build
 from mgx.plugins.models.glean.glean_styleganv2 import GLEANStyleGANv2
-from restoration_layout import random_vgg_weights, run_mgx, write_dataset_folders
+from mgx_subprocess import run_mgx
 from test_stylegan2_mmagic import mmagic_discriminator_shapes, mmagic_generator_shapes
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "glean"
@@ -123,8 +125,8 @@ def test_mmagic_glean_config_trains_and_tests(tmp_path):
     from mgx.plugins.models.stylegan2 import StyleGAN2Discriminator, StyleGANv2Generator
 
     config = CONFIGS / "glean_x8_2xb8_cat.py"
-    write_dataset_folders(load_config(config), tmp_path, size=32, lq_scale=4)
-    vgg_file = random_vgg_weights(tmp_path / "vgg16-random.pth", "vgg16")
+    write_config_data(load_config(config), tmp_path, Sizes(crop=32, image=32, count=1, scale=4))
+    vgg_file = write_random_vgg(tmp_path / "vgg16-random.pth", "vgg16")
     bank, disc = StyleGANv2Generator(32, 8, channel_max=8), StyleGAN2Discriminator(32, channel_max=8)
     stylegan = tmp_path / "stylegan2-tiny.pth"  # the pretrained StyleGAN2 both init_cfg entries name
     torch.save({"state_dict": {**{f"generator_ema.{k}": v for k, v in bank.state_dict().items()},

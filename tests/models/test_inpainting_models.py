@@ -4,12 +4,13 @@ load_from, Global&Local's three-phase schedule, and one config per family throug
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+from mgx.core.config import load_config
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.engine.optim import build_optim_wrappers
 from mgx.core.registry import build
 
 from gan_zoo_helpers import CONFIGS, train_and_test
-from inpainting_helpers import inpainting_options, write_celeba_layout, write_places_layout
 
 CPU = torch.device("cpu")
 BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -67,8 +68,6 @@ def mmagic_gl_keys():
 
 
 def config_model(path, **train_cfg):
-    from mgx.core.config import load_config
-
     cfg = load_config(str(path))["model"]
     cfg["train_cfg"] = dict(cfg.get("train_cfg") or {}, **train_cfg)
     return cfg
@@ -137,21 +136,22 @@ def test_gl_schedule_trains_generator_then_disc_then_both():
     torch.testing.assert_close(outputs["pred_img"][~hole], batch["inputs"][~hole], atol=1e-3, rtol=0)
 
 
-@pytest.mark.parametrize("config,layout,mask_config,options", [
-    ("global_local/gl_8xb12_celeba-256x256.py", write_celeba_layout,
-     dict(max_bbox_shape=(12, 12), max_bbox_delta=4, min_margin=2, img_shape=(32, 32)),
+@pytest.mark.parametrize("config,options", [
+    ("global_local/gl_8xb12_celeba-256x256.py",
      ["model.disc.global_disc_cfg.fc_in_channels=512", "model.disc.local_disc_cfg.fc_in_channels=512",
       "model.train_cfg.local_size=(16,16)", "model.train_cfg.iter_tc=0", "model.train_cfg.iter_td=0"]),
-    ("partial_conv/pconv_stage2_4xb2_places-256x256.py", write_places_layout,
-     dict(num_vertices=(4, 10), max_angle=6.0, length_range=(3, 16), brush_width=(2, 6),
-          area_ratio_range=(0.15, 0.65), img_shape=(32, 32)),
+    ("partial_conv/pconv_stage2_4xb2_places-256x256.py",
      ["model.encdec.encoder.num_layers=5", "model.encdec.decoder.num_layers=5",
       "model.loss_composed_percep.pretrained=None"]),
 ])
-def test_mmagic_config_trains_and_tests(config, layout, mask_config, options, tmp_path, monkeypatch):
-    # sizes only (32 px: LoadMask's shapes, crop, resize; the fc / U-Net depth that follow from the size), no
-    # VGG download (pretrained=None), and the evaluator list wrapped in the Evaluator form mgx reads
-    data = layout(tmp_path / "data")
-    metrics = train_and_test(CONFIGS / config, tmp_path, inpainting_options(data, mask_config) + options + [
+def test_mmagic_config_trains_and_tests(config, options, tmp_path, monkeypatch):
+    # the trial's data and sizes (32 px: LoadMask's shapes, crop, resize; benchmarks/zoo_data), the fc / U-Net
+    # depth that follow from the size, no VGG download (pretrained=None), no loader worker processes
+    trial = prepare_trial(load_config(CONFIGS / config), tmp_path, Sizes(crop=32, image=32, count=3))
+    for name, value in trial.env.items():
+        monkeypatch.setenv(name, value)
+    workers = [f"{loader}.{key}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
+               for key in ("num_workers=0", "persistent_workers=False")]
+    metrics = train_and_test(CONFIGS / config, tmp_path, trial.options + options + workers + [
         f"val_evaluator={EVALUATOR}", f"test_evaluator={EVALUATOR}"], monkeypatch)
     assert set(metrics) == {"MAE", "PSNR", "SSIM"} and all(v == v for v in metrics.values())

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data import Sizes, write_config_data
 from mgx.core.config import load_config
 from mgx.plugins.models.losses import PSNRLoss
 from mgx.plugins.models.nafnet.nafnet_net import NAFAvgPool2d, NAFBlock, NAFNet, NAFNetLocal
-from restoration_layout import run_mgx, write_dataset_folders
+from mgx_subprocess import run_mgx
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "nafnet"
 
@@ -104,7 +105,7 @@ def test_psnr_loss_matches_float64_definition():
 def test_mmagic_nafnet_local_config_trains_and_tests(tmp_path):
     config = CONFIGS / "nafnet_c64eb11128mb1db1111_8xb8-lr1e-3-400k_gopro.py"
     cfg = load_config(config)
-    write_dataset_folders(cfg, tmp_path, size=32)
+    write_config_data(cfg, tmp_path, Sizes(crop=32, image=32, count=1))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1"}
     tiny = [f"model.generator.{key}={value!r}".replace(" ", "") for key, value in TINY.items() if key != "img_channels"]
     # MMagic's list form of one evaluator, written as mgx's Evaluator until mgx reads the list form

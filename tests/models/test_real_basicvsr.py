@@ -17,6 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
+from mgx.benchmarks.zoo_data.frames import write_real_basicvsr_layouts
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
@@ -26,9 +27,8 @@ from mgx.plugins.models.ops.flow import SPyNet
 from mgx.plugins.models.real_basicvsr.real_basicvsr_net import RealBasicVSRNet
 
 sys.path.insert(0, str(Path(__file__).parent))
-from restoration_layout import run_mgx  # noqa: E402
+from mgx_subprocess import run_mgx  # noqa: E402
 from test_basicvsr import _resblocks_keys, mmagic_basicvsr_keys  # noqa: E402
-from video_layouts import write_real_basicvsr_layouts  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "real_basicvsr"
 PREPROCESSOR = dict(type="DataPreprocessor", mean=[0.0] * 3, std=[255.0] * 3)

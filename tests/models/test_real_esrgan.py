@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data import Sizes, write_config_data
+from mgx.benchmarks.zoo_data.stand_ins import write_random_vgg
 from mgx.core.config import load_config
 from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.models.base_models.ema_hook import ExponentialMovingAverageHook
 from mgx.plugins.models.real_esrgan.unet_disc import UNetDiscriminatorWithSpectralNorm
-from restoration_layout import random_vgg_weights, run_mgx, write_dataset_folders
+from mgx_subprocess import run_mgx
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "real_esrgan"
 TINY_RRDB = dict(type="RRDBNet", in_channels=3, out_channels=3, mid_channels=4, num_blocks=1, growth_channels=4,
@@ -137,8 +139,8 @@ def test_evaluation_runs_the_ema_generator():
 
 def test_mmagic_real_esrgan_config_trains_and_tests(tmp_path):
     config = CONFIGS / "realesrgan_c64b23g32_4xb12-lr1e-4-400k_df2k-ost.py"
-    write_dataset_folders(load_config(config), tmp_path, size=32, lq_scale=4)
-    vgg_file = random_vgg_weights(tmp_path / "vgg19-random.pth", "vgg19")
+    write_config_data(load_config(config), tmp_path, Sizes(crop=32, image=32, count=1, scale=4))
+    vgg_file = write_random_vgg(tmp_path / "vgg19-random.pth", "vgg19")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MGX_OFFLINE": "1", "MGX_VGG19_TORCHVISION_PATH": str(vgg_file)}
     tiny = ["model.generator.mid_channels=4", "model.generator.num_blocks=1", "model.generator.growth_channels=4",
             "model.discriminator.mid_channels=4"]

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
+from mgx.benchmarks.zoo_data import Sizes, write_config_data
 from mgx.core.config import load_config
 from mgx.plugins.models.ops.channel_attention import ChannelLayerNorm, transposed_attention
 from mgx.plugins.models.restormer.restormer_net import Downsample, Restormer, Upsample
-from restoration_layout import run_mgx, write_dataset_folders
+from mgx_subprocess import run_mgx
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "restormer"
 
@@ -156,7 +157,7 @@ def _evaluator_options(cfg) -> list[str]:
 @pytest.mark.parametrize("config", ["restormer_official_dpdd-dual.py"])  # the others: benchmarks/zoo_trials.py
 def test_mmagic_restormer_config_tests_an_mmagic_checkpoint(config, tmp_path):
     cfg = load_config(CONFIGS / config)
-    write_dataset_folders(cfg, tmp_path)
+    write_config_data(cfg, tmp_path, Sizes(crop=24, image=24, count=1))
     arguments = {k: v for k, v in cfg.model.generator.items() if k != "type"} | TINY
     generator = Restormer(**arguments)
     checkpoint = tmp_path / "restormer-mmagic-layout.pth"  # MMEngine's layout: model keys under state_dict

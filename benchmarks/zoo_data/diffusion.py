@@ -1,11 +1,17 @@
-"""A tiny random Stable Diffusion pipeline folder (unet, vae, text_encoder, tokenizer, scheduler) built
-from config dicts and written with ``save_pretrained``: what the diffusion tests point MMagic's configs'
-``from_pretrained`` names at. 16×16 images (8×8 latents), a character-level CLIP tokenizer."""
+"""Diffusion trials: a tiny random Stable Diffusion pipeline folder (unet, vae, text_encoder, tokenizer,
+scheduler) built from config dicts and written with ``save_pretrained``, which MMagic's configs'
+``from_pretrained`` names are pointed at (16×16 images, 8×8 latents, a character-level CLIP tokenizer),
+and the DreamBooth subject folder. Needs the ``diffusion`` extra."""
 from __future__ import annotations
 
 import json
 import string
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import Sizes, save_image, smooth_image, under, writer
 
 TOKEN_LENGTH = 16
 UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
@@ -58,3 +64,43 @@ def model_path_options(root: Path) -> list[str]:
     return [f"model.vae.from_pretrained={root}", f"model.unet.from_pretrained={root}",
             f"model.text_encoder.pretrained_model_name_or_path={root}", f"model.tokenizer={root}",
             f"model.scheduler.from_pretrained={root}", f"model.test_scheduler.from_pretrained={root}"]
+
+
+def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
+    if isinstance(value, dict):
+        return any(key in value for key in keys) or any(_mentions(item, keys) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_mentions(item, keys) for item in value)
+    return False
+
+
+def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
+    """For a config whose model loads diffusers/transformers parts by name: the tiny pipeline (built once
+    under ``folder/tiny_sd``), the overrides pointing the names at it, and 2 sampling steps; [] else."""
+    model = cfg.get("model") or {}
+    if not _mentions(model, ("from_pretrained", "pretrained_model_name_or_path")):
+        return []
+    root = folder / "tiny_sd"
+    if not (root / "scheduler").is_dir():
+        build_tiny_pipeline(root)
+    options = [option for option in model_path_options(root)
+               if _has_path(model, option.split("=", 1)[0].split(".")[1:])]
+    return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
+
+
+def _has_path(value: Any, keys: list[str]) -> bool:
+    for key in keys[:-1]:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return isinstance(value, dict) and keys[-1] in value
+
+
+@writer("DreamBoothDataset")
+def write_dreambooth_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's DreamBoothDataset: the subject's images in ``data_root/concept_dir``."""
+    folder = under(under(root, dataset.get("data_root")), dataset.get("concept_dir"))
+    rng = np.random.default_rng(6)
+    for index in range(max(2, sizes.count // 2)):
+        save_image(smooth_image(rng, sizes.image, sizes.image), folder / f"{index}.png")
+    return folder

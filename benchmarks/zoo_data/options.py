@@ -1,0 +1,172 @@
+"""The --cfg-options of a trial read from the config: image sizes and crops, batch sizes, two iterations,
+``fake_nums`` (what MMagic users change to run a config on their own data)."""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from .base import Sizes, prefixes
+
+LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+EVALUATORS = ("val_evaluator", "test_evaluator")
+TRIAL_FAKE_NUMS = 8
+TRIAL_BATCH = 2
+
+
+def loaders(cfg: dict) -> Iterator[tuple[str, dict]]:
+    """(--cfg-options path, dataloader dict) of every dataloader, lists included."""
+    for key in LOADERS:
+        value = cfg.get(key)
+        items = [(f"{key}.{i}", item) for i, item in enumerate(value)] if isinstance(value, (list, tuple)) \
+            else [(key, value)]
+        yield from ((path, item) for path, item in items if isinstance(item, dict))
+
+
+def dataset_scale(cfg: dict, dataset: dict) -> int:
+    """The super-resolution scale of a dataset: SetValues(scale=...) in its pipeline, the config's
+    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names."""
+    for step in dataset.get("pipeline") or []:
+        if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
+            return step["dictionary"]["scale"]
+    generator = (cfg.get("model") or {}).get("generator") or {}
+    for value in (cfg.get("scale"), generator.get("upscale_factor"), generator.get("scale")):
+        if isinstance(value, int) and value > 0:
+            return value
+    match = re.search(r"[xX](\d)", " ".join(prefixes(dataset).values()))
+    return int(match.group(1)) if match else 1
+
+
+def _fixed_input(cfg: dict) -> int | None:
+    """The input side a discriminator fixes (MMagic's ModifiedVGG: 128), which training crops must match."""
+    disc = (cfg.get("model") or {}).get("discriminator") or {}
+    if disc.get("type") == "ModifiedVGG":
+        return int(disc.get("input_size", 128))
+    return None
+
+
+def size_options(cfg: dict, sizes: Sizes) -> list[str]:
+    """Training crops and the networks' image sides set to the trial's sizes."""
+    options = []
+    patch = max(sizes.crop // 2, 8)  # LIIF's low-resolution training patch
+    fixed = _fixed_input(cfg)
+    if fixed:
+        sizes.crop = fixed
+    for path, loader in loaders(cfg):
+        dataset = loader.get("dataset") or {}
+        scale = dataset_scale(cfg, dataset)
+        for index, step in enumerate(dataset.get("pipeline") or []):
+            if isinstance(step, dict) and "gt_patch_size" in step:  # (a multiple of the scale, as the LR crop needs)
+                crop = sizes.crop + (-sizes.crop) % scale
+                options.append(f"{path}.dataset.pipeline.{index}.gt_patch_size={crop}")
+            elif isinstance(step, dict) and "patch_size" in step and "scale_max" in step:
+                # LIIF's RandomDownSampling: an LR patch, cut from an image scale_max times as large
+                options.append(f"{path}.dataset.pipeline.{index}.patch_size={patch}")
+                sizes.crop = max(sizes.crop, patch * int(-(-float(step["scale_max"]) // 1)))
+            elif isinstance(step, dict) and "sample_quantity" in step:  # LIIF: query pixels of the GT patch
+                options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
+    model = cfg.get("model") or {}
+    generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
+    if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
+        options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+    for path, loader in loaders(cfg):
+        dataset = loader.get("dataset") or {}
+        if dataset_scale(cfg, dataset) == 1:
+            options += pipeline_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [], sizes.image,
+                                        training=path.startswith("train"))
+        options += frame_options(path, dataset)
+    options += metric_size_options(cfg, sizes.image)
+    return options
+
+
+def _crops(pipeline: list) -> bool:
+    return any(isinstance(step, dict) and (step.get("type") in ("Crop", "FixedCrop") or _crops(
+        step.get("transforms") if isinstance(step.get("transforms"), list) else [step.get("transforms")]))
+        for step in pipeline)
+
+
+def _mask_config(config: dict, side: int) -> dict:
+    """LoadMask's ``mask_config`` at ``side`` pixels: boxes, strokes and margins scaled from MMagic's 256 px."""
+    shrunk = dict(config, img_shape=(side, side))
+    ratio = side / max(int((config.get("img_shape") or (256,))[0]), 1)
+    for key in ("max_bbox_shape", "length_range", "brush_width"):
+        if isinstance(config.get(key), (list, tuple)):
+            shrunk[key] = tuple(max(1, int(value * ratio)) for value in config[key])
+    for key in ("max_bbox_delta", "min_margin"):
+        if isinstance(config.get(key), (int, float)):
+            shrunk[key] = max(1, int(config[key] * ratio))
+    return shrunk
+
+
+def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> list[str]:
+    """Resizes to a fixed side, crops and masks of an image pipeline (MMagic's GAN, translation and
+    inpainting pipelines, TransformBroadcaster's inner ones too) at ``side`` pixels; a training Resize
+    that a crop follows keeps 4 pixels to crop (pix2pix's jitter)."""
+    options = []
+    for index, step in enumerate(pipeline):
+        if not isinstance(step, dict):
+            continue
+        here = f"{path}.{index}"
+        if step.get("type") == "Resize" and isinstance(step.get("scale"), (list, tuple)):
+            resized = side + 4 if training and _crops(pipeline[index + 1:]) else side
+            options.append(f"{here}.scale=({resized},{resized})")
+        elif step.get("type") in ("Crop", "FixedCrop") and "crop_size" in step:
+            options.append(f"{here}.crop_size=({side},{side})")
+        elif step.get("type") == "LoadMask" and isinstance(step.get("mask_config"), dict) \
+                and step.get("mask_mode", "bbox") != "set":
+            options.append(f"{here}.mask_config={_mask_config(step['mask_config'], side)!r}".replace(" ", ""))
+        elif step.get("type") == "TransformBroadcaster":
+            inner = step.get("transforms")
+            if isinstance(inner, dict):
+                options += [option.replace(f"{here}.transforms.0", f"{here}.transforms")
+                            for option in pipeline_options(f"{here}.transforms", [inner], side, training)]
+            elif isinstance(inner, list):
+                options += pipeline_options(f"{here}.transforms", inner, side, training)
+    return options
+
+
+def metric_size_options(cfg: dict, side: int) -> list[str]:
+    """Metrics that fix an image shape (SWD's ``image_shape``) at the trial's side."""
+    from mgx.core.config.evaluators import evaluator_entries
+
+    options = []
+    for key in EVALUATORS:
+        for entry in evaluator_entries(cfg.get(key), key):
+            for path, metric in zip(entry.metric_paths, entry.metrics):
+                if isinstance(metric, dict) and metric.get("type") == "SWD" and "image_shape" in metric:
+                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
+                    options.append(f"{dotted}.image_shape=(3,{side},{side})")
+    return options
+
+
+def frame_options(path: str, dataset: dict) -> list[str]:
+    """A video dataset's clip length cut to a trial's (``frames.trial_frames``)."""
+    from .frames import trial_frames
+
+    options = []
+    for key in ("num_input_frames", "fixed_seq_len"):
+        value = dataset.get(key)
+        if isinstance(value, int) and trial_frames(value) != value:
+            options.append(f"{path}.dataset.{key}={trial_frames(value)}")
+    return options
+
+
+def run_options(cfg: dict) -> list[str]:
+    """Batch sizes, two iterations (one epoch for an epoch-based loop) with a validation at the end,
+    and ``fake_nums`` of every metric that has one."""
+    from mgx.core.config.evaluators import evaluator_entries
+
+    options = [f"{path}.batch_size={TRIAL_BATCH}" for path, _ in loaders(cfg)]
+    train_cfg = cfg.get("train_cfg") or {}
+    if not cfg.get("train_dataloader"):
+        pass  # a conversion/inference config (MMagic sets train_cfg = train_dataloader = None): test only
+    elif train_cfg.get("by_epoch") or train_cfg.get("type") == "EpochBasedTrainLoop":
+        options += ["train_cfg.max_epochs=1", "train_cfg.val_interval=1"]
+    else:
+        options += ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]
+    for key in EVALUATORS:
+        for entry in evaluator_entries(cfg.get(key), key):
+            for path, metric in zip(entry.metric_paths, entry.metrics):
+                if isinstance(metric, dict) and "fake_nums" in metric:
+                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
+                    options.append(f"{dotted}.fake_nums={TRIAL_FAKE_NUMS}")
+    return options
