@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .base import Sizes, prefixes, under, writer
+from .options import DEGRADATION_CROP
 
 SCALE = 4  # the video configs' super-resolution factor
 CLIPS = {1: ("000", "011"), 2: ("00001/0001", "00002/0003")}  # sample names by the dataset's depth
@@ -63,6 +64,12 @@ def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     lists = dict(dataset.get("load_frames_list") or {})
     count = max(3, trial_frames(dataset.get("fixed_seq_len") or dataset.get("num_input_frames") or 3))
     side = max(sizes.crop, sizes.image)
+    if sizes.scale > 1 and len(set(fields.values())) == 1:
+        # low-quality clips only (RealBasicVSR's VideoLQ), scored by NIQE: 96-pixel blocks, two, in the output
+        side = max(side, 192 // sizes.scale)
+    if sizes.scale > 1 and any(isinstance(step, dict) and step.get("type") == "FixedCrop"
+                               for step in dataset.get("pipeline") or []):
+        side = max(side, DEGRADATION_CROP)  # ground truth degraded on the fly (options.degradation_options)
     side += (-side) % (4 * max(sizes.scale, 1))
     rng = np.random.default_rng(0)
     for sample in samples:

@@ -180,7 +180,9 @@ def test_mmagic_real_basicvsr_config_trains_and_tests_with_its_clip_in_mlflow(tm
     from mlflow import MlflowClient
 
     config = CONFIGS / "realbasicvsr_wogan-c64b20-2x30x8_8xb2-lr1e-4-300k_reds.py"
-    write_real_basicvsr_layouts(tmp_path, frames=3, size=32, lq_size=48)  # NIQE: outputs of 192 px
+    # 64-pixel crops: MMagic's two random down-resizes (×0.15, ×0.3 at worst) leave 2 pixels of them (none of
+    # 32); VideoLQ frames of 48 pixels, as NIQE needs outputs of at least 96×192
+    write_real_basicvsr_layouts(tmp_path, frames=3, size=64, lq_size=48)
     spynet = tmp_path / "spynet.pth"
     torch.save({k: v for k, v in SPyNet().state_dict().items() if k not in ("mean", "std")}, spynet)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the workspace's own store
@@ -188,8 +190,8 @@ def test_mmagic_real_basicvsr_config_trains_and_tests_with_its_clip_in_mlflow(tm
     tiny = ["model.generator.mid_channels=4", "model.generator.num_propagation_blocks=1",
             "model.generator.num_cleaning_blocks=1", f"model.generator.spynet_pretrained={spynet}"]
     sizes = ["train_dataloader.batch_size=1", "train_dataloader.num_workers=0", "val_dataloader.num_workers=0",
-             "train_dataloader.dataset.num_input_frames=3", "train_dataloader.dataset.pipeline.3.crop_size=(32,32)",
-             "train_dataloader.dataset.pipeline.19.degradations.1.0.params.target_size=(8,8)"]
+             "train_dataloader.dataset.num_input_frames=3", "train_dataloader.dataset.pipeline.3.crop_size=(64,64)",
+             "train_dataloader.dataset.pipeline.19.degradations.1.0.params.target_size=(16,16)"]
     trained = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--cfg-options", *tiny,
                       *sizes, "train_cfg.max_iters=2", "train_cfg.val_interval=2", cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-4000:]
@@ -210,4 +212,4 @@ def test_mmagic_real_basicvsr_config_trains_and_tests_with_its_clip_in_mlflow(tm
     assert "samples/iter_0000002.gif" in artifacts, artifacts
     local = client.download_artifacts(run.info.run_id, "samples/iter_0000002.gif", str(tmp_path / "dl"))
     with Image.open(local) as gif:  # UDM10: [input | output | ground truth], one GIF frame per clip frame
-        assert gif.n_frames == 3 and gif.size == (3 * 32, 32)
+        assert gif.n_frames == 3 and gif.size == (3 * 64, 64)
