@@ -24,7 +24,10 @@ def loaders(cfg: dict) -> Iterator[tuple[str, dict]]:
 
 def dataset_scale(cfg: dict, dataset: dict) -> int:
     """The super-resolution scale of a dataset: SetValues(scale=...) in its pipeline, the config's
-    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names."""
+    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names (1 for frames
+    already upsampled to the output size: TOFlow's ``BIx4up_direct``)."""
+    if any("up_direct" in folder for folder in prefixes(dataset).values()):
+        return 1
     for step in dataset.get("pipeline") or []:
         if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
             return step["dictionary"]["scale"]
@@ -44,6 +47,14 @@ def _fixed_input(cfg: dict) -> int | None:
     return None
 
 
+AOT_MIN_SIDE = 48
+
+
+def _uses_aot_blocks(cfg: dict) -> bool:
+    neck = ((cfg.get("model") or {}).get("encdec") or {}).get("dilation_neck") or {}
+    return isinstance(neck, dict) and neck.get("type") == "AOTBlockNeck"
+
+
 def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     """Training crops and the networks' image sides set to the trial's sizes."""
     options = []
@@ -51,6 +62,8 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
+    if _uses_aot_blocks(cfg):  # their 8-dilated reflection padding needs feature maps over 8 px at 1/4 size
+        sizes.image = max(sizes.image, AOT_MIN_SIDE)
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
         scale = dataset_scale(cfg, dataset)
@@ -80,7 +93,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                            crop + (-crop) % scale, scale)
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
-    return options
+    from .matting import matting_size_options  # (it reads the loaders through this module)
+
+    return options + matting_size_options(cfg, sizes)
 
 
 def _crops(pipeline: list) -> bool:
@@ -114,7 +129,7 @@ def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> li
         if step.get("type") == "Resize" and isinstance(step.get("scale"), (list, tuple)):
             resized = side + 4 if training and _crops(pipeline[index + 1:]) else side
             options.append(f"{here}.scale=({resized},{resized})")
-        elif step.get("type") in ("Crop", "FixedCrop") and "crop_size" in step:
+        elif step.get("type") in ("Crop", "FixedCrop", "RandomResizedCrop") and "crop_size" in step:
             options.append(f"{here}.crop_size=({side},{side})")
         elif step.get("type") == "LoadMask" and isinstance(step.get("mask_config"), dict) \
                 and step.get("mask_mode", "bbox") != "set":

@@ -358,9 +358,12 @@ class SchedulerSet:
     the train loop's unit), with ``convert_to_iter_based`` turning an epoch schedule into iterations."""
 
     def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool,
-                 iters_per_epoch: int | None = None) -> None:
+                 iters_per_epoch: int | None = None, hook: Any = None) -> None:
+        from mgx.core.engine.plateau import Plateaus
+
         self.entries: list[tuple[Any, bool]] = []  # torch schedulers (stateful, stepped)
         self.schedules: list[tuple[Any, list[str]]] = []  # closed-form schedules and their optimizers
+        self.plateaus = Plateaus(optims)  # MMagic's ReduceLR, stepped by a monitored value
         self.iteration, self.epoch = 0, 0
         self._optims = optims
         self._base_lrs = {name: [group.setdefault("initial_lr", group["lr"]) for group in wrapper.optimizer.param_groups]
@@ -379,6 +382,7 @@ class SchedulerSet:
         if self.entries and self.schedules:
             raise ConfigError("param_scheduler mixes MMEngine schedulers with other torch.optim.lr_scheduler "
                               "classes; use one kind")
+        self.plateaus.finish(hook, combined=bool(self.entries or self.schedules))
         self._apply()
 
     def _add(self, item: Any, targets: list[str], default_by_epoch: bool, iters_per_epoch: int | None) -> None:
@@ -392,6 +396,9 @@ class SchedulerSet:
         name = item["type"]
         field = f"param_scheduler {name}"
         kwargs = {k: v for k, v in item.items() if k != "type"}
+        if name == "ReduceLR":
+            self.plateaus.add(kwargs, targets)
+            return
         if name in SCHEDULES:
             raise_type_problems(SCHEDULES[name], kwargs, f"param_scheduler[{name}]")
             try:
@@ -435,11 +442,13 @@ class SchedulerSet:
                         lr = schedule.apply(lr, self.epoch if schedule.by_epoch else self.iteration)
                 group["lr"] = lr
 
-    def step_iteration(self) -> None:
+    def step_iteration(self, loss: Any = None) -> None:
+        """After a training iteration; ``loss`` (the step's total loss) feeds a ReduceLR that monitors it."""
         self.iteration += 1
         for scheduler, by_epoch in self.entries:
             if not by_epoch:
                 scheduler.step()
+        self.plateaus.after_iteration(loss, self.iteration)
         self._apply()
 
     def step_epoch(self) -> None:
@@ -447,14 +456,20 @@ class SchedulerSet:
         for scheduler, by_epoch in self.entries:
             if by_epoch:
                 scheduler.step()
+        self.plateaus.after_epoch(self.epoch)
         self._apply()
+
+    def after_validation(self, metrics: dict) -> None:
+        """A validation's metrics: a ReduceLR monitoring ``val_metric`` steps on them."""
+        self.plateaus.after_validation(metrics, max(self.epoch, 1))
 
     def state_dict(self) -> list[dict]:
         position = {"iteration": self.iteration, "epoch": self.epoch}
-        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules]
+        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules] \
+            + self.plateaus.state_dict()
 
     def load_state_dict(self, states: list[dict]) -> None:
-        expected = len(self.entries) + len(self.schedules)
+        expected = len(self.entries) + len(self.schedules) + len(self.plateaus)
         if len(states) != expected:
             raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {expected}")
         for (scheduler, _), state in zip(self.entries, states):
@@ -463,3 +478,4 @@ class SchedulerSet:
             position = states[len(self.entries)]
             self.iteration, self.epoch = int(position["iteration"]), int(position["epoch"])
             self._apply()
+        self.plateaus.load_state_dict(states[len(states) - len(self.plateaus):])

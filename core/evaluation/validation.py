@@ -167,10 +167,10 @@ class Validator:
                     rows = clip_rows(batch, outputs)
                     if rows is not None:  # a clip: its animation too (clip_samples.py)
                         self.sample_animation = write_clip_gif(rows, path.with_suffix(".gif"))
-                    if "pred_img" in outputs:
+                    if hasattr(self.model, "grid_columns"):  # the model's own columns, e.g. translation: input /
+                        grid = columns_grid(self.model.grid_columns(batch, outputs))  # translation / target
+                    elif "pred_img" in outputs:
                         grid = paired_grid(batch, outputs)
-                    elif hasattr(self.model, "grid_columns"):  # e.g. translation: input / translation / target
-                        grid = columns_grid(self.model.grid_columns(batch, outputs))
                     else:
                         return None
                 else:

@@ -19,7 +19,7 @@ import numpy as np
 from mgx.core.errors import ConfigError, MgxError
 
 from .images import read_image, require_image
-from .transform_utils import sample_rng
+from .transform_utils import per_sample_rng
 
 MASK_MODES = ("bbox", "irregular", "ff", "set", "file")
 _MODE_KEYS = {
@@ -208,9 +208,7 @@ class LoadMask:
         return read_mask(sample["mask_path"], who)
 
     def __call__(self, sample: dict) -> dict:
-        seeded = sample if "seed" in sample or "epoch" in sample else {**sample, "seed": 0}
-        rng = sample_rng(seeded, self) if "sample_idx" in sample else sample_rng(sample, self)
-        sample["mask"] = self.make_mask(rng, sample)
+        sample["mask"] = self.make_mask(per_sample_rng(sample, self), sample)
         return sample
 
 

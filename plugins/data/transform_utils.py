@@ -70,6 +70,15 @@ def sample_rng(sample: dict, transform: Any) -> np.random.Generator:
     return np.random.default_rng(np.random.randint(0, 2**63 - 1, dtype=np.int64))
 
 
+def per_sample_rng(sample: dict, transform: Any) -> np.random.Generator:
+    """``sample_rng``, seeded by the sample's ``sample_idx`` alone (seed 0) when it carries no ``seed``/``epoch``:
+    the inpainting transforms' rule, so that a sample is masked and augmented alike in every process and
+    every evaluation (and so, in training, alike in every epoch)."""
+    if "sample_idx" in sample and "seed" not in sample and "epoch" not in sample:
+        return sample_rng({**sample, "seed": 0}, transform)
+    return sample_rng(sample, transform)
+
+
 class RandomDegradation:
     """Base of MMagic's random degradations (RandomBlur, RandomResize, RandomNoise,
     RandomJPEGCompression): with probability ``params['prob']`` (default 1), each of ``keys`` -

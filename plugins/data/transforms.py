@@ -3,6 +3,7 @@
 Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
+from .augment_transforms import ColorJitter, RandomResizedCrop, RandomRotation
 from .blur import RandomBlur
 from .coordinates import GenerateCoordinateAndCell
 from .crop_transforms import (CenterCropLongEdge, Crop, CropLike, FixedCrop, ModCrop, PairedRandomCrop,
@@ -11,8 +12,13 @@ from .degradations import DegradeForRestoration, RandomDownSampling, RandomResiz
 from .formatting import PackInputs
 from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPadding, GenerateSegmentIndices,
                                MirrorSequence, TemporalReverse)
+from .instance_crop import InstanceCrop
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .masks import GetMaskedImage, LoadMask
+from .matting import FormatTrimap, GenerateTrimap, GenerateTrimapWithDistTransform, RescaleToZeroOne, TransformTrimap
+from .matting_composition import (CompositeFg, CropAroundCenter, CropAroundUnknown, MergeFgAndBg, PerturbBg,
+                                  RandomAffine, RandomJitter, RandomLoadResizeBg)
+from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -27,7 +33,11 @@ ALL_TRANSFORMS = (
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
     DegradationsWithShuffle, RandomVideoCompression, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage,
+    LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
+    InstanceCrop,
+    GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
+    MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
+    CropAroundCenter, GenerateSeg, GenerateSoftSeg,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -54,7 +54,7 @@ def test_gan_loss_types():
     assert loss("hinge", True, False) == pytest.approx(-3 * float(x.mean()), rel=1e-9)
     assert loss("l1", True, True) == pytest.approx(float((x - 1).abs().mean()), rel=1e-9)
     with pytest.raises(ConfigError, match="gan_type"):
-        build(dict(type="GANLoss", gan_type="smgan"), "model")
+        build(dict(type="GANLoss", gan_type="softmax"), "model")
 
 
 def _vgg19_file(tmp_path, upto):

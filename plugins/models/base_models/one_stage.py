@@ -158,6 +158,14 @@ class OneStageInpaintor(nn.Module):
             return {}
         return {"loss_gp": self.loss_gp(self.disc, real, fake, mask=mask)}
 
+    def discriminator_losses(self, fake_img: Any, gt: Any, mask: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The discriminator's losses on the detached fake and the real data."""
+        losses = self.forward_train_d(detached(fake_img), False, True)
+        for name, value in self.forward_train_d(gt, True, True).items():  # shift terms: real + fake
+            losses[name] = losses[name] + value if name in losses else value
+        losses.update(self.gradient_penalty(detached(fake_img), gt, mask))
+        return losses
+
     def discriminator_step(self, optim, fake_img: Any, gt: Any,
                            mask: torch.Tensor | None) -> tuple[dict[str, torch.Tensor], bool]:
         """One discriminator update on the fake and real data (a tensor or a tuple the discriminator takes);
@@ -165,11 +173,7 @@ class OneStageInpaintor(nn.Module):
         disc_optim = optim["disc"]
         set_requires_grad(self.disc, True)
         with disc_optim.optim_context(self.disc):
-            losses = self.forward_train_d(detached(fake_img), False, True)
-            for name, value in self.forward_train_d(gt, True, True).items():  # shift terms: real + fake
-                losses[name] = losses[name] + value if name in losses else value
-            losses.update(self.gradient_penalty(detached(fake_img), gt, mask))
-        total, logged = detached_sum(losses)
+            total, logged = detached_sum(self.discriminator_losses(fake_img, gt, mask))
         disc_optim.update_params(total)
         self.disc_step_count.copy_((self.disc_step_count + 1) % self.disc_step)
         return {f"disc_{k}" if k == "loss" else k: v for k, v in logged.items()}, int(self.disc_step_count) == 0

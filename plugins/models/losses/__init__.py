@@ -1,17 +1,19 @@
 """Every loss a config names by ``type`` (MMagic's ``models/losses``): pixel losses, ``GANLoss`` and
 ``PerceptualLoss``; and MMagic's ``gradient_penalty_loss`` function (WGAN-GP). A new family's loss goes here when another family could use it."""
+from .composition_loss import CharbonnierCompLoss, L1CompositionLoss, MSECompositionLoss
 from .gan_loss import GANLoss
 from .gradient_penalty import gradient_penalty_loss
 from .inpainting_losses import DiscShiftLoss, GradientPenaltyLoss, MaskedTVLoss
 from .perceptual_loss import PerceptualLoss
-from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
+from .pixelwise_loss import CharbonnierLoss, HuberLoss, L1Loss, MSELoss, PSNRLoss
 
 
 def components() -> list:
     """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
     return [L1Loss, MSELoss, CharbonnierLoss, PSNRLoss, GANLoss, PerceptualLoss, MaskedTVLoss, DiscShiftLoss,
-            GradientPenaltyLoss]
+            GradientPenaltyLoss, HuberLoss, L1CompositionLoss, MSECompositionLoss, CharbonnierCompLoss]
 
 
-__all__ = ["CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "L1Loss", "MSELoss", "MaskedTVLoss",
-           "PSNRLoss", "PerceptualLoss", "components", "gradient_penalty_loss"]
+__all__ = ["CharbonnierCompLoss", "CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss",
+           "L1CompositionLoss", "L1Loss", "MSECompositionLoss", "MSELoss", "MaskedTVLoss", "PSNRLoss", "PerceptualLoss",
+           "components", "gradient_penalty_loss"]

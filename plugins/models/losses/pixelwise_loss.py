@@ -1,4 +1,5 @@
-"""Pixel losses (L1Loss, MSELoss, CharbonnierLoss, PSNRLoss) with MMagic's names and arguments."""
+"""Pixel losses (L1Loss, MSELoss, CharbonnierLoss, PSNRLoss) with MMagic's names and arguments, and
+InstColorization's ``HuberLoss``."""
 from __future__ import annotations
 
 import math
@@ -73,6 +74,23 @@ class MSELoss(_PixelLoss):
 
     def reduced(self, pred, target):
         return F.mse_loss(pred, target, reduction=self.reduction)
+
+
+class HuberLoss(_PixelLoss):
+    """InstColorization's Huber loss (the original repository's; MMagic's config names it with
+    ``delta=0.01``): ``loss_weight · reduce(d²/(2δ) if |d| < δ else |d| − δ/2)``, ``d = pred − target``, summed
+    over the channels first (so a mean is per pixel)."""
+
+    def __init__(self, delta: float = 0.01, loss_weight: float = 1.0, reduction: str = "mean",
+                 sample_wise: bool = False) -> None:
+        super().__init__(loss_weight, reduction, sample_wise)
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or delta <= 0:
+            raise ConfigError(f"HuberLoss: delta must be a positive number, got {delta!r}")
+        self.delta = float(delta)
+
+    def elementwise(self, pred, target):
+        diff = (pred - target).abs()
+        return torch.where(diff < self.delta, 0.5 * diff ** 2 / self.delta, diff - 0.5 * self.delta).sum(1, True)
 
 
 class CharbonnierLoss(_PixelLoss):
