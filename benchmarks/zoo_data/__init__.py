@@ -31,6 +31,8 @@ from .stand_ins import (FakeNvidiaInception, FakeNvidiaVGG16, has_setting, stand
                         stand_in_pretrained_arguments, uses, write_stand_in_weights)
 from .widths import image_side, tiny_options
 
+PR_MIN_IMAGES = 4  # PrecisionAndRecall's default k=3 needs more real images than that
+
 
 def _relocated_datasets(cfg: dict, root: Path):
     """(loader path, dataset) of the datasets whose ``data_root`` is "set by user" (None) or outside the
@@ -85,6 +87,8 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     has pretrained parts to stand in for. ``weights`` (default ``root/weights``) holds the stand-in
     networks, shareable between trials."""
     sizes = sizes or Sizes()
+    if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
+        sizes.count = max(sizes.count, PR_MIN_IMAGES)
     trial = Trial(test_only=not cfg.get("train_dataloader"))
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)

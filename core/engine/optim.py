@@ -249,7 +249,10 @@ def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple
 
 WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor",
                 "paramwise_cfg", "modules")
-CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor")
+CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor", "SinGANOptimWrapperConstructor")
+# one optimizer per entry of each named sub-module's ``blocks`` (MMagic's SinGAN: a scale per block),
+# named '<sub-module>_<index>'
+PER_BLOCK_CONSTRUCTOR = "SinGANOptimWrapperConstructor"
 
 
 def _wrapper_options(cfg: dict, field: str) -> dict:
@@ -310,18 +313,32 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
                               f"its sub-modules are {children}")
         options = _wrapper_options(sub_cfg, field)
+        options["amp"] = use_amp or sub_cfg.get("type") == "AmpOptimWrapper"
         optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
         paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
+        if cfg.get("constructor") == PER_BLOCK_CONSTRUCTOR:
+            for index, block in enumerate(_blocks_of(module, field)):
+                groups = parameter_groups(block, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
+                optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
+                wrappers[f"{name}_{index}"] = OptimWrapper(optimizer, device=device, name=f"{name}_{index}", **options)
+            continue
         if "modules" in sub_cfg:
             groups = parameters_of_modules(model, sub_cfg["modules"], f"{field}.modules")
         else:
             groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
         optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
-        wrappers[name] = OptimWrapper(optimizer, device=device, amp=use_amp or sub_cfg.get("type") == "AmpOptimWrapper",
-                                      name=name, **options)
+        wrappers[name] = OptimWrapper(optimizer, device=device, name=name, **options)
     if not wrappers:
         raise ConfigError("optim_wrapper defines no optimizer: give optimizer=dict(type=...) or named ones")
     return OptimWrapperDict(wrappers)
+
+
+def _blocks_of(module: Any, field: str) -> list:
+    blocks = getattr(module, "blocks", None)
+    if blocks is None or not hasattr(blocks, "__iter__") or not len(blocks):
+        raise ConfigError(f"{field}: constructor={PER_BLOCK_CONSTRUCTOR!r} makes one optimizer per entry of the "
+                          f"sub-module's 'blocks' list, but {type(module).__name__} has no 'blocks'")
+    return list(blocks)
 
 
 def parameters_of_modules(model: Any, names: Any, field: str) -> list:

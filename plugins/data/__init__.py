@@ -14,6 +14,7 @@ def mgx_register_datasets(register):
     from .frames import BasicFramesDataset
     from .matting import AdobeComp1kDataset
     from .paired_digits import PairedDigitsDataset
+    from .singan_dataset import SinGANDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
@@ -21,6 +22,7 @@ def mgx_register_datasets(register):
     register(AdobeComp1kDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
+    register(SinGANDataset)
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)
