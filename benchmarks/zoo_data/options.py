@@ -131,9 +131,14 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
         options.append(f"model.nkimgs_per_scale={{'{sizes.image // 2}': {TRIAL_BATCH / 1000}, '{sizes.image}': 1}}")
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
-        if dataset_scale(cfg, dataset) == 1:
+        scale = dataset_scale(cfg, dataset)
+        if scale == 1:
             options += pipeline_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [], sizes.image,
                                         training=path.startswith("train"))
+        else:
+            crop = max(sizes.crop, DEGRADATION_CROP)
+            options += degradation_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [],
+                                           crop + (-crop) % scale, scale)
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
     from .matting import matting_size_options  # (it reads the loaders through this module)
@@ -184,6 +189,33 @@ def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> li
                             for option in pipeline_options(f"{here}.transforms", [inner], side, training)]
             elif isinstance(inner, list):
                 options += pipeline_options(f"{here}.transforms", inner, side, training)
+    return options
+
+
+# RealBasicVSR's two random down-resizes (×0.15 and ×0.3 at worst, sizes kept even) leave 2 pixels of a
+# 64-pixel crop and none of a 32-pixel one
+DEGRADATION_CROP = 64
+
+
+def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> list[str]:
+    """A pipeline that degrades its ground truth on the fly (Real-ESRGAN, RealBasicVSR): its FixedCrop at
+    ``crop`` and each RandomResize to a fixed ``target_size`` (also inside DegradationsWithShuffle's
+    groups) at ``crop / scale``, the low-quality side the network's ×scale output must match."""
+    options = []
+
+    def visit(here: str, step) -> None:
+        if isinstance(step, (list, tuple)):
+            for index, item in enumerate(step):
+                visit(f"{here}.{index}", item)
+        elif isinstance(step, dict):
+            if step.get("type") == "FixedCrop" and "crop_size" in step:
+                options.append(f"{here}.crop_size=({crop},{crop})")
+            elif step.get("type") == "RandomResize" and "target_size" in (step.get("params") or {}):
+                options.append(f"{here}.params.target_size=({crop // scale},{crop // scale})")
+            elif isinstance(step.get("degradations"), list):
+                visit(f"{here}.degradations", step["degradations"])
+
+    visit(path, pipeline)
     return options
 
 

@@ -392,7 +392,23 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
             session.logger.info(f"sample grid {path}")
             if session.tracker is not None:
                 session.tracker.log_image(path, key=key, step=run.iteration)
+        _save_test_samples(session, validator, model)
     return metrics
+
+
+def _save_test_samples(session: RunSession, validator: Validator, model: Any) -> None:
+    """A restoration model's test pass shows its first batch as in validation: the grid (MLflow image
+    'samples') and, for clips, the GIF of the first clip (artifact under samples/)."""
+    if hasattr(model, "sample") or callable(getattr(model, "prompt_grids", None)):
+        return  # generative models: their grids come from training's validation (sampling costs time)
+    grid = validator.save_sample_grid(session.work_dir / "samples" / "test.png")
+    if grid is None:
+        return
+    session.logger.info(f"sample grid {grid}")
+    if session.tracker is not None:
+        session.tracker.log_image(grid, key="samples", step=session.run.iteration)
+        if validator.sample_animation is not None:
+            session.tracker.log_artifact(validator.sample_animation, "samples")
 
 
 def _write_test_results(session: RunSession, checkpoint: Path | None, metrics: dict) -> None:

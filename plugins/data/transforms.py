@@ -23,6 +23,7 @@ from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, 
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
 from .facial_heatmap import GenerateFacialHeatmap
+from .video_compression import RandomVideoCompression
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -31,7 +32,7 @@ ALL_TRANSFORMS = (
     Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
-    DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    DegradationsWithShuffle, RandomVideoCompression, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
     LoadMask, GetMaskedImage, GenerateFacialHeatmap, RandomResizedCrop, RandomRotation, ColorJitter,
     InstanceCrop,

@@ -16,6 +16,8 @@ generator's GAN loss only.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from mgx.core.errors import ConfigError
@@ -76,6 +78,20 @@ class SRGAN(BaseEditModel):
                 adapted.update({f"{name}.{k}": v for k, v in adapt(inner).items()})
         return adapted
 
+    # -- what a subclass with another data layout (clips: RealBasicVSR) replaces ------
+
+    def training_pair(self, batch: dict, who: str, device: torch.device) -> tuple:
+        """The normalised (generator input, ground truth the losses compare with)."""
+        return self._input(batch, who, device), self._target(batch, who, device)
+
+    def train_forward(self, lq) -> tuple[torch.Tensor, Any]:
+        """The generator's training output, as the losses read it, and anything extra_losses needs."""
+        return self.generator(lq), None
+
+    def extra_losses(self, extra: Any, targets: tuple) -> dict[str, torch.Tensor]:
+        """Generator losses beyond pixel/perceptual/GAN (none here)."""
+        return {}
+
     # -- losses ------------------------------------------------------------
 
     def loss_targets(self, batch: dict, gt: torch.Tensor, who: str,
@@ -115,7 +131,7 @@ class SRGAN(BaseEditModel):
                 raise ConfigError(f"{type(self).__name__} needs optim_wrapper.{name}=dict(optimizer=...); "
                                   f"the config defines {list(optim)}")
         device = module_device(self)
-        lq, gt = self._input(batch, who, device), self._target(batch, who, device)
+        lq, gt = self.training_pair(batch, who, device)
         targets = self.loss_targets(batch, gt, who, device)
         gen_optim = optim["generator"]
         run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
@@ -123,16 +139,17 @@ class SRGAN(BaseEditModel):
         if run_generator:
             with frozen(self.discriminator):
                 with gen_optim.optim_context(self.generator):
-                    output = self.generator(lq)
+                    output, extra = self.train_forward(lq)
                     self._check_sizes(output, gt, lq)
                     losses = self.generator_losses(output.float(), targets)
+                    losses.update(self.extra_losses(extra, targets))
                     total = sum(losses.values())
                 gen_optim.update_params(total)
             log.update({key: value.detach() for key, value in losses.items()})
             fake = output.detach()
         else:
             with torch.no_grad(), gen_optim.optim_context(self.generator):
-                fake = self.generator(lq)
+                fake = self.train_forward(lq)[0]
             self._check_sizes(fake, gt, lq)
         if self.disc_repeat:
             log.update(self.update_discriminator(optim["discriminator"], fake, targets[2]))
