@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .base import Sizes, prefixes, under, writer
+from .options import DEGRADATION_CROP
 
 SCALE = 4  # the video configs' super-resolution factor
 CLIPS = {1: ("000", "011"), 2: ("00001/0001", "00002/0003")}  # sample names by the dataset's depth
@@ -50,19 +51,33 @@ def _frame_names(dataset: dict, count: int) -> list[str]:
     return [f"{index:08d}.png" for index in range(count)]
 
 
+# index generators whose samples are single frames (``clip/frame``) of clips listed by the meta file
+FRAME_WINDOWS = ("GenerateFrameIndices", "GenerateFrameIndiceswithPadding")
+
+
 @writer("BasicFramesDataset")
 def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     """MMagic's BasicFramesDataset: two samples (clips, or ``seq/clip`` at ``depth=2``) under each
     ``data_prefix`` folder; the frames ``load_frames_list`` names, else ``num_input_frames`` (at least 3)
     named as the pipeline's ``filename_tmpl`` says; ``ann_file`` lists the samples with their shape. Fields
-    other than ``gt`` are reduced by the dataset's scale (1 for deblurring/interpolation layouts)."""
+    other than ``gt`` are reduced by the dataset's scale (1 for deblurring/interpolation layouts). A
+    ``depth=2`` set read through frame windows (TDAN's and TOFlow's Vid4/SPMCS) lists its clips as Vid4's
+    meta file does (``calendar 41``), the samples being each clip's frames."""
     data_root = under(root, dataset.get("data_root"))
     fields = prefixes(dataset)
     depth = int(dataset.get("depth") or 1)
-    samples = CLIPS[min(depth, 2)]
+    windows = any(isinstance(step, dict) and step.get("type") in FRAME_WINDOWS
+                  for step in dataset.get("pipeline") or [])
+    samples = CLIPS[1 if windows else min(depth, 2)]
     lists = dict(dataset.get("load_frames_list") or {})
     count = max(3, trial_frames(dataset.get("fixed_seq_len") or dataset.get("num_input_frames") or 3))
     side = max(sizes.crop, sizes.image)
+    if sizes.scale > 1 and len(set(fields.values())) == 1:
+        # low-quality clips only (RealBasicVSR's VideoLQ), scored by NIQE: 96-pixel blocks, two, in the output
+        side = max(side, 192 // sizes.scale)
+    if sizes.scale > 1 and any(isinstance(step, dict) and step.get("type") == "FixedCrop"
+                               for step in dataset.get("pipeline") or []):
+        side = max(side, DEGRADATION_CROP)  # ground truth degraded on the fly (options.degradation_options)
     side += (-side) % (4 * max(sizes.scale, 1))
     rng = np.random.default_rng(0)
     for sample in samples:
@@ -82,7 +97,10 @@ def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     if dataset.get("ann_file"):
         ann = under(data_root, dataset["ann_file"])
         ann.parent.mkdir(parents=True, exist_ok=True)
-        ann.write_text("".join(f"{sample} ({side},{side},3)\n" for sample in samples))
+        if windows and depth >= 2:
+            ann.write_text("".join(f"{sample} {count}\n" for sample in samples))
+        else:
+            ann.write_text("".join(f"{sample} ({side},{side},3)\n" for sample in samples))
     return data_root
 
 
@@ -127,3 +145,16 @@ def write_video_layouts(root: Path, frames: int = 3, size: int = 32) -> None:
     for clip in ("archpeople", "auditorium"):
         write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BDx4" / clip],
                    [f"{i:04d}.png" for i in range(frames)], size)
+
+
+def write_real_basicvsr_layouts(root: Path, frames: int = 3, size: int = 32, lq_size: int = 48) -> None:
+    """RealBasicVSR's three sets: data/REDS/train_sharp_sub (ground-truth clips only: the pipeline degrades
+    them), data/UDM10 (GT and BIx4, frames 0000.png, ...) and data/VideoLQ (low-quality clips of
+    ``lq_size``² as both input and 'gt', frames 00000000.png, ...: NIQE needs outputs of at least 96×192)."""
+    rng = np.random.default_rng(2)
+    data = root / "data"
+    for clip in ("000", "001"):
+        write_clip(rng, data / "REDS/train_sharp_sub" / clip, [], [f"{i:08d}.png" for i in range(frames)], size)
+        write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BIx4" / clip],
+                   [f"{i:04d}.png" for i in range(frames)], size)
+        write_clip(rng, data / "VideoLQ" / clip, [], [f"{i:08d}.png" for i in range(frames)], lq_size)

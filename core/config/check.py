@@ -198,8 +198,13 @@ class _Walker:
             check_keys(wrapper, WRAPPER_KEYS, "optim_wrapper", self.acc)
             self.optimizer(wrapper.get("optimizer"), "optim_wrapper.optimizer")
             return
+        from mgx.core.engine.optim import CONSTRUCTORS
+
+        # a model's own constructor (PGGANOptimWrapperConstructor) has keys of its own, checked by the model
+        own_constructor = wrapper.get("constructor", CONSTRUCTORS[0]) not in CONSTRUCTORS
         for name, sub in wrapper.items():
-            if name in ("constructor", "type", "paramwise_cfg"):
+            if name in ("constructor", "type", "paramwise_cfg") or (
+                    own_constructor and not (isinstance(sub, dict) and "optimizer" in sub)):
                 continue
             if isinstance(sub, dict):
                 check_keys(sub, WRAPPER_KEYS, f"optim_wrapper.{name}", self.acc)
@@ -229,14 +234,16 @@ class _Walker:
         self.acc.errors.extend(type_problems(klass, kwargs, path))
 
     def schedulers(self) -> None:
+        from mgx.core.engine.plateau import ReduceLR
         from mgx.core.engine.schedulers import SCHEDULES
 
+        known = {**SCHEDULES, "ReduceLR": ReduceLR}
         value = self.cfg.get("param_scheduler")
         groups = value.values() if isinstance(value, dict) and "type" not in value else [value]
         for items in groups:
             for item in items if isinstance(items, (list, tuple)) else [items]:
-                if isinstance(item, dict) and item.get("type") in SCHEDULES:
-                    schedule = SCHEDULES[item["type"]]
+                if isinstance(item, dict) and item.get("type") in known:
+                    schedule = known[item["type"]]
                     names = set()
                     for klass in schedule.__mro__:
                         if "__init__" in vars(klass):

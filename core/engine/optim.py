@@ -275,6 +275,17 @@ def _check_constructor(cfg: dict, field: str = "optim_wrapper") -> None:
                           f"Build special parameter groups with paramwise_cfg, or in your model")
 
 
+def _model_constructor(cfg: dict, model: Any) -> dict:
+    """A constructor of the model's own (MMagic's ``PGGANOptimWrapperConstructor``,
+    ``SinGANOptimWrapperConstructor``): a model that lists
+    the name in ``OPTIM_WRAPPER_CONSTRUCTORS`` rewrites the config with ``expand_optim_wrapper(cfg)``
+    into named wrappers, each naming its parameters with ``modules=``."""
+    constructor = cfg.get("constructor")
+    if constructor in CONSTRUCTORS or constructor not in getattr(model, "OPTIM_WRAPPER_CONSTRUCTORS", ()):
+        return cfg
+    return model.expand_optim_wrapper(cfg)
+
+
 def _named_wrappers(cfg: dict) -> dict:
     return {name: sub for name, sub in cfg.items() if name not in ("constructor", "type", "paramwise_cfg")}
 
@@ -288,6 +299,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
 
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
+    cfg = _model_constructor(cfg, model)
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
@@ -304,12 +316,13 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         field = f"optim_wrapper.{name}"
         if not isinstance(sub_cfg, dict) or "optimizer" not in sub_cfg:
             raise ConfigError(f"{field} must be dict(optimizer=dict(type=...)); got {sub_cfg!r}")
-        module = getattr(model, name, None)
+        module = getattr(model, name, None) if "modules" not in sub_cfg else model
         if module is None or not hasattr(module, "parameters"):
             children = [child for child, _ in model.named_children()]
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
                               f"its sub-modules are {children}")
         options = _wrapper_options(sub_cfg, field)
+        options["amp"] = use_amp or sub_cfg.get("type") == "AmpOptimWrapper"
         optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
         paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
         if "modules" in sub_cfg:
@@ -317,8 +330,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         else:
             groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
         optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
-        wrappers[name] = OptimWrapper(optimizer, device=device, amp=use_amp or sub_cfg.get("type") == "AmpOptimWrapper",
-                                      name=name, **options)
+        wrappers[name] = OptimWrapper(optimizer, device=device, name=name, **options)
     if not wrappers:
         raise ConfigError("optim_wrapper defines no optimizer: give optimizer=dict(type=...) or named ones")
     return OptimWrapperDict(wrappers)
@@ -358,9 +370,12 @@ class SchedulerSet:
     the train loop's unit), with ``convert_to_iter_based`` turning an epoch schedule into iterations."""
 
     def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool,
-                 iters_per_epoch: int | None = None) -> None:
+                 iters_per_epoch: int | None = None, hook: Any = None) -> None:
+        from mgx.core.engine.plateau import Plateaus
+
         self.entries: list[tuple[Any, bool]] = []  # torch schedulers (stateful, stepped)
         self.schedules: list[tuple[Any, list[str]]] = []  # closed-form schedules and their optimizers
+        self.plateaus = Plateaus(optims)  # MMagic's ReduceLR, stepped by a monitored value
         self.iteration, self.epoch = 0, 0
         self._optims = optims
         self._base_lrs = {name: [group.setdefault("initial_lr", group["lr"]) for group in wrapper.optimizer.param_groups]
@@ -379,6 +394,7 @@ class SchedulerSet:
         if self.entries and self.schedules:
             raise ConfigError("param_scheduler mixes MMEngine schedulers with other torch.optim.lr_scheduler "
                               "classes; use one kind")
+        self.plateaus.finish(hook, combined=bool(self.entries or self.schedules))
         self._apply()
 
     def _add(self, item: Any, targets: list[str], default_by_epoch: bool, iters_per_epoch: int | None) -> None:
@@ -392,6 +408,9 @@ class SchedulerSet:
         name = item["type"]
         field = f"param_scheduler {name}"
         kwargs = {k: v for k, v in item.items() if k != "type"}
+        if name == "ReduceLR":
+            self.plateaus.add(kwargs, targets)
+            return
         if name in SCHEDULES:
             raise_type_problems(SCHEDULES[name], kwargs, f"param_scheduler[{name}]")
             try:
@@ -435,11 +454,13 @@ class SchedulerSet:
                         lr = schedule.apply(lr, self.epoch if schedule.by_epoch else self.iteration)
                 group["lr"] = lr
 
-    def step_iteration(self) -> None:
+    def step_iteration(self, loss: Any = None) -> None:
+        """After a training iteration; ``loss`` (the step's total loss) feeds a ReduceLR that monitors it."""
         self.iteration += 1
         for scheduler, by_epoch in self.entries:
             if not by_epoch:
                 scheduler.step()
+        self.plateaus.after_iteration(loss, self.iteration)
         self._apply()
 
     def step_epoch(self) -> None:
@@ -447,14 +468,20 @@ class SchedulerSet:
         for scheduler, by_epoch in self.entries:
             if by_epoch:
                 scheduler.step()
+        self.plateaus.after_epoch(self.epoch)
         self._apply()
+
+    def after_validation(self, metrics: dict) -> None:
+        """A validation's metrics: a ReduceLR monitoring ``val_metric`` steps on them."""
+        self.plateaus.after_validation(metrics, max(self.epoch, 1))
 
     def state_dict(self) -> list[dict]:
         position = {"iteration": self.iteration, "epoch": self.epoch}
-        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules]
+        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules] \
+            + self.plateaus.state_dict()
 
     def load_state_dict(self, states: list[dict]) -> None:
-        expected = len(self.entries) + len(self.schedules)
+        expected = len(self.entries) + len(self.schedules) + len(self.plateaus)
         if len(states) != expected:
             raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {expected}")
         for (scheduler, _), state in zip(self.entries, states):
@@ -463,3 +490,4 @@ class SchedulerSet:
             position = states[len(self.entries)]
             self.iteration, self.epoch = int(position["iteration"]), int(position["epoch"])
             self._apply()
+        self.plateaus.load_state_dict(states[len(states) - len(self.plateaus):])

@@ -176,7 +176,7 @@ class Trainer:
         if self.ema is not None:
             with plain_children(run.model, self.ddp_originals):
                 self.ema.update(run.model, run.iteration + 1)
-        self.schedulers.step_iteration()
+        self.schedulers.step_iteration(losses.get("loss"))
         run.iteration += 1
         # Losses stay tensors until the next log line, validation or checkpoint: turning each
         # into a float here would make the CPU wait for the GPU at every step.
@@ -266,10 +266,13 @@ class Trainer:
             grid = self.validator.save_sample_grid(run.work_dir / "samples" / f"iter_{run.iteration:07d}.png")
             if grid is not None and run.tracker is not None:
                 run.tracker.log_image(grid, key="samples", step=run.iteration)
+                if self.validator.sample_animation is not None:
+                    run.tracker.log_artifact(self.validator.sample_animation, "samples")
             for key, path in self.validator.save_prompt_grids(run.work_dir / "samples", run.iteration):
                 if run.tracker is not None:
                     run.tracker.log_image(path, key=key, step=run.iteration)
         self.hooks.mgx_after_val(run=run, metrics=metrics)
+        self.schedulers.after_validation(metrics)
         self._maybe_save_best(metrics)
         return metrics
 

@@ -7,7 +7,9 @@ evaluates ``sample_model='ema'`` the EMA weights are the ones logged. With
 ``tracking.register_model='NAME'`` the model becomes a new version of the registered model
 ``NAME``. A generator (a network with ``sample()`` and ``latent_dim``) gets
 :mod:`mgx.core.tracking.generator_pyfunc` as its pyfunc flavor, so
-``mlflow.pyfunc.load_model(...).predict(count)`` and ``mlflow models serve`` return images.
+``mlflow.pyfunc.load_model(...).predict(count)`` and ``mlflow models serve`` return images. A
+network that saves itself in its library's format (a diffusion model's diffusers folder) is logged as
+that folder (:mod:`mgx.core.tracking.pretrained_folder`), so that library alone loads it.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from typing import Any
 
 from mgx.core.engine.checkpoint_state import CheckpointState
 from mgx.core.errors import ConfigError
+from mgx.core.tracking.pretrained_folder import FLAVOR, PretrainedFolderFlavor, writes_own_format
+from mgx.core.tracking.pretrained_folder import requirements as pretrained_requirements
+from mgx.core.tracking.pretrained_folder import signature as pretrained_signature
 
 log = logging.getLogger("mgx.tracking")
 
@@ -115,7 +120,10 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
         options = dict(artifact_path=None, name=MODEL_NAME, run_id=run_id, step=step, registered_model_name=register_as,
                        pip_requirements=_requirements(), await_registration_for=0,
                        tags={"mgx.weights": which, "mgx.checkpoint": checkpoint.name})
-        if is_generator(network):
+        if writes_own_format(network):  # a diffusers pipeline folder is the model: diffusers alone loads it
+            info = Model.log(flavor=PretrainedFolderFlavor, network=network, signature=pretrained_signature(), **{
+                **options, "pip_requirements": pretrained_requirements()})
+        elif is_generator(network):
             info = Model.log(flavor=_GeneratorFlavor, pytorch_model=network, flavor_name="pytorch",
                              **_pytorch_defaults(), **options)
         else:
@@ -187,8 +195,13 @@ def load_registered_network(uri: str, model_uri: str) -> tuple[Any, str | None, 
                           "version) or models:/m-<id> (a logged model)")
     with _process_store(uri), _quiet_pickle_warning():
         try:
-            network = mlflow.pytorch.load_model(model_uri, map_location="cpu")
             info = mlflow.models.get_model_info(model_uri)
+            if FLAVOR in info.flavors:
+                raise ConfigError(
+                    f"--model {model_uri} is a {info.flavors[FLAVOR].get('pipeline_class') or 'diffusers'} folder, "
+                    f"not an mgx network: test it with model=dict(type='DiffusionPipeline', from_pretrained=FOLDER) "
+                    f"where FOLDER = mlflow.artifacts.download_artifacts('{model_uri}')")
+            network = mlflow.pytorch.load_model(model_uri, map_location="cpu")
         except MlflowException as exc:
             raise ConfigError(f"--model {model_uri}: not found in {uri} ({exc.message.splitlines()[0]}); "
                               "list registered models in the MLflow UI (`mgx ui`)") from None
@@ -208,26 +221,32 @@ def _pytorch_defaults() -> dict:
     return {"pickle_module": pickle_module, "serialization_format": "pickle", "export_model": False}
 
 
-# how long the end of a training waits for a store that went offline to answer again (a probe and
-# the spool's replay) before it gives up logging the model
+# at the end of a training whose store went offline: how long a /health probe may take (a store that
+# answers does so in milliseconds) and, when it answers, how long the spool's replay may take
+END_PROBE_S = 0.5
 END_RECONNECT_WAIT_S = 5.0
 
 
 def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use_ema: bool, logger: Any) -> None:
     """The engine's call at the end of a finished training: log ``checkpoint``'s network to the
-    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning."""
+    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning. A
+    store known to be down is not waited for again: the model goes into the spool as a record that
+    ``mgx sync`` (or the next start in the work dir) carries out once the store answers."""
     from mgx.core.tracking.spool import OFFLINE_PREFIX
+
+    from mgx.core.tracking.server import health_failure
 
     settings = tracker.settings
     if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
         return
-    # a store that was only slow at a checkpoint answers again now; one that still does not would
-    # hold the end of the run for the HTTP timeouts of every call below: the checkpoint keeps the
-    # model, training ends promptly
-    tracker.reconnect(END_RECONNECT_WAIT_S)
+    # a store that was only slow at a checkpoint answers again now (a quick /health says so: one that
+    # still does not is not waited for a second time in the outage) and gets the spool replayed first
+    if tracker.store_offline and health_failure(tracker.tracking_uri, END_PROBE_S) is None:
+        tracker.reconnect(END_RECONNECT_WAIT_S)
     if str(tracker.run_id).startswith(OFFLINE_PREFIX) or tracker.store_offline:
-        logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
-                       f"(the checkpoint {checkpoint} holds it)")
+        tracker.spool_model(model_cfg, Path(checkpoint), use_ema, settings.register_model)
+        logger.warning(f"tracking store unreachable: the trained model ({Path(checkpoint).name}) is logged to "
+                       f"MLflow by `mgx sync {tracker.work_dir}` once the store answers")
         return
     tracker.flush()  # the run's metrics are in the store before the model links them
     try:
@@ -235,6 +254,20 @@ def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use
                           settings.register_model)
     except Exception as exc:  # noqa: BLE001 - the training itself succeeded
         logger.warning(f"could not log the trained model to MLflow: {type(exc).__name__}: {exc}")
+
+
+def log_spooled_model(uri: str, run_id: str, record: dict) -> bool:
+    """Carry out a spooled ``model`` record (see ``log_model_at_end``) on run ``run_id``; False when the
+    run has its model already (a replay repeated) — raises FileNotFoundError without the checkpoint."""
+    import mlflow
+
+    if LOGGED_MODEL_TAG in mlflow.MlflowClient(uri).get_run(run_id).data.tags:
+        return False
+    checkpoint = Path(record["checkpoint"])
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {checkpoint} of the spooled model of run {run_id} is gone")
+    log_trained_model(uri, run_id, record["model"], checkpoint, bool(record["use_ema"]), record.get("register"))
+    return True
 
 
 def evaluates_ema(eval_sets: list) -> bool:
@@ -247,4 +280,5 @@ def evaluates_ema(eval_sets: list) -> bool:
 
 
 __all__ = ["LOGGED_MODEL_TAG", "LoggedModel", "check_registry_name", "evaluates_ema", "is_generator",
-           "load_registered_network", "log_model_at_end", "log_trained_model", "network_from_checkpoint"]
+           "load_registered_network", "log_model_at_end", "log_spooled_model", "log_trained_model",
+           "network_from_checkpoint"]

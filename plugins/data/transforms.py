@@ -15,9 +15,15 @@ from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPad
 from .instance_crop import InstanceCrop
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .masks import GetMaskedImage, LoadMask
+from .matting import FormatTrimap, GenerateTrimap, GenerateTrimapWithDistTransform, RescaleToZeroOne, TransformTrimap
+from .matting_composition import (CompositeFg, CropAroundCenter, CropAroundUnknown, MergeFgAndBg, PerturbBg,
+                                  RandomAffine, RandomJitter, RandomLoadResizeBg)
+from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .facial_heatmap import GenerateFacialHeatmap
+from .video_compression import RandomVideoCompression
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -26,10 +32,13 @@ ALL_TRANSFORMS = (
     Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
-    DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    DegradationsWithShuffle, RandomVideoCompression, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
+    LoadMask, GetMaskedImage, GenerateFacialHeatmap, RandomResizedCrop, RandomRotation, ColorJitter,
     InstanceCrop,
+    GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
+    MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
+    CropAroundCenter, GenerateSeg, GenerateSoftSeg,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]
