@@ -15,6 +15,7 @@ from typing import Any
 
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 VIEW_KEY = "mgx-runs"
+PARENT_RUN_TAG = "mlflow.parentRunId"
 TRAINING_VIEW_QUERY = "workflowType=machine_learning"
 BEST_METRIC_PARAM = "default_hooks.checkpoint.save_best"  # the config's save_best, as a run param
 MAX_METRIC_COLUMNS = 6
@@ -57,14 +58,16 @@ def compared_metrics(runs: list[Any]) -> list[str]:
 
 def differing_params(runs: list[Any]) -> list[str]:
     """``model.type`` and the params whose values differ between runs (the shortest keys first)."""
-    keys = {key for run in runs for key in run.data.params}
-    differing = [key for key in keys if len({run.data.params.get(key) for run in runs}) > 1]
+    with_params = [run for run in runs if run.data.params]  # a sweep's parent run logs none
+    keys = {key for run in with_params for key in run.data.params}
+    differing = [key for key in keys if len({run.data.params.get(key) for run in with_params}) > 1]
     shown = [key for key in ALWAYS_SHOWN_PARAMS if key in keys]
     return shown + sorted(differing, key=lambda key: (key.count("."), key))[:MAX_PARAM_COLUMNS - len(shown)]
 
 
 def runs_view_state(runs: list[Any]) -> dict[str, Any]:
-    """The runs page's layout for these runs (what MLflow's shared view state holds)."""
+    """The runs page's layout for these runs (what MLflow's shared view state holds); not sorted
+    when some runs are nested (a sweep's points), so that they stay folded in their parent."""
     from mgx.core.evaluation.direction import LOWER, TRACKING_TAG, direction_of, from_tag
 
     metrics = compared_metrics(runs)
@@ -72,7 +75,9 @@ def runs_view_state(runs: list[Any]) -> dict[str, Any]:
     shown_metrics = ([best] if best else []) + [key for key in metrics if key != best][:MAX_METRIC_COLUMNS - 1]
     columns = [f"metrics.`{key}`" for key in shown_metrics] + [f"params.`{key}`" for key in differing_params(runs)]
     state: dict[str, Any] = {"selectedColumns": columns}
-    if best is not None:
+    # Sorted by a metric, MLflow lists a sweep's point runs flat instead of folded in their parent.
+    nested = any(PARENT_RUN_TAG in run.data.tags for run in runs)
+    if best is not None and not nested:
         declared = next((from_tag(run.data.tags.get(TRACKING_TAG)) for run in runs
                          if run.data.tags.get(TRACKING_TAG)), {})
         state.update(orderByKey=f"metrics.`{best}`", orderByAsc=direction_of(best, declared) == LOWER)

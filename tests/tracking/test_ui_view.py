@@ -69,3 +69,14 @@ def test_runs_view_shows_best_metric_first_and_differing_params(tmp_path):
     state = publish_runs_view(client, other)
     assert state == {"selectedColumns": ["metrics.`FID-Full-50k/fid`", "params.`model.type`"],
                      "orderByKey": "metrics.`FID-Full-50k/fid`", "orderByAsc": True}
+
+
+def test_a_sweep_experiment_keeps_its_points_folded_unsorted(tmp_path):
+    client, experiment_id, _uri = _client(tmp_path)
+    parent = _run(client, experiment_id, {}, {}, {"mgx.sweep": "parent"})
+    for lr in ("1e-3", "2e-4"):
+        _run(client, experiment_id, {"model.type": "DCGAN", "lr_config.lr": lr}, {"SWD/avg": float(lr) * 1e3},
+             {"mlflow.parentRunId": parent})
+    state = publish_runs_view(client, experiment_id)
+    # the parent (no params) does not make every param 'differing'; no sort, or MLflow unfolds the points
+    assert state == {"selectedColumns": ["metrics.`SWD/avg`", "params.`model.type`", "params.`lr_config.lr`"]}
