@@ -100,3 +100,15 @@ def test_a_sharded_checkpoint_file_names_its_folder_and_reads_whole(tmp_path):
 
     remove_checkpoint(path)
     assert not path.exists() and not (tmp_path / "iter_1.dcp").exists()
+
+
+def test_the_run_reads_fsdp_from_model_wrapper_cfg():
+    from mgx.core.run.prepared import PreparedRun
+
+    assert PreparedRun({"model_wrapper_cfg": {"type": "MMDistributedDataParallel"}}).fsdp_options is None
+    assert PreparedRun({}).fsdp_options is None
+    sharded = PreparedRun({"model_wrapper_cfg": {"type": "MMFullyShardedDataParallel",
+                                                 "sharding_strategy": "SHARD_GRAD_OP"}})
+    assert sharded.fsdp_options == {"reshard_after_forward": False}
+    with pytest.raises(ConfigError, match="^ema_config is not supported"):
+        PreparedRun({"model_wrapper_cfg": {"type": "FSDP"}, "ema_config": {"momentum": 0.01}}).fsdp_options
