@@ -62,8 +62,8 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
     config file to train; ``params`` gain the work_dir, tags, checkpoint and store to use."""
     import tempfile
 
-    from mgx.core.tracking.run_source import (SOURCE_RUN_TAG, download_checkpoint, download_config,
-                                              environment_differences, find_run)
+    from mgx.core.tracking.run_source import (SOURCE_RUN_TAG, download_best_checkpoint, download_checkpoint,
+                                              download_config, environment_differences, find_run)
 
     from_run, resume_run = params.get("from_run"), params.get("resume_run")
     if from_run and resume_run:
@@ -101,6 +101,7 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
             try:
                 checkpoint = download_checkpoint(client, run, work_dir)
                 _check_checkpoint_run(checkpoint, run.info.run_id)
+                best = download_best_checkpoint(client, run, work_dir)  # the run still ends with its best
             except BaseException:
                 if created:
                     shutil.rmtree(work_dir, ignore_errors=True)
@@ -108,8 +109,9 @@ def prepare_recorded_start(config: str | None, params: dict, cfg_items: list[str
             # "auto", not the path: the download is the work_dir's only checkpoint, and a Slurm
             # requeue (which re-runs the same worker command) then picks the newest one instead
             params["resume"] = "auto"
+            also = f" (best so far: {best.name})" if best is not None and best != checkpoint else ""
             click.echo(wrap_to_terminal(f"--resume-run: continuing run {run.info.run_id} ({run.info.run_name}) "
-                                        f"from {checkpoint.name} in {work_dir}"), err=True)
+                                        f"from {checkpoint.name}{also} in {work_dir}"), err=True)
         target = work_dir / recorded.path.name
         shutil.copyfile(recorded.path, target)
     params["work_dir"] = str(work_dir)

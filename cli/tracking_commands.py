@@ -59,13 +59,20 @@ def sync(work_dir: str, tracking_uri: str | None) -> None:
     Idempotent: values already in the store are not written twice.
     """
     from mgx.core.tracking.replay import ReplayReport, find_spool_dirs, replay_spool_dir
-    from mgx.core.tracking.settings import configure_http_env, normalise_uri
+    from mgx.core.tracking.settings import check_uri_scheme, configure_http_env, normalise_uri
 
+    from mgx.core.registry import set_registry_source
+
+    from .context import plugin_manager
+
+    # a bad --tracking-uri is a usage error (exit 2) whether or not anything is pending
+    uri = check_uri_scheme(normalise_uri(tracking_uri), "--tracking-uri") if tracking_uri else None
     configure_http_env()
+    set_registry_source(lambda: plugin_manager().registry)  # a spooled model is built from its config
     folders = find_spool_dirs(Path(work_dir))
     report = ReplayReport()
     for folder in folders:
-        replay_spool_dir(folder, normalise_uri(tracking_uri) if tracking_uri else None, report)
+        replay_spool_dir(folder, uri, report)
     if report.nothing_to_do:
         click.echo(f"nothing to sync under {Path(work_dir).resolve()}")
         return

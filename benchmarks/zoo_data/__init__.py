@@ -10,8 +10,8 @@ commands need.
 
 Used by ``benchmarks/zoo_trials.py`` (every config of a family) and by the CI tests of each family
 (``from mgx.benchmarks.zoo_data import prepare_trial``). The modules by kind of data: ``images``,
-``frames``, ``masks``, ``diffusion``, ``colorization`` (InstColorization's test loader); ``options`` (what a
-trial overrides), ``widths`` (``--tiny``),
+``frames``, ``masks``, ``diffusion``, ``matting``, ``colorization`` (InstColorization's test loader);
+``options`` (what a trial overrides), ``widths`` (``--tiny``),
 ``stand_ins`` (random-weight stand-ins for every download: nothing is downloaded, and the numbers a
 trial prints say nothing about quality). A dataset type without a writer raises :class:`NoWriter`; a
 family registers its writer with ``@writer("TypeName")`` in a module imported here.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import diffusion, frames, images  # noqa: F401  (their @writer registrations)
+from . import diffusion, frames, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
 from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,
@@ -30,6 +30,8 @@ from .options import EVALUATORS, dataset_scale, loaders, run_options, size_optio
 from .stand_ins import (FakeNvidiaInception, FakeNvidiaVGG16, has_setting, stand_in_checkpoint, stand_in_pretrained,
                         stand_in_pretrained_arguments, uses, write_stand_in_weights)
 from .widths import image_side, tiny_options
+
+PR_MIN_IMAGES = 4  # PrecisionAndRecall's default k=3 needs more real images than that
 
 
 def _relocated_datasets(cfg: dict, root: Path):
@@ -42,12 +44,26 @@ def _relocated_datasets(cfg: dict, root: Path):
             yield path, dict(dataset, data_root=str(under(root, data_root or "data")))
 
 
+def largest_crop_border(cfg: dict) -> int:
+    """The widest ``crop_border`` of the config's metrics (TDAN's PSNR/SSIM crop 8 pixels a side)."""
+    from mgx.core.config.evaluators import evaluator_entries
+
+    borders = [int(metric.get("crop_border") or 0) for key in EVALUATORS
+               for entry in evaluator_entries(cfg.get(key), key)
+               for metric in entry.metrics if isinstance(metric, dict)]
+    return max(borders, default=0)
+
+
 def write_config_data(cfg: dict, root: Path, sizes: Sizes | None = None) -> list[Path]:
     """Write under ``root`` what every dataloader of ``cfg`` reads (each distinct dataset once) and the
     mask sets its pipelines load; returns the folders written. Relocated data roots (see
     ``prepare_trial``) are written where the trial's overrides point them. ``sizes.scale`` > 1 sets the
-    low-resolution partners' scale (a test's tiny network of a scale of its own), else each dataset's."""
+    low-resolution partners' scale (a test's tiny network of a scale of its own), else each dataset's.
+    Images keep at least 8 pixels inside the metrics' widest ``crop_border``."""
     sizes = sizes or Sizes()
+    border = largest_crop_border(cfg)
+    if border:
+        sizes = Sizes(sizes.crop, max(sizes.image, 2 * border + 8), sizes.count, sizes.scale)
     relocated = dict(_relocated_datasets(cfg, root))
     seen: set[tuple] = set()
     written = []
@@ -71,6 +87,8 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     has pretrained parts to stand in for. ``weights`` (default ``root/weights``) holds the stand-in
     networks, shareable between trials."""
     sizes = sizes or Sizes()
+    if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
+        sizes.count = max(sizes.count, PR_MIN_IMAGES)
     trial = Trial(test_only=not cfg.get("train_dataloader"))
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
@@ -89,6 +107,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
 
 
 __all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "image_side",
+           "largest_crop_border",
            "prepare_trial", "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint",
            "stand_in_pretrained", "tiny_options", "write_cifar10", "write_conditional_dataset", "write_dataset",
            "write_images", "write_pair_images", "write_paired_image_dataset", "write_config_data",

@@ -50,16 +50,24 @@ def _frame_names(dataset: dict, count: int) -> list[str]:
     return [f"{index:08d}.png" for index in range(count)]
 
 
+# index generators whose samples are single frames (``clip/frame``) of clips listed by the meta file
+FRAME_WINDOWS = ("GenerateFrameIndices", "GenerateFrameIndiceswithPadding")
+
+
 @writer("BasicFramesDataset")
 def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     """MMagic's BasicFramesDataset: two samples (clips, or ``seq/clip`` at ``depth=2``) under each
     ``data_prefix`` folder; the frames ``load_frames_list`` names, else ``num_input_frames`` (at least 3)
     named as the pipeline's ``filename_tmpl`` says; ``ann_file`` lists the samples with their shape. Fields
-    other than ``gt`` are reduced by the dataset's scale (1 for deblurring/interpolation layouts)."""
+    other than ``gt`` are reduced by the dataset's scale (1 for deblurring/interpolation layouts). A
+    ``depth=2`` set read through frame windows (TDAN's and TOFlow's Vid4/SPMCS) lists its clips as Vid4's
+    meta file does (``calendar 41``), the samples being each clip's frames."""
     data_root = under(root, dataset.get("data_root"))
     fields = prefixes(dataset)
     depth = int(dataset.get("depth") or 1)
-    samples = CLIPS[min(depth, 2)]
+    windows = any(isinstance(step, dict) and step.get("type") in FRAME_WINDOWS
+                  for step in dataset.get("pipeline") or [])
+    samples = CLIPS[1 if windows else min(depth, 2)]
     lists = dict(dataset.get("load_frames_list") or {})
     count = max(3, trial_frames(dataset.get("fixed_seq_len") or dataset.get("num_input_frames") or 3))
     side = max(sizes.crop, sizes.image)
@@ -82,7 +90,10 @@ def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     if dataset.get("ann_file"):
         ann = under(data_root, dataset["ann_file"])
         ann.parent.mkdir(parents=True, exist_ok=True)
-        ann.write_text("".join(f"{sample} ({side},{side},3)\n" for sample in samples))
+        if windows and depth >= 2:
+            ann.write_text("".join(f"{sample} {count}\n" for sample in samples))
+        else:
+            ann.write_text("".join(f"{sample} ({side},{side},3)\n" for sample in samples))
     return data_root
 
 

@@ -118,3 +118,12 @@ def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: 
         ann.parent.mkdir(parents=True, exist_ok=True)
         ann.write_text("".join(lines))
     return images
+
+
+@writer("SinGANDataset")
+def write_singan_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's SinGANDataset: the one image file ``data_root`` names, (2·image + 4) × (2·image + 8) px
+    (``size_options`` sets the pyramid's min_size/max_size to match)."""
+    path = under(root, dataset.get("data_root"))
+    save_image(smooth_image(np.random.default_rng(3), 2 * sizes.image + 4, 2 * sizes.image + 8), path)
+    return path.parent

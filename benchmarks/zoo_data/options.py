@@ -24,7 +24,10 @@ def loaders(cfg: dict) -> Iterator[tuple[str, dict]]:
 
 def dataset_scale(cfg: dict, dataset: dict) -> int:
     """The super-resolution scale of a dataset: SetValues(scale=...) in its pipeline, the config's
-    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names."""
+    ``scale``, the generator's ``upscale_factor``, or an ``x4``/``X4`` in its folder names (1 for frames
+    already upsampled to the output size: TOFlow's ``BIx4up_direct``)."""
+    if any("up_direct" in folder for folder in prefixes(dataset).values()):
+        return 1
     for step in dataset.get("pipeline") or []:
         if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
             return step["dictionary"]["scale"]
@@ -42,6 +45,19 @@ def _fixed_input(cfg: dict) -> int | None:
     if disc.get("type") == "ModifiedVGG":
         return int(disc.get("input_size", 128))
     return None
+
+
+def _load_key_prefix(path: str, dataset: dict) -> list[str]:
+    """A BasicImageDataset whose one ``data_prefix`` field is not the key its ``LoadImageFromFile`` reads
+    (MMagic's MSPIE val/test loaders: ``gt`` listed, ``img`` loaded; MMagic stops at that too): the
+    data path renamed to the loaded key."""
+    named = dataset.get("data_prefix")
+    keys = [step.get("key") for step in dataset.get("pipeline") or []
+            if isinstance(step, dict) and step.get("type") == "LoadImageFromFile"]
+    if dataset.get("type") != "BasicImageDataset" or not isinstance(named, dict) or len(named) != 1 \
+            or len(keys) != 1 or keys[0] in named:
+        return []
+    return [f"{path}.dataset.data_prefix=dict({keys[0]}={next(iter(named.values()))!r})"]
 
 
 AOT_MIN_SIDE = 48
@@ -74,7 +90,12 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                 sizes.crop = max(sizes.crop, patch * int(-(-float(step["scale_max"]) // 1)))
             elif isinstance(step, dict) and "sample_quantity" in step:  # LIIF: query pixels of the GT patch
                 options.append(f"{path}.dataset.pipeline.{index}.sample_quantity={patch ** 2}")
+        if dataset.get("type") == "SinGANDataset":  # the pyramid's bounds follow the written image
+            options += [f"{path}.dataset.min_size={sizes.image}", f"{path}.dataset.max_size={2 * sizes.image + 8}"]
+        options += _load_key_prefix(path, dataset)
     model = cfg.get("model") or {}
+    if "num_upblocks" in (model.get("train_settings") or {}):  # MSPIE: reals are (4 + s)·2^num_upblocks px
+        options.append(f"model.train_settings.num_upblocks={max(sizes.image.bit_length() - 3, 0)}")
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
@@ -85,7 +106,9 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
-    return options
+    from .matting import matting_size_options  # (it reads the loaders through this module)
+
+    return options + matting_size_options(cfg, sizes)
 
 
 def _crops(pipeline: list) -> bool:

@@ -142,8 +142,23 @@ def _edvr_extractor(generator: dict) -> torch.nn.Module:
                                 center_frame_idx=padding)
 
 
-# generator arguments naming a published file (MMagic's ``spynet_pretrained=URL``): the network they load
-PRETRAINED_ARGUMENTS = {"spynet_pretrained": _spynet, "edvr_pretrained": _edvr_extractor}
+def _tof_spynet(generator: dict) -> torch.nn.Module:
+    from mgx.plugins.models.tof.spynet import TOFlowSPyNet
+
+    return TOFlowSPyNet(norm_cfg=(generator.get("flow_cfg") or {}).get("norm_cfg"))
+
+
+# generator arguments naming a published file (MMagic's ``spynet_pretrained=URL``; a dotted name is an
+# argument inside a dict argument, TOFlowVFINet's ``flow_cfg.pretrained``): the network they load
+PRETRAINED_ARGUMENTS = {"spynet_pretrained": _spynet, "edvr_pretrained": _edvr_extractor,
+                        "flow_cfg.pretrained": _tof_spynet}
+
+
+def _argument(component: dict, dotted: str) -> Any:
+    value: Any = component
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def stand_in_pretrained_arguments(cfg: dict, folder: Path) -> list[str]:
@@ -154,7 +169,7 @@ def stand_in_pretrained_arguments(cfg: dict, folder: Path) -> list[str]:
         if not isinstance(component, dict):
             continue
         for argument, build in PRETRAINED_ARGUMENTS.items():
-            if str(component.get(argument) or "").startswith(("http://", "https://")):
+            if str(_argument(component, argument) or "").startswith(("http://", "https://")):
                 target = folder / f"model_{network}_{argument}-random.pth"
                 folder.mkdir(parents=True, exist_ok=True)
                 state = {k: v for k, v in build(component).state_dict().items() if k not in ("mean", "std")}

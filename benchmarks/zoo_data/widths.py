@@ -68,6 +68,11 @@ TINY: dict[str, TinyWidths] = {
     "SNGANGenerator": _sngan, "SAGANGenerator": _sngan,
     "BigGANGenerator": _biggan, "BigGANDeepGenerator": _biggan,
     "BasicVSRNet": VIDEO, "BasicVSRPlusPlusNet": VIDEO, "IconVSRNet": VIDEO,
+    "TDANNet": _fixed("model.generator.mid_channels=8", "model.generator.num_blocks_before_align=1",
+                      "model.generator.num_blocks_after_align=1"),
+    "CAINNet": _fixed("model.generator.num_block_groups=1", "model.generator.num_block_layers=1",
+                      "model.generator.depth=2", "model.generator.reduction=4"),
+    "FLAVRNet": _fixed("model.generator.mid_channels_list=[16,8,8,8]", "model.generator.encoder_layers_list=[1,1,1,1]"),
 }
 
 

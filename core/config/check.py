@@ -229,14 +229,16 @@ class _Walker:
         self.acc.errors.extend(type_problems(klass, kwargs, path))
 
     def schedulers(self) -> None:
+        from mgx.core.engine.plateau import ReduceLR
         from mgx.core.engine.schedulers import SCHEDULES
 
+        known = {**SCHEDULES, "ReduceLR": ReduceLR}
         value = self.cfg.get("param_scheduler")
         groups = value.values() if isinstance(value, dict) and "type" not in value else [value]
         for items in groups:
             for item in items if isinstance(items, (list, tuple)) else [items]:
-                if isinstance(item, dict) and item.get("type") in SCHEDULES:
-                    schedule = SCHEDULES[item["type"]]
+                if isinstance(item, dict) and item.get("type") in known:
+                    schedule = known[item["type"]]
                     names = set()
                     for klass in schedule.__mro__:
                         if "__init__" in vars(klass):

@@ -72,7 +72,8 @@ TOP_LEVEL_KEYS: dict[str, Key] = {
 DEFAULT_HOOK_KEYS: dict[str, Key] = {
     "timer": Key("mapped", "every iteration is timed (time, data_time in the log and MLflow)"),
     "logger": Key("used", "interval: how often losses are logged"),
-    "param_scheduler": Key("mapped", "the engine steps param_scheduler itself"),
+    "param_scheduler": Key("mapped", "the engine steps param_scheduler itself; MMagic's ReduceLRSchedulerHook "
+                                     "(val_metric, by_epoch, interval) says what steps a ReduceLR"),
     "checkpoint": Key("used", "interval, max_keep_ckpts, save_best, rule, less_keys/greater_keys, save_last, out_dir"),
     "sampler_seed": Key("mapped", "samplers are re-seeded every epoch (seed + epoch)"),
     "runtime_info": Key("mapped", "learning rates and iteration are logged"),

@@ -250,7 +250,10 @@ def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple
 
 WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor",
                 "paramwise_cfg", "modules")
-CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor")
+CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor", "SinGANOptimWrapperConstructor")
+# one optimizer per entry of each named sub-module's ``blocks`` (MMagic's SinGAN: a scale per block),
+# named '<sub-module>_<index>'
+PER_BLOCK_CONSTRUCTOR = "SinGANOptimWrapperConstructor"
 
 
 def _wrapper_options(cfg: dict, field: str) -> dict:
@@ -311,18 +314,32 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
                               f"its sub-modules are {children}")
         options = _wrapper_options(sub_cfg, field)
+        options["amp"] = use_amp or sub_cfg.get("type") == "AmpOptimWrapper"
         optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
         paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
+        if cfg.get("constructor") == PER_BLOCK_CONSTRUCTOR:
+            for index, block in enumerate(_blocks_of(module, field)):
+                groups = parameter_groups(block, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
+                optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
+                wrappers[f"{name}_{index}"] = OptimWrapper(optimizer, device=device, name=f"{name}_{index}", **options)
+            continue
         if "modules" in sub_cfg:
             groups = parameters_of_modules(model, sub_cfg["modules"], f"{field}.modules")
         else:
             groups = parameter_groups(module, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
         optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
-        wrappers[name] = OptimWrapper(optimizer, device=device, amp=use_amp or sub_cfg.get("type") == "AmpOptimWrapper",
-                                      name=name, **options)
+        wrappers[name] = OptimWrapper(optimizer, device=device, name=name, **options)
     if not wrappers:
         raise ConfigError("optim_wrapper defines no optimizer: give optimizer=dict(type=...) or named ones")
     return OptimWrapperDict(wrappers)
+
+
+def _blocks_of(module: Any, field: str) -> list:
+    blocks = getattr(module, "blocks", None)
+    if blocks is None or not hasattr(blocks, "__iter__") or not len(blocks):
+        raise ConfigError(f"{field}: constructor={PER_BLOCK_CONSTRUCTOR!r} makes one optimizer per entry of the "
+                          f"sub-module's 'blocks' list, but {type(module).__name__} has no 'blocks'")
+    return list(blocks)
 
 
 def parameters_of_modules(model: Any, names: Any, field: str) -> list:
@@ -359,9 +376,12 @@ class SchedulerSet:
     the train loop's unit), with ``convert_to_iter_based`` turning an epoch schedule into iterations."""
 
     def __init__(self, cfg: Any, optims: OptimWrapperDict, default_by_epoch: bool,
-                 iters_per_epoch: int | None = None) -> None:
+                 iters_per_epoch: int | None = None, hook: Any = None) -> None:
+        from mgx.core.engine.plateau import Plateaus
+
         self.entries: list[tuple[Any, bool]] = []  # torch schedulers (stateful, stepped)
         self.schedules: list[tuple[Any, list[str]]] = []  # closed-form schedules and their optimizers
+        self.plateaus = Plateaus(optims)  # MMagic's ReduceLR, stepped by a monitored value
         self.iteration, self.epoch = 0, 0
         self._optims = optims
         self._base_lrs = {name: [group.setdefault("initial_lr", group["lr"]) for group in wrapper.optimizer.param_groups]
@@ -380,6 +400,7 @@ class SchedulerSet:
         if self.entries and self.schedules:
             raise ConfigError("param_scheduler mixes MMEngine schedulers with other torch.optim.lr_scheduler "
                               "classes; use one kind")
+        self.plateaus.finish(hook, combined=bool(self.entries or self.schedules))
         self._apply()
 
     def _add(self, item: Any, targets: list[str], default_by_epoch: bool, iters_per_epoch: int | None) -> None:
@@ -393,6 +414,9 @@ class SchedulerSet:
         name = item["type"]
         field = f"param_scheduler {name}"
         kwargs = {k: v for k, v in item.items() if k != "type"}
+        if name == "ReduceLR":
+            self.plateaus.add(kwargs, targets)
+            return
         if name in SCHEDULES:
             raise_type_problems(SCHEDULES[name], kwargs, f"param_scheduler[{name}]")
             try:
@@ -436,11 +460,13 @@ class SchedulerSet:
                         lr = schedule.apply(lr, self.epoch if schedule.by_epoch else self.iteration)
                 group["lr"] = lr
 
-    def step_iteration(self) -> None:
+    def step_iteration(self, loss: Any = None) -> None:
+        """After a training iteration; ``loss`` (the step's total loss) feeds a ReduceLR that monitors it."""
         self.iteration += 1
         for scheduler, by_epoch in self.entries:
             if not by_epoch:
                 scheduler.step()
+        self.plateaus.after_iteration(loss, self.iteration)
         self._apply()
 
     def step_epoch(self) -> None:
@@ -448,14 +474,20 @@ class SchedulerSet:
         for scheduler, by_epoch in self.entries:
             if by_epoch:
                 scheduler.step()
+        self.plateaus.after_epoch(self.epoch)
         self._apply()
+
+    def after_validation(self, metrics: dict) -> None:
+        """A validation's metrics: a ReduceLR monitoring ``val_metric`` steps on them."""
+        self.plateaus.after_validation(metrics, max(self.epoch, 1))
 
     def state_dict(self) -> list[dict]:
         position = {"iteration": self.iteration, "epoch": self.epoch}
-        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules]
+        return [scheduler.state_dict() for scheduler, _ in self.entries] + [dict(position) for _ in self.schedules] \
+            + self.plateaus.state_dict()
 
     def load_state_dict(self, states: list[dict]) -> None:
-        expected = len(self.entries) + len(self.schedules)
+        expected = len(self.entries) + len(self.schedules) + len(self.plateaus)
         if len(states) != expected:
             raise ConfigError(f"the checkpoint holds {len(states)} scheduler states but the config defines {expected}")
         for (scheduler, _), state in zip(self.entries, states):
@@ -464,3 +496,4 @@ class SchedulerSet:
             position = states[len(self.entries)]
             self.iteration, self.epoch = int(position["iteration"]), int(position["epoch"])
             self._apply()
+        self.plateaus.load_state_dict(states[len(states) - len(self.plateaus):])

@@ -180,7 +180,7 @@ class Trainer:
         if self.ema is not None:
             with plain_children(run.model, self.ddp_originals):
                 self.ema.update(run.model, run.iteration + 1)
-        self.schedulers.step_iteration()
+        self.schedulers.step_iteration(losses.get("loss"))
         run.iteration += 1
         # Losses stay tensors until the next log line, validation or checkpoint: turning each
         # into a float here would make the CPU wait for the GPU at every step.
@@ -274,6 +274,7 @@ class Trainer:
                 if run.tracker is not None:
                     run.tracker.log_image(path, key=key, step=run.iteration)
         self.hooks.mgx_after_val(run=run, metrics=metrics)
+        self.schedulers.after_validation(metrics)
         self._maybe_save_best(metrics)
         return metrics
 

@@ -166,7 +166,8 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
         raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
     optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
                                  lr_scale=prepared.lr_scale(setup.world_size, loader.batch_size))
-    schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, loop.by_epoch, iters_per_epoch=len(loader))
+    schedulers = SchedulerSet(cfg.get("param_scheduler"), optim, loop.by_epoch, iters_per_epoch=len(loader),
+                              hook=(cfg.get("default_hooks") or {}).get("param_scheduler"))
     policy = CheckpointPolicy(**prepared.checkpoint_options(setup.work_dir, loop.by_epoch))
     run = RunContext(cfg=cfg, work_dir=setup.work_dir, mode="train", rank=setup.rank,
                      world_size=setup.world_size, device=setup.device, model=model, ema=ema, optim=optim,

@@ -75,10 +75,13 @@ def tracking_settings(cfg: Config | None, flags: Mapping[str, Any]) -> Any:
 
 
 def check_tracking_uri(cfg: Config | None, options: RunOptions) -> None:
-    """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open fails before any set-up."""
+    """A tracking URI (flag, config or MLFLOW_TRACKING_URI) MLflow cannot open, or a SQLite store that
+    cannot be written, fails before any set-up (no work_dir holding only its records)."""
+    from mgx.core.tracking.store import check_store_writable
+
     settings = tracking_settings(cfg, options.tracking)
     if settings.enabled:
-        settings.resolve_uri()
+        check_store_writable(settings.resolve_uri())
 
 
 @dataclass(frozen=True)

@@ -208,26 +208,32 @@ def _pytorch_defaults() -> dict:
     return {"pickle_module": pickle_module, "serialization_format": "pickle", "export_model": False}
 
 
-# how long the end of a training waits for a store that went offline to answer again (a probe and
-# the spool's replay) before it gives up logging the model
+# at the end of a training whose store went offline: how long a /health probe may take (a store that
+# answers does so in milliseconds) and, when it answers, how long the spool's replay may take
+END_PROBE_S = 0.5
 END_RECONNECT_WAIT_S = 5.0
 
 
 def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use_ema: bool, logger: Any) -> None:
     """The engine's call at the end of a finished training: log ``checkpoint``'s network to the
-    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning."""
+    tracker's run (registering it per ``tracking.register_model``); a failure is only a warning. A
+    store known to be down is not waited for again: the model goes into the spool as a record that
+    ``mgx sync`` (or the next start in the work dir) carries out once the store answers."""
     from mgx.core.tracking.spool import OFFLINE_PREFIX
+
+    from mgx.core.tracking.server import health_failure
 
     settings = tracker.settings
     if not settings.log_model or checkpoint is None or not Path(checkpoint).is_file():
         return
-    # a store that was only slow at a checkpoint answers again now; one that still does not would
-    # hold the end of the run for the HTTP timeouts of every call below: the checkpoint keeps the
-    # model, training ends promptly
-    tracker.reconnect(END_RECONNECT_WAIT_S)
+    # a store that was only slow at a checkpoint answers again now (a quick /health says so: one that
+    # still does not is not waited for a second time in the outage) and gets the spool replayed first
+    if tracker.store_offline and health_failure(tracker.tracking_uri, END_PROBE_S) is None:
+        tracker.reconnect(END_RECONNECT_WAIT_S)
     if str(tracker.run_id).startswith(OFFLINE_PREFIX) or tracker.store_offline:
-        logger.warning("tracking store unreachable: the trained model is not logged to MLflow "
-                       f"(the checkpoint {checkpoint} holds it)")
+        tracker.spool_model(model_cfg, Path(checkpoint), use_ema, settings.register_model)
+        logger.warning(f"tracking store unreachable: the trained model ({Path(checkpoint).name}) is logged to "
+                       f"MLflow by `mgx sync {tracker.work_dir}` once the store answers")
         return
     tracker.flush()  # the run's metrics are in the store before the model links them
     try:
@@ -235,6 +241,20 @@ def log_model_at_end(tracker: Any, model_cfg: dict, checkpoint: Path | None, use
                           settings.register_model)
     except Exception as exc:  # noqa: BLE001 - the training itself succeeded
         logger.warning(f"could not log the trained model to MLflow: {type(exc).__name__}: {exc}")
+
+
+def log_spooled_model(uri: str, run_id: str, record: dict) -> bool:
+    """Carry out a spooled ``model`` record (see ``log_model_at_end``) on run ``run_id``; False when the
+    run has its model already (a replay repeated) — raises FileNotFoundError without the checkpoint."""
+    import mlflow
+
+    if LOGGED_MODEL_TAG in mlflow.MlflowClient(uri).get_run(run_id).data.tags:
+        return False
+    checkpoint = Path(record["checkpoint"])
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {checkpoint} of the spooled model of run {run_id} is gone")
+    log_trained_model(uri, run_id, record["model"], checkpoint, bool(record["use_ema"]), record.get("register"))
+    return True
 
 
 def evaluates_ema(eval_sets: list) -> bool:
@@ -247,4 +267,5 @@ def evaluates_ema(eval_sets: list) -> bool:
 
 
 __all__ = ["LOGGED_MODEL_TAG", "LoggedModel", "check_registry_name", "evaluates_ema", "is_generator",
-           "load_registered_network", "log_model_at_end", "log_trained_model", "network_from_checkpoint"]
+           "load_registered_network", "log_model_at_end", "log_spooled_model", "log_trained_model",
+           "network_from_checkpoint"]

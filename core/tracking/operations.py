@@ -118,3 +118,26 @@ def upload_artifact(client, run_id: str, path: Path, artifact_path: str | None) 
         client.log_artifacts(run_id, str(path), artifact_path)
     else:
         client.log_artifact(run_id, str(path), artifact_path)
+
+
+# MLflow's local artifact store writes an upload to a hidden ``.artifact.uploading.*`` file and renames
+# it when complete: a process killed mid-upload leaves that file behind (hidden in the UI, on disk)
+STAGED_UPLOAD_PREFIX = ".artifact.uploading."
+
+
+def remove_interrupted_uploads(artifact_uri: str) -> list[Path]:
+    """Delete the staged files of uploads a killed process left in a run's local artifact folder
+    (``file:`` artifact URIs; others are the store's business); returns what was deleted. Call it only
+    while no upload to the run is in flight (the run's training holds its work_dir's lock)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme not in ("", "file"):
+        return []
+    folder = Path(unquote(parsed.path))
+    removed = []
+    if folder.is_dir():
+        for staged in folder.rglob(f"{STAGED_UPLOAD_PREFIX}*"):
+            staged.unlink(missing_ok=True)
+            removed.append(staged)
+    return removed

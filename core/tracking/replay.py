@@ -49,6 +49,7 @@ class ReplayReport:
     artifacts_missing: list[str] = field(default_factory=list)
     runs_created: dict[str, str] = field(default_factory=dict)
     runs_terminated: int = 0
+    models_logged: int = 0
 
     @property
     def nothing_to_do(self) -> bool:
@@ -62,6 +63,8 @@ class ReplayReport:
             f"{self.params_written} params",
             f"{self.artifacts_uploaded} artifacts",
         ]
+        if self.models_logged:
+            parts.append(f"{self.models_logged} trained model(s) logged")
         if self.runs_created:
             parts.append("runs created: " + ", ".join(f"{a} -> {b}" for a, b in self.runs_created.items()))
         text = "; ".join(parts)
@@ -148,6 +151,7 @@ def _replay_file(path: Path, folder: Path, tracking_uri: str | None, report: Rep
     tags: dict[str, dict] = defaultdict(dict)
     uploads: list[dict] = []
     terminate: dict[str, dict] = {}
+    models: list[dict] = []
     for record in records:
         op = record["op"]
         if op == "metrics":
@@ -160,6 +164,8 @@ def _replay_file(path: Path, folder: Path, tracking_uri: str | None, report: Rep
             uploads.append(record)
         elif op == "terminate":
             terminate[real(record["run"])] = record
+        elif op == "model":
+            models.append(record)
 
     for run_id in sorted(set(metrics) | set(params) | set(tags) | set(terminate)
                          | {real(u["run"]) for u in uploads}):
@@ -168,6 +174,13 @@ def _replay_file(path: Path, folder: Path, tracking_uri: str | None, report: Rep
     for record in uploads:
         _upload_spooled_file(client, real(record["run"]), record, folder, report)
 
+    for record in models:  # after the values it links, before the run ends (as at the end of a training)
+        from mgx.core.tracking.model_registry import log_spooled_model
+
+        try:
+            report.models_logged += log_spooled_model(uri, real(record["run"]), record)
+        except FileNotFoundError as exc:  # the values are worth replaying without it
+            report.artifacts_missing.append(str(exc))
     for run_id, record in terminate.items():
         client.set_terminated(run_id, status=record["status"], end_time=record["end_time"])
         report.runs_terminated += 1
@@ -179,6 +192,8 @@ def _log_spooled_values(client, uri: str, run_id: str, params: dict, values: lis
     run = client.get_run(run_id)  # raises RESOURCE_DOES_NOT_EXIST for a run that is gone
     if run.info.lifecycle_stage != "active":
         raise ValueError(f"run {run_id} is deleted in {uri}; restore it (mlflow runs restore) and sync again")
+    for staged in ops.remove_interrupted_uploads(run.info.artifact_uri):  # the spool holds those files
+        log.warning("removed %s, an upload the killed session left unfinished", staged)
     new_params = {}
     for key, value in params.items():
         stored = run.data.params.get(key)

@@ -167,10 +167,27 @@ def download_checkpoint(client, run, dest_dir: Path) -> Path:
     A mismatch removes the file and raises ConfigError; a checkpoint without a recorded
     checksum (uploaded before mgx recorded them) is used with a warning.
     """
+    artifact, sidecar = newest_checkpoint_artifact(client, run)
+    return _download_verified(client, run, artifact, sidecar, Path(dest_dir))
+
+
+def download_best_checkpoint(client, run, dest_dir: Path) -> Path | None:
+    """Download the run's best checkpoint (``checkpoints/best``, uploaded under the policies 'best'
+    and 'best+last') into ``dest_dir``, verified like ``download_checkpoint``; None when it has none.
+    A training continued elsewhere then ends with its best file, as it would have at home."""
+    files = _list_files(client, run.info.run_id, "checkpoints/best")
+    names = {info.path for info in files}
+    candidates = [path for path in names if path.endswith((".pth", ".pt"))]
+    if not candidates:
+        return None
+    artifact = max(candidates, key=_iteration_of)
+    sidecar = artifact + CHECKSUM_SUFFIX
+    return _download_verified(client, run, artifact, sidecar if sidecar in names else None, Path(dest_dir))
+
+
+def _download_verified(client, run, artifact: str, sidecar: str | None, dest_dir: Path) -> Path:
     import logging
 
-    artifact, sidecar = newest_checkpoint_artifact(client, run)
-    dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / Path(artifact).name
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".download-") as tmp:

@@ -61,6 +61,22 @@ def start_server(
             out.close()
 
 
+def health_failure(uri: str, timeout_s: float) -> Exception | None:
+    """For an ``http(s)`` store, the error of one ``<uri>/health`` request that did not answer OK within
+    ``timeout_s`` (a frozen server accepts the connection and never answers: without this bound the
+    first MLflow call holds start-up for its full HTTP timeouts and retries); None when it answered or
+    the store is not a server."""
+    if not uri.startswith(("http://", "https://")):
+        return None
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s) as response:
+            return None if response.status == 200 else ConnectionError(f"/health answered {response.status}")
+    except urllib.error.HTTPError as exc:  # a server that answers, if not /health (a proxy): let MLflow try it
+        return None if exc.code < 500 else ConnectionError(f"/health answered {exc.code}")
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        return ConnectionError(f"no answer from {uri}/health within {timeout_s:g} s ({exc})")
+
+
 def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout_s: float = 60.0,
                  log_path: Path | None = None) -> None:
     """Poll ``<url>/health`` until it answers OK; MgxError if the process dies or time runs out."""

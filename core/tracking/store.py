@@ -94,6 +94,21 @@ def _check_writable(folder: Path, what: str) -> None:
         )
 
 
+def check_store_writable(uri: str) -> None:
+    """For a ``sqlite:`` store: ConfigError naming the path when its database or artifact folder cannot
+    be written — checked before a run writes anything into its work_dir (the store's folders are made
+    now, as the run would make them: only trying tells, e.g. on a read-only mount or for root). Other
+    stores pass."""
+    db_path = sqlite_path(uri)
+    if db_path is None:
+        return
+    db_path = Path(db_path).expanduser().resolve()
+    _check_writable(db_path.parent, "tracking store")
+    if db_path.exists() and not os.access(db_path, os.R_OK | os.W_OK):
+        raise ConfigError(f"tracking store {db_path} is not readable and writable; fix its permissions")
+    _check_writable(artifact_root(db_path), "artifact")
+
+
 def ensure_sqlite_store(db_path: Path) -> bool:
     """Make ``db_path`` a ready MLflow store; return True when it was created now.
 

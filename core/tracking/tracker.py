@@ -25,6 +25,7 @@ from mgx.core.tracking import operations as ops
 from mgx.core.tracking.batch_process import OutOfProcessBatches
 from mgx.core.tracking.replay import replay_spool_dir
 from mgx.core.tracking.run_info import clean_params, clean_tags, default_run_name, default_tags, pip_freeze_text
+from mgx.core.tracking.server import health_failure
 from mgx.core.tracking.settings import TrackingSettings, configure_http_env
 from mgx.core.tracking.spool import (OFFLINE_PREFIX, SpoolWriter, load_id_map, new_offline_id, pending_files,
                                      pending_record_count)
@@ -115,12 +116,16 @@ class Tracker:
 
         client = tracker.client = MlflowClient(uri)
         spool = SpoolWriter(tracker.work_dir, uri)
-        _replay_earlier_sessions(spool)
+        unanswered = health_failure(uri, settings.store_wait_s)  # start-up waits for a store at most that
+        if unanswered is None:
+            _replay_earlier_sessions(spool)
 
         params = clean_params(config_flat or {})
         run_tags = clean_tags(tags if tags is not None else default_tags(config_file=config_file))
         offline = False
         try:
+            if unanswered is not None:
+                raise unanswered
             run_id, params, extra_tags = tracker._open_run(client, uri, run_id_to_resume, params, run_tags,
                                                            resume_step, spool)
         except Exception as exc:  # noqa: BLE001 - unreachable store: spool and carry on
@@ -208,6 +213,8 @@ class Tracker:
             if run is not None and run.info.lifecycle_stage == "active":
                 self.experiment_id = run.info.experiment_id
                 client.update_run(real_id, status="RUNNING")
+                for staged in ops.remove_interrupted_uploads(run.info.artifact_uri):
+                    log.warning("tracking: removed %s, an upload the killed session left unfinished", staged)
                 points = [p for p in run.data.tags.get(RESUME_POINTS_TAG, "").split(",") if p]
                 points.append(f"{resume_step if resume_step is not None else '?'}@{_now_ms()}")
                 extra[RESUME_POINTS_TAG] = ",".join(points)[-ops.MAX_PARAMS_OR_TAGS_PER_CALL * 80:]
@@ -332,10 +339,15 @@ class Tracker:
         resumed run would not log again). Waits at most ``settings.store_wait_s``: a store that
         does not answer by then (hung server, stalled network) gets the records spooled from this
         thread and the run goes on offline (``mgx sync`` replays them). While a store call has
-        already hung longer than that, it does not wait at all. True when the store took them."""
+        already hung longer than that, or while the store is known offline (the writer probes it in
+        the background and goes online again by itself), it does not wait at all: one wait per
+        outage. True when the store took them."""
         if self._writer is None or self._closed:
             return True
         budget = self.settings.store_wait_s
+        if self._state.offline:  # a known outage: the wait was paid once, when it began
+            self._writer.divert("the store is offline")
+            return False
         if self._writer.busy_for() < budget:
             done = threading.Event()
             self._put(("flush", done))
@@ -345,6 +357,16 @@ class Tracker:
         log.info("tracking: store %s did not answer within %g s; %d record(s) spooled, training goes on",
                  self.tracking_uri, budget, spooled)
         return False
+
+    def spool_model(self, model_cfg: Mapping, checkpoint: Path, use_ema: bool, register_as: str | None) -> None:
+        """Record in the spool, after everything logged so far, that ``checkpoint``'s network is this run's
+        model (``mgx sync`` logs it once the store answers); for a store that is down at the end."""
+        if self._writer is None or self._closed:
+            return
+        self._writer.divert("the store is offline at the end of training")
+        self._state.spool.append([{"op": "model", "run": self._state.run_id, "model": dict(model_cfg),
+                                   "checkpoint": str(Path(checkpoint).resolve()), "use_ema": bool(use_ema),
+                                   "register": register_as}])
 
     def reconnect(self, timeout: float) -> bool:
         """While the store is known offline, try it now (not at the next ``offline_retry_s``
@@ -397,8 +419,9 @@ class Tracker:
         _OPEN_TRACKERS.discard(self)
         if self._sampler is not None:
             self._sampler.stop()
-        # a store already known not to answer gets the short wait: the rest goes to the spool
-        budget = self.settings.store_wait_s if self._state.offline else self.settings.flush_timeout_s
+        # a store already known not to answer is not waited for again (the writer only spools then;
+        # a probe of the store it may be stuck in is abandoned): the rest goes to the spool
+        budget = min(self.settings.store_wait_s, 0.5) if self._state.offline else self.settings.flush_timeout_s
         deadline = time.monotonic() + budget
         flushed = threading.Event()
         self._put(("flush", flushed))

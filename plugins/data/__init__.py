@@ -12,13 +12,17 @@ def mgx_register_datasets(register):
     from .conditional_datasets import CIFAR10, BasicConditionalDataset, ImageNet
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .frames import BasicFramesDataset
+    from .matting import AdobeComp1kDataset
     from .paired_digits import PairedDigitsDataset
+    from .singan_dataset import SinGANDataset
     from .translation_datasets import PairedImageDataset, UnpairedImageDataset
 
     register(BasicImageDataset)
     register(BasicFramesDataset)
+    register(AdobeComp1kDataset)
     register(DigitsDataset)
     register(PairedDigitsDataset)
+    register(SinGANDataset)
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)

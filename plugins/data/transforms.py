@@ -15,6 +15,10 @@ from .frame_transforms import (GenerateFrameIndices, GenerateFrameIndiceswithPad
 from .instance_crop import InstanceCrop
 from .loading import LoadImageFromFile, LoadPairedImageFromFile
 from .masks import GetMaskedImage, LoadMask
+from .matting import FormatTrimap, GenerateTrimap, GenerateTrimapWithDistTransform, RescaleToZeroOne, TransformTrimap
+from .matting_composition import (CompositeFg, CropAroundCenter, CropAroundUnknown, MergeFgAndBg, PerturbBg,
+                                  RandomAffine, RandomJitter, RandomLoadResizeBg)
+from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
@@ -30,6 +34,9 @@ ALL_TRANSFORMS = (
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
     LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
     InstanceCrop,
+    GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
+    MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
+    CropAroundCenter, GenerateSeg, GenerateSoftSeg,
 )
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -5,6 +5,7 @@ from .equivariance import Equivariance
 from .fid import FrechetInceptionDistance, TransFID
 from .inception_score import InceptionScore, TransIS
 from .kid import KernelInceptionDistance
+from .matting import SAD, ConnectivityError, GradientError, MattingMSE
 from .ms_ssim import MultiScaleStructureSimilarity
 from .niqe import NIQE
 from .paired import MAE, MSE, PSNR, SSIM
@@ -14,7 +15,8 @@ from .swd import SlicedWassersteinDistance
 
 __all__ = ["FrechetInceptionDistance", "TransFID", "InceptionScore", "TransIS", "KernelInceptionDistance",
            "PrecisionAndRecall", "PerceptualPathLength", "MultiScaleStructureSimilarity",
-           "SlicedWassersteinDistance", "Equivariance", "PSNR", "SSIM", "MAE", "MSE", "NIQE"]
+           "SlicedWassersteinDistance", "Equivariance", "PSNR", "SSIM", "MAE", "MSE", "NIQE",
+           "SAD", "MattingMSE", "GradientError", "ConnectivityError"]
 
 
 @hookimpl
@@ -34,3 +36,5 @@ def mgx_register_metrics(register):
     register(MAE)
     register(MSE)
     register(NIQE)
+    for matting_metric in (SAD, MattingMSE, GradientError, ConnectivityError):
+        register(matting_metric)

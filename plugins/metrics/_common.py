@@ -14,9 +14,13 @@ from mgx.plugins.feature_extractors.base import extractor_identity
 INCEPTION_STYLES = ("StyleGAN", "PyTorch")
 
 
-def check_inception_style(metric: str, style: str) -> None:
+def check_inception_style(metric: str, style: str) -> str:
+    """The style, checked; MMagic takes any spelling of 'pytorch' (its MSPIE configs write it in lower case)."""
+    if isinstance(style, str) and style.lower() == "pytorch":
+        return "PyTorch"
     if style not in INCEPTION_STYLES:
         raise ConfigError(f"{metric}: inception_style must be one of {INCEPTION_STYLES}, got {style!r}")
+    return style
 
 
 CONVENTIONS = ("official", "mmagic")

@@ -33,7 +33,7 @@ class _FIDState:
     def _init_fid(self, inception_style, inception_path, inception_pkl, feature_extractor,
                   convention="official") -> None:
         name = type(self).__name__
-        check_inception_style(name, inception_style)
+        inception_style = check_inception_style(name, inception_style)
         self.convention = check_convention(name, convention)
         check_extractor_arg(name, feature_extractor)
         self.inception_style = inception_style

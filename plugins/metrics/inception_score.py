@@ -22,7 +22,7 @@ class _ISState:
     def _init_is(self, resize, splits, inception_style, inception_path, feature_extractor, convention,
                  resize_method, use_pillow_resize) -> None:
         name = type(self).__name__
-        check_inception_style(name, inception_style)
+        inception_style = check_inception_style(name, inception_style)
         check_extractor_arg(name, feature_extractor)
         self.convention = check_convention(name, convention)
         # MMagic resizes with Pillow by default; mgx's official path with torch's bicubic

@@ -36,5 +36,7 @@ def mgx_register_models(register):
 @hookimpl
 def mgx_register_run_hooks(register):
     from .base_models.ema_hook import ExponentialMovingAverageHook
+    from .singan.pickle_hook import PickleDataHook
 
     register(ExponentialMovingAverageHook)
+    register(PickleDataHook)

@@ -108,7 +108,7 @@ def test_mmagic_linear_lr_interval_uses_factors_as_rates():
 
 
 @pytest.mark.parametrize("item, words", [
-    (dict(type="ReduceLR", mode="min"), "unknown scheduler 'ReduceLR'"),
+    (dict(type="ReduceLR", mode="min"), "stepped by default_hooks.param_scheduler=dict\\(type='ReduceLRSchedulerHook'"),
     (dict(type="MultiStepLR", milestones=[1], gama=0.1), "unexpected keyword argument 'gama'"),
     (dict(type="CosineAnnealingMomentum", begin=0), "unknown scheduler"),
     (dict(type="LinearLR", start_factor="low"), "start_factor='low': expected a number"),

@@ -92,7 +92,8 @@ def test_resume_run_into_a_fresh_folder_is_bit_identical_and_continues_the_same_
     assert straight.returncode == 0, straight.stderr
     expected = load_state(tmp_path / "straight/iter_12.pth")
 
-    train_then_sigterm(tmp_path, config, tmp_path / "machine-a", 4, "--run-name", "victim")
+    # stopped after the validation at 6: the run has a best checkpoint uploaded (checkpoints/best)
+    train_then_sigterm(tmp_path, config, tmp_path / "machine-a", 7, "--run-name", "victim")
     client = _client(tmp_path)
     (killed,) = _runs(client)
     assert killed.info.status == "KILLED"
@@ -107,6 +108,9 @@ def test_resume_run_into_a_fresh_folder_is_bit_identical_and_continues_the_same_
     resumed = run_mgx("run", "train", "--resume-run", run_id[:7], "--work-dir", "machine-b", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"continuing run {run_id}" in resumed.stderr and "resumed from" in resumed.stderr
+    # the best file came back with the last one, so the run's model is its best, as on machine-a
+    assert "(best so far: best_" in resumed.stderr, resumed.stderr[-3000:]
+    assert "weights of best_" in resumed.stderr, resumed.stderr[-3000:]
     final = load_state(tmp_path / "machine-b/iter_12.pth")
     for part in ("model", "ema", "optimizers", "schedulers"):
         assert_identical(final[part], expected[part], part)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -82,3 +83,31 @@ def test_experiment_deleted_while_live_spools_and_syncs_after_restore(workspace,
     assert done.exit_code == 0, done.output
     assert sorted(m.step for m in client.get_metric_history(tracker.run_id, "loss")) == list(range(30))
     assert client.get_run(tracker.run_id).info.status == "FINISHED"
+
+
+@pytest.mark.timeout(120)
+def test_resume_removes_the_staged_file_of_an_upload_the_killed_session_left(workspace, tmp_path):
+    """Issue 23: a kill during an upload leaves MLflow's staged `.artifact.uploading.*` file in the run's
+    artifacts (hidden in the UI, on disk for good); the resumed session removes it, and keeps the rest."""
+    from urllib.parse import unquote, urlparse
+
+    from mgx.core.tracking.operations import STAGED_UPLOAD_PREFIX
+
+    wd = tmp_path / "wd"
+    settings = fast_settings(workspace=workspace, experiment="staged", run_name="s")
+    first = Tracker.start(settings, wd, log_environment=False)
+    run_id = first.run_id
+    first.finish("FAILED")
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "iter_2.pth").write_bytes(b"x" * 10)
+    client = MlflowClient(first.tracking_uri)
+    client.log_artifact(run_id, str(folder / "iter_2.pth"), "checkpoints")
+    artifacts = Path(unquote(urlparse(client.get_run(run_id).info.artifact_uri).path))
+    staged = artifacts / "checkpoints" / f"{STAGED_UPLOAD_PREFIX}k3x9q"
+    staged.write_bytes(b"half a checkpoint")
+
+    second = Tracker.start(settings, wd, run_id_to_resume=run_id, resume_step=2, log_environment=False)
+    second.finish()
+    assert not staged.exists()
+    assert (artifacts / "checkpoints" / "iter_2.pth").read_bytes() == b"x" * 10

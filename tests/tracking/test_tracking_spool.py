@@ -100,3 +100,12 @@ def test_torn_last_line_is_ignored(tmp_path):
 def test_sync_with_nothing_to_do(tmp_path):
     result = CliRunner().invoke(sync, [str(tmp_path)])
     assert result.exit_code == 0 and "nothing to sync" in result.output
+
+
+
+def test_sync_with_a_bad_tracking_uri_is_a_usage_error_even_with_nothing_to_sync(tmp_path):
+    from mgx.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["sync", str(tmp_path), "--tracking-uri", "htp://typo:5000"], prog_name="mgx")
+    assert result.exit_code == 2, result.output
+    assert "--tracking-uri='htp://typo:5000'" in result.output and "scheme 'htp'" in result.output

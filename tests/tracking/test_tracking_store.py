@@ -57,6 +57,24 @@ def test_unwritable_store_location_is_a_clear_error(tmp_path):
             ensure_sqlite_store(locked / "mlflow.db")
 
 
+
+def test_an_unwritable_store_stops_a_training_before_its_work_dir_exists(tmp_path):
+    """Issue 23: the store's folder cannot be made (a file in its path): exit 2 naming it, and no
+    work_dir holding only mgx_run.json, a lock and a log."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from engine_helpers import run_mgx, write_tiny_config
+
+    (tmp_path / "not-a-folder").write_text("x")
+    config = write_tiny_config(tmp_path, max_iters=2)
+    result = run_mgx("run", "train", str(config), "--work-dir", str(tmp_path / "work"), "--tracking-uri",
+                     str(tmp_path / "not-a-folder" / "team.db"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "not-a-folder" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "work").exists()
+
 def test_deleted_experiment_name_is_a_clear_error(workspace):
     from mlflow import MlflowClient
 

@@ -18,8 +18,9 @@ from mgx.core.errors import ConfigError
 # MMCV norm type -> (torch class, attribute name, default kwargs)
 NORMS = {"BN": (nn.BatchNorm2d, "bn", {}), "BN2d": (nn.BatchNorm2d, "bn", {}), "SyncBN": (nn.BatchNorm2d, "bn", {}),
          "IN": (nn.InstanceNorm2d, "in", {}), "IN2d": (nn.InstanceNorm2d, "in", {})}
-ACTIVATIONS = {"ReLU": nn.ReLU, "LeakyReLU": nn.LeakyReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ELU": nn.ELU}
-_INPLACE = {"ReLU", "LeakyReLU", "ELU"}
+ACTIVATIONS = {"ReLU": nn.ReLU, "ReLU6": nn.ReLU6, "LeakyReLU": nn.LeakyReLU,
+               "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ELU": nn.ELU}
+_INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU"}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
@@ -58,19 +59,26 @@ def _activation(act_cfg: Any, who: str) -> nn.Module | None:
         raise ConfigError(f"{who}: act_cfg {act_cfg!r}: {error}") from None
 
 
+def build_activation_layer(act_cfg: Any, who: str = "activation") -> nn.Module | None:
+    """MMCV's ``build_activation_layer`` for the activations above (None for ``act_cfg=None``)."""
+    return _activation(act_cfg, who)
+
+
 class ConvModule(nn.Module):
     """conv (or transposed conv) + optional norm + optional activation in ``order``.
 
     ``bias='auto'``: a bias only without a norm (MMCV's rule). ``padding_mode`` other than
     ``'zeros'`` pads with a separate parameter-free layer, as MMCV does. Weights start as MMCV's
-    ``ConvModule.init_weights`` draws them (:meth:`init_weights`).
+    ``ConvModule.init_weights`` draws them (:meth:`init_weights`). ``groups`` as torch's;
+    ``with_spectral_norm`` wraps the conv in ``torch.nn.utils.spectral_norm`` (MMCV's keys
+    ``conv.weight_orig``, ``conv.weight_u``, ``conv.weight_v``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  bias: bool | str = "auto", *, transposed: bool = False, output_padding: int = 0,
                  norm_cfg: Any = None, act_cfg: Any = dict(type="ReLU"), padding_mode: str = "zeros",
                  order: tuple[str, str, str] = ("conv", "norm", "act"), dilation: int = 1,
-                 who: str = "ConvModule") -> None:
+                 who: str = "ConvModule", groups: int = 1, with_spectral_norm: bool = False) -> None:
         super().__init__()
         if padding_mode not in PADDING_MODES:
             raise ConfigError(f"{who}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
@@ -88,9 +96,10 @@ class ConvModule(nn.Module):
             padding = 0
         if transposed:
             self.conv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride, padding,
-                                           output_padding=output_padding, bias=bias, dilation=dilation)
+                                           output_padding=output_padding, bias=bias, dilation=dilation, groups=groups)
         else:
-            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, bias=bias)
+            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, bias=bias,
+                                  groups=groups)
         self.norm_name = None
         if has_norm:
             # MMCV normalises the conv's output unless the norm comes before the conv
@@ -99,13 +108,16 @@ class ConvModule(nn.Module):
             self.add_module(self.norm_name, norm)
         self.activate = _activation(act_cfg, who)
         self.init_weights()
+        if with_spectral_norm:
+            nn.utils.spectral_norm(self.conv)
 
     def init_weights(self) -> None:
         """MMCV's: conv weights Kaiming-normal (fan_out; the LeakyReLU's slope when that is the activation,
         else ReLU's gain), conv bias 0, norm scale 1 and shift 0."""
         slope = self.activate.negative_slope if isinstance(self.activate, nn.LeakyReLU) else 0.0
         nonlinearity = "leaky_relu" if isinstance(self.activate, nn.LeakyReLU) else "relu"
-        nn.init.kaiming_normal_(self.conv.weight, a=slope, mode="fan_out", nonlinearity=nonlinearity)
+        weight = getattr(self.conv, "weight_orig", self.conv.weight)  # spectral norm: the raw weight
+        nn.init.kaiming_normal_(weight, a=slope, mode="fan_out", nonlinearity=nonlinearity)
         if self.conv.bias is not None:
             nn.init.zeros_(self.conv.bias)
         norm = getattr(self, self.norm_name) if self.norm_name else None
@@ -159,4 +171,4 @@ def generation_init_weights(module: nn.Module, init_type: str = "normal", init_g
             nn.init.zeros_(layer.bias)
 
 
-__all__ = ["ConvModule", "generation_init_weights", "init_type_and_gain", "norm_type"]
+__all__ = ["ConvModule", "build_activation_layer", "generation_init_weights", "init_type_and_gain", "norm_type"]

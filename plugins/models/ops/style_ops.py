@@ -60,12 +60,12 @@ def fused_bias_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None, negative_s
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool = True,
                      up: bool = False, down: bool = False, blur_kernel: torch.Tensor | None = None,
-                     eps: float = 1e-8) -> torch.Tensor:
+                     eps: float = 1e-8, padding: int | None = None) -> torch.Tensor:
     """Convolve sample i of ``x`` (N×I×H×W) with ``weight`` (O×I×k×k) scaled per input channel by
     ``styles[i]`` (N×I), each output filter renormalised to unit norm when ``demodulate``.
 
     ``up``: transposed stride-2 convolution followed by the blur ``blur_kernel`` (×4 gain);
-    ``down``: blur, then stride-2 convolution. Otherwise "same" padding.
+    ``down``: blur, then stride-2 convolution. Otherwise ``padding`` (default: "same" padding).
     """
     n, in_channels, h, w = x.shape
     out_channels, _, k, _ = weight.shape
@@ -90,5 +90,6 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         x = upfirdn2d(x, blur_kernel, pad=((pad + 1) // 2, pad // 2))
         y = F.conv2d(x.reshape(1, n * in_channels, *x.shape[2:]), grouped, stride=2, groups=n)
     else:
-        y = F.conv2d(x.reshape(1, n * in_channels, h, w), grouped, padding=k // 2, groups=n)
+        y = F.conv2d(x.reshape(1, n * in_channels, h, w), grouped, padding=k // 2 if padding is None else padding,
+                     groups=n)
     return y.reshape(n, out_channels, *y.shape[2:])

@@ -95,6 +95,15 @@ class StyleGANv2Generator(nn.Module):
         self.default_style_mode = self._train_style_mode if mode else self.eval_style_mode
         return super().train(mode)
 
+    @property
+    def device(self) -> torch.device:
+        return self.to_rgb1.bias.device
+
+    def head_input(self, batch: int, transform: torch.Tensor | None = None) -> torch.Tensor:
+        """What the first style conv reads: the learned constant (MSPIE's generator puts a positional
+        encoding here)."""
+        return self.constant_input(batch, transform)
+
     def noise_shapes(self) -> list[tuple[int, int]]:
         """(height, width) of each injected-noise map, in layer order."""
         return [(2 ** ((i + 5) // 2),) * 2 for i in range(self.num_injected_noises)]
@@ -103,7 +112,7 @@ class StyleGANv2Generator(nn.Module):
         return [getattr(self, f"injected_noise_{i}") for i in range(self.num_injected_noises)]
 
     def make_injected_noise(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        device = self.constant_input.input.device
+        device = self.device
         return [torch.randn(1, 1, h, w, generator=generator).to(device) for h, w in self.noise_shapes()]
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
@@ -113,7 +122,7 @@ class StyleGANv2Generator(nn.Module):
     def get_mean_latent(self, num_samples: int = 4096) -> torch.Tensor:
         """Mean W over ``num_samples`` latents drawn with a fixed seed (deterministic on every rank)."""
         z = torch.randn(num_samples, self.noise_size, generator=torch.Generator().manual_seed(MEAN_LATENT_SEED))
-        return self.style_mapping(z.to(self.constant_input.input.device)).mean(dim=0, keepdim=True)
+        return self.style_mapping(z.to(self.device)).mean(dim=0, keepdim=True)
 
     def broadcast_latent(self, styles: list[torch.Tensor], inject_index: int | None) -> torch.Tensor:
         """One or two style codes (N×C, or N×L×C) -> N×num_latents×C; two mix at ``inject_index``."""
@@ -130,7 +139,7 @@ class StyleGANv2Generator(nn.Module):
                   transform: torch.Tensor | None = None) -> torch.Tensor:
         """N×num_latents×C latents -> images; ``injected_noise`` entries may be None (fresh noise)."""
         noise = injected_noise if injected_noise is not None else [None] * self.num_injected_noises
-        out = self.constant_input(latent.shape[0], transform).to(latent.dtype)
+        out = self.head_input(latent.shape[0], transform).to(latent.dtype)
         out = self.conv1(out, latent[:, 0], noise=noise[0], add_noise=add_noise)
         skip = self.to_rgb1(out, latent[:, 1])
         index = 1
@@ -153,7 +162,7 @@ class StyleGANv2Generator(nn.Module):
         callable ``f(shape)``, or None (Gaussian noise, with mixing by ``mix_prob`` in 'mix' mode).
         Returns the image, or ``dict(fake_img, latent, inject_index, noise_batch)``."""
         dim = self.style_channels if input_is_latent else self.noise_size
-        device = self.constant_input.input.device
+        device = self.device
         if isinstance(styles, torch.Tensor):
             styles = [styles]
         elif styles is None or callable(styles):

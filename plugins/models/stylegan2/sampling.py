@@ -51,7 +51,7 @@ class GeneratorView:
         self.style_channels = generator.style_channels
 
     def _device(self) -> torch.device:
-        return self.generator.constant_input.input.device
+        return self.generator.device
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
         """Gaussian latents N×latent_dim -> W (N×style_channels)."""
