@@ -98,10 +98,15 @@ def shard_trainable_children(model: Any, reshard_after_forward: bool = True) -> 
     """``fully_shard`` every trainable child (and its parameter-holding children); the names sharded."""
     from torch.distributed.fsdp import fully_shard
 
+    import torch
+
     sharded = []
     for name, child in list(model.named_children()):
         if not any(parameter.requires_grad for parameter in child.parameters()):
             continue
+        with torch.no_grad():  # rank 0's weights everywhere, as DDP does (diff_rank_seed builds others)
+            for tensor in child.state_dict().values():
+                torch.distributed.broadcast(tensor, src=0)
         for root in _shard_units(child):
             for block in root.children():
                 for unit in _shard_units(block):
