@@ -160,8 +160,11 @@ def save_sharded(model: Any, optimizers: dict[str, Any], folder: Path) -> None:
 
     from mgx.core import distributed
 
+    # An optimizer that has not stepped yet is left out: torch's get_optimizer_state_dict would first
+    # give it a state by stepping it with zero gradients, which counts as a step (Adam's bias correction)
     state = {MODEL: get_model_state_dict(model),
-             OPTIMIZERS: {name: get_optimizer_state_dict(model, optimizer) for name, optimizer in optimizers.items()}}
+             OPTIMIZERS: {name: get_optimizer_state_dict(model, optimizer) for name, optimizer in optimizers.items()
+                          if optimizer.state}}
     tmp = folder.with_name(folder.name + ".tmp")
     if distributed.is_main_process():
         shutil.rmtree(tmp, ignore_errors=True)
@@ -186,12 +189,17 @@ def load_sharded(model: Any, optimizers: dict[str, Any], folder: Path) -> None:
 
     if not (folder / ".metadata").is_file():
         raise ConfigError(f"sharded checkpoint folder {folder} is missing or incomplete (no .metadata)")
+    from torch.distributed.checkpoint import FileSystemReader
+
+    saved = {key.split(".")[1] for key in FileSystemReader(str(folder)).read_metadata().state_dict_metadata
+             if key.startswith(OPTIMIZERS + ".")}  # the optimizers that had stepped (the others stay fresh)
+    loaded = {name: optimizer for name, optimizer in optimizers.items() if name in saved}
     state = {MODEL: get_model_state_dict(model),
-             OPTIMIZERS: {name: get_optimizer_state_dict(model, optimizer) for name, optimizer in optimizers.items()}}
+             OPTIMIZERS: {name: get_optimizer_state_dict(model, optimizer) for name, optimizer in loaded.items()}}
     with _quiet_single_process():
         dcp.load(state, checkpoint_id=str(folder), no_dist=not distributed.is_initialized())
     set_model_state_dict(model, state[MODEL])
-    for name, optimizer in optimizers.items():
+    for name, optimizer in loaded.items():
         set_optimizer_state_dict(model, optimizer, state[OPTIMIZERS][name])
 
 

@@ -112,3 +112,19 @@ def test_the_run_reads_fsdp_from_model_wrapper_cfg():
     assert sharded.fsdp_options == {"reshard_after_forward": False}
     with pytest.raises(ConfigError, match="^ema_config is not supported"):
         PreparedRun({"model_wrapper_cfg": {"type": "FSDP"}, "ema_config": {"momentum": 0.01}}).fsdp_options
+
+
+def test_an_optimizer_that_has_not_stepped_is_not_saved_nor_stepped_by_the_save(tmp_path):
+    """torch's get_optimizer_state_dict steps a state-less optimizer with zero gradients (Adam's step
+    count becomes 1): a GAN checkpoint before the generator's first step must not do that."""
+    model, optimizer = _trained(0)
+    extra = torch.nn.Linear(2, 2)
+    model.discriminator = extra
+    fresh = torch.optim.Adam(extra.parameters(), lr=1e-2)
+    save_sharded(model, {"generator": optimizer, "discriminator": fresh}, tmp_path / "iter_1.dcp")
+    assert not fresh.state
+    other, other_optimizer = _trained(1)
+    other.discriminator = torch.nn.Linear(2, 2)
+    other_fresh = torch.optim.Adam(other.discriminator.parameters(), lr=1e-2)
+    load_sharded(other, {"generator": other_optimizer, "discriminator": other_fresh}, tmp_path / "iter_1.dcp")
+    assert not other_fresh.state and torch.equal(other.generator[0].weight, model.generator[0].weight)
