@@ -96,9 +96,8 @@ def _shard_units(module: Any) -> list:
 
 def shard_trainable_children(model: Any, reshard_after_forward: bool = True) -> list[str]:
     """``fully_shard`` every trainable child (and its parameter-holding children); the names sharded."""
-    from torch.distributed.fsdp import fully_shard
-
     import torch
+    from torch.distributed.fsdp import fully_shard
 
     sharded = []
     for name, child in list(model.named_children()):
