@@ -128,6 +128,11 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
             cfg = load_config(config, widths)
         trial = prepare_trial(cfg, folder, sizes, weights=weights)
         trial.options = widths + trial.options
+        if str(cfg.get("load_from") or "").startswith(("http://", "https://")):
+            # a published checkpoint to fine-tune (StyleGAN3's ADA configs): stood in for, as every download
+            from mgx.benchmarks.zoo_data import stand_in_checkpoint
+
+            trial.options.append(f"load_from={stand_in_checkpoint(config, trial.options, folder / 'load_from.pth')}")
     except NoWriter as exc:
         result.error = str(exc)
         return result
@@ -139,7 +144,9 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
         "OMP_NUM_THREADS", "1"))
     work = folder / "work"
     try:
-        if trial.test_only:  # MMagic's conversion configs: no training part, a published checkpoint to test
+        if trial.test_only and trial.pretrained:  # an inference-only diffusion config: `mgx run test CFG`
+            result.train, checkpoint = None, None
+        elif trial.test_only:  # MMagic's conversion configs: no training part, a published checkpoint to test
             from mgx.benchmarks.zoo_data import stand_in_checkpoint
 
             result.train, checkpoint = None, stand_in_checkpoint(config, trial.options, folder / "published.pth")
@@ -152,7 +159,8 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
                 result.error = _first_error_line(trained.stderr) if not result.train else "no checkpoint written"
                 return result
         left = max(timeout - (time.perf_counter() - start), 30)
-        tested = _mgx(["run", "test", str(config), str(checkpoint), "--no-track", "--work-dir", str(folder / "test"),
+        tested = _mgx(["run", "test", str(config), *([str(checkpoint)] if checkpoint else []), "--no-track",
+                       "--work-dir", str(folder / "test"),
                        "--cfg-options", *trial.options], folder, env, left)
         result.test = tested.returncode == 0
         if not result.test:

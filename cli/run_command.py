@@ -101,13 +101,16 @@ def train_command(config: str | None, **params: Any) -> None:
 @click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
 @apply_flags(TEST_FLAGS)
 def test_command(config: str | None, checkpoint: str | None, **params: Any) -> None:
-    """Evaluate CHECKPOINT (or --model URI) with the test (or val) evaluator of CONFIG."""
+    """Evaluate CHECKPOINT (or --model URI) with the test (or val) evaluator of CONFIG.
+
+    Without CHECKPOINT, a model whose weights all come from its config (a pretrained diffusion
+    pipeline) is evaluated as the config builds it."""
     from mgx.core.config import load_config
 
     cfg_items = split_options(params.get("cfg_options") or ())
     if params.get("model_uri"):
         config, checkpoint = prepare_registered_model(config, checkpoint, params, cfg_items)
-    elif config is None or checkpoint is None:
+    elif config is None:
         raise click.UsageError("give CONFIG and CHECKPOINT (or --model models:/NAME/VERSION)")
     elif params.get("work_dir") is None and Path(checkpoint).is_file():  # a missing one: the engine's message
         from mgx.core.run.settings import test_work_dir
@@ -122,9 +125,9 @@ def test_command(config: str | None, checkpoint: str | None, **params: Any) -> N
         if chosen:
             _keep_metrics(cfg, chosen)
         options = run_options(TEST_FLAGS, params, config)
-        return _in_worker(lambda: test(cfg, Path(checkpoint), options, plugin_manager()))
+        return _in_worker(lambda: test(cfg, Path(checkpoint) if checkpoint else None, options, plugin_manager()))
 
-    _launch("test", TEST_FLAGS, params, [config, checkpoint], run_here)
+    _launch("test", TEST_FLAGS, params, [config, checkpoint] if checkpoint else [config], run_here)
 
 
 def _keep_metrics(cfg: Any, chosen: list[str]) -> None:

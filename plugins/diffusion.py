@@ -1,8 +1,9 @@
 """The diffusion families' parts that are not models (their models register with the other families
-in ``mgx.plugins.models``): ``DreamBoothDataset``, the ``CLIPScore`` metric, and the diffusers-format
-export of a trained model. They need the optional extra ``pip install 'mgx[diffusion]'``; without it
-the same names are placeholders that say so (``mgx.plugins.models.stable_diffusion.extra``). Nothing
-here imports diffusers or transformers: they load when a diffusion component is built.
+in ``mgx.plugins.models``): ``DreamBoothDataset``, ``TextualInversionDataset``, ``ControlNetDataset``,
+the ``CLIPScore`` metric, and the diffusers-format export of a trained model. They need the optional
+extra ``pip install 'mgx[diffusion]'``; without it the same names are placeholders that say so
+(``mgx.plugins.models.stable_diffusion.extra``). Nothing here imports diffusers or transformers: they
+load when a diffusion component is built.
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ def _available_or_placeholders(components: list) -> list:
 
 @hookimpl
 def mgx_register_datasets(register):
+    from mgx.plugins.models.controlnet.dataset import ControlNetDataset
     from mgx.plugins.models.dreambooth.dataset import DreamBoothDataset
+    from mgx.plugins.models.textual_inversion.dataset import TextualInversionDataset
 
-    for component in _available_or_placeholders([DreamBoothDataset]):
+    for component in _available_or_placeholders([DreamBoothDataset, TextualInversionDataset, ControlNetDataset]):
         register(component)
 
 
@@ -35,7 +38,7 @@ def mgx_register_metrics(register):
 def mgx_after_run(run, status):
     """After a finished training run, rank 0 writes the trained Stable Diffusion family model as a
     diffusers folder (``work_dir/diffusers``, EMA weights when the run keeps an average) and logs it as
-    the MLflow artifact ``diffusers``: ``diffusers.StableDiffusionPipeline.from_pretrained`` loads it
+    the MLflow artifact ``diffusers``: ``diffusers.DiffusionPipeline.from_pretrained`` loads it
     without mgx."""
     import sys
 
@@ -46,6 +49,6 @@ def mgx_after_run(run, status):
     if not isinstance(model, family.StableDiffusion):
         return
     folder = model.save_pretrained(run.work_dir / "diffusers")
-    run.logger.info(f"diffusers pipeline folder: {folder} (StableDiffusionPipeline.from_pretrained loads it)")
+    run.logger.info(f"diffusers pipeline folder: {folder} (diffusers.DiffusionPipeline.from_pretrained loads it)")
     if run.tracker is not None:
         run.tracker.log_artifact(folder, "diffusers")

@@ -12,7 +12,7 @@ Used by ``benchmarks/zoo_trials.py`` (every config of a family) and by the CI te
 (``from mgx.benchmarks.zoo_data import prepare_trial``). The modules by kind of data: ``images``,
 ``frames``, ``masks``, ``diffusion``, ``matting``, ``colorization`` (InstColorization's test loader);
 ``options`` (what a trial overrides), ``widths`` (``--tiny``),
-``stand_ins`` (random-weight stand-ins for every download: nothing is downloaded, and the numbers a
+``stand_ins`` and ``faces`` (random-weight stand-ins for every download: nothing is downloaded, and the numbers a
 trial prints say nothing about quality). A dataset type without a writer raises :class:`NoWriter`; a
 family registers its writer with ``@writer("TypeName")`` in a module imported here.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import diffusion, frames, images, matting  # noqa: F401  (their @writer registrations)
+from . import diffusion, faces, frames, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
 from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,
@@ -89,7 +89,8 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     sizes = sizes or Sizes()
     if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
         sizes.count = max(sizes.count, PR_MIN_IMAGES)
-    trial = Trial(test_only=not cfg.get("train_dataloader"))
+    trial = Trial(test_only=not cfg.get("train_dataloader"),
+                  pretrained=(cfg.get("model") or {}).get("type") in diffusion.PRETRAINED_MODELS)
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
     for path, dataset in _relocated_datasets(cfg, root):
@@ -100,8 +101,9 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     trial.options += stand_in_pretrained(cfg, weights)
     trial.options += stand_in_pretrained_arguments(cfg, weights)
     trial.options += diffusion.stand_in_pipeline_options(cfg, weights)
+    trial.options += faces.stand_in_feature_losses(cfg, weights) + faces.stand_in_face_detector(loaders(cfg))
     trial.env.update(write_stand_in_weights(
-        weights, perceptual_vgg19=uses(cfg.get("model"), "PerceptualLoss"),
+        weights, perceptual_vgg19=any(uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
         pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
     return trial
 

@@ -23,6 +23,7 @@ class Trial:
     env: dict[str, str] = field(default_factory=dict)  # stand-in weights of the metrics' networks
     written: list[Path] = field(default_factory=list)  # dataset folders written
     test_only: bool = False  # the config has no training part (MMagic's conversion configs)
+    pretrained: bool = False  # the model's weights all come from its config: tested without a checkpoint
 
 
 class NoWriter(Exception):

@@ -1,7 +1,10 @@
-"""Diffusion trials: a tiny random Stable Diffusion pipeline folder (unet, vae, text_encoder, tokenizer,
-scheduler) built from config dicts and written with ``save_pretrained``, which MMagic's configs'
-``from_pretrained`` names are pointed at (16×16 images, 8×8 latents, a character-level CLIP tokenizer),
-and the DreamBooth subject folder. Needs the ``diffusion`` extra."""
+"""Diffusion trials: tiny random pipeline folders built from config dicts and written with
+``save_pretrained`` — Stable Diffusion (unet, vae, text_encoder, tokenizer, scheduler, and a
+``controlnet`` matching the UNet; an inpainting UNet on request), Stable Diffusion XL, and a CLIP model
+for CLIPScore — which MMagic's configs' ``from_pretrained`` names are pointed at (16×16 images, 8×8
+latents, a character-level CLIP tokenizer); the diffusion datasets' layouts (DreamBooth's and Textual
+Inversion's concept folders, Textual Inversion's template file, ControlNet's fill50k); and what an
+inference-only config samples (prompts, a conditioning image). Needs the ``diffusion`` extra."""
 from __future__ import annotations
 
 import json
@@ -18,6 +21,10 @@ UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, bl
             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16, attention_head_dim=2,
             norm_num_groups=4)
+# conditioning images at the image size, brought to the latent size by one stride-2 convolution
+CONTROLNET = dict(in_channels=4, layers_per_block=1, block_out_channels=(8, 16),
+                  down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), cross_attention_dim=16,
+                  attention_head_dim=2, norm_num_groups=4, conditioning_embedding_out_channels=(4, 8))
 VAE = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
            up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), block_out_channels=(8, 16), latent_channels=4,
            layers_per_block=1, norm_num_groups=4, sample_size=16)
@@ -41,10 +48,29 @@ def write_tokenizer_files(folder: Path) -> int:
     return len(tokens)
 
 
-def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
-    """``root`` as a diffusers pipeline folder of tiny random parts; returns ``root``."""
+def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
+    """``folder`` holding a tiny random ``transformers.CLIPModel`` (16-px images) and its tokenizer, as
+    ``CLIPScore(clip_model=folder)`` loads them."""
     import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+    vocab = write_tokenizer_files(folder)
+    text = dict(vocab_size=vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                max_position_embeddings=TOKEN_LENGTH, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
+                  patch_size=8)
+    torch.manual_seed(seed)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(folder))
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"),
+                  model_max_length=TOKEN_LENGTH).save_pretrained(str(folder))
+    return folder
+
+
+def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Path:
+    """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
+    channels, with ``inpaint``); returns ``root``."""
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
@@ -53,9 +79,10 @@ def build_tiny_pipeline(root: Path, seed: int = 0) -> Path:
                               model_max_length=TOKEN_LENGTH)
     tokenizer.save_pretrained(str(root / "tokenizer"))
     CLIPTextModel(CLIPTextConfig(**text_encoder_config(vocab_size))).save_pretrained(str(root / "text_encoder"))
-    UNet2DConditionModel(**UNET).save_pretrained(str(root / "unet"))
+    UNet2DConditionModel(**dict(UNET, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
+    ControlNetModel(**CONTROLNET).save_pretrained(str(root / "controlnet"))
     return root
 
 
@@ -66,6 +93,39 @@ def model_path_options(root: Path) -> list[str]:
             f"model.scheduler.from_pretrained={root}", f"model.test_scheduler.from_pretrained={root}"]
 
 
+# SDXL: the UNet reads both encoders' hidden states side by side (16 + 16) and an added embedding of
+# the second encoder's projected pooled output (16) with the six size numbers (6 × 8)
+SDXL_UNET = dict(UNET, cross_attention_dim=32, addition_embed_type="text_time", addition_time_embed_dim=8,
+                 projection_class_embeddings_input_dim=16 + 6 * 8)
+
+
+def build_tiny_sdxl_pipeline(root: Path, seed: int = 0) -> Path:
+    """``root`` as a diffusers StableDiffusionXL pipeline folder of tiny random parts; returns ``root``."""
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    torch.manual_seed(seed)
+    vocab_size = write_tokenizer_files(root / "tokenizer_files")
+    tokenizer = CLIPTokenizer(str(root / "tokenizer_files" / "vocab.json"), str(root / "tokenizer_files" / "merges.txt"),
+                              model_max_length=TOKEN_LENGTH)
+    text_config = CLIPTextConfig(**text_encoder_config(vocab_size))
+    pipeline = StableDiffusionXLPipeline(
+        vae=AutoencoderKL(**VAE), text_encoder=CLIPTextModel(text_config), tokenizer=tokenizer,
+        text_encoder_2=CLIPTextModelWithProjection(text_config), tokenizer_2=tokenizer,
+        unet=UNet2DConditionModel(**SDXL_UNET), scheduler=DDPMScheduler(**SCHEDULER))
+    pipeline.save_pretrained(str(root))  # with model_index.json: DiffusionPipeline.from_pretrained loads it
+    return root
+
+
+def sdxl_path_options(root: Path) -> list[str]:
+    """--cfg-options pointing MMagic's StableDiffusionXL config at the tiny SDXL folder (its schedulers are
+    EditDDIMScheduler dicts, nothing to load)."""
+    return [f"model.vae.from_pretrained={root}", f"model.unet.from_pretrained={root}",
+            f"model.text_encoder_one.pretrained_model_name_or_path={root}", f"model.tokenizer_one={root}",
+            f"model.text_encoder_two.pretrained_model_name_or_path={root}", f"model.tokenizer_two={root}"]
+
+
 def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
     if isinstance(value, dict):
         return any(key in value for key in keys) or any(_mentions(item, keys) for item in value.values())
@@ -74,18 +134,61 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
     return False
 
 
+# the diffusion models whose weights all come from their config: an inference-only config of one is
+# tested without a checkpoint (`mgx run test CFG`)
+PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
+                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline")
+SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
+TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
+
+
+def _tiny(folder: Path, name: str, build) -> Path:
+    root = folder / name
+    if not (root / "vae").is_dir():
+        build(root)
+    return root
+
+
 def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
-    """For a config whose model loads diffusers/transformers parts by name: the tiny pipeline (built once
-    under ``folder/tiny_sd``), the overrides pointing the names at it, and 2 sampling steps; [] else."""
+    """For a config whose model loads diffusers/transformers parts by name: a tiny pipeline of its kind
+    (built once under ``folder``: SD, SD inpainting or SDXL), the overrides pointing the names (and a
+    ControlNet's) at it, and 2 sampling steps, one image per prompt; a config with neither prompts nor
+    an evaluator (nothing `mgx run test` could show) also gets a prompt to sample and the conditioning
+    or initial image it needs. [] for any other config."""
     model = cfg.get("model") or {}
     if not _mentions(model, ("from_pretrained", "pretrained_model_name_or_path")):
         return []
-    root = folder / "tiny_sd"
-    if not (root / "scheduler").is_dir():
-        build_tiny_pipeline(root)
-    options = [option for option in model_path_options(root)
-               if _has_path(model, option.split("=", 1)[0].split(".")[1:])]
-    return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
+    kind = model.get("type")
+    if kind in ("StableDiffusionXL", "DiffusionPipeline"):
+        root = _tiny(folder, "tiny_sdxl", build_tiny_sdxl_pipeline)
+        paths = sdxl_path_options(root) + [f"model.from_pretrained={root}"]
+    else:
+        inpaint = kind == "StableDiffusionInpaint"
+        root = _tiny(folder, "tiny_sd_inpaint" if inpaint else "tiny_sd",
+                     lambda where: build_tiny_pipeline(where, inpaint=inpaint))
+        paths = model_path_options(root) + [f"model.controlnet.{key}={root}" for key in ("from_pretrained", "from_config")]
+    options = [option for option in paths if _has_path(model, option.split("=", 1)[0].split(".")[1:])]
+    if isinstance(model.get("controlnet"), dict):
+        options.append("model.controlnet.subfolder=controlnet")
+    if kind not in PRETRAINED_MODELS:
+        return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
+    options += SAMPLING
+    if not model.get("val_prompts") and not (cfg.get("test_evaluator") or cfg.get("val_evaluator")):
+        options.append(TRIAL_PROMPTS)
+        image = write_trial_image(folder / "trial_control.png")
+        if kind.startswith("ControlStableDiffusion"):
+            options.append(f"model.val_controls={image}")
+        if kind == "StableDiffusionInpaint":
+            options.append(f"model.val_images={image}")
+    return options
+
+
+def write_trial_image(path: Path, size: int = 16) -> Path:
+    """One fill50k-style outline (a ControlNet's conditioning image, an image to inpaint)."""
+    if not path.is_file():
+        source, _, _ = circle_pair(np.random.default_rng(7), size)
+        save_image(source, path)
+    return path
 
 
 def _has_path(value: Any, keys: list[str]) -> bool:
@@ -104,3 +207,46 @@ def write_dreambooth_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     for index in range(max(2, sizes.count // 2)):
         save_image(smooth_image(rng, sizes.image, sizes.image), folder / f"{index}.png")
     return folder
+
+
+@writer("TextualInversionDataset")
+def write_textual_inversion_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's TextualInversionDataset: the concept's images in ``data_root/concept_dir`` and the
+    ``template`` file of prompts (relative to ``root``, the working directory, as MMagic reads it)."""
+    folder = write_dreambooth_dataset(dataset, root, sizes)
+    if dataset.get("template"):
+        template = under(root, dataset["template"])
+        template.parent.mkdir(parents=True, exist_ok=True)
+        template.write_text("a photo of a {}\na rendering of a {}\na picture of the {}\n")
+    return folder
+
+
+def circle_pair(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(outline on black, filled circle on a coloured background, its prompt), as fill50k draws them."""
+    y, x = np.mgrid[:size, :size]
+    cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+    radius = rng.uniform(size * 0.15, size * 0.3)
+    distance = np.hypot(y - cy, x - cx)
+    fill, background = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    source = np.zeros((size, size, 3), np.uint8)
+    source[np.abs(distance - radius) < 1.0] = 255
+    target = np.where((distance <= radius)[..., None], fill, background).astype(np.uint8)
+    return source, target, f"a circle of colour {tuple(int(v) for v in fill)} on {tuple(int(v) for v in background)}"
+
+
+@writer("ControlNetDataset")
+def write_controlnet_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's ControlNetDataset (ControlNet's fill50k layout): ``data_root/source/<n>.png`` outlines,
+    ``target/<n>.png`` filled circles and ``ann_file`` (prompt.json), one JSON object per line."""
+    data_root = under(root, dataset.get("data_root", "./data/fill50k"))
+    control_key, image_key = dataset.get("control_key", "source"), dataset.get("image_key", "target")
+    rng = np.random.default_rng(5)
+    lines = []
+    for index in range(max(2, sizes.count)):
+        source, target, prompt = circle_pair(rng, sizes.image)
+        save_image(source, data_root / "source" / f"{index}.png")
+        save_image(target, data_root / "target" / f"{index}.png")
+        lines.append(json.dumps({control_key: f"source/{index}.png", image_key: f"target/{index}.png",
+                                 "prompt": prompt}))
+    (data_root / dataset.get("ann_file", "prompt.json")).write_text("\n".join(lines) + "\n")
+    return data_root

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .base import Sizes, prefixes, under, writer
+from .options import DEGRADATION_CROP
 
 SCALE = 4  # the video configs' super-resolution factor
 CLIPS = {1: ("000", "011"), 2: ("00001/0001", "00002/0003")}  # sample names by the dataset's depth
@@ -71,6 +72,12 @@ def write_frames_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     lists = dict(dataset.get("load_frames_list") or {})
     count = max(3, trial_frames(dataset.get("fixed_seq_len") or dataset.get("num_input_frames") or 3))
     side = max(sizes.crop, sizes.image)
+    if sizes.scale > 1 and len(set(fields.values())) == 1:
+        # low-quality clips only (RealBasicVSR's VideoLQ), scored by NIQE: 96-pixel blocks, two, in the output
+        side = max(side, 192 // sizes.scale)
+    if sizes.scale > 1 and any(isinstance(step, dict) and step.get("type") == "FixedCrop"
+                               for step in dataset.get("pipeline") or []):
+        side = max(side, DEGRADATION_CROP)  # ground truth degraded on the fly (options.degradation_options)
     side += (-side) % (4 * max(sizes.scale, 1))
     rng = np.random.default_rng(0)
     for sample in samples:
@@ -138,3 +145,16 @@ def write_video_layouts(root: Path, frames: int = 3, size: int = 32) -> None:
     for clip in ("archpeople", "auditorium"):
         write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BDx4" / clip],
                    [f"{i:04d}.png" for i in range(frames)], size)
+
+
+def write_real_basicvsr_layouts(root: Path, frames: int = 3, size: int = 32, lq_size: int = 48) -> None:
+    """RealBasicVSR's three sets: data/REDS/train_sharp_sub (ground-truth clips only: the pipeline degrades
+    them), data/UDM10 (GT and BIx4, frames 0000.png, ...) and data/VideoLQ (low-quality clips of
+    ``lq_size``² as both input and 'gt', frames 00000000.png, ...: NIQE needs outputs of at least 96×192)."""
+    rng = np.random.default_rng(2)
+    data = root / "data"
+    for clip in ("000", "001"):
+        write_clip(rng, data / "REDS/train_sharp_sub" / clip, [], [f"{i:08d}.png" for i in range(frames)], size)
+        write_clip(rng, data / "UDM10/GT" / clip, [data / "UDM10/BIx4" / clip],
+                   [f"{i:04d}.png" for i in range(frames)], size)
+        write_clip(rng, data / "VideoLQ" / clip, [], [f"{i:08d}.png" for i in range(frames)], lq_size)

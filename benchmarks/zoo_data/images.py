@@ -120,6 +120,14 @@ def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: 
     return images
 
 
+@writer("GrowScaleImgDataset")
+def write_grow_scale_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
+    """MMagic's GrowScaleImgDataset: an image folder per ``data_roots`` scale (mgx reads the largest)."""
+    folders = [write_images(under(root, folder), sizes.count, sizes.image)
+               for folder in (dataset.get("data_roots") or {}).values()]
+    return folders[-1] if folders else root
+
+
 @writer("SinGANDataset")
 def write_singan_dataset(dataset: dict, root: Path, sizes: Sizes) -> Path:
     """MMagic's SinGANDataset: the one image file ``data_root`` names, (2·image + 4) × (2·image + 8) px

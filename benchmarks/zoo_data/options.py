@@ -47,6 +47,30 @@ def _fixed_input(cfg: dict) -> int | None:
     return None
 
 
+TTSR_DISC_SIDE = 96  # TTSRDiscriminator's side: a multiple of 32 (and of 12, as the image writer rounds)
+
+
+def _network_minimums(cfg: dict, sizes: Sizes) -> list[str]:
+    """Sizes the networks and metrics need: SwinIR reflect-pads its input to whole windows (at least one
+    window per side), NIQE reads two 96×96 blocks of the output, LIIF's ×30 test leaves pixels inside
+    its 30-px crop_border, TTSRDiscriminator takes a multiple of 32."""
+    scales = [dataset_scale(cfg, loader.get("dataset") or {}) for _, loader in loaders(cfg)] or [1]
+    model = cfg.get("model") or {}
+    window = (model.get("generator") or {}).get("window_size")
+    if isinstance(window, int):
+        sizes.crop = max(sizes.crop, window * max(scales))
+    from .stand_ins import uses
+
+    if uses([cfg.get(key) for key in EVALUATORS], "NIQE"):
+        sizes.image = max(sizes.image, -(-192 // max(min(scales), 1)))
+    for _, loader in loaders(cfg):  # LIIF's tests down-sample by up to 30 and crop that border from the output
+        for step in (loader.get("dataset") or {}).get("pipeline") or []:
+            if isinstance(step, dict) and step.get("type") == "RandomDownSampling" and "patch_size" not in step:
+                sizes.image = max(sizes.image, 4 * int(-(-float(step.get("scale_max", 4)) // 1)))
+    if (model.get("discriminator") or {}).get("type") == "TTSRDiscriminator":
+        sizes.image = max(sizes.image, TTSR_DISC_SIDE)
+        return [f"model.discriminator.in_size={TTSR_DISC_SIDE}"]
+    return []
 def _load_key_prefix(path: str, dataset: dict) -> list[str]:
     """A BasicImageDataset whose one ``data_prefix`` field is not the key its ``LoadImageFromFile`` reads
     (MMagic's MSPIE val/test loaders: ``gt`` listed, ``img`` loaded; MMagic stops at that too): the
@@ -75,6 +99,7 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     fixed = _fixed_input(cfg)
     if fixed:
         sizes.crop = fixed
+    options += _network_minimums(cfg, sizes)
     if _uses_aot_blocks(cfg):  # their 8-dilated reflection padding needs feature maps over 8 px at 1/4 size
         sizes.image = max(sizes.image, AOT_MIN_SIDE)
     for path, loader in loaders(cfg):
@@ -99,11 +124,21 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
     if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+    if "nkimgs_per_scale" in model:  # progressive growing (PGGAN, StyleGANv1): one iteration at half the side,
+        # then the side, so that the test samples at the networks' full scale
+        if "out_scale" in generator and "in_scale" in disc:
+            options += [f"model.generator.out_scale={sizes.image}", f"model.discriminator.in_scale={sizes.image}"]
+        options.append(f"model.nkimgs_per_scale={{'{sizes.image // 2}': {TRIAL_BATCH / 1000}, '{sizes.image}': 1}}")
     for path, loader in loaders(cfg):
         dataset = loader.get("dataset") or {}
-        if dataset_scale(cfg, dataset) == 1:
+        scale = dataset_scale(cfg, dataset)
+        if scale == 1:
             options += pipeline_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [], sizes.image,
                                         training=path.startswith("train"))
+        else:
+            crop = max(sizes.crop, DEGRADATION_CROP)
+            options += degradation_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [],
+                                           crop + (-crop) % scale, scale)
         options += frame_options(path, dataset)
     options += metric_size_options(cfg, sizes.image)
     from .matting import matting_size_options  # (it reads the loaders through this module)
@@ -154,6 +189,33 @@ def pipeline_options(path: str, pipeline: list, side: int, training: bool) -> li
                             for option in pipeline_options(f"{here}.transforms", [inner], side, training)]
             elif isinstance(inner, list):
                 options += pipeline_options(f"{here}.transforms", inner, side, training)
+    return options
+
+
+# RealBasicVSR's two random down-resizes (×0.15 and ×0.3 at worst, sizes kept even) leave 2 pixels of a
+# 64-pixel crop and none of a 32-pixel one
+DEGRADATION_CROP = 64
+
+
+def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> list[str]:
+    """A pipeline that degrades its ground truth on the fly (Real-ESRGAN, RealBasicVSR): its FixedCrop at
+    ``crop`` and each RandomResize to a fixed ``target_size`` (also inside DegradationsWithShuffle's
+    groups) at ``crop / scale``, the low-quality side the network's ×scale output must match."""
+    options = []
+
+    def visit(here: str, step) -> None:
+        if isinstance(step, (list, tuple)):
+            for index, item in enumerate(step):
+                visit(f"{here}.{index}", item)
+        elif isinstance(step, dict):
+            if step.get("type") == "FixedCrop" and "crop_size" in step:
+                options.append(f"{here}.crop_size=({crop},{crop})")
+            elif step.get("type") == "RandomResize" and "target_size" in (step.get("params") or {}):
+                options.append(f"{here}.params.target_size=({crop // scale},{crop // scale})")
+            elif isinstance(step.get("degradations"), list):
+                visit(f"{here}.degradations", step["degradations"])
+
+    visit(path, pipeline)
     return options
 
 

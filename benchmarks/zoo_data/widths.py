@@ -45,6 +45,14 @@ def _biggan(cfg: dict, size: int) -> list[str]:
 
 VIDEO = _fixed("model.generator.mid_channels=8", "model.generator.num_blocks=1")
 
+
+def _real_basicvsr(cfg: dict, size: int) -> list[str]:
+    options = ["model.generator.mid_channels=4", "model.generator.num_propagation_blocks=1",
+               "model.generator.num_cleaning_blocks=1"]
+    if (cfg.get("model") or {}).get("discriminator"):
+        options.append("model.discriminator.mid_channels=4")
+    return options
+
 TINY: dict[str, TinyWidths] = {
     "UnetGenerator": _fixed("model.generator.base_channels=2", "model.generator.num_down=5",
                             "model.discriminator.base_channels=2"),
@@ -67,7 +75,11 @@ TINY: dict[str, TinyWidths] = {
                               "train_dataloader.batch_size=1"),
     "SNGANGenerator": _sngan, "SAGANGenerator": _sngan,
     "BigGANGenerator": _biggan, "BigGANDeepGenerator": _biggan,
-    "BasicVSRNet": VIDEO, "BasicVSRPlusPlusNet": VIDEO, "IconVSRNet": VIDEO,
+    "BasicVSRNet": VIDEO, "BasicVSRPlusPlusNet": VIDEO, "IconVSRNet": VIDEO, "RealBasicVSRNet": _real_basicvsr,
+    "TTSRNet": _fixed("model.generator.mid_channels=4", "model.generator.num_blocks=(1,1,1,1)"),
+    "DICNet": _fixed("model.generator.mid_channels=4", "model.generator.num_blocks=1",
+                     "model.generator.hg_mid_channels=8", "model.generator.num_steps=2",
+                     "model.generator.num_fusion_blocks=1"),
     "TDANNet": _fixed("model.generator.mid_channels=8", "model.generator.num_blocks_before_align=1",
                       "model.generator.num_blocks_after_align=1"),
     "CAINNet": _fixed("model.generator.num_block_groups=1", "model.generator.num_block_layers=1",

@@ -198,8 +198,13 @@ class _Walker:
             check_keys(wrapper, WRAPPER_KEYS, "optim_wrapper", self.acc)
             self.optimizer(wrapper.get("optimizer"), "optim_wrapper.optimizer")
             return
+        from mgx.core.engine.optim import CONSTRUCTORS
+
+        # a model's own constructor (PGGANOptimWrapperConstructor) has keys of its own, checked by the model
+        own_constructor = wrapper.get("constructor", CONSTRUCTORS[0]) not in CONSTRUCTORS
         for name, sub in wrapper.items():
-            if name in ("constructor", "type", "paramwise_cfg"):
+            if name in ("constructor", "type", "paramwise_cfg") or (
+                    own_constructor and not (isinstance(sub, dict) and "optimizer" in sub)):
                 continue
             if isinstance(sub, dict):
                 check_keys(sub, WRAPPER_KEYS, f"optim_wrapper.{name}", self.acc)

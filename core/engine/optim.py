@@ -250,10 +250,7 @@ def _grad_scaler(loss_scale: Any, device: Any, name: str, needed: bool) -> tuple
 
 WRAPPER_KEYS = ("type", "optimizer", "accumulative_counts", "clip_grad", "loss_scale", "dtype", "constructor",
                 "paramwise_cfg", "modules")
-CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor", "SinGANOptimWrapperConstructor")
-# one optimizer per entry of each named sub-module's ``blocks`` (MMagic's SinGAN: a scale per block),
-# named '<sub-module>_<index>'
-PER_BLOCK_CONSTRUCTOR = "SinGANOptimWrapperConstructor"
+CONSTRUCTORS = ("DefaultOptimWrapperConstructor", "MultiOptimWrapperConstructor")
 
 
 def _wrapper_options(cfg: dict, field: str) -> dict:
@@ -279,6 +276,17 @@ def _check_constructor(cfg: dict, field: str = "optim_wrapper") -> None:
                           f"Build special parameter groups with paramwise_cfg, or in your model")
 
 
+def _model_constructor(cfg: dict, model: Any) -> dict:
+    """A constructor of the model's own (MMagic's ``PGGANOptimWrapperConstructor``,
+    ``SinGANOptimWrapperConstructor``): a model that lists
+    the name in ``OPTIM_WRAPPER_CONSTRUCTORS`` rewrites the config with ``expand_optim_wrapper(cfg)``
+    into named wrappers, each naming its parameters with ``modules=``."""
+    constructor = cfg.get("constructor")
+    if constructor in CONSTRUCTORS or constructor not in getattr(model, "OPTIM_WRAPPER_CONSTRUCTORS", ()):
+        return cfg
+    return model.expand_optim_wrapper(cfg)
+
+
 def _named_wrappers(cfg: dict) -> dict:
     return {name: sub for name, sub in cfg.items() if name not in ("constructor", "type", "paramwise_cfg")}
 
@@ -292,6 +300,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
 
     if not isinstance(cfg, dict):
         raise ConfigError(f"optim_wrapper must be a dict, got {cfg!r}")
+    cfg = _model_constructor(cfg, model)
     use_amp = amp or cfg.get("type") == "AmpOptimWrapper"
     if "optimizer" in cfg:
         options = _wrapper_options(cfg, "optim_wrapper")
@@ -308,7 +317,7 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         field = f"optim_wrapper.{name}"
         if not isinstance(sub_cfg, dict) or "optimizer" not in sub_cfg:
             raise ConfigError(f"{field} must be dict(optimizer=dict(type=...)); got {sub_cfg!r}")
-        module = getattr(model, name, None)
+        module = getattr(model, name, None) if "modules" not in sub_cfg else model
         if module is None or not hasattr(module, "parameters"):
             children = [child for child, _ in model.named_children()]
             raise ConfigError(f"{field}: the model {type(model).__name__} has no sub-module {name!r}; "
@@ -317,12 +326,6 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
         options["amp"] = use_amp or sub_cfg.get("type") == "AmpOptimWrapper"
         optimizer_cfg = _scaled(sub_cfg["optimizer"], lr_scale)
         paramwise = sub_cfg.get("paramwise_cfg", cfg.get("paramwise_cfg"))
-        if cfg.get("constructor") == PER_BLOCK_CONSTRUCTOR:
-            for index, block in enumerate(_blocks_of(module, field)):
-                groups = parameter_groups(block, optimizer_cfg, paramwise, f"{field}.paramwise_cfg")
-                optimizer = _build_optimizer(optimizer_cfg, groups, f"{field}.optimizer")
-                wrappers[f"{name}_{index}"] = OptimWrapper(optimizer, device=device, name=f"{name}_{index}", **options)
-            continue
         if "modules" in sub_cfg:
             groups = parameters_of_modules(model, sub_cfg["modules"], f"{field}.modules")
         else:
@@ -332,14 +335,6 @@ def build_optim_wrappers(cfg: dict, model: Any, *, device: Any, amp: bool, lr_sc
     if not wrappers:
         raise ConfigError("optim_wrapper defines no optimizer: give optimizer=dict(type=...) or named ones")
     return OptimWrapperDict(wrappers)
-
-
-def _blocks_of(module: Any, field: str) -> list:
-    blocks = getattr(module, "blocks", None)
-    if blocks is None or not hasattr(blocks, "__iter__") or not len(blocks):
-        raise ConfigError(f"{field}: constructor={PER_BLOCK_CONSTRUCTOR!r} makes one optimizer per entry of the "
-                          f"sub-module's 'blocks' list, but {type(module).__name__} has no 'blocks'")
-    return list(blocks)
 
 
 def parameters_of_modules(model: Any, names: Any, field: str) -> list:

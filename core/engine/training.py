@@ -270,6 +270,8 @@ class Trainer:
             grid = self.validator.save_sample_grid(run.work_dir / "samples" / f"iter_{run.iteration:07d}.png")
             if grid is not None and run.tracker is not None:
                 run.tracker.log_image(grid, key="samples", step=run.iteration)
+                if self.validator.sample_animation is not None:
+                    run.tracker.log_artifact(self.validator.sample_animation, "samples")
             for key, path in self.validator.save_prompt_grids(run.work_dir / "samples", run.iteration):
                 if run.tracker is not None:
                     run.tracker.log_image(path, key=key, step=run.iteration)

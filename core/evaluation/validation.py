@@ -15,6 +15,7 @@ from mgx.core import distributed
 from mgx.core.distributed import preemption
 from mgx.core.engine.data import to_device
 from mgx.core.errors import ConfigError, MgxError
+from mgx.core.evaluation.clip_samples import clip_rows, write_clip_gif
 from mgx.core.evaluation.evaluator import Evaluator, MetricContext
 
 GRID_SIZE = 64
@@ -100,6 +101,7 @@ class Validator:
         self.amp = amp
         self.seed = seed
         self.work_dir = work_dir
+        self.sample_animation: Path | None = None  # the GIF save_sample_grid wrote for a clip
 
     def context(self, eval_set: EvalSet | None, amp: bool | None = None) -> MetricContext:
         loader = eval_set.loader if eval_set else None
@@ -138,9 +140,12 @@ class Validator:
 
     def save_sample_grid(self, path: Path) -> Path | None:
         """A grid of generated samples (fixed noise, EMA when present), or of the first eval batch's
-        predictions next to the ground truth for paired models. Returns the PNG path, or None."""
+        predictions next to the ground truth for paired models. Returns the PNG path, or None. For clips,
+        ``sample_animation`` is then the GIF of the first clip (else None)."""
         import torch
         from torchvision.utils import make_grid, save_image
+
+        self.sample_animation = None
 
         was_training = self.model.training
         self.model.eval()
@@ -159,6 +164,9 @@ class Validator:
                 elif self.eval_sets:
                     batch = to_device(next(iter(self.eval_sets[0].loader)), self.device)
                     outputs = self.model.val_step(batch)
+                    rows = clip_rows(batch, outputs)
+                    if rows is not None:  # a clip: its animation too (clip_samples.py)
+                        self.sample_animation = write_clip_gif(rows, path.with_suffix(".gif"))
                     if hasattr(self.model, "grid_columns"):  # the model's own columns, e.g. translation: input /
                         grid = columns_grid(self.model.grid_columns(batch, outputs))  # translation / target
                     elif "pred_img" in outputs:

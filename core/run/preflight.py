@@ -11,7 +11,8 @@ Two steps, both before the MLflow run is opened:
    every metric built and keeping the metric contract; the model has the members
    each metric declares in ``model_requirements()``; each metric's resources
    (feature-extractor weights) are found or fetched by ``prepare_resources()``;
-   ``save_best`` names a key some metric declares in ``result_keys()``; each
+   ``save_best`` names a key some metric declares in ``result_keys()`` (or, see
+   ``resolve_save_best``, the one key that ends in ``/<save_best>``); each
    dataloader yields a batch and its dataset's pipeline works on the first sample
    (holding what the metrics read).
 
@@ -20,6 +21,8 @@ Metrics and extractors implement the hooks (``mgx.core.evaluation.BaseMetric``);
 nothing here knows a particular plugin.
 """
 from __future__ import annotations
+
+import logging
 
 from typing import Any, Iterator
 
@@ -142,7 +145,9 @@ def _resource_problems(labelled_metrics: list[tuple[str, Any]]) -> list[str]:
     return problems
 
 
-def _save_best_problems(save_best: str | None, eval_sets: list, evaluator_field: str) -> list[str]:
+def _declared_keys(eval_sets: list) -> tuple[dict[str, str], list[Any], list[str]]:
+    """Every metric key the evaluators declare (key -> the metric's label), the metrics that cannot
+    declare theirs in advance, and the keys two metrics both produce."""
     declared: dict[str, str] = {}
     unverifiable: list[Any] = []
     problems = []
@@ -158,17 +163,48 @@ def _save_best_problems(save_best: str | None, eval_sets: list, evaluator_field:
                     problems.append(f"{declared[full]} and {label} both produce {full!r}: give them different "
                                     f"prefix= values")
                 declared[full] = label
+    return declared, unverifiable, problems
+
+
+def _suffix_matches(save_best: str, declared: dict[str, str]) -> list[str]:
+    return sorted(key for key in declared if key.endswith(f"/{save_best}"))
+
+
+def resolve_save_best(save_best: str | None, eval_sets: list) -> str | None:
+    """The metric key ``save_best`` stands for. MMagic's runtime says ``save_best='PSNR'`` while a
+    metric with ``prefix='McMaster'`` logs ``McMaster/PSNR`` (MMEngine's CheckpointHook then stops
+    with ``KeyError: 'PSNR'`` at the first validation); a name no metric produces that ends exactly
+    one declared key after a ``/`` means that key. Anything else is returned as given (the
+    pre-flight reports it, with the candidates when several keys end in it)."""
+    if not save_best or not eval_sets:
+        return save_best
+    declared, _, _ = _declared_keys(eval_sets)
+    if save_best in declared:
+        return save_best
+    matches = _suffix_matches(save_best, declared)
+    return matches[0] if len(matches) == 1 else save_best
+
+
+def _save_best_problems(save_best: str | None, eval_sets: list, evaluator_field: str) -> list[str]:
+    declared, unverifiable, problems = _declared_keys(eval_sets)
     if not save_best:
         return problems
     where = f"default_hooks.checkpoint.save_best={save_best!r}"
     if not eval_sets:
-        return problems + [f"{where} but the run has no {evaluator_field}: add one whose metrics produce "
-                           f"{save_best!r}, or remove save_best"]
+        # MMEngine's CheckpointHook keeps a best checkpoint only after validations: without any it keeps
+        # none (MMagic's PGGAN configs set save_best and val_cfg = None)
+        logging.getLogger("mgx").warning("%s but the run has no %s: no best checkpoint is kept", where,
+                                         evaluator_field)
+        return problems
     if save_best in declared:
         return problems
     # a metric that cannot say its keys in advance may produce it: the first validation checks it then
     if any(metric.prefix is None or save_best.startswith(f"{metric.prefix}/") for metric in unverifiable):
         return problems
+    matches = _suffix_matches(save_best, declared)
+    if len(matches) > 1:
+        return problems + [f"{where} matches several metric keys of {evaluator_field}: {', '.join(matches)}; "
+                           f"name one of them in full"]
     produced = ", ".join(sorted(declared)) or "(nothing)"
     return problems + [f"{where} but no metric of {evaluator_field} produces it; they produce: {produced}"]
 
@@ -244,4 +280,4 @@ def check_run(model: Any, *, eval_sets: list, evaluator_field: str, loader_field
                           f"recorded:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
-__all__ = ["check_component_types", "check_run", "component_types", "run_sections"]
+__all__ = ["check_component_types", "check_run", "component_types", "resolve_save_best", "run_sections"]

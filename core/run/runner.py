@@ -21,7 +21,7 @@ from mgx.core.distributed import preemption
 from mgx.core.run import preflight
 from mgx.core.engine.checkpoint import (CheckpointPolicy, atomic_write_bytes, clean_stale_temporaries, load_checkpoint,
                          load_model_weights, weights_of)
-from mgx.core.engine.checkpoint_state import CheckpointState
+from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState
 from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
@@ -179,6 +179,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
         plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=resume[1])
     validator = Validator(eval_sets, model=model, ema=ema, device=setup.device, amp=setup.amp,
                           seed=setup.seed, work_dir=setup.work_dir) if eval_sets else None
+    _resolve_save_best(policy, eval_sets, session.logger if setup.rank == 0 else None)
     preflight.check_run(model, eval_sets=eval_sets, evaluator_field="val_evaluator",
                         eval_loader_field="val_dataloader", loader_fields={"train_dataloader": loader},
                         save_best=policy.save_best)
@@ -192,6 +193,17 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     if resume is not None:
         trainer.restore_session_state(start.state.session)
     return trainer, eval_sets
+
+
+def _resolve_save_best(policy: CheckpointPolicy, eval_sets: list, logger: Any) -> None:
+    """``save_best='PSNR'`` with metrics logging ``McMaster/PSNR`` keeps that key (see
+    ``preflight.resolve_save_best``), and says so."""
+    resolved = preflight.resolve_save_best(policy.save_best, eval_sets)
+    if resolved != policy.save_best:
+        if logger is not None:
+            logger.info(f"default_hooks.checkpoint.save_best={policy.save_best!r} is no metric key; it is taken "
+                        f"as {resolved!r}, the only key ending in '/{policy.save_best}'")
+        policy.save_best = resolved
 
 
 def _open_training_run(session: RunSession, start: StartPoint, policy: CheckpointPolicy, eval_sets: list,
@@ -315,19 +327,31 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 # -- test ----------------------------------------------------------------------------
 
 
-def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> RunResult:
+def _tested_weights(cfg: Config, checkpoint: Path | None, model: Any) -> tuple[dict | None, CheckpointMeta, Any]:
+    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint only a model whose
+    weights all come from its config (``model.weights_from_config``: a pretrained pipeline) is tested."""
+    if checkpoint is None:
+        if not getattr(model, "weights_from_config", False):
+            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT; {type(model).__name__}'s weights "
+                              "come from training, not from its config")
+        return None, CheckpointMeta(), None
+    loaded = load_checkpoint(checkpoint)
+    state = CheckpointState.from_dict(loaded, str(checkpoint))
+    load_model_weights(model, state.model, str(checkpoint))
+    ema = None
+    if state.ema is not None and run_ema_config(cfg):
+        ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
+        ema.load_state_dict(state.ema)
+    return loaded, state.meta, ema
+
+
+def test(cfg: Config, checkpoint: Path | None, options: RunOptions, plugins: Any) -> RunResult:
     """Evaluate ``checkpoint`` with ``test_dataloader``/``test_evaluator`` (falls back to val_*)."""
     with RunSession(cfg, options, plugins, "test") as session:
         session.apply_seed()
         test_loop = eval_loop_from_cfg(cfg.get("test_cfg"), "test_cfg", build)
-        loaded = load_checkpoint(checkpoint)
-        state = CheckpointState.from_dict(loaded, str(checkpoint))
         model = session.build_model(cfg)
-        load_model_weights(model, state.model, str(checkpoint))
-        ema = None
-        if state.ema is not None and run_ema_config(cfg):
-            ema = ExponentialMovingAverage(model, **run_ema_config(cfg))
-            ema.load_state_dict(state.ema)
+        loaded, meta, ema = _tested_weights(cfg, checkpoint, model)
         accelerate(model, ema, cfg, session.logger)  # compile, channels_last
         loader_key, evaluator_key = "test_dataloader", "test_evaluator"
         if not cfg.get("test_evaluator") and cfg.get("val_evaluator"):
@@ -337,12 +361,12 @@ def test(cfg: Config, checkpoint: Path, options: RunOptions, plugins: Any) -> Ru
         # a text-to-image model with prompts needs no evaluator: the test samples its prompt grids
         if not eval_sets and not callable(getattr(model, "prompt_grids", None)):
             raise ConfigError(f"config {cfg.filename} has no test_evaluator (or val_evaluator): nothing to evaluate")
-        meta = state.meta
         run = RunContext(cfg=cfg, work_dir=session.work_dir, mode="test", rank=session.rank,
                          world_size=session.world_size, device=session.device, model=model, ema=ema,
                          iteration=meta.iteration, epoch=meta.epoch, logger=session.logger)
         session.begin(run)
-        plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=loaded)
+        if loaded is not None:
+            plugins.hook.mgx_after_load_checkpoint(run=run, checkpoint=loaded)
         preflight.check_run(model, eval_sets=eval_sets, evaluator_field=evaluator_key, eval_loader_field=loader_key)
         tracker = session.start_tracker(None, None, dump_config(cfg))
         record_directions(tracker, declared_directions([eval_set.evaluator for eval_set in eval_sets]))
@@ -373,13 +397,29 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
             session.logger.info(f"sample grid {path}")
             if session.tracker is not None:
                 session.tracker.log_image(path, key=key, step=run.iteration)
+        _save_test_samples(session, validator, model)
     return metrics
 
 
-def _write_test_results(session: RunSession, checkpoint: Path, metrics: dict) -> None:
+def _save_test_samples(session: RunSession, validator: Validator, model: Any) -> None:
+    """A restoration model's test pass shows its first batch as in validation: the grid (MLflow image
+    'samples') and, for clips, the GIF of the first clip (artifact under samples/)."""
+    if hasattr(model, "sample") or callable(getattr(model, "prompt_grids", None)):
+        return  # generative models: their grids come from training's validation (sampling costs time)
+    grid = validator.save_sample_grid(session.work_dir / "samples" / "test.png")
+    if grid is None:
+        return
+    session.logger.info(f"sample grid {grid}")
+    if session.tracker is not None:
+        session.tracker.log_image(grid, key="samples", step=session.run.iteration)
+        if validator.sample_animation is not None:
+            session.tracker.log_artifact(validator.sample_animation, "samples")
+
+
+def _write_test_results(session: RunSession, checkpoint: Path | None, metrics: dict) -> None:
     """The metrics as JSON (``--out``, else work_dir/test_results.json), and in MLflow."""
     out = session.settings.out or session.work_dir / "test_results.json"
-    payload = {"checkpoint": str(checkpoint), "iteration": session.run.iteration, "metrics": metrics}
+    payload = {"checkpoint": str(checkpoint) if checkpoint else None, "iteration": session.run.iteration, "metrics": metrics}
     atomic_write_bytes(Path(out), lambda f: f.write(json.dumps(payload, indent=2).encode()))
     session.logger.info(f"results written to {out}")
     if session.tracker is not None:

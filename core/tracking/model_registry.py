@@ -7,7 +7,9 @@ evaluates ``sample_model='ema'`` the EMA weights are the ones logged. With
 ``tracking.register_model='NAME'`` the model becomes a new version of the registered model
 ``NAME``. A generator (a network with ``sample()`` and ``latent_dim``) gets
 :mod:`mgx.core.tracking.generator_pyfunc` as its pyfunc flavor, so
-``mlflow.pyfunc.load_model(...).predict(count)`` and ``mlflow models serve`` return images.
+``mlflow.pyfunc.load_model(...).predict(count)`` and ``mlflow models serve`` return images. A
+network that saves itself in its library's format (a diffusion model's diffusers folder) is logged as
+that folder (:mod:`mgx.core.tracking.pretrained_folder`), so that library alone loads it.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from typing import Any
 
 from mgx.core.engine.checkpoint_state import CheckpointState
 from mgx.core.errors import ConfigError
+from mgx.core.tracking.pretrained_folder import FLAVOR, PretrainedFolderFlavor, writes_own_format
+from mgx.core.tracking.pretrained_folder import requirements as pretrained_requirements
+from mgx.core.tracking.pretrained_folder import signature as pretrained_signature
 
 log = logging.getLogger("mgx.tracking")
 
@@ -115,7 +120,10 @@ def log_trained_model(uri: str, run_id: str, model_cfg: dict, checkpoint: Path, 
         options = dict(artifact_path=None, name=MODEL_NAME, run_id=run_id, step=step, registered_model_name=register_as,
                        pip_requirements=_requirements(), await_registration_for=0,
                        tags={"mgx.weights": which, "mgx.checkpoint": checkpoint.name})
-        if is_generator(network):
+        if writes_own_format(network):  # a diffusers pipeline folder is the model: diffusers alone loads it
+            info = Model.log(flavor=PretrainedFolderFlavor, network=network, signature=pretrained_signature(), **{
+                **options, "pip_requirements": pretrained_requirements()})
+        elif is_generator(network):
             info = Model.log(flavor=_GeneratorFlavor, pytorch_model=network, flavor_name="pytorch",
                              **_pytorch_defaults(), **options)
         else:
@@ -187,8 +195,13 @@ def load_registered_network(uri: str, model_uri: str) -> tuple[Any, str | None, 
                           "version) or models:/m-<id> (a logged model)")
     with _process_store(uri), _quiet_pickle_warning():
         try:
-            network = mlflow.pytorch.load_model(model_uri, map_location="cpu")
             info = mlflow.models.get_model_info(model_uri)
+            if FLAVOR in info.flavors:
+                raise ConfigError(
+                    f"--model {model_uri} is a {info.flavors[FLAVOR].get('pipeline_class') or 'diffusers'} folder, "
+                    f"not an mgx network: test it with model=dict(type='DiffusionPipeline', from_pretrained=FOLDER) "
+                    f"where FOLDER = mlflow.artifacts.download_artifacts('{model_uri}')")
+            network = mlflow.pytorch.load_model(model_uri, map_location="cpu")
         except MlflowException as exc:
             raise ConfigError(f"--model {model_uri}: not found in {uri} ({exc.message.splitlines()[0]}); "
                               "list registered models in the MLflow UI (`mgx ui`)") from None

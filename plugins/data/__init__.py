@@ -12,6 +12,7 @@ def mgx_register_datasets(register):
     from .conditional_datasets import CIFAR10, BasicConditionalDataset, ImageNet
     from .datasets import BasicImageDataset, DigitsDataset, TorchvisionDataset
     from .frames import BasicFramesDataset
+    from .grow_scale import GrowScaleImgDataset
     from .matting import AdobeComp1kDataset
     from .paired_digits import PairedDigitsDataset
     from .singan_dataset import SinGANDataset
@@ -26,6 +27,7 @@ def mgx_register_datasets(register):
     register(TorchvisionDataset)
     register(PairedImageDataset)
     register(UnpairedImageDataset)
+    register(GrowScaleImgDataset)
     for conditional in (BasicConditionalDataset, ImageNet, CIFAR10):
         register(conditional)
 

@@ -58,6 +58,7 @@ class GenerateSegmentIndices:
             raise MgxError(f"{who}: clip {clip!r} has {length} frames, too few for num_input_frames={count} at "
                            f"interval {interval}; lower num_input_frames or interval_list")
         start = int(rng.integers(0, length - count * interval + 1))
+        start += int(sample.get("frame_offset", 0))  # a chunk of a long clip (BasicFramesDataset's max_seq_len)
         indices = [v + self.start_idx for v in range(start, start + count * interval, interval)]
         for key in ("img", "gt"):
             root = _field(sample, f"{key}_path", who)

@@ -40,6 +40,12 @@ class BasicFramesDataset(PipelineDataset):
     (``dict(img=['im1.png', ...])``, or ``['all']``) instead gets the list of its
     frame files, as Vimeo-90K configs do; ``filename_tmpl`` maps a field to the
     template of those file names.
+
+    ``max_seq_len`` (mgx's, for evaluating long clips in bounded memory, like the ``max_seq_len`` of
+    MMagic's video inferencer): each whole clip becomes consecutive samples of at most that many frames
+    (a last single frame joins the chunk before it), with ``frame_offset`` and ``clip_frames``, so the
+    loader, the model, the metrics and the sample grid hold one chunk at a time; recurrent models then
+    propagate within a chunk only (docs/models.md), and the video metrics still count each clip once.
     """
 
     METAINFO = dict(dataset_type="base_edit_dataset", task_name="editing")
@@ -48,7 +54,8 @@ class BasicFramesDataset(PipelineDataset):
                  data_prefix: dict | None = None, pipeline: Sequence[dict] | None = (), test_mode: bool = False,
                  filename_tmpl: dict | None = None, search_key: str | None = None, backend_args: dict | None = None,
                  depth: int = 1, num_input_frames: int | None = None, num_output_frames: int | None = None,
-                 fixed_seq_len: int | None = None, load_frames_list: dict | None = None) -> None:
+                 fixed_seq_len: int | None = None, load_frames_list: dict | None = None,
+                 max_seq_len: int | None = None) -> None:
         if metainfo is not None and not isinstance(metainfo, dict):
             raise ConfigError(f"BasicFramesDataset: metainfo must be a dict, got {metainfo!r}")
         if backend_args is not None and dict(backend_args).get("backend", "local") != "local":
@@ -77,6 +84,13 @@ class BasicFramesDataset(PipelineDataset):
         self.num_output_frames = _positive_or_none(num_output_frames, "num_output_frames")
         self.fixed_seq_len = _positive_or_none(fixed_seq_len, "fixed_seq_len")
         self.load_frames_list = self._frames_lists(load_frames_list)
+        self.max_seq_len = _positive_or_none(max_seq_len, "max_seq_len")
+        if self.max_seq_len == 1:
+            raise ConfigError("BasicFramesDataset: max_seq_len must be at least 2 (a one-frame chunk is an image, not "
+                              "a clip), got 1")
+        if self.max_seq_len is not None and (self.num_input_frames is not None or self.load_frames_list):
+            raise ConfigError("BasicFramesDataset: max_seq_len cuts whole clips into chunks (evaluation); it does not "
+                              "combine with num_input_frames or load_frames_list, which pick frames already")
         self.ann_file = None
         if ann_file:
             path = Path(ann_file).expanduser()
@@ -167,8 +181,21 @@ class BasicFramesDataset(PipelineDataset):
                         sample["num_output_frames"] = len(sample[f"{key}_path"])
                 else:
                     sample[f"{key}_path"] = str(folder)
-            samples.append(sample)
+            samples.extend(self._chunks(sample))
         return samples
+
+    def _chunks(self, sample: dict) -> list[dict]:
+        """The clip, or with ``max_seq_len`` its consecutive chunks of at most that many frames: each a sample
+        with ``frame_offset`` (its first frame) and ``clip_frames`` (the clip's length, for per-clip metrics)."""
+        length = sample["sequence_length"]
+        if self.max_seq_len is None or length is None:
+            return [sample]
+        starts = list(range(0, length, self.max_seq_len))
+        if len(starts) > 1 and length - starts[-1] == 1:
+            starts.pop()  # a one-frame list packs as an image, not a clip: the last frame joins the chunk before
+        ends = starts[1:] + [length]
+        return [dict(sample, sequence_length=end - start, frame_offset=start, clip_frames=length)
+                for start, end in zip(starts, ends)]
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -201,7 +201,8 @@ class UnsharpMasking:
 class DegradationsWithShuffle:
     """Apply ``degradations`` (dicts ``type=`` + ``params=``, or lists of them kept in order as one group)
     to ``keys`` in a random order; ``shuffle_idx`` limits the shuffle to those positions (None: all).
-    Allowed types, as in MMagic: RandomBlur, RandomResize, RandomNoise, RandomJPEGCompression."""
+    Allowed types, as in MMagic: RandomBlur, RandomResize, RandomNoise, RandomJPEGCompression,
+    RandomVideoCompression."""
 
     def __init__(self, degradations: list, keys: Any, shuffle_idx: list | None = None) -> None:
         self.keys = list(keys_arg(keys, "DegradationsWithShuffle", allow_none=False))
@@ -217,8 +218,10 @@ class DegradationsWithShuffle:
         from .blur import RandomBlur
         from .degradations import RandomResize
 
+        from .video_compression import RandomVideoCompression
+
         allowed = {"RandomBlur": RandomBlur, "RandomResize": RandomResize, "RandomNoise": RandomNoise,
-                   "RandomJPEGCompression": RandomJPEGCompression}
+                   "RandomJPEGCompression": RandomJPEGCompression, "RandomVideoCompression": RandomVideoCompression}
         if isinstance(item, (list, tuple)):
             return [self._build(sub) for sub in item]
         if not isinstance(item, dict) or item.get("type") not in allowed or "params" not in item:

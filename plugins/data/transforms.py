@@ -22,6 +22,8 @@ from .matting_seg import GenerateSeg, GenerateSoftSeg
 from .pixel_degradations import DegradationsWithShuffle, RandomJPEGCompression, RandomNoise, UnsharpMasking
 from .shape_transforms import Flip, NumpyPad, RandomTransposeHW, Resize
 from .value_transforms import Clip, CopyValues, Normalize, SetValues
+from .facial_heatmap import GenerateFacialHeatmap
+from .video_compression import RandomVideoCompression
 from .wrappers import KeyMapper, TransformBroadcaster
 
 ALL_TRANSFORMS = (
@@ -30,9 +32,9 @@ ALL_TRANSFORMS = (
     Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge, CropLike, FixedCrop,
     SetValues, CopyValues, Clip, Normalize,
     RandomDownSampling, RandomResize, RandomBlur, RandomNoise, RandomJPEGCompression, UnsharpMasking,
-    DegradationsWithShuffle, GenerateCoordinateAndCell, DegradeForRestoration,
+    DegradationsWithShuffle, RandomVideoCompression, GenerateCoordinateAndCell, DegradeForRestoration,
     GenerateSegmentIndices, GenerateFrameIndices, GenerateFrameIndiceswithPadding, MirrorSequence, TemporalReverse,
-    LoadMask, GetMaskedImage, RandomResizedCrop, RandomRotation, ColorJitter,
+    LoadMask, GetMaskedImage, GenerateFacialHeatmap, RandomResizedCrop, RandomRotation, ColorJitter,
     InstanceCrop,
     GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
     MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,

@@ -6,6 +6,7 @@ import torch
 from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric
 
+from .clips import clip_sum_and_count
 from .functional.niqe import niqe
 from .functional.pixel import rgb_to_y
 
@@ -17,7 +18,8 @@ class NIQE(BaseMetric):
     """Mean NIQE over images of ``outputs[key]`` (or ``batch[key]`` with ``is_predicted=False``).
 
     Images are N×C×H×W (``input_order='CHW'``) or N×H×W×C (``'HWC'``) in [0, 255]
-    RGB; ``convert_to`` 'y' (BT.601 luma, MATLAB's) or 'gray' makes them one
+    RGB; clips N×T×C×H×W count once each, the mean over their frames (clips.py).
+    ``convert_to`` 'y' (BT.601 luma, MATLAB's) or 'gray' makes them one
     channel, rounded as the authors' code does, after ``crop_border``. They must
     be at least 96×96 (NIQE's block).
     """
@@ -64,7 +66,12 @@ class NIQE(BaseMetric):
         if self.key not in source:
             where = "val_step outputs" if self.is_predicted else "batches"
             raise ConfigError(f"NIQE: {where} have no {self.key!r} (keys: {sorted(source)}); set key=")
-        for image in self._gray(source[self.key].detach().cpu()):
+        images = source[self.key].detach().cpu()
+        if images.dim() == 5:  # clips: the mean over each clip's frames, then over clips (MMagic's)
+            values = torch.tensor([niqe(image.numpy()) for image in self._gray(images.flatten(0, 1))])
+            self._sum += clip_sum_and_count(values, images.shape[0], batch)
+            return
+        for image in self._gray(images):
             self._sum += torch.tensor([niqe(image.numpy()), 1.0], dtype=torch.float64)
 
     def compute(self) -> dict[str, float]:

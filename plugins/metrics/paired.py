@@ -7,6 +7,7 @@ from mgx.core.errors import ConfigError
 from mgx.core.evaluation import BaseMetric
 
 from ._common import check_convention
+from .clips import clip_sum_and_count
 from .functional.pixel import mae, mse, psnr, rgb_to_y
 from .functional.ssim import ssim
 
@@ -16,7 +17,8 @@ class PairedMetric(BaseMetric):
     both N×C×H×W (or N×H×W×C with input_order='HWC') in [0, 255]; reports the mean over images.
 
     Clips (N×T×C×H×W, or N×T×H×W×C) count as one value each, the mean of their frames' values, as
-    MMagic averages a video metric per clip and then over clips (docs/metrics.md).
+    MMagic averages a video metric per clip and then over clips (docs/metrics.md); a clip cut in temporal
+    chunks still counts once (clips.py).
     """
 
     uses_val_step = True
@@ -81,8 +83,9 @@ class PairedMetric(BaseMetric):
     def process(self, batch: dict, outputs: dict) -> None:
         gt, pred = self._fetch(batch, outputs)
         values = self._values(gt, pred, batch).detach().cpu().to(torch.float64)
-        if batch[self.gt_key].dim() == 5:  # one value per clip: the mean over its frames
-            values = values.view(batch[self.gt_key].shape[0], -1).mean(dim=1)
+        if batch[self.gt_key].dim() == 5:  # one value per clip: the mean over its frames (clips.py)
+            self._sum += clip_sum_and_count(values, batch[self.gt_key].shape[0], batch)
+            return
         self._sum += torch.stack([values.sum(), torch.tensor(float(values.numel()), dtype=torch.float64)])
 
     def compute(self) -> dict[str, float]:

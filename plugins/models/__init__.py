@@ -36,7 +36,9 @@ def mgx_register_models(register):
 @hookimpl
 def mgx_register_run_hooks(register):
     from .base_models.ema_hook import ExponentialMovingAverageHook
+    from .pggan.fetch_data_hook import PGGANFetchDataHook
     from .singan.pickle_hook import PickleDataHook
 
     register(ExponentialMovingAverageHook)
+    register(PGGANFetchDataHook)
     register(PickleDataHook)

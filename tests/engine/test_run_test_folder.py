@@ -52,3 +52,11 @@ def test_run_test_writes_beside_the_checkpoint_and_prints_its_run_id(tmp_path, m
     assert printed, tested.output[-3000:]
     listed = CliRunner().invoke(cli, ["runs", "list", "--workspace", str(tmp_path / "ws")])
     assert printed.group(1) in listed.output
+
+
+def test_run_test_without_a_checkpoint_asks_for_one_unless_the_config_holds_the_weights(tmp_path, monkeypatch):
+    config = write_tiny_config(tmp_path, max_iters=1, val_interval=1)
+    monkeypatch.chdir(tmp_path)
+    tested = CliRunner().invoke(cli, ["run", "test", str(config), "--work-dir", str(tmp_path / "t"), "--no-track"])
+    assert tested.exit_code == 2, tested.output[-3000:]
+    assert "give a CHECKPOINT" in tested.output and "come from training" in tested.output

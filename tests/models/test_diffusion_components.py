@@ -26,8 +26,8 @@ def diffusion_plugins(model_plugins):
     yield PluginManager(["mgx.plugins.data", "mgx.plugins.models", "mgx.plugins.diffusion"]).activate()
 
 
-def _dreambooth(root, **kwargs):
-    cfg = dict(type="DreamBooth",
+def _dreambooth(root, model_type="DreamBooth", **kwargs):
+    cfg = dict(type=model_type,
                vae=dict(type="AutoencoderKL", from_pretrained=str(root), subfolder="vae"),
                unet=dict(type="UNet2DConditionModel", from_pretrained=str(root), subfolder="unet"),
                text_encoder=dict(type="ClipWrapper", clip_type="huggingface",
@@ -128,21 +128,13 @@ def test_prior_preservation_adds_the_class_loss(pipeline_dir):
 
 
 def test_clip_score_matches_its_float64_definition(tmp_path):
-    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+    from transformers import CLIPModel, CLIPTokenizer
 
-    from mgx.benchmarks.zoo_data.diffusion import write_tokenizer_files
+    from mgx.benchmarks.zoo_data.diffusion import build_tiny_clip
     from mgx.core.evaluation import MetricContext
     from mgx.plugins.metrics.clip_score import CLIP_MEAN, CLIP_STD
 
-    vocab = write_tokenizer_files(tmp_path / "clip")
-    text = dict(vocab_size=vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1)
-    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
-                  patch_size=8)
-    torch.manual_seed(1)
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(tmp_path / "clip"))
-    CLIPTokenizer(str(tmp_path / "clip" / "vocab.json"), str(tmp_path / "clip" / "merges.txt"),
-                  model_max_length=16).save_pretrained(str(tmp_path / "clip"))
+    build_tiny_clip(tmp_path / "clip")
     metric = build(dict(type="CLIPScore", clip_model=str(tmp_path / "clip")), "metric")
     metric.setup(MetricContext(model=None, device=torch.device("cpu"), cache_dir=tmp_path, work_dir=tmp_path))
     images = torch.rand(6, 3, 16, 16) * 255
@@ -167,3 +159,78 @@ def test_clip_score_matches_its_float64_definition(tmp_path):
     cosine = (e_image * e_text).sum(-1) / (e_image.norm(dim=-1) * e_text.norm(dim=-1))
     expected = float((100 * cosine.clamp(min=0)).mean())
     assert value == pytest.approx(expected, rel=1e-5, abs=1e-4)
+
+
+def test_textual_inversion_vectors_answer_only_the_placeholder_ids(pipeline_dir):
+    model = _dreambooth(pipeline_dir, "TextualInversion", placeholder_token="<cat-toy>", initialize_token="toy",
+                        num_vectors_per_token=2)
+    assert model.expand_placeholders("a <cat-toy> on sofa") == "a <cat-toy>_0 <cat-toy>_1 on sofa"
+    layer = model.text_encoder.get_input_embeddings()
+    assert {name for name, p in model.named_parameters() if p.requires_grad} == {
+        name for name, _ in model.named_parameters() if name.endswith("trainable_embeddings.<cat-toy>")}
+    torch.nn.init.normal_(layer.trainable_embeddings["<cat-toy>"])
+    ids = model.token_ids(["a <cat-toy> toy"])[0]
+    start = layer.starts["<cat-toy>"]
+    # the definition: a new id reads its own row of the placeholder's vectors, every other id the table
+    table = torch.cat([layer.wrapped.weight, layer.trainable_embeddings["<cat-toy>"]]).double()
+    assert sorted(set(ids.tolist()) & {start, start + 1}) == [start, start + 1]
+    assert torch.allclose(layer(ids).double(), table[ids], atol=0)
+    with pytest.raises(ConfigError, match="already has"):
+        _dreambooth(pipeline_dir, "TextualInversion", placeholder_token="a")
+
+
+def test_controlnet_convert_from_unet_moves_weights_onto_the_new_unet(pipeline_dir, tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    torch.manual_seed(3)
+    UNet2DConditionModel(**UNET).save_pretrained(str(tmp_path / "base"))
+    base = dict(type="UNet2DConditionModel", from_pretrained=str(tmp_path / "base"))
+    model = _dreambooth(pipeline_dir, "ControlStableDiffusion",
+                        controlnet=dict(type="ControlNetModel", from_pretrained=str(pipeline_dir), subfolder="controlnet"),
+                        init_cfg=dict(type="convert_from_unet", base_model=base))
+    before = {key: value.clone().double() for key, value in model.controlnet.state_dict().items()}
+    model.initialize()
+    after, unet = model.controlnet.state_dict(), model.unet.state_dict()
+    old_base = UNet2DConditionModel.from_pretrained(str(tmp_path / "base")).state_dict()
+    shared = [key for key in before if key in unet and unet[key].shape == before[key].shape]
+    assert len(shared) > 20 and bool(model.controlnet_initialized)
+    for key in shared:  # controlnet + (unet − base), computed in float64
+        expected = before[key] + unet[key].double() - old_base[key].double()
+        assert torch.allclose(after[key].double(), expected, atol=1e-6), key
+    assert torch.equal(after["controlnet_down_blocks.0.weight"], before["controlnet_down_blocks.0.weight"].float())
+
+
+def test_token_merging_matches_its_definition_and_ratio_zero_changes_nothing(pipeline_dir):
+    from mgx.plugins.models.stable_diffusion.token_merging import bipartite_merge
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 16, 3, dtype=torch.float64)  # a 4 × 4 grid of tokens
+    merge, unmerge = bipartite_merge(x, 4, 4, 2, 2, r=5, generator=None)
+    # the definition: each 2×2 cell's first position is a destination; every other token (a source) picks
+    # its most similar destination (cosine); the 5 sources most similar to theirs are averaged into it
+    tokens = x[0]
+    dst = [0, 2, 8, 10]
+    src = [k for k in range(16) if k not in dst]
+
+    def cosine(a: int, b: int) -> float:
+        return float(tokens[a] @ tokens[b] / (tokens[a].norm() * tokens[b].norm()))
+
+    best = {s: max(dst, key=lambda d: cosine(s, d)) for s in src}
+    ranked = sorted(src, key=lambda s: -cosine(s, best[s]))
+    moved, kept = ranked[:5], ranked[5:]
+    averaged = {d: torch.stack([tokens[d]] + [tokens[s] for s in moved if best[s] == d]).mean(0) for d in dst}
+    expected = torch.stack([tokens[s] for s in kept] + [averaged[d] for d in dst])
+    assert torch.allclose(merge(x)[0], expected, atol=1e-12)
+    restored = unmerge(merge(x))[0]  # every merged source takes its destination's value
+    for k in range(16):
+        want = averaged[k] if k in dst else averaged[best[k]] if k in moved else tokens[k]
+        assert torch.allclose(restored[k], want, atol=1e-12), k
+    # in a model: ratio 0 is the plain UNet, bit for bit; ratio 0.5 changes the samples, reproducibly
+    plain = _dreambooth(pipeline_dir, "StableDiffusion").eval()
+    untouched = _dreambooth(pipeline_dir, "StableDiffusion", tomesd_cfg=dict(ratio=0.0)).eval()
+    merged = _dreambooth(pipeline_dir, "StableDiffusion", tomesd_cfg=dict(ratio=0.5)).eval()
+    reference = plain.infer(["a cat"], seed=0)
+    assert torch.equal(untouched.infer(["a cat"], seed=0), reference)
+    sampled = merged.infer(["a cat"], seed=0)
+    assert not torch.equal(sampled, reference) and torch.equal(merged.infer(["a cat"], seed=0), sampled)
+    assert len(merged.merged_attention) == 4  # every block hooked; merging only at the full 8 × 8 (max_downsample=1)

@@ -8,7 +8,6 @@ import pytest
 import scipy.signal
 import torch
 
-from mgx.core.errors import ConfigError
 from mgx.core.registry import build
 from mgx.plugins.models.stylegan3.modules import SynthesisLayer
 from mgx.plugins.models.stylegan3.ops import filtered_lrelu
@@ -99,13 +98,6 @@ def test_generator_has_mmagics_keys_and_the_transform_hook_moves_the_image():
     err_moved = (moved[..., 6:] - plain[..., 2:-4]).abs().mean()
     assert err_moved < 0.5 * (moved - plain).abs().mean()
     assert torch.equal(model.generator.synthesis.input.transform, torch.eye(3))  # restored
-
-
-def test_ada_discriminator_is_refused_with_advice():
-    cfg = tiny_model()
-    cfg["discriminator"] = dict(type="ADAStyleGAN2Discriminator", in_size=16, data_aug=dict(type="ADAAug"))
-    with pytest.raises(ConfigError, match="StyleGAN2Discriminator"):
-        build(cfg, "model")
 
 
 def test_mmagic_stylegan3_t_config_trains_and_tests_eq_through_the_cli(tmp_path, monkeypatch):

@@ -33,6 +33,18 @@ def clip_batch(batch: dict, key: str, who: str, device: torch.device) -> torch.T
     return value.to(device, non_blocking=True)
 
 
+def normalize_clips(preprocessor: Any, clips: torch.Tensor) -> torch.Tensor:
+    """The data preprocessor's normalisation of N×T×C×H×W clips (or N×C×H×W images)."""
+    if clips.dim() == 4:
+        return preprocessor.normalize(clips)
+    return preprocessor.normalize(clips.flatten(0, 1)).view(*clips.shape[:2], *clips.shape[2:])
+
+
+def destruct_clips(preprocessor: Any, clips: torch.Tensor) -> torch.Tensor:
+    """Generator outputs N×T×C×H×W back to [0, 255]."""
+    return preprocessor.destruct(clips.flatten(0, 1)).view(clips.shape)
+
+
 class BasicVSR(BaseEditModel):
     """Recurrent video super-resolution (see the module docstring).
 
@@ -66,12 +78,10 @@ class BasicVSR(BaseEditModel):
     # -- frames <-> the preprocessor's N×C×H×W --------------------------------
 
     def _normalize(self, clips: torch.Tensor) -> torch.Tensor:
-        if clips.dim() == 4:
-            return self.data_preprocessor.normalize(clips)
-        return self.data_preprocessor.normalize(clips.flatten(0, 1)).view(*clips.shape[:2], *clips.shape[2:])
+        return normalize_clips(self.data_preprocessor, clips)
 
     def _destruct(self, clips: torch.Tensor) -> torch.Tensor:
-        return self.data_preprocessor.destruct(clips.flatten(0, 1)).view(clips.shape)
+        return destruct_clips(self.data_preprocessor, clips)
 
     def _run(self, lqs: torch.Tensor) -> torch.Tensor:
         if self.forward_ensemble is not None and not self.training:

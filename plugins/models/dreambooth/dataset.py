@@ -11,17 +11,23 @@ from mgx.core.registry import build_list
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
+def concept_images(data_root: str, concept_dir: str, owner: str) -> list[Path]:
+    """The image files of ``data_root/concept_dir``, sorted (a ConfigError when there are none)."""
+    folder = Path(data_root).expanduser() / concept_dir
+    if not folder.is_dir():
+        raise ConfigError(f"{owner}: concept folder {folder} (data_root={data_root!r}, concept_dir="
+                          f"{concept_dir!r}) does not exist; put the concept's images there")
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ConfigError(f"{owner}: no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return paths
+
+
 class DreamBoothDataset:
     def __init__(self, data_root: str, concept_dir: str, prompt: str, pipeline: Sequence[dict] | None = ()) -> None:
         if not isinstance(prompt, str) or not prompt:
             raise ConfigError(f"DreamBoothDataset: prompt must be a non-empty string, got {prompt!r}")
-        folder = Path(data_root).expanduser() / concept_dir
-        if not folder.is_dir():
-            raise ConfigError(f"DreamBoothDataset: concept folder {folder} (data_root={data_root!r}, concept_dir="
-                              f"{concept_dir!r}) does not exist; put the subject's images there")
-        self.paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
-        if not self.paths:
-            raise ConfigError(f"DreamBoothDataset: no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        self.paths = concept_images(data_root, concept_dir, "DreamBoothDataset")
         self.prompt = prompt
         self.pipeline = build_list(list(pipeline or []), "transform")
 

@@ -25,6 +25,19 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
 
+def override_settings(defaults: dict, override: Any, name: str, who: str) -> dict:
+    """``defaults`` updated by the config dict ``override`` (None: the defaults), whose keys must be known."""
+    settings = dict(defaults)
+    if override is not None:
+        if not isinstance(override, dict):
+            raise ConfigError(f"{who}: {name} must be a dict, got {override!r}")
+        unknown = sorted(set(override) - set(defaults))
+        if unknown:
+            raise ConfigError(f"{who}: {name} has unknown key(s) {unknown}; it takes {sorted(defaults)}")
+        settings.update(override)
+    return settings
+
+
 def norm_type(norm_cfg: Any, who: str) -> str | None:
     """The MMCV norm type of ``norm_cfg`` (None for no norm), checked."""
     if norm_cfg is None:

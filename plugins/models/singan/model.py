@@ -47,6 +47,28 @@ def _positive_int(value: Any, name: str) -> int:
 class SinGAN(nn.Module):
     """See the module docstring."""
 
+    # MMagic's constructor of one optimizer per scale: build_optim_wrappers calls expand_optim_wrapper
+    OPTIM_WRAPPER_CONSTRUCTORS = ("SinGANOptimWrapperConstructor",)
+
+    def expand_optim_wrapper(self, cfg: dict) -> dict:
+        """``SinGANOptimWrapperConstructor``: for each of ``generator`` / ``discriminator`` and each entry
+        of its ``blocks`` (a scale), an optimizer ``<name>_<scale>`` over that block alone."""
+        import copy
+        import re
+
+        who = "optim_wrapper (SinGANOptimWrapperConstructor)"
+        cfg = copy.deepcopy(dict(cfg))
+        cfg.pop("constructor", None)
+        expanded = {}
+        for name, sub in cfg.items():
+            network = getattr(self, name, None)
+            if not isinstance(sub, dict) or "optimizer" not in sub or not hasattr(network, "blocks"):
+                raise ConfigError(f"{who}: takes generator=dict(optimizer=...) and discriminator=dict(optimizer=...) "
+                                  f"(networks with a block per scale); got {name}={sub!r}")
+            for index in range(len(network.blocks)):
+                expanded[f"{name}_{index}"] = {**copy.deepcopy(sub), "modules": re.escape(f"{name}.blocks.{index}")}
+        return expanded
+
     def __init__(self, generator: Any, discriminator: Any = None, data_preprocessor: dict | None = None,
                  generator_steps: int = 1, discriminator_steps: int = 1, num_scales: int | None = None,
                  iters_per_scale: int = 2000, noise_weight_init: float = 0.1,

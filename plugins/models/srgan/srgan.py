@@ -16,6 +16,8 @@ generator's GAN loss only.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from mgx.core.errors import ConfigError
@@ -76,6 +78,20 @@ class SRGAN(BaseEditModel):
                 adapted.update({f"{name}.{k}": v for k, v in adapt(inner).items()})
         return adapted
 
+    # -- what a subclass with another data layout (clips: RealBasicVSR) replaces ------
+
+    def training_pair(self, batch: dict, who: str, device: torch.device) -> tuple:
+        """The normalised (generator input, ground truth the losses compare with)."""
+        return self._input(batch, who, device), self._target(batch, who, device)
+
+    def train_forward(self, lq) -> tuple[torch.Tensor, Any]:
+        """The generator's training output, as the losses read it, and anything extra_losses needs."""
+        return self.generator(lq), None
+
+    def extra_losses(self, extra: Any, targets: tuple) -> dict[str, torch.Tensor]:
+        """Generator losses beyond pixel/perceptual/GAN (none here)."""
+        return {}
+
     # -- losses ------------------------------------------------------------
 
     def loss_targets(self, batch: dict, gt: torch.Tensor, who: str,
@@ -115,7 +131,7 @@ class SRGAN(BaseEditModel):
                 raise ConfigError(f"{type(self).__name__} needs optim_wrapper.{name}=dict(optimizer=...); "
                                   f"the config defines {list(optim)}")
         device = module_device(self)
-        lq, gt = self._input(batch, who, device), self._target(batch, who, device)
+        lq, gt = self.training_pair(batch, who, device)
         targets = self.loss_targets(batch, gt, who, device)
         gen_optim = optim["generator"]
         run_generator = int(self.step_counter) % self.disc_steps == 0 and int(self.step_counter) >= self.disc_init_steps
@@ -123,24 +139,38 @@ class SRGAN(BaseEditModel):
         if run_generator:
             with frozen(self.discriminator):
                 with gen_optim.optim_context(self.generator):
-                    output = self.generator(lq)
+                    output, extra = self.train_forward(lq)
                     self._check_sizes(output, gt, lq)
                     losses = self.generator_losses(output.float(), targets)
+                    losses.update(self.extra_losses(extra, targets))
                     total = sum(losses.values())
                 gen_optim.update_params(total)
             log.update({key: value.detach() for key, value in losses.items()})
             fake = output.detach()
         else:
             with torch.no_grad(), gen_optim.optim_context(self.generator):
-                fake = self.generator(lq)
+                fake = self.train_forward(lq)[0]
             self._check_sizes(fake, gt, lq)
         if self.disc_repeat:
-            disc_optim = optim["discriminator"]
-            for _ in range(self.disc_repeat):
-                with disc_optim.optim_context(self.discriminator):
-                    d_losses = self.discriminator_losses(fake.float(), targets[2])
-                    d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
-                disc_optim.update_params(d_total)
-            log.update({key: value.detach() for key, value in d_losses.items()})
+            log.update(self.update_discriminator(optim["discriminator"], fake, targets[2]))
         self.step_counter += 1
         return log
+
+    def update_discriminator(self, disc_optim, fake: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``disc_repeat`` updates on real/fake GAN losses; the last update's losses, detached."""
+        for _ in range(self.disc_repeat):
+            with disc_optim.optim_context(self.discriminator):
+                d_losses = self.discriminator_losses(fake.float(), gt)
+                d_total = d_losses["loss_d_real"] + d_losses["loss_d_fake"]
+            disc_optim.update_params(d_total)
+        return {key: value.detach() for key, value in d_losses.items()}
+
+    @staticmethod
+    def split_pixel_init(train_cfg: dict | None, who: str) -> tuple[dict, int]:
+        """(train_cfg without ``pixel_init``, pixel_init): DIC's and TTSR's first iteration of the
+        perceptual/GAN terms (SRGAN checks the rest of train_cfg)."""
+        rest = dict(train_cfg or {})
+        pixel_init = rest.pop("pixel_init", 0)
+        if isinstance(pixel_init, bool) or not isinstance(pixel_init, int) or pixel_init < 0:
+            raise ConfigError(f"{who}: train_cfg.pixel_init must be an int ≥ 0, got {pixel_init!r}")
+        return rest, pixel_init

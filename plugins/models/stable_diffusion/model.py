@@ -8,6 +8,7 @@ their MSE (``loss_mse``). Sampling uses ``test_scheduler`` with classifier-free 
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ def unwrap(module: Any) -> Any:
     return getattr(module, "module", module)
 
 
+def _concat_conditions(first: dict, second: dict) -> dict:
+    """Two conditioning dicts batched together (nested dicts, e.g. SDXL's ``added_cond_kwargs``, too)."""
+    return {key: _concat_conditions(value, second[key]) if isinstance(value, dict) else torch.cat([value, second[key]])
+            for key, value in first.items()}
+
+
 def _component(cfg: Any, field: str, owner: str) -> Any:
     if isinstance(cfg, dict) and "type" in cfg:
         return build(cfg, "model")
@@ -46,6 +53,9 @@ class StableDiffusion(nn.Module):
     ``gradient_checkpointing`` (the UNet recomputes activations in backward).
     """
 
+    # every weight comes from the components' from_pretrained: `mgx run test CFG` needs no checkpoint
+    weights_from_config = True
+
     def __init__(self, vae: Any, text_encoder: Any, tokenizer: Any, unet: Any, scheduler: Any,
                  test_scheduler: Any = None, dtype: str | None = None, enable_xformers: bool = True,
                  noise_offset_weight: float = 0, tomesd_cfg: dict | None = None,
@@ -54,8 +64,6 @@ class StableDiffusion(nn.Module):
                  num_images_per_prompt: int = 4, gradient_checkpointing: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
-        if tomesd_cfg is not None:
-            raise ConfigError(f"{name}: tomesd_cfg (token merging) is not supported by mgx; remove it")
         if init_cfg is not None:
             raise ConfigError(f"{name}: init_cfg is not used; give each component's from_pretrained=")
         if dtype not in DTYPES:
@@ -85,16 +93,18 @@ class StableDiffusion(nn.Module):
             _component(test_scheduler, "test_scheduler", name)
         if gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
+        if tomesd_cfg is not None:
+            from .token_merging import apply_token_merging
+
+            self.merged_attention = apply_token_merging(self.unet, tomesd_cfg)
         self._check_parts(name)
 
     def _check_parts(self, name: str) -> None:
         unet_cfg, vae_cfg = self.unet.config, self.vae.config
-        if unet_cfg.in_channels != vae_cfg.latent_channels:
-            raise ConfigError(f"{name}: unet.in_channels={unet_cfg.in_channels} but the VAE makes "
-                              f"{vae_cfg.latent_channels}-channel latents")
-        if unet_cfg.cross_attention_dim != self.text_encoder.config.hidden_size:
-            raise ConfigError(f"{name}: unet.cross_attention_dim={unet_cfg.cross_attention_dim} but the text "
-                              f"encoder's hidden_size is {self.text_encoder.config.hidden_size}")
+        if unet_cfg.in_channels != self.unet_input_channels():
+            raise ConfigError(f"{name}: unet.in_channels={unet_cfg.in_channels}, but it must be "
+                              f"{self.unet_input_channels()} for the VAE's {vae_cfg.latent_channels}-channel latents")
+        self._check_text_width(name)
         self.vae_scale_factor = 2 ** (len(vae_cfg.block_out_channels) - 1)
         self.image_size = int(unet_cfg.sample_size) * self.vae_scale_factor
         self.scaling_factor = float(getattr(vae_cfg, "scaling_factor", 0.18215))
@@ -102,6 +112,14 @@ class StableDiffusion(nn.Module):
         if self.prediction_type not in ("epsilon", "v_prediction"):
             raise ConfigError(f"{name}: scheduler prediction_type {self.prediction_type!r} is not trainable; "
                               f"use 'epsilon' or 'v_prediction'")
+
+    def unet_input_channels(self) -> int:
+        return self.vae.config.latent_channels
+
+    def _check_text_width(self, name: str) -> None:
+        if self.unet.config.cross_attention_dim != self.text_encoder.config.hidden_size:
+            raise ConfigError(f"{name}: unet.cross_attention_dim={self.unet.config.cross_attention_dim} but the "
+                              f"text encoder's hidden_size is {self.text_encoder.config.hidden_size}")
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -123,11 +141,18 @@ class StableDiffusion(nn.Module):
     def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
         return self.text_encoder(self.token_ids(prompts))[0].float()
 
-    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
-        """[-1, 1] images → scaled VAE latents (a sample of the posterior)."""
+    def condition(self, prompts: list[str]) -> dict[str, Any]:
+        """The UNet's conditioning keyword arguments for ``prompts`` (one entry per prompt)."""
+        return {"encoder_hidden_states": self.encode_prompts(prompts)}
+
+    def predict_noise(self, latents: torch.Tensor, steps: Any, condition: dict[str, Any]) -> torch.Tensor:
+        return self.unet(latents, steps, **condition).sample
+
+    def encode_images(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """[-1, 1] images → scaled VAE latents (a sample of the posterior, drawn with ``generator``)."""
         dtype = next(self.vae.parameters()).dtype
         with torch.no_grad():
-            latents = self.vae.encode(images.to(dtype)).latent_dist.sample()
+            latents = self.vae.encode(images.to(dtype)).latent_dist.sample(generator)
         return latents.float() * self.scaling_factor
 
     def batch_inputs(self, batch: dict) -> tuple[torch.Tensor, list[str]]:
@@ -146,8 +171,10 @@ class StableDiffusion(nn.Module):
     def _optimizer(self, optim: Any) -> Any:
         return optim["unet"] if "unet" in optim else optim
 
-    def diffusion_loss_terms(self, images: torch.Tensor, prompts: list[str], optim: Any) -> torch.Tensor:
-        """Per-image MSE of the UNet's noise (or velocity) prediction, inside the optimizer's context."""
+    def diffusion_loss_terms(self, images: torch.Tensor, prompts: list[str], optim: Any,
+                             extra_condition: dict[str, Any] | None = None) -> torch.Tensor:
+        """Per-image MSE of the UNet's noise (or velocity) prediction, inside the optimizer's context
+        (``extra_condition``: more of ``predict_noise``'s conditioning, e.g. a ControlNet's image)."""
         latents = self.encode_images(images)
         noise = torch.randn_like(latents)
         if self.noise_offset_weight > 0:
@@ -156,11 +183,11 @@ class StableDiffusion(nn.Module):
                               device=latents.device).long()
         noisy = self.scheduler.add_noise(latents, noise, steps)
         target = noise if self.prediction_type == "epsilon" else self.scheduler.get_velocity(latents, noise, steps)
-        text_grad = any(p.requires_grad for p in self.text_encoder.parameters())
+        text_grad = any(p.requires_grad for p in self.text_encoders().parameters())
         with self._optimizer(optim).optim_context(self.unet):
             with torch.set_grad_enabled(text_grad):
-                hidden = self.encode_prompts(prompts)
-            predicted = self.unet(noisy, steps, encoder_hidden_states=hidden).sample
+                condition = self.condition(prompts)
+            predicted = self.predict_noise(noisy, steps, {**condition, **(extra_condition or {})})
         return F.mse_loss(predicted.float(), target.float(), reduction="none").flatten(1).mean(1)
 
     # -- engine API -------------------------------------------------------------------------
@@ -183,32 +210,52 @@ class StableDiffusion(nn.Module):
         images = torch.cat([self.infer([prompt], seed=seed) for prompt, seed in zip(prompts, seeds)])
         return {"fake_img": (images + 1) * 127.5, "prompt": list(prompts)}
 
+    def text_encoders(self) -> nn.Module:
+        """The module holding every text encoder (whose trainable parameters make prompts need grad)."""
+        return self.text_encoder
+
     @torch.no_grad()
     def infer(self, prompts: list[str], *, seed: int, num_images_per_prompt: int = 1,
-              num_inference_steps: int | None = None, guidance_scale: float | None = None) -> torch.Tensor:
+              num_inference_steps: int | None = None, guidance_scale: float | None = None,
+              extra_condition: dict[str, torch.Tensor] | None = None, init_images: torch.Tensor | None = None,
+              strength: float = 1.0) -> torch.Tensor:
         """N×3×H×W images in [-1, 1] for ``prompts`` (``num_images_per_prompt`` each), from the latents
-        drawn by a generator seeded with ``seed`` (no global random state is used)."""
+        drawn by a generator seeded with ``seed`` (no global random state is used). ``extra_condition``:
+        more conditioning, one row per prompt (a ControlNet's image); ``init_images`` ([-1, 1], one per
+        prompt) with ``strength`` < 1: image-to-image, denoising the images noised to that fraction."""
         steps = num_inference_steps or self.num_inference_steps
         guidance = self.guidance_scale if guidance_scale is None else guidance_scale
         prompts = [prompt for prompt in prompts for _ in range(num_images_per_prompt)]
+        extra = {key: value.repeat_interleave(num_images_per_prompt, 0) for key, value in (extra_condition or {}).items()}
         device = self.device
-        hidden = self.encode_prompts(prompts)
+        condition = {**self.condition(prompts), **extra}
         if guidance > 1:
-            hidden = torch.cat([self.encode_prompts([""] * len(prompts)), hidden])
+            unconditional = {**self.condition([""] * len(prompts)), **extra}
+            condition = _concat_conditions(unconditional, condition)
         scheduler = copy.deepcopy(self.test_scheduler)
         scheduler.set_timesteps(steps, device=device)
         size = self.image_size // self.vae_scale_factor
         generator = torch.Generator().manual_seed(int(seed))
         latents = torch.randn(len(prompts), self.vae.config.latent_channels, size, size, generator=generator)
-        latents = latents.to(device) * scheduler.init_noise_sigma
-        for step in scheduler.timesteps:
+        latents, timesteps = latents.to(device), scheduler.timesteps
+        if init_images is not None and strength < 1:
+            start = min(int(round(steps * (1 - strength))), steps - 1)
+            timesteps = timesteps[start:]
+            init_images = init_images.to(device).repeat_interleave(num_images_per_prompt, 0)
+            clean = self.encode_images(init_images, torch.Generator(device).manual_seed(int(seed)))
+            latents = scheduler.add_noise(clean, latents, timesteps[:1].repeat(len(prompts)))
+        else:
+            latents = latents * scheduler.init_noise_sigma
+        # a stochastic scheduler (DDPM, Euler ancestral) draws its step noise from the same generator
+        step_options = {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}
+        for step in timesteps:
             model_in = torch.cat([latents] * 2) if guidance > 1 else latents
             model_in = scheduler.scale_model_input(model_in, step)
-            predicted = self.unet(model_in, step, encoder_hidden_states=hidden).sample.float()
+            predicted = self.predict_noise(model_in, step, condition).float()
             if guidance > 1:
                 unconditional, conditional = predicted.chunk(2)
                 predicted = unconditional + guidance * (conditional - unconditional)
-            latents = scheduler.step(predicted, step, latents).prev_sample
+            latents = scheduler.step(predicted, step, latents, **step_options).prev_sample
         dtype = next(self.vae.parameters()).dtype
         images = self.vae.decode((latents / self.scaling_factor).to(dtype)).sample
         return images.float().clamp(-1, 1)
@@ -220,22 +267,30 @@ class StableDiffusion(nn.Module):
 
     # -- diffusers' own format ---------------------------------------------------------------
 
-    def save_pretrained(self, folder: str | Path) -> Path:
-        """A diffusers ``StableDiffusionPipeline`` folder (LoRA folded into the UNet's weights), which
-        ``diffusers.StableDiffusionPipeline.from_pretrained(folder)`` loads without mgx."""
-        from diffusers import StableDiffusionPipeline
+    def pipeline_parts(self) -> tuple[str, dict[str, Any]]:
+        """(diffusers pipeline class name, its parts): plain diffusers/transformers modules, LoRA folded in."""
+        return "StableDiffusionPipeline", dict(
+            vae=self.vae, text_encoder=plain_copy(self.text_encoder), tokenizer=self.tokenizer,
+            unet=plain_copy(self.unet), scheduler=copy.deepcopy(self.test_scheduler), safety_checker=None,
+            feature_extractor=None, requires_safety_checker=False)
 
-        unet = unwrap(self.unet)
-        plain_unet = type(unet).from_config(unet.config)
-        plain_unet.load_state_dict(merged_state_dict(unet))
-        text_encoder = unwrap(self.text_encoder)
-        if any(hasattr(module, "lora_mapping") for module in text_encoder.modules()):
-            plain_text = type(text_encoder)(text_encoder.config)
-            plain_text.load_state_dict(merged_state_dict(text_encoder))
-            text_encoder = plain_text
-        pipeline = StableDiffusionPipeline(vae=self.vae, text_encoder=text_encoder, tokenizer=self.tokenizer,
-                                           unet=plain_unet, scheduler=copy.deepcopy(self.test_scheduler),
-                                           safety_checker=None, feature_extractor=None,
-                                           requires_safety_checker=False)
-        pipeline.save_pretrained(str(folder))
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """A diffusers pipeline folder (``pipeline_parts``), which ``diffusers.DiffusionPipeline.from_pretrained
+        (folder)`` loads without mgx."""
+        import diffusers
+
+        name, parts = self.pipeline_parts()
+        getattr(diffusers, name)(**parts).save_pretrained(str(folder))
         return Path(folder)
+
+
+def plain_copy(module: Any) -> Any:
+    """``module`` (DDP unwrapped) as the diffusers/transformers class it is, LoRA mappings folded into
+    its weights; the module itself when it has none."""
+    module = unwrap(module)
+    if not any(hasattr(child, "lora_mapping") for child in module.modules()):
+        return module
+    plain = type(module).from_config(module.config) if hasattr(type(module), "from_config") else \
+        type(module)(module.config)
+    plain.load_state_dict(merged_state_dict(module))
+    return plain

@@ -102,15 +102,27 @@ def ClipWrapper(clip_type: str = "huggingface", pretrained_model_name_or_path: A
     if (pretrained_model_name_or_path is None) == (config is None):
         raise ConfigError("ClipWrapper: give pretrained_model_name_or_path= (hub name or folder) or config=dict(...)")
     if config is not None:
-        model = transformers.CLIPTextModel(transformers.CLIPTextConfig(**config))
+        text_config = transformers.CLIPTextConfig(**config)
+        model = _text_model_class(text_config)(text_config)
     else:
-        model = load_pretrained(transformers.CLIPTextModel.from_pretrained, pretrained_model_name_or_path,
+        text_config = load_pretrained(transformers.CLIPTextConfig.from_pretrained, pretrained_model_name_or_path,
+                                      subfolder, "ClipWrapper")
+        model = load_pretrained(_text_model_class(text_config).from_pretrained, pretrained_model_name_or_path,
                                 subfolder, "ClipWrapper", **kwargs)
     return model.eval().requires_grad_(False)
 
 
-def load_tokenizer(tokenizer: Any, what: str) -> Any:
-    """MMagic's ``tokenizer=NAME``: the ``tokenizer`` subfolder of a hub name or pipeline folder, or a
+def _text_model_class(config: Any) -> Any:
+    """``CLIPTextModelWithProjection`` when the config names it (SDXL's second text encoder, whose
+    projected embedding conditions the UNet), else ``CLIPTextModel``."""
+    import transformers
+
+    with_projection = "CLIPTextModelWithProjection" in (getattr(config, "architectures", None) or [])
+    return transformers.CLIPTextModelWithProjection if with_projection else transformers.CLIPTextModel
+
+
+def load_tokenizer(tokenizer: Any, what: str, subfolder: str = "tokenizer") -> Any:
+    """MMagic's ``tokenizer=NAME``: the ``subfolder`` (``tokenizer``) of a hub name or pipeline folder, or a
     folder holding the tokenizer itself; a tokenizer object passes through."""
     if not isinstance(tokenizer, (str, dict)):
         return tokenizer
@@ -125,7 +137,8 @@ def load_tokenizer(tokenizer: Any, what: str) -> Any:
                                f"{what}.tokenizer", **tokenizer)
     local = Path(tokenizer).expanduser()
     own_files = ("vocab.json", "tokenizer.json", "tokenizer_config.json")
-    subfolder = None if any((local / name).is_file() for name in own_files) else "tokenizer"
+    if any((local / name).is_file() for name in own_files):
+        subfolder = None
     return load_pretrained(transformers.CLIPTokenizer.from_pretrained, tokenizer, subfolder, f"{what}.tokenizer")
 
 

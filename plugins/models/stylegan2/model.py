@@ -37,7 +37,7 @@ from .ema import AveragedGenerator
 from .sampling import GeneratorView
 
 GENERATOR_TYPES = ("StyleGANv2Generator", "StyleGAN2Generator")
-DISCRIMINATOR_TYPES = ("StyleGAN2Discriminator", "StyleGANv2Discriminator")
+DISCRIMINATOR_TYPES = ("StyleGAN2Discriminator", "StyleGANv2Discriminator", "ADAStyleGAN2Discriminator")
 LOSS_DEFAULTS = dict(r1_loss_weight=80.0, r1_interval=16, norm_mode="pixel", g_reg_interval=4, g_reg_weight=8.0,
                      pl_batch_shrink=2, pl_decay=0.01, r1_use_apex_amp=False, g_reg_use_apex_amp=False,
                      scale_r1_loss=False)
@@ -256,6 +256,11 @@ class StyleGAN2(nn.Module):
             self._generator_phase(optim["generator"], keys, num, device, iteration, losses)
             if self.generator_ema is not None:
                 self.generator_ema.follow(_plain(self.generator), iteration + 1, self.ema_start)
+        ada = getattr(_plain(self.discriminator), "ada_aug", None)
+        if ada is not None:  # adaptive augmentation (ada.py): p follows the sign of D on the reals
+            ada.record(pred_real)
+            ada.update(iteration, num)
+            losses["augment"] = ada.aug_pipeline.p.detach().clone()
         self.train_iter += 1
         return losses
 

@@ -12,6 +12,7 @@ import torch
 
 from mgx.core.errors import ConfigError, MgxError
 
+from ..stylegan2.ada import ADAStyleGAN2Discriminator
 from ..stylegan2.checkpoint import network_weights
 from ..stylegan2.discriminator import StyleGAN2Discriminator
 from ..stylegan2.model import DISCRIMINATOR_TYPES, StyleGAN2
@@ -26,13 +27,9 @@ def _build(cfg, types: tuple[str, ...], cls, what: str):
         return cfg
     cfg = dict(cfg)
     kind = cfg.pop("type", types[0])
-    if kind == "ADAStyleGAN2Discriminator":
-        raise ConfigError("StyleGAN3: discriminator.type='ADAStyleGAN2Discriminator' (adaptive augmentation) is "
-                          "not available in mgx yet; use type='StyleGAN2Discriminator' (drop data_aug and "
-                          "input_bgr2rgb)")
     if kind not in types:
         raise ConfigError(f"StyleGAN3: {what}.type must be one of {types}, got {kind!r}")
-    return cls(**cfg)
+    return (ADAStyleGAN2Discriminator if kind == "ADAStyleGAN2Discriminator" else cls)(**cfg)
 
 
 class StyleGAN3(StyleGAN2):

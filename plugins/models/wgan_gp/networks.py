@@ -17,7 +17,7 @@ from torch import nn
 
 from mgx.core.errors import ConfigError
 
-from ..ops.conv_module import ACTIVATIONS, NORMS, ConvModule
+from ..ops.conv_module import ACTIVATIONS, NORMS, ConvModule, override_settings
 
 CHANNELS = {4: 512, 8: 512, 16: 256, 32: 128, 64: 64, 128: 32}
 _GENERATOR_CONV = dict(conv_cfg=None, kernel_size=3, stride=1, padding=1, bias=True, act_cfg=dict(type="ReLU"),
@@ -35,14 +35,7 @@ def _scale_log2(scale: Any, name: str, who: str) -> int:
 
 
 def _conv_settings(conv_module_cfg: Any, defaults: dict, who: str) -> dict:
-    settings = dict(defaults)
-    if conv_module_cfg is not None:
-        if not isinstance(conv_module_cfg, dict):
-            raise ConfigError(f"{who}: conv_module_cfg must be a dict, got {conv_module_cfg!r}")
-        unknown = sorted(set(conv_module_cfg) - set(defaults))
-        if unknown:
-            raise ConfigError(f"{who}: conv_module_cfg has unknown key(s) {unknown}; it takes {sorted(defaults)}")
-        settings.update(conv_module_cfg)
+    settings = override_settings(defaults, conv_module_cfg, "conv_module_cfg", who)
     if settings.pop("conv_cfg") not in (None, dict(type="Conv2d")):
         raise ConfigError(f"{who}: conv_module_cfg.conv_cfg must be None (Conv2d)")
     return settings
