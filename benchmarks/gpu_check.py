@@ -7,7 +7,9 @@ Rows (each: status ok / FAIL / skip with the reason, a value, peak GPU memory):
   copies; step times eager vs ``compile`` vs ``channels_last`` for StyleGAN2 256 px (batch 4, MMagic's
   stylegan2_c2_8xb4) and EDSR x4 c64b16 (batch 16, 48 px inputs, MMagic's edsr_x4c64b16_1xb16);
   Inception (pytorch-fid architecture, random weights) feature extraction images/s; KID on the GPU
-  against the CPU float64 value.
+  against the CPU float64 value; FSDP2 (``model_wrapper_cfg=dict(type='FSDP')``) on 2 GPUs over NCCL
+  with its DCP checkpoint resumed in 1 process (needs 2 GPUs: NCCL puts one rank on one device; the
+  same path on CPU/gloo is tests/launchers/test_fsdp_dist.py).
 
 On a machine without CUDA the GPU rows are skipped, saying why, and the CPU-meaningful rows run at
 small sizes (StyleGAN2 32 px, EDSR 64 px output). ``--quick`` shrinks everything further (the test
@@ -197,6 +199,40 @@ env_cfg = dict(dist_cfg=dict(backend='nccl'))
 """
 
 
+def fsdp_row(quick: bool) -> str:
+    if not GPU or torch.cuda.device_count() < 2:
+        raise Skip(f"{NO_GPU if not GPU else 'one CUDA device'}: FSDP2 over NCCL needs 2 GPUs "
+                   f"(CPU/gloo: tests/launchers/test_fsdp_dist.py)")
+    folder = Path(tempfile.mkdtemp(prefix="mgx-gpu-check-"))
+    config = folder / "tiny_edsr_fsdp.py"
+    config.write_text(TINY_EDSR_FSDP)
+    train = [sys.executable, "-m", "mgx.cli", "run", "train", str(config), "--no-track"]
+    done = subprocess.run([*train, "--work-dir", str(folder / "two"), "--launcher", "dist", "--gpus", "2"],
+                          capture_output=True, text=True, timeout=240, cwd=folder)
+    if done.returncode != 0 or not (folder / "two" / "iter_2.dcp" / ".metadata").is_file():
+        raise AssertionError(f"2 ranks: exit {done.returncode}, no iter_2.dcp? {done.stderr[-300:]}")
+    resumed = subprocess.run([*train, "--work-dir", str(folder / "two"), "--resume", str(folder / "two" / "iter_2.pth"),
+                              "--cfg-options", "train_cfg.max_iters=6", "train_dataloader.batch_size=8"],
+                             capture_output=True, text=True, timeout=240, cwd=folder)
+    if resumed.returncode != 0 or not (folder / "two" / "iter_6.pth").is_file():
+        raise AssertionError(f"resumed in 1 process: exit {resumed.returncode}: {resumed.stderr[-300:]}")
+    return "4 iterations on 2 GPUs (nccl), DCP iter_2 resumed in 1 process to 6"
+
+
+TINY_EDSR_FSDP = """
+model = dict(type='BaseEditModel', generator=dict(type='EDSRNet', in_channels=3, out_channels=3, mid_channels=16,
+             num_blocks=2, upscale_factor=2), pixel_loss=dict(type='L1Loss'),
+             data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+train_dataloader = dict(batch_size=4, sampler=dict(type='InfiniteSampler', shuffle=True), dataset=dict(
+    type='PairedDigitsDataset', scale=2, gt_size=32, split='train', pipeline=[dict(type='PackInputs')]))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))
+train_cfg = dict(by_epoch=False, max_iters=4)
+default_hooks = dict(checkpoint=dict(interval=2))
+model_wrapper_cfg = dict(type='FSDP')
+env_cfg = dict(dist_cfg=dict(backend='nccl'))
+"""
+
+
 def pinned_row(quick: bool) -> str:
     if not GPU:
         raise Skip(f"{NO_GPU} (no host->device copy to time)")
@@ -292,6 +328,7 @@ def main() -> int:
         step_rows(rows, kind, size, batch, args)
     run_case(rows, f"Inception (pytorch-fid arch) features ({DEVICE.type})", lambda: inception_row(args.quick))
     run_case(rows, "KID on the GPU", lambda: kid_row(args.quick))
+    run_case(rows, "FSDP2 2 GPUs (nccl), DCP resumed in 1", lambda: fsdp_row(args.quick))
     print_table(rows)
     failed = [row.case for row in rows if row.status == "FAIL"]
     print(f"{len(rows)} rows: {len(failed)} failed, {sum(row.status == 'skip' for row in rows)} skipped")

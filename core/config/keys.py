@@ -51,7 +51,8 @@ TOP_LEVEL_KEYS: dict[str, Key] = {
     "log_level": Key("used", "level of the run log"),
     "visualizer": Key("mapped", "sample grids go to work_dir/samples and to MLflow (any vis_backends)"),
     "vis_backends": Key("mapped", "MLflow records every run; local files stay in work_dir"),
-    "model_wrapper_cfg": Key("mapped", "DDP per trainable sub-module: find_unused_parameters, broadcast_buffers"),
+    "model_wrapper_cfg": Key("mapped", "DDP per trainable sub-module: find_unused_parameters, broadcast_buffers; "
+                                       "type='FSDP' (or MMFullyShardedDataParallel): FSDP2 sharding, DCP checkpoints"),
     "load_from": Key("used", "weights loaded before training (ignored when resuming)"),
     "resume": Key("used", "True: resume from the newest checkpoint in work_dir; a path: from it (--resume wins)"),
     "auto_scale_lr": Key("used", "enable=True scales every lr by total batch / base_batch_size"),
@@ -93,7 +94,11 @@ SECTION_KEYS: dict[str, dict[str, str]] = {
     "env_cfg.dist_cfg": {"backend": "used", "timeout": "used"},
     "log_processor": {"type": "mapped", "window_size": "mapped", "by_epoch": "mapped", "custom_cfg": "ignored",
                       "num_digits": "ignored", "log_with_hierarchy": "ignored", "mean_pattern": "ignored"},
-    "model_wrapper_cfg": {"type": "mapped", "find_unused_parameters": "used", "broadcast_buffers": "used"},
+    "model_wrapper_cfg": {"type": "mapped", "find_unused_parameters": "used", "broadcast_buffers": "used",
+                          # FSDP (core/distributed/fsdp.py refuses the FSDP1 options FSDP2 lacks)
+                          "reshard_after_forward": "used", "sharding_strategy": "mapped", "use_orig_params": "mapped",
+                          "backward_prefetch": "mapped", "forward_prefetch": "mapped", "limit_all_gathers": "mapped",
+                          "sync_module_states": "mapped", "device_id": "mapped"},
     "auto_scale_lr": {"enable": "used", "base_batch_size": "used"},
     "randomness": {"seed": "used", "deterministic": "used", "diff_rank_seed": "used"},
     "visualizer": {"type": "mapped", "vis_backends": "mapped", "fn_key": "ignored", "img_keys": "ignored",

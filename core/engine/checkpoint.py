@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mgx.core.engine.checkpoint_state import (FORMAT_VERSION, CheckpointError, CheckpointState, check_layout,
-                                              load_model_weights, weights_of)
+                                              fill_sharded_weights, load_model_weights, weights_of)
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.direction import LOWER, direction_of, guess_from_name, lookup
 
@@ -93,8 +93,11 @@ def read_marker(work_dir: Path) -> Path | None:
     return work_dir / name if name else None
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load an mgx checkpoint safely; clear errors for missing, unreadable or foreign files."""
+def load_checkpoint(path: str | Path, whole_weights: bool = True) -> dict:
+    """Load an mgx checkpoint safely; clear errors for missing, unreadable or foreign files.
+
+    A sharded checkpoint's weights are read from its DCP folder into ``model`` unless
+    ``whole_weights`` is False (a resume loads each rank's shards itself)."""
     import torch
 
     path = Path(path)
@@ -122,7 +125,7 @@ def load_checkpoint(path: str | Path) -> dict:
         warnings.warn(f"checkpoint {path} was loaded with full unpickling (it may run code) because "
                       f"{TRUST_ENV} names it", RuntimeWarning, stacklevel=2)
     check_layout(state, str(path))
-    return state
+    return fill_sharded_weights(state, path) if whole_weights else state
 
 
 def read_checkpoint(path: str | Path) -> CheckpointState:
@@ -167,7 +170,7 @@ def find_resumable(work_dir: Path) -> tuple[Path, dict] | None:
     candidates = sorted(files, key=lambda p: (checkpoint_number(p), p == marked, p.stat().st_mtime), reverse=True)
     for candidate in candidates:
         try:
-            return candidate, load_checkpoint(candidate)
+            return candidate, load_checkpoint(candidate, whole_weights=False)
         except MgxError as exc:
             warnings.warn(f"skipping checkpoint {candidate}: {exc}", RuntimeWarning, stacklevel=2)
     return None
@@ -241,8 +244,18 @@ def prune_periodic(work_dir: Path, keep: int, prefix: str) -> list[Path]:
     periodic = [p for p in periodic if TMP_TAG not in p.name]
     doomed = periodic[:-keep]
     for path in doomed:
-        path.unlink(missing_ok=True)
+        remove_checkpoint(path)
     return doomed
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete a checkpoint file and, for a sharded one, its DCP folder beside it."""
+    import shutil
+
+    from mgx.core.distributed.fsdp import dcp_folder
+
+    path.unlink(missing_ok=True)
+    shutil.rmtree(dcp_folder(path), ignore_errors=True)
 
 
 def clean_stale_temporaries(work_dir: Path) -> None:

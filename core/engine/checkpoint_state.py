@@ -8,7 +8,12 @@ A checkpoint file is a dict saved with ``torch.save`` and loaded weights-only::
               saved_at, config_text[, model_uri]},
      "model": {...}, "ema": {...} | None, "optimizers": {...}, "schedulers": [...],
      "rng": [one state per rank], "session": {"log_window": {...}, "validation_pending": ...},
-     "extra": {... run hooks' own entries}}
+     "extra": {... run hooks' own entries}[, "sharded": "iter_N.dcp"]}
+
+A sharded training (``model_wrapper_cfg=dict(type='FSDP')``) writes its weights and optimizer
+states with ``torch.distributed.checkpoint`` into the folder ``sharded`` names, beside the file
+(see :mod:`mgx.core.distributed.fsdp`); the file then holds ``"model": {}`` and each optimizer
+entry ``"optimizer": None`` (its loss scaler and accumulation count stay in the file).
 
 :class:`CheckpointState` is that dict typed: ``capture`` takes it from a training,
 ``to_dict`` gives the on-disk dict, ``from_dict`` reads one written by any mgx version
@@ -20,6 +25,7 @@ key names live here only, and never change, so old checkpoints keep loading.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from mgx.core.errors import ConfigError, MgxError
@@ -29,6 +35,8 @@ FORMAT_VERSION = 1
 # the top-level keys on disk
 _FORMAT, _VERSION, _META, _MODEL, _EMA = "format", "mgx_version", "meta", "model", "ema"
 _OPTIMIZERS, _SCHEDULERS, _RNG, _SESSION, _EXTRA = "optimizers", "schedulers", "rng", "session", "extra"
+_SHARDED = "sharded"  # the DCP folder's name, in the checkpoint's own folder
+_OPTIMIZER = "optimizer"  # an optimizer wrapper's torch optimizer state (None: it is in the DCP folder)
 #: where MMEngine (and so MMagic) checkpoints keep the model's weights
 _MMENGINE_WEIGHTS = "state_dict"
 # the session entry's keys
@@ -122,19 +130,26 @@ class CheckpointState:
     extra: dict = field(default_factory=dict)
     format: int = FORMAT_VERSION
     mgx_version: str | None = None
+    sharded: str | None = None  # the DCP folder holding the weights and optimizer states
+    source_dir: Path | None = None  # where the file was read from (the DCP folder is beside it)
 
     @classmethod
     def capture(cls, *, meta: CheckpointMeta, model_state: dict, ema: Any, optim: Any, schedulers: Any,
-                session: SessionState) -> "CheckpointState":
-        """The state of a training; every rank calls it (the RNG states are gathered collectively)."""
+                session: SessionState, sharded: str | None = None) -> "CheckpointState":
+        """The state of a training; every rank calls it (the RNG states are gathered collectively).
+        ``sharded``: the DCP folder that already holds the weights and optimizer states."""
         from mgx import __version__
         from mgx.core import distributed
         from mgx.core.engine.randomness import capture_rng_state
 
+        optimizers = optim.state_dict()
+        if sharded:
+            model_state = {}
+            optimizers = {name: {**entry, _OPTIMIZER: None} for name, entry in optimizers.items()}
         return cls(model=model_state, meta=meta, ema=ema.state_dict() if ema is not None else None,
-                   optimizers=optim.state_dict(), schedulers=schedulers.state_dict(),
+                   optimizers=optimizers, schedulers=schedulers.state_dict(),
                    rng=distributed.all_gather_object(capture_rng_state()), session=session,
-                   mgx_version=__version__)
+                   mgx_version=__version__, sharded=sharded)
 
     @classmethod
     def weights_only(cls, model_state: dict, meta: CheckpointMeta) -> "CheckpointState":
@@ -146,9 +161,12 @@ class CheckpointState:
     def to_dict(self) -> dict:
         """The dict ``torch.save`` writes (the hooks ``mgx_before_save_checkpoint`` and
         ``mgx_after_load_checkpoint`` see this layout too)."""
-        return {_FORMAT: self.format, _VERSION: self.mgx_version, _META: self.meta.to_dict(), _MODEL: self.model,
-                _EMA: self.ema, _OPTIMIZERS: self.optimizers, _SCHEDULERS: self.schedulers, _RNG: self.rng,
-                _SESSION: self.session.to_dict(), _EXTRA: self.extra}
+        state = {_FORMAT: self.format, _VERSION: self.mgx_version, _META: self.meta.to_dict(), _MODEL: self.model,
+                 _EMA: self.ema, _OPTIMIZERS: self.optimizers, _SCHEDULERS: self.schedulers, _RNG: self.rng,
+                 _SESSION: self.session.to_dict(), _EXTRA: self.extra}
+        if self.sharded:
+            state[_SHARDED] = self.sharded
+        return state
 
     @classmethod
     def from_dict(cls, state: Any, source: str) -> "CheckpointState":
@@ -158,7 +176,7 @@ class CheckpointState:
                    optimizers=state.get(_OPTIMIZERS), schedulers=list(state.get(_SCHEDULERS) or []),
                    rng=list(state.get(_RNG) or []), session=SessionState.from_dict(state.get(_SESSION)),
                    extra=dict(state.get(_EXTRA) or {}), format=int(state.get(_FORMAT, FORMAT_VERSION)),
-                   mgx_version=state.get(_VERSION))
+                   mgx_version=state.get(_VERSION), sharded=state.get(_SHARDED), source_dir=Path(source).parent)
 
     def evaluation_weights(self, use_ema: bool) -> tuple[dict, str]:
         """(weights, "ema" or "model"): the EMA weights when ``use_ema`` and the file has them."""
@@ -172,7 +190,19 @@ class CheckpointState:
         if self.optimizers is None:
             raise CheckpointError(f"checkpoint {source} holds weights only, no training state, so it cannot be "
                                   f"resumed; start from its weights with load_from={source!r} instead")
-        load_model_weights(model, self.model, source)
+        if self.sharded:
+            from mgx.core.distributed.fsdp import load_sharded
+
+            load_sharded(model, {name: optim[name].optimizer for name in optim}, self.source_dir / self.sharded)
+        else:
+            from mgx.core.distributed.fsdp import sharded_modules
+
+            if sharded_modules(model):
+                raise CheckpointError(f"checkpoint {source} holds whole weights, not shards: a sharded (FSDP) "
+                                      f"training resumes only from the DCP checkpoints it writes; resume this one "
+                                      f"in one process or with DDP, or start from its weights with "
+                                      f"load_from={source!r}")
+            load_model_weights(model, self.model, source)
         if ema is not None:
             if self.ema is None:
                 raise ConfigError(f"checkpoint {source} has no EMA weights but the config sets ema_config")
@@ -188,6 +218,23 @@ def check_layout(state: Any, source: str) -> None:
     if not isinstance(state, dict) or (_MODEL not in state and not isinstance(state.get(_MMENGINE_WEIGHTS), dict)):
         raise CheckpointError(f"checkpoint {source} is not an mgx checkpoint (no '{_MODEL}' entry) "
                               f"nor an MMEngine one (no '{_MMENGINE_WEIGHTS}' entry)")
+
+
+def sharded_folder(state: Any, source: str | Path) -> Path | None:
+    """The DCP folder of a sharded checkpoint (read from ``source``), None for a whole one."""
+    name = state.get(_SHARDED) if isinstance(state, dict) else None
+    return Path(source).parent / name if name else None
+
+
+def fill_sharded_weights(state: dict, source: str | Path) -> dict:
+    """A sharded checkpoint's whole weights, read from its DCP folder into ``state['model']``
+    (to evaluate it, or to start from it with load_from); other files are returned as they are."""
+    folder = sharded_folder(state, source)
+    if folder is not None and not state.get(_MODEL):
+        from mgx.core.distributed.fsdp import full_weights
+
+        state[_MODEL] = full_weights(folder)
+    return state
 
 
 def meta_of(state: Any) -> CheckpointMeta | None:
@@ -231,4 +278,4 @@ def load_model_weights(model: Any, weights: dict, source: str) -> None:
 
 
 __all__ = ["FORMAT_VERSION", "CheckpointError", "CheckpointMeta", "CheckpointState", "SessionState", "check_layout",
-           "load_model_weights", "meta_of", "weights_of"]
+           "fill_sharded_weights", "load_model_weights", "meta_of", "sharded_folder", "weights_of"]

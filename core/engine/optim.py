@@ -123,7 +123,8 @@ class OptimWrapper:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        if state["optimizer"] is not None:  # None: a sharded checkpoint, whose DCP folder holds it
+            self.optimizer.load_state_dict(state["optimizer"])
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self._micro_steps = int(state.get("micro_steps", 0))

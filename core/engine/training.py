@@ -2,6 +2,7 @@
 checkpoints and the stop flag. Built and wired by ``mgx.core.run.runner``."""
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -11,7 +12,7 @@ from typing import Any, Iterator
 from mgx.core import distributed
 
 from mgx.core.distributed import preemption
-from mgx.core.engine.checkpoint import CheckpointPolicy, save_checkpoint, write_marker
+from mgx.core.engine.checkpoint import CheckpointPolicy, remove_checkpoint, save_checkpoint, write_marker
 from mgx.core.engine.checkpoint_state import CheckpointMeta, CheckpointState, SessionState
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import to_device
@@ -66,7 +67,8 @@ def _detached_losses(outputs: Any, model_name: str) -> dict:
 class Trainer:
     def __init__(self, run: RunContext, *, hooks: Any, loader: Any, optim: Any, schedulers: Any, ema: Any,
                  validator: Validator | None, val_loop: EvalLoop | None = None, policy: CheckpointPolicy, ddp_originals: dict, by_epoch: bool,
-                 log_interval: int, config_text: str, extra_meta: dict, acceleration: Any = None) -> None:
+                 log_interval: int, config_text: str, extra_meta: dict, acceleration: Any = None,
+                 sharded: dict | None = None) -> None:
         self.run = run
         self.hooks = hooks
         self.loader = loader
@@ -81,6 +83,8 @@ class Trainer:
         self.log_interval = max(1, int(log_interval))
         self.config_text = config_text
         self.extra_meta = extra_meta
+        # FSDP's options: weights and optimizer states are saved through DCP, beside the file
+        self.sharded = sharded
         self.acceleration = acceleration  # speed.Acceleration: compiled networks, batches' memory format
         self._memory_format = acceleration.memory_format if acceleration is not None else None
         # batches come from the loader on the CPU: moving them to a CPU device is a no-op to skip
@@ -255,7 +259,7 @@ class Trainer:
         self.hooks.mgx_before_val(run=run)
         started = time.perf_counter()
         where = f"Epoch(val) [{run.epoch}]" if self.by_epoch else f"Iter(val) [{run.iteration}]"
-        with evaluation_progress(where, run.logger if run.is_main else None):
+        with evaluation_progress(where, run.logger if run.is_main else None), self._whole_weights():
             metrics = self.val_loop.run(self.validator)
         self.validation_pending = False
         run.latest_metrics = metrics
@@ -275,6 +279,13 @@ class Trainer:
         self.schedulers.after_validation(metrics)
         self._maybe_save_best(metrics)
         return metrics
+
+    def _whole_weights(self) -> Any:
+        if self.sharded is None:
+            return contextlib.nullcontext()
+        from mgx.core.distributed.fsdp import whole_weights_during
+
+        return whole_weights_during(self.run.model, **self.sharded)
 
     def _maybe_save_best(self, metrics: dict[str, float]) -> None:
         key = self.policy.save_best
@@ -299,7 +310,7 @@ class Trainer:
             raise
         if self.run.is_main:
             if previous is not None and previous != path:
-                previous.unlink(missing_ok=True)
+                remove_checkpoint(previous)
             self.run.logger.info(f"new best {key}: {metrics[key]:.4f} -> {path.name}")
 
     # -- checkpoints ---------------------------------------------------------------
@@ -339,13 +350,22 @@ class Trainer:
         if saved not in self._own_periodic:
             self._own_periodic.append(saved)
         while len(self._own_periodic) > keep:
-            self._own_periodic.pop(0).unlink(missing_ok=True)
+            remove_checkpoint(self._own_periodic.pop(0))
 
-    def checkpoint_state(self, kind: str) -> dict:
-        """The checkpoint's on-disk dict (the layout of :mod:`mgx.core.engine.checkpoint_state`)."""
+    def checkpoint_state(self, kind: str, path: Path | None = None) -> dict:
+        """The checkpoint's on-disk dict (the layout of :mod:`mgx.core.engine.checkpoint_state`). A sharded
+        training first writes its DCP folder beside ``path`` (every rank its shards)."""
         run = self.run
-        with plain_children(run.model, self.ddp_originals):
-            model_state = run.model.state_dict()
+        sharded = None
+        if self.sharded and path is not None:
+            from mgx.core.distributed.fsdp import dcp_folder, save_sharded
+
+            folder = dcp_folder(path)
+            save_sharded(run.model, {name: self.optim[name].optimizer for name in self.optim}, folder)
+            sharded, model_state = folder.name, {}
+        else:
+            with plain_children(run.model, self.ddp_originals):
+                model_state = run.model.state_dict()
         policy = self.policy
         meta = CheckpointMeta(
             kind=kind, iteration=run.iteration, epoch=run.epoch, by_epoch=self.by_epoch, batch_size=self.batch_size,
@@ -356,11 +376,12 @@ class Trainer:
             run_token=self.extra_meta.get("run_token"), validation_pending=self.validation_pending,
             saved_at=time.time(), config_text=self.config_text)
         return CheckpointState.capture(meta=meta, model_state=model_state, ema=self.ema, optim=self.optim,
-                                       schedulers=self.schedulers, session=self.session_state()).to_dict()
+                                       schedulers=self.schedulers, session=self.session_state(),
+                                       sharded=sharded).to_dict()
 
     def _write(self, path: Path, kind: str) -> None:
         self.check_losses()  # a checkpoint never holds weights a NaN loss reached
-        state = self.checkpoint_state(kind)  # every rank: the RNG gather is collective
+        state = self.checkpoint_state(kind, path)  # every rank: the RNG gather (and DCP) are collective
         if not self.run.is_main:
             return
         self.hooks.mgx_before_save_checkpoint(run=self.run, checkpoint=state)
@@ -402,5 +423,5 @@ def drop_stale_best(work_dir: Path, run_token: str | None, policy: CheckpointPol
             policy.best_score = meta.best_score
     stale = [p for p in own_best if p != policy.best_path]
     for path in stale:
-        path.unlink(missing_ok=True)
+        remove_checkpoint(path)
     return stale

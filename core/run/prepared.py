@@ -72,6 +72,17 @@ class PreparedRun:
                 pass
 
     @property
+    def fsdp_options(self) -> dict | None:
+        """``fully_shard``'s options when model_wrapper_cfg asks for FSDP (checked), else None."""
+        from mgx.core.distributed.fsdp import check_fsdp_run, fsdp_options, is_fsdp
+
+        wrapper = self._section("model_wrapper_cfg")
+        if not is_fsdp(wrapper):
+            return None
+        check_fsdp_run(self.cfg)
+        return fsdp_options(wrapper)
+
+    @property
     def ddp_options(self) -> dict:
         wrapper = self._section("model_wrapper_cfg")
         return {"find_unused_parameters": bool(wrapper.get("find_unused_parameters", False)),

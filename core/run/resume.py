@@ -47,7 +47,7 @@ def _newest_loadable(work_dir: Path, run_token: str) -> tuple[Path, dict] | None
     found = None
     for path in sorted(own, key=lambda p: (checkpoint_number(p), p == marked, p.stat().st_mtime), reverse=True):
         try:
-            found = path, load_checkpoint(path)
+            found = path, load_checkpoint(path, whole_weights=False)
             break
         except MgxError as exc:
             warnings.warn(f"skipping checkpoint {path}: {exc}", RuntimeWarning, stacklevel=2)
@@ -101,7 +101,7 @@ def start_point(resume: str | None, work_dir: Path, logger: logging.Logger) -> S
             if found is None:
                 logger.info(f"--resume: no checkpoint in {work_dir} yet, starting from scratch")
     elif resume is not None:
-        found = Path(resume), load_checkpoint(Path(resume))
+        found = Path(resume), load_checkpoint(Path(resume), whole_weights=False)
     if found is not None:
         meta = meta_of(found[1]) or CheckpointMeta()
         token = meta.run_token or token

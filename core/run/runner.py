@@ -26,6 +26,7 @@ from mgx.core.config.loader import Config, dump_config, to_plain
 from mgx.core.run.context import RunContext
 from mgx.core.engine.data import build_dataloader
 from mgx.core.distributed.ddp import wrap_trainable_children
+from mgx.core.distributed.fsdp import shard_trainable_children
 from mgx.core.engine.ema import ExponentialMovingAverage, run_ema_config
 from mgx.core.engine.speed import accelerate
 from mgx.core.errors import ConfigError, MgxError
@@ -155,8 +156,12 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
     loader = build_dataloader(cfg["train_dataloader"], field="train_dataloader", seed=setup.seed,
                               training=True, infinite=not loop.by_epoch, device=setup.device)
     eval_sets = build_eval_sets(cfg, "val_dataloader", "val_evaluator", setup.seed, setup.device)
-    ddp_originals = (wrap_trainable_children(model, setup.device, **prepared.ddp_options)
-                     if setup.world_size > 1 else {})
+    sharded = prepared.fsdp_options  # None: not sharded
+    ddp_originals = {}
+    if sharded is not None and setup.world_size > 1:
+        shard_trainable_children(model, **sharded)
+    elif setup.world_size > 1:
+        ddp_originals = wrap_trainable_children(model, setup.device, **prepared.ddp_options)
     if "optim_wrapper" not in cfg:
         raise ConfigError(f"config {cfg.filename} has no optim_wrapper=dict(optimizer=dict(type=...))")
     optim = build_optim_wrappers(cfg["optim_wrapper"], model, device=setup.device, amp=setup.amp,
@@ -184,7 +189,7 @@ def _prepare_training(cfg: Config, session: RunSession, loop: TrainLoop, val_loo
                       by_epoch=loop.by_epoch,
                       log_interval=prepared.log_interval, config_text=config_text,
                       extra_meta={"tracking_run_id": resume_run_id, "seed": setup.seed,
-                                  "run_token": start.run_token}, acceleration=acceleration)
+                                  "run_token": start.run_token}, acceleration=acceleration, sharded=sharded)
     if resume is not None:
         trainer.restore_session_state(start.state.session)
     return trainer, eval_sets

@@ -266,7 +266,7 @@ def log_spooled_model(uri: str, run_id: str, record: dict) -> bool:
     checkpoint = Path(record["checkpoint"])
     if not checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint} of the spooled model of run {run_id} is gone")
-    log_trained_model(uri, run_id, record["model"], checkpoint, bool(record["use_ema"]), record.get("register"))
+    log_trained_model(uri, run_id, record["model_cfg"], checkpoint, bool(record["use_ema"]), record.get("register"))
     return True
 
 

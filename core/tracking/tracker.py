@@ -364,7 +364,7 @@ class Tracker:
         if self._writer is None or self._closed:
             return
         self._writer.divert("the store is offline at the end of training")
-        self._state.spool.append([{"op": "model", "run": self._state.run_id, "model": dict(model_cfg),
+        self._state.spool.append([{"op": "model", "run": self._state.run_id, "model_cfg": dict(model_cfg),
                                    "checkpoint": str(Path(checkpoint).resolve()), "use_ema": bool(use_ema),
                                    "register": register_as}])
 

@@ -222,7 +222,7 @@ def _checkpoint_keys() -> set[str]:
 
 def _key_uses(source: str, keys: set[str]) -> list[tuple[int, str]]:
     """(line, code) of every ``x[KEY]``, ``x.get(KEY)``/``pop``/``setdefault``, ``KEY in x`` and
-    ``{KEY: ...}``; for ``model``, only on something that is not a config (``cfg["model"]``)."""
+    ``{KEY: ...}``, on something that is not a config (``cfg["model"]``, ``"optimizer" in wrapper_cfg``)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Subscript):
@@ -240,8 +240,8 @@ def _key_uses(source: str, keys: set[str]) -> list[tuple[int, str]]:
             continue
         if not isinstance(key, ast.Constant) or key.value not in keys:
             continue
-        if key.value == "model" and any(word in ast.unparse(on) for word in ("cfg", "config", "params")):
-            continue
+        if any(word in ast.unparse(on) for word in ("cfg", "config", "params")):
+            continue  # a config's keys (model=, optimizer=) share names with the checkpoint's
         found.append((node.lineno, ast.unparse(node)[:100]))
     return found
 

@@ -25,9 +25,9 @@ def test_gpu_check_on_a_cpu_machine_skips_gpu_rows_and_measures_the_rest() -> No
     table = done.stdout.splitlines()
     header = next(index for index, line in enumerate(table) if line.startswith("case"))
     rows = {line.split("  ")[0]: line for line in table[header + 1:-1]}
-    assert table[-1] == f"{len(rows)} rows: 0 failed, 9 skipped"
+    assert table[-1] == f"{len(rows)} rows: 0 failed, 10 skipped"
     for case in ("stylegan2 64px amp float16", "edsr 192px amp bfloat16", "torchrun --nproc-per-node 1 (nccl)",
-                 "pinned-memory host->device copies", "KID on the GPU"):
+                 "pinned-memory host->device copies", "KID on the GPU", "FSDP2 2 GPUs (nccl), DCP resumed in 1"):
         assert "skip    no CUDA device on this machine" in rows[case], rows[case]
     assert " ok " in rows["edsr 64px b2 eager (cpu)"] and "ms/step" in rows["edsr 64px b2 eager (cpu)"]
     assert "x eager" in rows["edsr 64px b2 channels_last (cpu)"]
@@ -51,4 +51,4 @@ def test_gpu_check_exits_non_zero_when_a_row_fails(monkeypatch, capsys) -> None:
     assert gpu_check.main() == 1
     out = capsys.readouterr().out
     assert "FAIL    AssertionError: features not finite" in out
-    assert out.splitlines()[-1] == "8 rows: 1 failed, 7 skipped"
+    assert out.splitlines()[-1] == "9 rows: 1 failed, 8 skipped"

@@ -60,13 +60,13 @@ class SinGAN(nn.Module):
         cfg = copy.deepcopy(dict(cfg))
         cfg.pop("constructor", None)
         expanded = {}
-        for name, sub in cfg.items():
+        for name, wrapper_cfg in cfg.items():
             network = getattr(self, name, None)
-            if not isinstance(sub, dict) or "optimizer" not in sub or not hasattr(network, "blocks"):
+            if not isinstance(wrapper_cfg, dict) or "optimizer" not in wrapper_cfg or not hasattr(network, "blocks"):
                 raise ConfigError(f"{who}: takes generator=dict(optimizer=...) and discriminator=dict(optimizer=...) "
-                                  f"(networks with a block per scale); got {name}={sub!r}")
+                                  f"(networks with a block per scale); got {name}={wrapper_cfg!r}")
             for index in range(len(network.blocks)):
-                expanded[f"{name}_{index}"] = {**copy.deepcopy(sub), "modules": re.escape(f"{name}.blocks.{index}")}
+                expanded[f"{name}_{index}"] = {**copy.deepcopy(wrapper_cfg), "modules": re.escape(f"{name}.blocks.{index}")}
         return expanded
 
     def __init__(self, generator: Any, discriminator: Any = None, data_preprocessor: dict | None = None,
@@ -87,7 +87,7 @@ class SinGAN(nn.Module):
         self.iters_per_scale = _positive_int(iters_per_scale, "iters_per_scale")
         scales = {"generator": len(self.generator.blocks) - 1, "discriminator": len(self.discriminator.blocks) - 1}
         if num_scales is not None:
-            scales["model"] = num_scales
+            scales.update(num_scales=num_scales)  # the model's own setting
         if len(set(scales.values())) != 1:
             raise ConfigError(f"{who}: num_scales differ: {scales}; set the same number in model.num_scales, "
                               f"generator.num_scales and discriminator.num_scales")
