@@ -130,6 +130,32 @@ class SignalAt:
             self._send()
 
 
+class PauseAt:
+    """Holds the training after iteration ``iteration`` (1-based) for up to ``seconds``, until a stop
+    is requested (SIGTERM, Slurm's requeue): a test's signal then lands mid-training however fast
+    or loaded the machine is. Only the first run that gets there pauses (``once_file``), and only in a
+    work dir whose path ends with ``work_dir_suffix`` when one is given (one point of a sweep)."""
+
+    def __init__(self, iteration: int, once_file: str, seconds: float = 120.0, work_dir_suffix: str = "") -> None:
+        self.iteration, self.once_file, self.seconds = iteration, once_file, seconds
+        self.work_dir_suffix = work_dir_suffix
+
+    @hookimpl
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        import os
+        import time
+
+        from mgx.core.distributed import preemption
+
+        if iteration + 1 != self.iteration or os.path.exists(self.once_file) \
+                or not str(run.work_dir).rstrip("/").endswith(self.work_dir_suffix):
+            return
+        open(self.once_file, "w").close()
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline and not preemption.requested():
+            time.sleep(0.1)
+
+
 class NaNAtIteration(nn.Module):
     """A one-layer regressor whose loss is NaN from iteration ``nan_at`` (1-based) on."""
 
@@ -159,6 +185,7 @@ def mgx_register_run_hooks(register):
     register(RecordingHook)
     register(BulkyCheckpoints)
     register(SignalAt)
+    register(PauseAt)
 
 
 @hookimpl

@@ -45,12 +45,16 @@ def _wait_for_the_parent_to_end(tmp_path) -> None:
 def test_three_point_array_with_a_requeued_task_ends_with_three_finished_children(tmp_path):
     grid = f"train_cfg.max_iters={list(MAX_ITERS)}"
     sweep_dir = tmp_path / "sweep"
-    submitted = _sweep_on_slurm(tmp_path, grid)
+    # point 1 holds after iteration 6 (5 is logged) until the requeue's SIGTERM arrives: the requeue lands mid-training
+    # on any machine (a loaded one logged iteration 5 after the whole run had finished)
+    pause = (f"custom_hooks=[dict(type='PauseAt', iteration=6, once_file='{tmp_path / 'paused'}', "
+             "work_dir_suffix='point_001')]")
+    submitted = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     job_id = re.search(r"Submitted Slurm job array (\d+) \(3 point", submitted.stdout).group(1)
     (script,) = sweep_dir.glob("*.sbatch")
     assert "#SBATCH --array=0-2%2" in script.read_text()
-    twice = _sweep_on_slurm(tmp_path, grid)
+    twice = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
     assert twice.returncode == 2 and f"job array {job_id} still has" in twice.stderr, twice.stderr
 
     task = f"{job_id}_1"
@@ -79,7 +83,7 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
         assert (sweep_dir / f"point_00{point}" / f"iter_{iters}.pth").exists()
 
     # the same command again: nothing to submit
-    again = _sweep_on_slurm(tmp_path, grid)
+    again = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
     assert again.returncode == 0 and "skipping 3 finished point(s)" in again.stdout, again.stderr
     assert "Submitted" not in again.stdout
 

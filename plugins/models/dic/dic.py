@@ -29,7 +29,7 @@ class DIC(SRGAN):
         super().__init__(generator, discriminator, gan_loss, pixel_loss, None, srgan_train_cfg, test_cfg, init_cfg,
                          data_preprocessor)
         self.pixel_init = pixel_init
-        self.train_cfg["pixel_init"] = pixel_init
+        self.train_cfg.update(pixel_init=pixel_init)  # (the model's own train_cfg, kept whole as MMagic's)
         if not isinstance(align_loss, dict):
             raise ConfigError(f"DIC: align_loss must be dict(type=...), got {align_loss!r}")
         self.align_loss = build(align_loss, "model")

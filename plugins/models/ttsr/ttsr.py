@@ -41,7 +41,7 @@ class TTSR(SRGAN):
             raise ConfigError("TTSR: test_cfg.tile_size is not supported (the reference search needs the whole "
                               "image); remove it")
         self.pixel_init = pixel_init
-        self.train_cfg["pixel_init"] = pixel_init
+        self.train_cfg.update(pixel_init=pixel_init)  # (the model's own train_cfg, kept whole as MMagic's)
         for name, cfg in (("extractor", extractor), ("transformer", transformer)):
             if not isinstance(cfg, dict):
                 raise ConfigError(f"TTSR: {name} must be dict(type=...), got {cfg!r}")
