@@ -2,9 +2,11 @@
 the points; a task requeued mid-training resumes into its own child run and the sweep ends
 with three FINISHED children (and a FINISHED parent). An array larger than the cluster
 allows is refused with Slurm's message, exit 2, and no parent run left RUNNING."""
+import os
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,13 +26,18 @@ def _sweep_runs(workspace):
     return parents, [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
 
 
-def _sweep_on_slurm(tmp_path, grid: str, *extra: str):
+def _sweep_on_slurm(tmp_path, grid: str, *extra: str, **env: str):
     """`mgx sweep` of the tiny config over ``grid`` as a Slurm array, two tasks at a time, into
     tmp_path/sweep; the completed process."""
     config = tmp_path / "tiny.py"
     config.write_text(TINY_CONFIG)
     return run_mgx(["sweep", str(config), "--grid", grid, *SLURM, "--max-parallel", "2",
-                    "--work-dir", str(tmp_path / "sweep"), *extra], cwd=tmp_path)
+                    "--work-dir", str(tmp_path / "sweep"), *extra], cwd=tmp_path, **env)
+
+
+# the engine tests' plugin (its PauseAt run hook), for the sweep's tasks too
+ENGINE_PLUGIN = dict(MGX_PLUGINS="engine_test_plugin", PYTHONPATH=os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parents[1] / "engine"), os.environ.get("PYTHONPATH")])))
 
 
 def _wait_for_the_parent_to_end(tmp_path) -> None:
@@ -49,12 +56,12 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
     # on any machine (a loaded one logged iteration 5 after the whole run had finished)
     pause = (f"custom_hooks=[dict(type='PauseAt', iteration=6, once_file='{tmp_path / 'paused'}', "
              "work_dir_suffix='point_001')]")
-    submitted = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
+    submitted = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause, **ENGINE_PLUGIN)
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     job_id = re.search(r"Submitted Slurm job array (\d+) \(3 point", submitted.stdout).group(1)
     (script,) = sweep_dir.glob("*.sbatch")
     assert "#SBATCH --array=0-2%2" in script.read_text()
-    twice = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
+    twice = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause, **ENGINE_PLUGIN)
     assert twice.returncode == 2 and f"job array {job_id} still has" in twice.stderr, twice.stderr
 
     task = f"{job_id}_1"
@@ -83,7 +90,7 @@ def test_three_point_array_with_a_requeued_task_ends_with_three_finished_childre
         assert (sweep_dir / f"point_00{point}" / f"iter_{iters}.pth").exists()
 
     # the same command again: nothing to submit
-    again = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause)
+    again = _sweep_on_slurm(tmp_path, grid, "--cfg-options", pause, **ENGINE_PLUGIN)
     assert again.returncode == 0 and "skipping 3 finished point(s)" in again.stdout, again.stderr
     assert "Submitted" not in again.stdout
 
