@@ -21,6 +21,12 @@ UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, bl
             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16, attention_head_dim=2,
             norm_num_groups=4)
+# Stable Diffusion 1.5's block layout (3 cross-attention down blocks, 2 transformers each; a cross-attention
+# middle block; 3 cross-attention up blocks, 3 each: 16 transformers in all) at tiny widths, for configs
+# that name its transformers one by one (ViCo's image_cross_layers)
+UNET_SD15_LAYOUT = dict(UNET, layers_per_block=2, block_out_channels=(4, 4, 8, 8),
+                        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
 # conditioning images at the image size, brought to the latent size by one stride-2 convolution
 CONTROLNET = dict(in_channels=4, layers_per_block=1, block_out_channels=(8, 16),
                   down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), cross_attention_dim=16,
@@ -66,9 +72,9 @@ def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
     return folder
 
 
-def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Path:
+def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False, sd15_layout: bool = False) -> Path:
     """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
-    channels, with ``inpaint``); returns ``root``."""
+    channels, with ``inpaint``; Stable Diffusion 1.5's block layout with ``sd15_layout``); returns ``root``."""
     import torch
     from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -79,7 +85,8 @@ def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Pat
                               model_max_length=TOKEN_LENGTH)
     tokenizer.save_pretrained(str(root / "tokenizer"))
     CLIPTextModel(CLIPTextConfig(**text_encoder_config(vocab_size))).save_pretrained(str(root / "text_encoder"))
-    UNet2DConditionModel(**dict(UNET, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
+    unet = UNET_SD15_LAYOUT if sd15_layout else UNET
+    UNet2DConditionModel(**dict(unet, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
     ControlNetModel(**CONTROLNET).save_pretrained(str(root / "controlnet"))
@@ -137,7 +144,7 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # the diffusion models whose weights all come from their config: an inference-only config of one is
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
-                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline")
+                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 
@@ -163,9 +170,9 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
         root = _tiny(folder, "tiny_sdxl", build_tiny_sdxl_pipeline)
         paths = sdxl_path_options(root) + [f"model.from_pretrained={root}"]
     else:
-        inpaint = kind == "StableDiffusionInpaint"
-        root = _tiny(folder, "tiny_sd_inpaint" if inpaint else "tiny_sd",
-                     lambda where: build_tiny_pipeline(where, inpaint=inpaint))
+        inpaint, sd15 = kind == "StableDiffusionInpaint", kind == "ViCo"  # (ViCo names SD 1.5's transformers)
+        root = _tiny(folder, "tiny_sd_inpaint" if inpaint else "tiny_sd15" if sd15 else "tiny_sd",
+                     lambda where: build_tiny_pipeline(where, inpaint=inpaint, sd15_layout=sd15))
         paths = model_path_options(root) + [f"model.controlnet.{key}={root}" for key in ("from_pretrained", "from_config")]
     options = [option for option in paths if _has_path(model, option.split("=", 1)[0].split(".")[1:])]
     if isinstance(model.get("controlnet"), dict):
@@ -173,6 +180,8 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if kind not in PRETRAINED_MODELS:
         return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
     options += SAMPLING
+    if kind == "ViCo" and model.get("val_prompts") and not model.get("val_image_reference"):
+        options.append(f"model.val_image_reference={write_trial_image(folder / 'trial_reference.png')}")
     if not model.get("val_prompts") and not (cfg.get("test_evaluator") or cfg.get("val_evaluator")):
         options.append(TRIAL_PROMPTS)
         image = write_trial_image(folder / "trial_control.png")
