@@ -54,9 +54,10 @@ def write_tokenizer_files(folder: Path) -> int:
     return len(tokens)
 
 
-def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
+def build_tiny_clip(folder: Path, seed: int = 1, projection_dim: int = 8) -> Path:
     """``folder`` holding a tiny random ``transformers.CLIPModel`` (16-px images) and its tokenizer, as
-    ``CLIPScore(clip_model=folder)`` loads them."""
+    ``CLIPScore(clip_model=folder)`` loads them (FastComposer's image encoder: ``projection_dim`` 16, the
+    text encoder's width)."""
     import torch
     from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
@@ -66,7 +67,7 @@ def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
     vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
                   patch_size=8)
     torch.manual_seed(seed)
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(folder))
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)).save_pretrained(str(folder))
     CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"),
                   model_max_length=TOKEN_LENGTH).save_pretrained(str(folder))
     return folder
@@ -144,7 +145,8 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # the diffusion models whose weights all come from their config: an inference-only config of one is
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
-                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo")
+                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo",
+                     "FastComposer")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 
@@ -180,6 +182,8 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if kind not in PRETRAINED_MODELS:
         return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
     options += SAMPLING
+    if kind == "FastComposer":
+        return options + fastcomposer_options(model, root, folder)
     if kind == "ViCo" and model.get("val_prompts") and not model.get("val_image_reference"):
         options.append(f"model.val_image_reference={write_trial_image(folder / 'trial_reference.png')}")
     if not model.get("val_prompts") and not (cfg.get("test_evaluator") or cfg.get("val_evaluator")):
@@ -189,6 +193,30 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
             options.append(f"model.val_controls={image}")
         if kind == "StableDiffusionInpaint":
             options.append(f"model.val_images={image}")
+    return options
+
+
+def fastcomposer_options(model: dict, root: Path, folder: Path) -> list[str]:
+    """FastComposer's other downloads stood in for (``pretrained_cfg``: the SD folder whose tokenizer gains
+    ``img``, a tiny CLIP whose projection is the text width, and its published fine-tuned weights, here
+    a random fusion MLP in MMagic's keys), and one prompt with one subject to sample."""
+    import torch
+
+    from mgx.plugins.models.fastcomposer.modules import FastComposerPostfuseModule
+
+    clip = folder / "tiny_clip16"
+    if not (clip / "config.json").is_file():
+        build_tiny_clip(clip, projection_dim=16)
+    weights = folder / "fastcomposer-random.bin"
+    if not weights.is_file():
+        torch.manual_seed(3)
+        fuse = FastComposerPostfuseModule(16).state_dict()
+        torch.save({f"postfuse_module.{key}": value for key, value in fuse.items()}, weights)
+    options = [f"model.pretrained_cfg.pretrained_model_name_or_path={root}", f"model.pretrained_cfg.image_encoder={clip}",
+               f"model.pretrained_cfg.finetuned_model_path={weights}"]
+    if not model.get("val_prompts"):
+        subject = write_trial_image(folder / "trial_control.png")
+        options += ["model.val_prompts=['a circle img on a table']", f"model.val_reference_images=['{subject}']"]
     return options
 
 

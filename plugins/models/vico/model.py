@@ -5,8 +5,6 @@ the concept. Only the token's vectors and the image cross-attentions train; VAE,
 stay frozen."""
 from __future__ import annotations
 
-import copy
-import inspect
 from typing import Any
 
 import torch
@@ -17,6 +15,7 @@ from mgx.core.errors import ConfigError, MgxError
 from ..stable_diffusion.images import load_images
 from ..stable_diffusion.mmagic_keys import mmagic_keys_as_own
 from ..stable_diffusion.model import unwrap
+from ..stable_diffusion.sampling import denoise
 from ..textual_inversion.model import TextualInversion
 from .attention import ViCoState, set_vico_modules
 
@@ -140,25 +139,18 @@ class ViCo(TextualInversion):
         the prompt's placeholder positions, and combines them by classifier-free guidance."""
         prompts = [prompt for prompt in prompts for _ in range(num_images_per_prompt)]
         references = references.to(self.device).repeat_interleave(num_images_per_prompt, 0)
-        generator = torch.Generator().manual_seed(int(seed))
         reference_latents = self.encode_images(references, torch.Generator(self.device).manual_seed(int(seed)))
         ids = self.token_ids(prompts)
         text, empty = self.text_encoder(ids)[0].float(), self.encode_prompts([""] * len(prompts))
-        scheduler = copy.deepcopy(self.test_scheduler)
-        scheduler.set_timesteps(self.num_inference_steps, device=self.device)
-        size = self.image_size // self.vae_scale_factor
-        latents = torch.randn(len(prompts), self.vae.config.latent_channels, size, size, generator=generator)
-        latents = latents.to(self.device) * scheduler.init_noise_sigma
-        options = {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}
-        for step in scheduler.timesteps:
-            model_in = scheduler.scale_model_input(latents, step)
-            conditional, _ = self.unet_with_reference(model_in, reference_latents, step, text, ids)
-            if self.guidance_scale > 1:
-                unconditional, _ = self.unet_with_reference(model_in, reference_latents, step, empty, ids)
-                conditional = unconditional + self.guidance_scale * (conditional - unconditional)
-            latents = scheduler.step(conditional.float(), step, latents, **options).prev_sample
-        dtype = next(self.vae.parameters()).dtype
-        return self.vae.decode((latents / self.scaling_factor).to(dtype)).sample.float().clamp(-1, 1)
+
+        def predict(index: int, step: Any, latents: torch.Tensor) -> torch.Tensor:
+            conditional, _ = self.unet_with_reference(latents, reference_latents, step, text, ids)
+            if self.guidance_scale <= 1:
+                return conditional
+            unconditional, _ = self.unet_with_reference(latents, reference_latents, step, empty, ids)
+            return unconditional + self.guidance_scale * (conditional - unconditional)
+
+        return denoise(self, self.test_scheduler, len(prompts), seed, self.num_inference_steps, predict)
 
     def adapt_loaded_weights(self, weights: dict) -> dict:
         """An MMagic ViCo checkpoint (its wrappers' ``unet.model.…`` layout) as this model's keys."""
