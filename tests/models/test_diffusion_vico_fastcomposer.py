@@ -13,6 +13,7 @@ pytest.importorskip("diffusers")
 from gan_zoo_helpers import CONFIGS, run_ok  # noqa: E402
 
 from mgx.benchmarks.zoo_data import Sizes  # noqa: E402
+from mgx.core.errors import ConfigError  # noqa: E402
 from mgx.benchmarks.zoo_data.diffusion import (build_tiny_pipeline, fastcomposer_options,  # noqa: E402
                                                model_path_options, write_textual_inversion_dataset,
                                                write_trial_image)
@@ -79,7 +80,8 @@ def test_vico_loads_mmagic_keys_and_counts_mmagic_parameters(tiny_sd15):
         unet=dict(type="UNet2DConditionModel", from_pretrained=root, subfolder="unet"),
         text_encoder=dict(type="ClipWrapper", pretrained_model_name_or_path=root, subfolder="text_encoder"),
         tokenizer=root, scheduler=dict(type="DDPMScheduler", from_pretrained=root, subfolder="scheduler"),
-        image_cross_layers=VICO_LAYERS, reg_loss_weight=5e-4, placeholder="S*", initialize_token="dog"), "model")
+        image_cross_layers=VICO_LAYERS, reg_loss_weight=5e-4, placeholder="S*", initialize_token="dog",
+        val_prompts=["a photo of a S*"]), "model")
 
     def mmagic_name(key: str) -> str:
         """MMagic's key: its wrappers' ``model.`` level, transformers 4's ``text_model.`` level."""
@@ -104,9 +106,13 @@ def test_vico_loads_mmagic_keys_and_counts_mmagic_parameters(tiny_sd15):
         from diffusers import UNet2DConditionModel
 
         unet = UNet2DConditionModel(**SD15_UNET)
+        with pytest.raises(ConfigError, match="16 transformers"):  # (checked before anything changes)
+            set_vico_modules(unet, VICO_LAYERS[:-1], ViCoState())
         set_vico_modules(unet, VICO_LAYERS, ViCoState())
     added = sum(p.numel() for name, p in unet.named_parameters() if ".image_cross_attention." in name)
     assert added == 45_099_520 == sum(20 * d * d + 17 * d for d in (1280, 640, 320, 320))
+    with pytest.raises(ConfigError, match="model.val_image_reference"):
+        model.prompt_grids(0)
 
 
 def test_otsu_matches_its_float64_definition():
