@@ -39,6 +39,9 @@ class ViCo(TextualInversion):
                  image_cross_layers: list | None = None, reg_loss_weight: float = 0, placeholder: str | None = None,
                  initialize_token: str | None = None, num_vectors_per_token: int = 1,
                  val_image_reference: Any = None, **kwargs: Any) -> None:
+        if not isinstance(placeholder, str) or not placeholder.strip():
+            raise ConfigError(f"ViCo: placeholder must be the new token's text (MMagic's config: 'S*'), got "
+                              f"{placeholder!r}")
         super().__init__(placeholder, vae, text_encoder, tokenizer, unet, scheduler, test_scheduler, dtype=dtype,
                          enable_xformers=enable_xformers, noise_offset_weight=noise_offset_weight,
                          tomesd_cfg=tomesd_cfg, initialize_token=initialize_token,
