@@ -93,6 +93,8 @@ def UNet3DConditionMotionModel(from_pretrained: Any = None, subfolder: str | Non
     import torch
     from diffusers import MotionAdapter, UNetMotionModel
 
+    if isinstance(from_config, dict):
+        from_config = _as_2d(from_config)
     unet2d = _unet2d_builder()(from_pretrained=from_pretrained, from_config=from_config, subfolder=subfolder,
                                **_as_2d(unet_kwargs))
     config = unet2d.config
