@@ -118,6 +118,13 @@ def UNet3DConditionMotionModel(from_pretrained: Any = None, subfolder: str | Non
                 if name.endswith("proj_out"):
                     module.weight.zero_()
                     module.bias.zero_()
-    unet = UNetMotionModel.from_unet2d(unet2d, adapter)
+    from diffusers.utils import logging as diffusers_logging
+
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()  # from_unet2d's float32 cast warns about nothing to keep
+    try:
+        unet = UNetMotionModel.from_unet2d(unet2d, adapter)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
     unet.use_inflated_groupnorm = bool(use_inflated_groupnorm)
     return unet

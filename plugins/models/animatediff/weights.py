@@ -86,16 +86,10 @@ def load_motion_modules(unet: Any, cfg: Any, owner: str = "model.motion_module_c
     ``unet`` must be there and nothing else may be (MMagic asserts the latter). Returns the tensor count."""
     path = _path_of(cfg, owner)
     state = convert_motion_state(_read(path, owner))
-    own = unet.state_dict()
-    motion = {key for key in own if MOTION in key}
-    unexpected = sorted(set(state) - set(own))
-    missing = sorted(key for key in motion - set(state) if not key.endswith(".pos_embed.pe"))
-    wrong = sorted(key for key in set(state) & set(own) if state[key].shape != own[key].shape)
-    if unexpected or missing or wrong:
-        raise ConfigError(f"{owner}: {path} does not fit the UNet's motion modules (check "
-                          f"motion_module_mid_block and motion_module_kwargs): unexpected {unexpected[:4]}, "
-                          f"missing {missing[:4]}, other shapes {wrong[:4]}")
-    unet.load_state_dict(state, strict=False)
+    # the 2-D weights come from Stable Diffusion; a file without position tables keeps the computed ones
+    others = {key for key in unet.state_dict() if MOTION not in key or key.endswith(".pos_embed.pe")}
+    _load(unet, state, others, f"{owner}: {path}", "the UNet's motion modules (check motion_module_mid_block and "
+          "motion_module_kwargs)")
     return len(state)
 
 
@@ -121,13 +115,13 @@ def load_dreambooth(model: Any, cfg: Any, owner: str = "model.dream_booth_lora_c
           f"{owner}: {path} (text encoder, cond_stage_model.transformer.*)")
 
 
-def _load(module: Any, weights: dict, may_miss: set, what: str) -> None:
+def _load(module: Any, weights: dict, may_miss: set, what: str,
+          fits: str = "the configured model (is it a Stable Diffusion 1.x checkpoint?)") -> None:
     own = module.state_dict()
     missing = sorted(set(own) - set(weights) - may_miss)
     unexpected = sorted(set(weights) - set(own))
     wrong = sorted(key for key in set(weights) & set(own) if weights[key].shape != own[key].shape)
     if missing or unexpected or wrong:
-        raise ConfigError(f"{what} does not fit the configured model (is it a Stable Diffusion 1.x checkpoint?): "
-                          f"missing {missing[:4]} ({len(missing)}), unexpected {unexpected[:4]} ({len(unexpected)}), "
-                          f"other shapes {wrong[:4]}")
+        raise ConfigError(f"{what} does not fit {fits}: missing {missing[:4]} ({len(missing)}), unexpected "
+                          f"{unexpected[:4]} ({len(unexpected)}), other shapes {wrong[:4]}")
     module.load_state_dict(weights, strict=False)
