@@ -126,6 +126,13 @@ def test_frame_positions_are_mmagics_sinusoid_in_float64(tiny):
 
 
 def test_settings_diffusers_cannot_compute_are_config_errors(tiny):
+    from mgx.plugins.models.animatediff import AnimateDiff
+
+    never_built = dict(type="AutoencoderKL", from_pretrained="runwayml/stable-diffusion-v1-5")  # not downloaded:
+    with pytest.raises(ConfigError, match="model.motion_module_cfg.path '/home/AnimateDiff/mm_sd_v14.ckpt' does "
+                                          "not exist"):  # the missing file is named before anything loads
+        AnimateDiff(never_built, never_built, "x", never_built, never_built,
+                    motion_module_cfg=dict(path="/home/AnimateDiff/mm_sd_v14.ckpt"))
     with pytest.raises(ConfigError, match="temporal_position_encoding=False"):
         _unet(tiny, motion_module_kwargs=dict(MOTION, temporal_position_encoding=False))
     with pytest.raises(ConfigError, match="motion_module_resolutions"):
@@ -157,3 +164,23 @@ def test_toonyou_config_samples_a_clip_and_logs_its_frames_and_gif_to_mlflow(tmp
     artifacts = [item.path for item in client.list_artifacts(run.info.run_id, "samples/a_cat")]
     assert "samples/a_cat/iter_0000000.gif" in artifacts, artifacts
     assert client.list_artifacts(run.info.run_id, "images"), "the frame grid is an MLflow image"
+
+
+def test_clip_prompt_grids_are_a_row_of_frames_per_clip_and_a_gif(tmp_path):
+    from PIL import Image
+
+    from mgx.core.evaluation.validation import Validator
+
+    class TwoClips(torch.nn.Module):  # a text-to-video model's prompt_grids: N×T×C×H×W in [-1, 1]
+        def prompt_grids(self, seed):
+            return {"a dog!": torch.linspace(-1, 1, 2 * 3 * 3 * 8 * 8).reshape(2, 3, 3, 8, 8)}
+
+    validator = Validator([], model=TwoClips(), ema=None, device=torch.device("cpu"), amp=False, seed=0,
+                          work_dir=tmp_path)
+    ((key, path),) = validator.save_prompt_grids(tmp_path / "samples", 5)
+    assert (key, path.name) == ("samples/a_dog", "iter_0000005.png")
+    with Image.open(path) as grid:
+        assert grid.size == (3 * 10 + 2, 2 * 10 + 2)  # 3 frames a row, one row per clip, 2 px padding
+    (gif,) = validator.prompt_animations
+    with Image.open(gif) as animation:
+        assert gif == path.with_suffix(".gif") and animation.n_frames == 3 and animation.size == (8, 8)

@@ -14,7 +14,7 @@ import torch
 from mgx.core.errors import ConfigError, MgxError
 
 from ..stable_diffusion.model import StableDiffusion, _concat_conditions, plain_copy
-from .weights import convert_motion_state, load_dreambooth, load_motion_modules
+from .weights import checked_path, convert_motion_state, load_dreambooth, load_motion_modules
 
 DEFAULT_STEPS, DEFAULT_GUIDANCE = 50, 7.5  # MMagic's AnimateDiff.infer defaults
 
@@ -39,6 +39,10 @@ class AnimateDiff(StableDiffusion):
                  guidance_scale: float | None = None, num_videos_per_prompt: int = 1, init_cfg: dict | None = None) -> None:
         if tomesd_cfg is not None:
             raise ConfigError("AnimateDiff: tomesd_cfg is not supported (token merging is for 2-D UNets); remove it")
+        # the named files first: a missing one is reported before Stable Diffusion is downloaded
+        for field, cfg in (("motion_module_cfg", motion_module_cfg), ("dream_booth_lora_cfg", dream_booth_lora_cfg)):
+            if cfg is not None:
+                checked_path(cfg, f"model.{field}")
         personal = dream_booth_lora_cfg if isinstance(dream_booth_lora_cfg, dict) else {}
         steps = num_inference_steps or personal.get("steps") or DEFAULT_STEPS
         guidance = guidance_scale if guidance_scale is not None else personal.get("guidance_scale", DEFAULT_GUIDANCE)

@@ -70,7 +70,8 @@ def _read(path: str, owner: str) -> dict:
     return state
 
 
-def _path_of(cfg: Any, owner: str) -> str:
+def checked_path(cfg: Any, owner: str) -> str:
+    """``cfg['path']``: a URL, or a file that exists (else a ConfigError saying which override to give)."""
     if not isinstance(cfg, dict) or not cfg.get("path"):
         raise ConfigError(f"{owner} must be dict(path=FILE_OR_URL, ...), got {cfg!r}")
     path = str(cfg["path"])
@@ -84,7 +85,7 @@ def _path_of(cfg: Any, owner: str) -> str:
 def load_motion_modules(unet: Any, cfg: Any, owner: str = "model.motion_module_cfg") -> int:
     """Load ``cfg['path']`` (MMagic's layout) into ``unet``'s motion modules; every motion-module weight of
     ``unet`` must be there and nothing else may be (MMagic asserts the latter). Returns the tensor count."""
-    path = _path_of(cfg, owner)
+    path = checked_path(cfg, owner)
     state = convert_motion_state(_read(path, owner))
     # the 2-D weights come from Stable Diffusion; a file without position tables keeps the computed ones
     others = {key for key in unet.state_dict() if MOTION not in key or key.endswith(".pos_embed.pe")}
@@ -99,7 +100,7 @@ def load_dreambooth(model: Any, cfg: Any, owner: str = "model.dream_booth_lora_c
     from diffusers.loaders.single_file_utils import (convert_ldm_clip_checkpoint, convert_ldm_unet_checkpoint,
                                                      convert_ldm_vae_checkpoint)
 
-    path = _path_of(cfg, owner)
+    path = checked_path(cfg, owner)
     state = _read(path, owner)
     vae = convert_ldm_vae_checkpoint(state, dict(model.vae.config))
     _load(model.vae, vae, set(), f"{owner}: {path} (VAE, first_stage_model.*)")
