@@ -73,9 +73,11 @@ def build_tiny_clip(folder: Path, seed: int = 1, projection_dim: int = 8) -> Pat
     return folder
 
 
-def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False, sd15_layout: bool = False) -> Path:
+def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False, sd15_layout: bool = False,
+                        unet: dict | None = None) -> Path:
     """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
-    channels, with ``inpaint``; Stable Diffusion 1.5's block layout with ``sd15_layout``); returns ``root``."""
+    channels, with ``inpaint``; Stable Diffusion 1.5's block layout with ``sd15_layout``; ``unet``: the
+    UNet's arguments instead of either); returns ``root``."""
     import torch
     from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -86,7 +88,7 @@ def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False, sd15_l
                               model_max_length=TOKEN_LENGTH)
     tokenizer.save_pretrained(str(root / "tokenizer"))
     CLIPTextModel(CLIPTextConfig(**text_encoder_config(vocab_size))).save_pretrained(str(root / "text_encoder"))
-    unet = UNET_SD15_LAYOUT if sd15_layout else UNET
+    unet = unet or (UNET_SD15_LAYOUT if sd15_layout else UNET)
     UNet2DConditionModel(**dict(unet, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
@@ -146,7 +148,7 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
                      "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo",
-                     "FastComposer")
+                     "FastComposer", "AnimateDiff")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 
@@ -168,6 +170,10 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if not _mentions(model, ("from_pretrained", "pretrained_model_name_or_path")):
         return []
     kind = model.get("type")
+    if kind == "AnimateDiff":
+        from .animatediff import animatediff_options
+
+        return animatediff_options(model, folder)
     if kind in ("StableDiffusionXL", "DiffusionPipeline"):
         root = _tiny(folder, "tiny_sdxl", build_tiny_sdxl_pipeline)
         paths = sdxl_path_options(root) + [f"model.from_pretrained={root}"]
