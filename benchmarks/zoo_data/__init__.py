@@ -18,6 +18,8 @@ family registers its writer with ``@writer("TypeName")`` in a module imported he
 """
 from __future__ import annotations
 
+import copy
+
 from pathlib import Path
 
 from . import diffusion, faces, frames, images, matting  # noqa: F401  (their @writer registrations)
@@ -78,6 +80,18 @@ def write_config_data(cfg: dict, root: Path, sizes: Sizes | None = None) -> list
     return written + write_mask_sets(cfg, root, sizes.image)
 
 
+def _with_model_options(cfg: dict, options: list[str]) -> dict:
+    """``cfg``'s plain copy with the trial's model overrides (network sides) applied: the stand-ins for
+    pretrained parts must fit the networks the trial builds."""
+    from mgx.core.config import apply_option, to_plain
+
+    plain = copy.deepcopy(to_plain(cfg))
+    for option in options:
+        if option.startswith("model."):
+            apply_option(plain, option)
+    return plain
+
+
 def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Path | None = None) -> Trial:
     """Write the data ``cfg`` reads under ``root`` and return the overrides and environment of its trial.
 
@@ -98,13 +112,14 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     trial.written += write_config_data(cfg, root, sizes)
     trial.options += colorization_options(cfg, root, sizes)
     weights = weights or root / "weights"
-    trial.options += stand_in_pretrained(cfg, weights)
+    trial.options += stand_in_pretrained(_with_model_options(cfg, trial.options), weights)
     trial.options += stand_in_pretrained_arguments(cfg, weights)
     trial.options += diffusion.stand_in_pipeline_options(cfg, weights)
     trial.options += faces.stand_in_feature_losses(cfg, weights) + faces.stand_in_face_detector(loaders(cfg))
     trial.env.update(write_stand_in_weights(
         weights, perceptual_vgg19=any(uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
-        pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
+        pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS),
+        perceptual_vgg16=has_setting(cfg.get("model"), "vgg_type", "vgg16")))
     return trial
 
 
