@@ -13,9 +13,10 @@ Each ``train_step``, as MMagic's:
 
 ``warmup_num``: the generator's backbone stays frozen for that many epochs and is released at the
 start of epoch ``warmup_num`` (MMagic's intent; MMagic 1.2.0's epoch counter never advances, so its
-backbone in fact stays frozen throughout). Validation and test pad inputs with zeros (in [-1, 1])
-to a multiple of 32 and crop the result back (MMagic's test mode adds a full extra block of 32
-even when the size already divides; mgx pads only what is needed).
+backbone in fact stays frozen throughout). Validation and test pad each side with zeros (in [-1, 1])
+on the bottom/right to ``(side // 32 + 1) · 32`` and crop the result back, as MMagic's test mode
+does (a full extra block even when the side divides: the Inception FPN needs that margin at its
+coarsest level; MMagic's validation mode does not pad, mgx's validation is its test step).
 """
 from __future__ import annotations
 
@@ -136,7 +137,8 @@ class DeblurGanV2(BaseEditModel):
         return log
 
     def _generate(self, normalized: torch.Tensor) -> torch.Tensor:
-        """The generator on the input zero-padded (bottom/right) to a multiple of 32, cropped back."""
+        """The generator on the input zero-padded (bottom/right) to the next multiple of 32 above its
+        size (MMagic's ``(h // 32 + 1) · 32``), cropped back."""
         height, width = normalized.shape[-2:]
-        padded = F.pad(normalized, (0, (-width) % BLOCK, 0, (-height) % BLOCK))
+        padded = F.pad(normalized, (0, (width // BLOCK + 1) * BLOCK - width, 0, (height // BLOCK + 1) * BLOCK - height))
         return self.inference_generator()(padded)[..., :height, :width]
