@@ -156,8 +156,9 @@ class _Normalize:
 
 
 class PairedAlbuNormalize(_Normalize):
-    def __init__(self, lq_key: str, gt_key: str, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, lq_key: str, gt_key: str, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+                 max_pixel_value: float = 255.0, always_apply: bool = False, p: float = 1.0) -> None:
+        super().__init__(mean, std, max_pixel_value, always_apply, p)
         self.lq_key, self.gt_key = lq_key, gt_key
 
     def __call__(self, sample: dict) -> dict:
@@ -169,8 +170,9 @@ class PairedAlbuNormalize(_Normalize):
 
 
 class AlbuNormalize(_Normalize):
-    def __init__(self, keys: Any, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, keys: Any, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), max_pixel_value: float = 255.0,
+                 always_apply: bool = False, p: float = 1.0) -> None:
+        super().__init__(mean, std, max_pixel_value, always_apply, p)
         self.keys = keys_arg(keys, "AlbuNormalize", allow_none=False)
 
     def __call__(self, sample: dict) -> dict:

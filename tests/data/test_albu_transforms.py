@@ -71,3 +71,10 @@ def test_corruptions_keep_size_and_dtype():
 def test_config_mistakes_are_refused_naming_the_entry(entry, message):
     with pytest.raises(ConfigError, match=message):
         build(dict(type="AlbuCorruptFunction", keys=["img"], config=[entry]), "transform")
+
+
+def test_normalize_maps_pixels_to_minus_one_one():
+    transform = build(dict(type="PairedAlbuNormalize", lq_key="img", gt_key="gt"), "transform")
+    out = transform({"img": np.full((2, 2, 3), 255, np.uint8), "gt": np.full((2, 2, 3), 51, np.uint8)})
+    np.testing.assert_allclose(out["img"], 1.0)
+    np.testing.assert_allclose(out["gt"], (51 / 255 - 0.5) / 0.5, rtol=1e-6)
