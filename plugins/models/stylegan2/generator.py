@@ -152,14 +152,15 @@ class StyleGANv2Generator(nn.Module):
             seeded = torch.Generator().manual_seed(1024)
             noise[0] = torch.randn(out.shape[0], 1, *out.shape[2:], generator=seeded).to(out.device)
         out = self.conv1(out, latent[:, 0], noise=noise[0], add_noise=add_noise)
-        features = [out]
+        features = [out] if return_features else None
         skip = self.to_rgb1(out, latent[:, 1])
         index = 1
         for up_conv, conv, noise1, noise2, to_rgb in zip(self.convs[::2], self.convs[1::2], noise[1::2],
                                                          noise[2::2], self.to_rgbs):
             out = up_conv(out, latent[:, index], noise=noise1, add_noise=add_noise)
             out = conv(out, latent[:, index + 1], noise=noise2, add_noise=add_noise)
-            features.append(out)
+            if features is not None:
+                features.append(out)
             skip = to_rgb(out, latent[:, index + 2], skip)
             index += 2
         image = skip.float()
@@ -210,10 +211,13 @@ class StyleGANv2Generator(nn.Module):
             return latent
         if injected_noise is None and not randomize_noise:
             injected_noise = self.fixed_noise()
-        image, features = self.synthesis(latent, injected_noise, add_noise, transform, return_features=True)
+        features_wanted = return_features and (return_latents or return_noise)
+        image = self.synthesis(latent, injected_noise, add_noise, transform, return_features=features_wanted)
+        if features_wanted:
+            image, features = image
         if return_latents or return_noise:
             out = dict(fake_img=image, latent=latent, inject_index=inject_index, noise_batch=noise_batch)
-            if return_features:
+            if features_wanted:
                 out["feats"] = features[feat_idx]
             return out
         return image
