@@ -31,7 +31,7 @@ from .masks import write_mask_sets
 from .options import EVALUATORS, dataset_scale, loaders, run_options, size_options
 from .stand_ins import (FakeNvidiaInception, FakeNvidiaVGG16, has_setting, stand_in_checkpoint, stand_in_pretrained,
                         stand_in_pretrained_arguments, uses, write_stand_in_weights)
-from .widths import image_side, tiny_options
+from .widths import image_side, smallest_input, tiny_options
 
 PR_MIN_IMAGES = 4  # PrecisionAndRecall's default k=3 needs more real images than that
 
@@ -119,11 +119,12 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     trial.env.update(write_stand_in_weights(
         weights, perceptual_vgg19=any(uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
         pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS),
-        perceptual_vgg16=has_setting(cfg.get("model"), "vgg_type", "vgg16")))
+        perceptual_vgg16=has_setting(cfg.get("model"), "vgg_type", "vgg16"),
+        inception_resnet_v2=has_setting(cfg.get("model"), "backbone", "fpninception")))
     return trial
 
 
-__all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "image_side",
+__all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "image_side", "smallest_input",
            "largest_crop_border",
            "prepare_trial", "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint",
            "stand_in_pretrained", "tiny_options", "write_cifar10", "write_conditional_dataset", "write_dataset",

@@ -96,7 +96,7 @@ def write_random_vgg(path: Path, vgg_type: str) -> Path:
 
 
 def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch_inception: bool = False,
-                           perceptual_vgg16: bool = False) -> dict[str, str]:
+                           perceptual_vgg16: bool = False, inception_resnet_v2: bool = False) -> dict[str, str]:
     """Stand-ins for the metrics' (and PerceptualLoss's) downloaded networks; the environment that
     points mgx at them. Written once per folder."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,6 +119,13 @@ def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch
 
             torch.save(FIDInceptionV3(load_weights=False).state_dict(), inception)
         env["MGX_INCEPTION_PYTORCH_PATH"] = str(inception)
+    if inception_resnet_v2:  # DeblurGANv2's FPNInception backbone: the 1001-class ImageNet file's layout, random
+        backbone = folder / "inceptionresnetv2-random.pth"
+        if not backbone.exists():
+            from mgx.plugins.models.deblurganv2.backbones import InceptionResNetV2
+
+            torch.save(InceptionResNetV2(num_classes=1001).state_dict(), backbone)
+        env["MGX_INCEPTIONRESNETV2_PATH"] = str(backbone)
     return env
 
 

@@ -104,6 +104,15 @@ def image_side(cfg: dict, default: int) -> int:
     return max(default, 32)
 
 
+def smallest_input(cfg: dict) -> int:
+    """The least image side the config's generator takes (1 when any): DeblurGANv2's Inception FPN needs
+    96 px (its unpadded stem and two stride-2 reductions leave nothing of a smaller image)."""
+    generator = (cfg.get("model") or {}).get("generator") or {}
+    if generator.get("type") == "DeblurGanV2Generator" and str(generator.get("backbone", "")).startswith("FPNInception"):
+        return 96
+    return 1
+
+
 def tiny_options(cfg: dict, size: int) -> list[str]:
     """The --cfg-options that make the config's generator (and its partners) tiny; [] for an unknown type."""
     kind = ((cfg.get("model") or {}).get("generator") or {}).get("type")

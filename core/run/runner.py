@@ -201,8 +201,10 @@ def _resolve_save_best(policy: CheckpointPolicy, eval_sets: list, logger: Any) -
     resolved = preflight.resolve_save_best(policy.save_best, eval_sets)
     if resolved != policy.save_best:
         if logger is not None:
+            why = "the first metric key (MMEngine's 'auto')" if policy.save_best == "auto" else \
+                f"the only key ending in '/{policy.save_best}'"
             logger.info(f"default_hooks.checkpoint.save_best={policy.save_best!r} is no metric key; it is taken "
-                        f"as {resolved!r}, the only key ending in '/{policy.save_best}'")
+                        f"as {resolved!r}, {why}")
         policy.save_best = resolved
 
 
