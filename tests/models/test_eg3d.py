@@ -249,7 +249,6 @@ def test_importance_sampling_inverts_the_cdf_of_the_weights():
 
 def test_metrics_with_need_cond_input_draw_cameras_from_the_test_set():
     rows = [np.full(25, float(i), dtype=np.float32) for i in range(5)]
-    dataset = types.SimpleNamespace(__len__=None)
     dataset = type("Cameras", (), {"__len__": lambda self: 5, "raw_sample": lambda self, i: {"gt_label": rows[i]}})()
     seen = []
 
@@ -293,3 +292,29 @@ def test_mmagic_shapenet_config_tests_a_checkpoint_in_mmagics_layout_through_the
     assert {"FID-Full/fid", "FID-Random-Camera/fid"} <= set(metrics)
     assert all(math.isfinite(value) for value in metrics.values())
     assert list((tmp_path / "test" / "samples").glob("*.png"))  # the sample grid of a test-only model
+
+
+def test_dual_discriminator_has_mmagics_keys_and_projects_the_camera():
+    from test_stylegan2_mmagic import C, mmagic_discriminator_shapes
+
+    shapes = mmagic_discriminator_shapes(8)
+    shapes.update({"convs.0.0.conv.weight_orig": (C, 6, 1, 1), "final_linear.1.linear.weight_orig": (16, C),
+                   "final_linear.1.bias": (16,), "mapping.embed.weight": (16, 25), "mapping.embed.bias": (16,)})
+    for index in range(2):  # MMagic's DualDiscriminator: StyleGAN3's MappingNetwork of the camera alone
+        shapes.update({f"mapping.fc{index}.weight": (16, 16), f"mapping.fc{index}.bias": (16,)})
+    arguments = dict(type="DualDiscriminator", in_size=8, cond_size=25, cond_mapping_channels=16,
+                     cond_mapping_layers=2)
+    with torch.device("meta"):
+        discriminator = build(arguments, "model")
+    converted = _mgx_model(TINY).adapt_loaded_weights(
+        {f"discriminator.{key}": torch.empty(shape, device="meta") for key, shape in shapes.items()})
+    mine = {f"discriminator.{key}": value for key, value in discriminator.state_dict().items()}
+    assert sorted(converted) == sorted(mine) and all(converted[k].shape == mine[k].shape for k in mine)
+
+    small = build(dict(arguments, channel_max=8), "model")
+    image, raw, cond = torch.randn(4, 3, 8, 8), torch.randn(4, 3, 4, 4), torch.randn(4, 25)
+    score = small(image, raw, cond)
+    assert score.shape == (4, 1)
+    assert not torch.allclose(score, small(image, raw, cond + 1))  # the camera changes the score
+    with pytest.raises(ValueError, match="img_raw"):
+        small(image)

@@ -16,7 +16,7 @@ from torch import nn
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.registry import build
 
-from ..base_models.base_conditional_gan import ConditionalSampler
+from ..base_models.base_conditional_gan import ConditionalSampling
 from ..common import module_device
 from ..stylegan2.checkpoint import convert_mmagic_state_dict, is_mmagic_state
 from ..stylegan2.ema import AveragedGenerator
@@ -25,7 +25,7 @@ CAMERA_SIZE = 25  # flattened 4×4 camera-to-world + flattened 3×3 intrinsics
 SAMPLE_CHUNK = 4  # images rendered per generator call (MMagic's configs: batch_size=4)
 
 
-class EG3D(nn.Module):
+class EG3D(ConditionalSampling, nn.Module):
     samples_at_test = True  # evaluated, never trained: `mgx run test` saves and logs its sample grid
 
     def __init__(self, generator: dict, discriminator: dict | None = None, camera: dict | None = None,
@@ -73,14 +73,6 @@ class EG3D(nn.Module):
 
     # -- sampling ----------------------------------------------------------------------------
 
-    def sampling_model(self, sample_model: str = "ema") -> ConditionalSampler:
-        """What metrics sample from: the moving average for 'ema' when there is one, else the generator."""
-        if sample_model not in ("ema", "orig"):
-            raise ConfigError(f"EG3D: sample_model must be 'ema' or 'orig', got {sample_model!r}")
-        if sample_model == "ema" and self.generator_ema is not None:
-            return ConditionalSampler(self, self.generator_ema.module)
-        return ConditionalSampler(self, self.generator)
-
     def render(self, generator: nn.Module, noise: torch.Tensor, cameras: torch.Tensor, **kwargs) -> dict:
         """The generator's outputs (``fake_img`` and ``lr_img`` RGB in [-1, 1], ``depth``, rays)."""
         outputs = dict(generator(noise, label=cameras, **kwargs))
@@ -115,22 +107,10 @@ class EG3D(nn.Module):
                            f"intrinsics, as EG3D's dataset.json labels), got {tuple(cameras.shape)}")
         return cameras
 
-    @torch.no_grad()
-    def sample(self, num: int | None = None, *, noise: torch.Tensor | None = None,
-               labels: torch.Tensor | None = None, sample_model: str = "ema") -> torch.Tensor:
-        """``num`` images N×3×H×W in [-1, 1] seen from ``labels`` (N×25 cameras; drawn when None)."""
-        return self.sampling_model(sample_model).sample(num, noise=noise, labels=labels)
-
-    def val_step(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``{'fake_img': [0, 255]}``, one sample per batch entry, from the batch's cameras (``gt_label``)."""
-        sized = [v for v in batch.values() if isinstance(v, torch.Tensor) and v.dim() > 0] \
-            if isinstance(batch, dict) else []
-        if not sized:
-            raise MgxError("EG3D.val_step needs a batch with a tensor to take its size from")
-        count = int(sized[0].shape[0])
+    def val_labels(self, batch: dict) -> torch.Tensor | None:
+        """The batch's cameras (``gt_label``, N×25), else None (drawn from :attr:`camera`)."""
         labels = batch.get("gt_label")
-        labels = labels if isinstance(labels, torch.Tensor) and labels.dim() == 2 else None
-        return {"fake_img": (self.sample(count, labels=labels, sample_model="orig") + 1) * 127.5}
+        return labels if isinstance(labels, torch.Tensor) and labels.dim() == 2 else None
 
     def train_step(self, batch: dict, optim) -> dict:
         raise MgxError("EG3D is evaluated, not trained, as in MMagic 1.2.0 (no losses): run "
