@@ -318,3 +318,27 @@ def test_dual_discriminator_has_mmagics_keys_and_projects_the_camera():
     assert not torch.allclose(score, small(image, raw, cond + 1))  # the camera changes the score
     with pytest.raises(ValueError, match="img_raw"):
         small(image)
+
+
+def test_auto_ray_limits_are_the_entry_and_exit_of_the_tri_plane_cube():
+    from mgx.plugins.models.eg3d.rays import get_ray_limits_box
+
+    origins = torch.tensor([[[0.0, 0.0, 3.0], [0.3, 0.2, 3.0], [5.0, 5.0, 3.0]]])
+    directions = torch.nn.functional.normalize(torch.tensor([[[0.0, 0.0, -1.0], [0.0, 0.0, -1.0],
+                                                              [0.0, 0.0, -1.0]]]), dim=-1)
+    start, end = get_ray_limits_box(origins, directions, box_side_length=2.0)
+    assert torch.allclose(start[0, :2, 0], torch.tensor([2.0, 2.0])) and torch.allclose(end[0, :2, 0],
+                                                                                         torch.tensor([4.0, 4.0]))
+    assert start[0, 2, 0] == -1 and end[0, 2, 0] == -2  # misses the cube
+
+
+@pytest.mark.parametrize("mode", ["both", "camera", "conditioning"])
+def test_interpolation_renders_a_camera_path(mode):
+    model = _mgx_model(TINY, renderer=dict(depth_resolution=4, depth_resolution_importance=4))
+    model.camera = GaussianCamera(horizontal_mean=1.57, vertical_mean=1.52, horizontal_std=0.35, vertical_std=0.25,
+                                  radius=2.7, fov=18.837, look_at=[0, 0, 0.2])
+    frames = model.interpolation(3, num_batches=2, mode=mode)
+    assert len(frames) == 3 and frames[0]["fake_img"].shape == (2, 3, 16, 16)
+    assert frames[0]["lr_img"].shape == (2, 3, 8, 8) and frames[0]["depth"].shape == (2, 1, 8, 8)
+    moved = not torch.equal(frames[0]["ray_origins"], frames[1]["ray_origins"])
+    assert moved == (mode != "conditioning")
