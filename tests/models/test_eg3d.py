@@ -87,7 +87,7 @@ PUBLISHED = {  # config -> (TriplaneGenerator arguments, MMagic's parameter coun
 
 
 def _mgx_model(generator_args, **extra):
-    renderer = dict(ray_start=2.25, ray_end=3.3, **extra.pop("renderer", {}))
+    renderer = {"ray_start": 2.25, "ray_end": 3.3, **extra.pop("renderer", {})}
     return build(dict(type="EG3D", generator=dict(type="TriplaneGenerator", renderer_cfg=renderer,
                                                   **generator_args, **extra)), "model")
 
@@ -342,3 +342,16 @@ def test_interpolation_renders_a_camera_path(mode):
     assert frames[0]["lr_img"].shape == (2, 3, 8, 8) and frames[0]["depth"].shape == (2, 1, 8, 8)
     moved = not torch.equal(frames[0]["ray_origins"], frames[1]["ray_origins"])
     assert moved == (mode != "conditioning")
+
+
+def test_bad_settings_are_config_errors_and_training_says_eg3d_is_evaluated():
+    from mgx.core.errors import ConfigError, MgxError
+
+    with pytest.raises(ConfigError, match="2, 4 or 8 times sr_in_size"):
+        _mgx_model(dict(TINY, sr_in_size=6))
+    with pytest.raises(ConfigError, match="ray_start .* must be less than ray_end"):
+        _mgx_model(TINY, renderer=dict(ray_end=1.0))
+    with pytest.raises(ConfigError, match="both be numbers or both 'auto'"):
+        _mgx_model(TINY, renderer=dict(ray_start="auto"))
+    with pytest.raises(MgxError, match="mgx run test"):
+        _mgx_model(TINY).train_step({}, None)

@@ -12,6 +12,7 @@ network is here so that configs and checkpoints naming it build and load.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import torch
 from torch.nn import functional as F
@@ -24,8 +25,16 @@ from ..stylegan3.modules import MappingNetwork
 class DualDiscriminator(StyleGAN2Discriminator):
     def __init__(self, img_channels: int = 3, use_dual_disc: bool = True, disc_c_noise: float = 0, *,
                  in_size: int, cond_size: int | None = None, cond_mapping_channels: int | None = None,
-                 cond_mapping_layers: int | None = None, **kwargs) -> None:
-        super().__init__(in_size, img_channels=img_channels * (2 if use_dual_disc else 1), **kwargs)
+                 cond_mapping_layers: int | None = None, channel_multiplier: int = 2,
+                 blur_kernel: Sequence[int] = (1, 3, 3, 1), mbstd_cfg: dict | None = None, channel_max: int = 512,
+                 input_bgr2rgb: bool = False, num_fp16_scales: int = 0, fp16_enabled: bool = False,
+                 out_fp32: bool = True, convert_input_fp32: bool = True, init_cfg=None,
+                 pretrained: dict | None = None) -> None:
+        super().__init__(in_size, img_channels=img_channels * (2 if use_dual_disc else 1),
+                         channel_multiplier=channel_multiplier, blur_kernel=blur_kernel, mbstd_cfg=mbstd_cfg,
+                         channel_max=channel_max, input_bgr2rgb=input_bgr2rgb, num_fp16_scales=num_fp16_scales,
+                         fp16_enabled=fp16_enabled, out_fp32=out_fp32, convert_input_fp32=convert_input_fp32,
+                         init_cfg=init_cfg, pretrained=pretrained)
         self.use_dual_disc, self.disc_c_noise = use_dual_disc, disc_c_noise
         self.mapping = None
         if cond_size is not None and cond_size > 0:
