@@ -68,6 +68,19 @@ class ConditionalSampling:
             return ConditionalSampler(self, self.generator_ema.module)
         return ConditionalSampler(self, _plain(self.generator))
 
+    def sampling_noise(self, num: int | None, noise: torch.Tensor | None) -> torch.Tensor:
+        """``noise`` as float32 N×noise_size on the model's device; N(0, 1) draws of ``num`` rows when None."""
+        who = f"{type(self).__name__}.sample"
+        device = module_device(self)
+        if noise is None:
+            if num is None or num < 1:
+                raise MgxError(f"{who} needs num ≥ 1 or noise, got num={num!r}")
+            noise = torch.randn(num, self.noise_size, device=device)
+        noise = noise.to(device=device, dtype=torch.float32).reshape(noise.shape[0], -1)
+        if noise.shape[1] != self.noise_size or (num is not None and num != noise.shape[0]):
+            raise MgxError(f"{who}: noise must be {num or 'N'}×{self.noise_size}, got {tuple(noise.shape)}")
+        return noise
+
     @torch.no_grad()
     def sample(self, num: int | None = None, *, noise: torch.Tensor | None = None,
                labels: torch.Tensor | None = None, sample_model: str = "ema") -> torch.Tensor:
@@ -249,13 +262,7 @@ class BaseConditionalGAN(ConditionalSampling, nn.Module):
         """Images in [-1, 1] (RGB) from ``generator``; noise N(0, 1) and uniform labels where not given."""
         who = f"{type(self).__name__}.sample"
         device = module_device(self)
-        if noise is None:
-            if num is None or num < 1:
-                raise MgxError(f"{who} needs num ≥ 1 or noise, got num={num!r}")
-            noise = torch.randn(num, self.noise_size, device=device)
-        noise = noise.to(device=device, dtype=torch.float32).reshape(noise.shape[0], -1)
-        if noise.shape[1] != self.noise_size or (num is not None and num != noise.shape[0]):
-            raise MgxError(f"{who}: noise must be {num or 'N'}×{self.noise_size}, got {tuple(noise.shape)}")
+        noise = self.sampling_noise(num, noise)
         if labels is None:
             labels = self.random_labels(noise.shape[0], device)
         elif self.num_classes:

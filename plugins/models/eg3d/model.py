@@ -84,16 +84,9 @@ class EG3D(ConditionalSampling, nn.Module):
     def generate(self, generator: nn.Module, num: int | None, noise: torch.Tensor | None,
                  labels: torch.Tensor | None) -> torch.Tensor:
         """N×3×H×W RGB in [-1, 1]; noise N(0, 1) and cameras from :attr:`camera` where not given."""
-        device = module_device(self)
-        if noise is None:
-            if num is None or num < 1:
-                raise MgxError(f"EG3D.sample needs num ≥ 1 or noise, got num={num!r}")
-            noise = torch.randn(num, self.noise_size, device=device)
-        noise = noise.to(device=device, dtype=torch.float32).reshape(noise.shape[0], -1)
-        if noise.shape[1] != self.noise_size:
-            raise MgxError(f"EG3D.sample: noise must be N×{self.noise_size}, got {tuple(noise.shape)}")
+        noise = self.sampling_noise(num, noise)
         cameras = self.label_fn(None if labels is None else self._cameras(labels, noise.shape[0]), noise.shape[0])
-        cameras = cameras.to(device)
+        cameras = cameras.to(noise.device)
         # a few at a time: the official 512-px model takes ~2.4 GB of GPU memory per image
         return torch.cat([self.render(generator, noise[start:start + SAMPLE_CHUNK],
                                       cameras[start:start + SAMPLE_CHUNK])["fake_img"]
