@@ -137,6 +137,12 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
             options.append(f"model.discriminator.in_size={sizes.image}")
     elif "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+    if generator.get("type") in ("TriplaneGenerator", "EG3DGenerator"):
+        # EG3D: rendered at half the side and super-resolved ×2; tri-planes of twice the side
+        half = sizes.image // 2
+        options += [f"model.generator.out_size={sizes.image}", f"model.generator.sr_in_size={half}",
+                    f"model.generator.neural_rendering_resolution={half}",
+                    f"model.generator.triplane_size={2 * sizes.image}"]
     if "nkimgs_per_scale" in model:  # progressive growing (PGGAN, StyleGANv1): one iteration at half the side,
         # then the side, so that the test samples at the networks' full scale
         if "out_scale" in generator and "in_scale" in disc:

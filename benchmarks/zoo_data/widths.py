@@ -87,6 +87,11 @@ TINY: dict[str, TinyWidths] = {
                       "model.generator.num_blocks_after_align=1"),
     "CAINNet": _fixed("model.generator.num_block_groups=1", "model.generator.num_block_layers=1",
                       "model.generator.depth=2", "model.generator.reduction=4"),
+    "TriplaneGenerator": _fixed("model.generator.style_channels=16", "model.generator.noise_size=16",
+                                "model.generator.channel_max=16", "model.generator.triplane_channels=4",
+                                "model.generator.sr_in_channels=8", "model.generator.sr_hidden_channels=8",
+                                "model.generator.sr_out_channels=8",
+                                "model.generator.renderer_cfg.decoder_cfg.hidden_channels=8"),
     "FLAVRNet": _fixed("model.generator.mid_channels_list=[16,8,8,8]", "model.generator.encoder_layers_list=[1,1,1,1]"),
 }
 

@@ -409,8 +409,11 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
 
 def _save_test_samples(session: RunSession, validator: Validator, model: Any) -> None:
     """A restoration model's test pass shows its first batch as in validation: the grid (MLflow image
-    'samples') and, for clips, the GIF of the first clip (artifact under samples/)."""
-    if hasattr(model, "sample") or callable(getattr(model, "prompt_grids", None)):
+    'samples') and, for clips, the GIF of the first clip (artifact under samples/). A generative model
+    shows its sample grid only when it says it is evaluated rather than trained (``samples_at_test``)."""
+    if callable(getattr(model, "prompt_grids", None)):
+        return
+    if hasattr(model, "sample") and not getattr(model, "samples_at_test", False):
         return  # generative models: their grids come from training's validation (sampling costs time)
     grid = validator.save_sample_grid(session.work_dir / "samples" / "test.png")
     if grid is None:
