@@ -13,10 +13,11 @@ from mgx.core.errors import ConfigError
 
 
 class GroupNorm32(nn.GroupNorm):
-    """MMagic's ``GN32``: group norm computed in float32, returned in the input's dtype."""
+    """MMagic's ``GN32``: group norm computed in float32 (or float64), returned in the input's dtype."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.float()).type(x.dtype)
+        wide = x if x.dtype == torch.float64 else x.float()
+        return super().forward(wide).type(x.dtype)
 
 
 def build_norm(norm_cfg: Any, channels: int, who: str) -> nn.Module:
@@ -59,7 +60,7 @@ class TimeEmbedding(nn.Module):
         self.embedding_cfg = {"dim": in_channels, **(embedding_cfg or {})}
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.blocks(sinusoidal_embedding(t, **self.embedding_cfg))
+        return self.blocks(sinusoidal_embedding(t, **self.embedding_cfg).to(self.blocks[0].weight.dtype))
 
 
 class NormWithEmbedding(nn.Module):

@@ -162,7 +162,7 @@ class EncoderUNetModel(nn.Module):
                                      AttentionPool2d(image_size // rate, channels, num_head_channels, out_channels))
 
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        emb = self.time_embed(sinusoidal_embedding(timesteps, self.model_channels))
+        emb = self.time_embed(sinusoidal_embedding(timesteps, self.model_channels).to(self.time_embed[0].weight.dtype))
         h = x
         for module in self.input_blocks:
             h = module(h, emb)
