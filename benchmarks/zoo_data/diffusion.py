@@ -137,7 +137,8 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # the diffusion models whose weights all come from their config: an inference-only config of one is
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
-                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline")
+                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline",
+                     "DiscoDiffusion", "disco", "dd")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 
@@ -180,44 +181,6 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
             options.append(f"model.val_controls={image}")
         if kind == "StableDiffusionInpaint":
             options.append(f"model.val_images={image}")
-    return options
-
-
-# guided diffusion's published checkpoints are stood in for by random networks of the config's layout
-# (levels, res-blocks, attention positions, classes) at tiny widths: a full-width ADM is 550M parameters
-SAMPLING_ONLY = ("AblatedDiffusionModel", "ADM", "GuidedDiffusion")
-TINY_UNET = ["base_channels=16", "norm_cfg.num_groups=8", "attention_cfg.num_head_channels=8"]
-
-
-def guided_diffusion_options(cfg: dict) -> list[str]:
-    """For an ADM config: its UNet (and classifier) at tiny widths and the smallest side its levels allow
-    (at least 16 px), 2 sampling steps for the grids and for every metric's ``sample_kwargs``. [] else."""
-    import re
-
-    from mgx.core.config.evaluators import evaluator_entries
-
-    model = cfg.get("model") or {}
-    if model.get("type") not in SAMPLING_ONLY:
-        return []
-    unet = model.get("unet") or {}
-    from mgx.plugins.models.ddpm.denoising_unet import DEFAULT_CHANNELS
-
-    factors = unet.get("channels_cfg") or DEFAULT_CHANNELS.get(unet.get("image_size"), [1, 2, 3, 4])
-    side = max(16, 2 ** (len(factors) - 1))
-    options = [f"model.unet.image_size={side}", f"model.unet.channels_cfg={list(factors)}".replace(" ", ""),
-               *(f"model.unet.{option}" for option in TINY_UNET),
-               "model.num_inference_steps=2", "model.num_images_per_label=2"]
-    classifier = model.get("classifier")
-    if isinstance(classifier, dict):
-        narrowest = min(classifier.get("channel_mult") or [1])
-        options += [f"model.classifier.image_size={side}", "model.classifier.num_head_channels=32",
-                    f"model.classifier.model_channels={int(32 / min(narrowest, 1))}"]
-    for key in ("val_evaluator", "test_evaluator"):
-        for entry in evaluator_entries(cfg.get(key), key):
-            for path, metric in zip(entry.metric_paths, entry.metrics):
-                if isinstance(metric, dict) and isinstance(metric.get("sample_kwargs"), dict):
-                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
-                    options.append(f"{dotted}.sample_kwargs.num_inference_steps=2")
     return options
 
 

@@ -59,7 +59,8 @@ class DenoisingUnet(nn.Module):
     attention_cfg=dict(type='MultiHeadAttention'), encoder_channels=None, downsample_conv=True,
     upsample_conv=True, downsample_cfg=..., upsample_cfg=..., attention_res=[16, 8], pretrained=None)``.
 
-    ``forward(x_t, t, label=None)`` returns ``{'sample': N×out_channels×H×W}``. MMagic's Stable-Diffusion
+    ``forward(x_t, t, label=None)`` returns ``{'sample': N×out_channels×H×W}``. ``use_fp16`` (MMagic casts
+    the convolutions to half) is accepted and leaves the weights in float32: half precision is ``--amp``'s. MMagic's Stable-Diffusion
     layout (``unet_type='stable'``) is diffusers' ``UNet2DConditionModel`` in mgx."""
 
     def __init__(self, image_size: Any, in_channels: int = 3, out_channels: int | None = None,
@@ -78,8 +79,6 @@ class DenoisingUnet(nn.Module):
         if unet_type == "stable" or stable_args:
             raise ConfigError("DenoisingUnet: unet_type='stable' (the Stable Diffusion layout) is diffusers' "
                               "UNet2DConditionModel in mgx; use dict(type='UNet2DConditionModel', ...)")
-        if use_fp16:
-            raise ConfigError("DenoisingUnet: use_fp16=True is not supported; run with --amp for half precision")
         if pretrained is not None:
             raise ConfigError("DenoisingUnet: pretrained= is not supported; give the checkpoint as load_from")
         self.image_size = _image_side(image_size)

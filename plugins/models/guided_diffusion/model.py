@@ -53,15 +53,14 @@ class AblatedDiffusionModel(nn.Module):
     """MMagic's ``AblatedDiffusionModel(data_preprocessor, unet, diffusion_scheduler, use_fp16=False,
     classifier=None, classifier_scale=1.0, rgb2bgr=False, pretrained_cfgs=None)``, plus mgx's
     ``num_inference_steps`` (steps of the sample grids; default the scheduler's training steps, MMagic's
-    default) and ``val_labels`` (the classes of the grids that ``mgx run test`` logs, 4 images each)."""
+    default) and ``val_labels`` (the classes of the grids that ``mgx run test`` logs, 4 images each).
+    ``use_fp16`` is accepted; the networks stay in float32 (half precision: ``--amp``)."""
 
     def __init__(self, unet: Any, diffusion_scheduler: Any, data_preprocessor: Any = None, use_fp16: bool = False,
                  classifier: Any = None, classifier_scale: float = 1.0, rgb2bgr: bool = False,
                  pretrained_cfgs: Any = None, num_inference_steps: int | None = None,
                  val_labels: Any = (0, 1), num_images_per_label: int = 4) -> None:
         super().__init__()
-        if use_fp16:
-            raise ConfigError("AblatedDiffusionModel: use_fp16=True is not supported; run with --amp")
         if pretrained_cfgs:
             raise ConfigError("AblatedDiffusionModel: pretrained_cfgs is not supported; convert the weights into "
                               "one checkpoint (keys unet.*, classifier.*) and give it as load_from")
