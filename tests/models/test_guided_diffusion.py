@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip("diffusers")
 
-from gan_zoo_helpers import CONFIGS, run_ok  # noqa: E402
+from gan_zoo_helpers import CONFIGS, loader_options, run_ok, tiny_metric_options, write_class_folders  # noqa: E402
 
 from mgx.plugins.models.ddpm import DenoisingUnet  # noqa: E402
 from mgx.plugins.models.guided_diffusion import AblatedDiffusionModel, EncoderUNetModel  # noqa: E402
@@ -122,18 +122,17 @@ def test_classifier_guided_ddim_matches_its_float64_definition():
 
 
 def test_adm_g_config_samples_its_grids_and_fid_from_a_mmagic_checkpoint(tmp_path, monkeypatch):
-    from mgx.benchmarks.zoo_data import Sizes, prepare_trial
+    from mgx.benchmarks.zoo_data.guided import guided_diffusion_options
     from mgx.core.config import load_config, to_plain
     from mgx.core.registry import build
 
     config = CONFIGS / "guided_diffusion" / "adm-g_ddim25_8xb32_imagenet-64x64.py"
-    trial = prepare_trial(load_config(str(config)), tmp_path, Sizes(image=16, count=2))
-    options = [*trial.options, "test_evaluator.metrics.0.fake_nums=2", "test_dataloader.num_workers=0",
-               "test_dataloader.persistent_workers=False", "model.val_labels=[3]"]
-    for key, value in trial.env.items():
-        monkeypatch.setenv(key, value)
+    widths = guided_diffusion_options(to_plain(load_config(str(config))))
+    options = [*widths, *loader_options(write_class_folders(tmp_path / "imagenet", size=16, classes=2, per_class=1)),
+               *tiny_metric_options(tmp_path, {"test_evaluator": (0,)}), "model.val_labels=[3]",
+               "model.num_images_per_label=1"]
     # a checkpoint in MMagic's layout: 'state_dict' with the networks under unet. and classifier.
-    model = build(to_plain(load_config(str(config), [o for o in options if o.startswith("model.")]))["model"], "model")
+    model = build(to_plain(load_config(str(config), widths))["model"], "model")
     randomised(model)
     torch.save({"meta": {}, "state_dict": model.state_dict()}, tmp_path / "adm-g.pth")
     run_ok(["run", "test", str(config), "--work-dir", str(tmp_path / "test"), "--no-track", "--cfg-options",
