@@ -110,6 +110,8 @@ class DenoisingResBlock(nn.Module):
     conv (``conv_2``, zero-initialised), plus the shortcut (a conv when the width changes). ``up``/``down``
     resample both paths between ``conv_1``'s activation and its conv."""
 
+    takes_embedding = True
+
     def __init__(self, in_channels: int, embedding_channels: int, use_scale_shift_norm: bool, dropout: float,
                  out_channels: int | None = None, norm_cfg: Any = dict(type="GN", num_groups=32),
                  act_cfg: Any = dict(type="SiLU", inplace=False), shortcut_kernel_size: int = 1,
@@ -224,11 +226,11 @@ def build_attention(attention_cfg: dict, in_channels: int) -> nn.Module:
 
 
 class EmbedSequential(nn.Sequential):
-    """A sequence whose res-blocks also take the (time + label) embedding."""
+    """A sequence whose res-blocks (``takes_embedding``) also take the (time + label) embedding."""
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         for layer in self:
-            x = layer(x, y) if isinstance(layer, DenoisingResBlock) else layer(x)
+            x = layer(x, y) if getattr(layer, "takes_embedding", False) else layer(x)
         return x
 
 

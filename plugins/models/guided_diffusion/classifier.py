@@ -11,7 +11,7 @@ from torch import nn
 
 from mgx.core.errors import ConfigError
 
-from ..ddpm.blocks import GroupNorm32, qkv_attention, sinusoidal_embedding
+from ..ddpm.blocks import EmbedSequential, GroupNorm32, MultiHeadAttentionBlock, qkv_attention, sinusoidal_embedding
 
 GROUPS = 32  # OpenAI's normalization(): always 32 groups
 
@@ -32,6 +32,8 @@ def _zero(module: nn.Module) -> nn.Module:
 class ResBlock(nn.Module):
     """OpenAI's res-block: ``in_layers`` (norm, SiLU, conv), ``emb_layers`` (SiLU, linear), ``out_layers``
     (norm, SiLU, dropout, conv) and a ``skip_connection``; ``down`` halves both paths (average pooling)."""
+
+    takes_embedding = True
 
     def __init__(self, channels: int, emb_channels: int, dropout: float, out_channels: int | None = None,
                  use_scale_shift_norm: bool = False, down: bool = False) -> None:
@@ -62,24 +64,13 @@ class ResBlock(nn.Module):
         return self.skip_connection(x) + h
 
 
-class AttentionBlock(nn.Module):
-    def __init__(self, channels: int, num_heads: int = 1, num_head_channels: int = -1,
-                 use_new_attention_order: bool = False) -> None:
-        super().__init__()
-        if num_head_channels != -1 and channels % num_head_channels:
-            raise ConfigError(f"EncoderUNetModel: {channels} channels are not divisible by "
-                              f"num_head_channels={num_head_channels}")
-        self.num_heads = num_heads if num_head_channels == -1 else channels // num_head_channels
-        self.legacy = not use_new_attention_order
-        self.norm = _norm(channels)
-        self.qkv = nn.Conv1d(channels, channels * 3, 1)
-        self.proj_out = _zero(nn.Conv1d(channels, channels, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, *spatial = x.shape
-        x = x.reshape(b, c, -1)
-        return (x + self.proj_out(qkv_attention(self.qkv(self.norm(x)), self.num_heads, self.legacy))).reshape(
-            b, c, *spatial)
+def _attention(channels: int, **kwargs: Any) -> nn.Module:
+    """OpenAI's ``AttentionBlock`` (keys ``norm``, ``qkv``, ``proj_out``): guided diffusion's attention with
+    32-group norms, its output projection zero-initialised."""
+    _norm(channels)  # (the group count checked with this network's message)
+    block = MultiHeadAttentionBlock(channels, norm_cfg=dict(type="GN32", num_groups=GROUPS), **kwargs)
+    _zero(block.proj_out)
+    return block
 
 
 class AttentionPool2d(nn.Module):
@@ -98,13 +89,6 @@ class AttentionPool2d(nn.Module):
         x = x.reshape(b, c, -1)
         x = torch.cat([x.mean(dim=-1, keepdim=True), x], dim=-1) + self.positional_embedding[None].to(x.dtype)
         return self.c_proj(qkv_attention(self.qkv_proj(x), self.num_heads, legacy=False))[:, :, 0]
-
-
-class TimestepEmbedSequential(nn.Sequential):
-    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        for layer in self:
-            x = layer(x, emb) if isinstance(layer, ResBlock) else layer(x)
-        return x
 
 
 class EncoderUNetModel(nn.Module):
@@ -136,7 +120,7 @@ class EncoderUNetModel(nn.Module):
         attention = dict(num_heads=num_heads, num_head_channels=num_head_channels,
                          use_new_attention_order=use_new_attention_order)
         channels = int(channel_mult[0] * model_channels)
-        self.input_blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(in_channels, channels, 3, padding=1))])
+        self.input_blocks = nn.ModuleList([EmbedSequential(nn.Conv2d(in_channels, channels, 3, padding=1))])
         rate = 1
         for level, mult in enumerate(channel_mult):
             for _ in range(num_res_blocks):
@@ -144,15 +128,15 @@ class EncoderUNetModel(nn.Module):
                                                    use_scale_shift_norm)]
                 channels = int(mult * model_channels)
                 if rate in attention_resolutions:
-                    layers.append(AttentionBlock(channels, **attention))
-                self.input_blocks.append(TimestepEmbedSequential(*layers))
+                    layers.append(_attention(channels, **attention))
+                self.input_blocks.append(EmbedSequential(*layers))
             if level != len(channel_mult) - 1:
                 down = (ResBlock(channels, embed, dropout, channels, use_scale_shift_norm, down=True) if resblock_updown
                         else _Downsample(channels, conv_resample))
-                self.input_blocks.append(TimestepEmbedSequential(down))
+                self.input_blocks.append(EmbedSequential(down))
                 rate *= 2
-        self.middle_block = TimestepEmbedSequential(ResBlock(channels, embed, dropout, None, use_scale_shift_norm),
-                                                    AttentionBlock(channels, **attention),
+        self.middle_block = EmbedSequential(ResBlock(channels, embed, dropout, None, use_scale_shift_norm),
+                                                    _attention(channels, **attention),
                                                     ResBlock(channels, embed, dropout, None, use_scale_shift_norm))
         if pool == "adaptive":
             self.out = nn.Sequential(_norm(channels), nn.SiLU(), nn.AdaptiveAvgPool2d((1, 1)),
