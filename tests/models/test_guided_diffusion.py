@@ -48,7 +48,8 @@ def test_state_dict_keys_are_mmagics():
     keys = set(tiny_unet().state_dict())
     expected = {"time_embedding.blocks.0.weight", "time_embedding.blocks.2.bias", "label_embedding.weight",
                 "in_blocks.0.0.weight", "in_blocks.1.0.conv_1.0.weight", "in_blocks.1.0.conv_1.2.weight",
-                "in_blocks.1.0.norm_with_embedding.norm.weight", "in_blocks.1.0.norm_with_embedding.embedding_layer.1.weight",
+                "in_blocks.1.0.norm_with_embedding.norm.weight",
+                "in_blocks.1.0.norm_with_embedding.embedding_layer.1.weight",
                 "in_blocks.1.0.conv_2.2.weight", "in_blocks.2.0.conv_1.2.weight", "in_blocks.3.0.shortcut.weight",
                 "in_blocks.3.1.norm.weight", "in_blocks.3.1.qkv.weight", "in_blocks.3.1.proj_out.bias",
                 "mid_blocks.0.conv_1.0.bias", "mid_blocks.1.qkv.bias", "mid_blocks.2.conv_2.2.bias",
@@ -83,7 +84,8 @@ def test_parameter_counts_of_the_published_64px_networks():
 def _reference_guided_ddim(model: AblatedDiffusionModel, noise: torch.Tensor, labels: torch.Tensor, steps: int,
                            scale: float) -> torch.Tensor:
     """DDIM (η = 0) with classifier guidance written out in float64: ε' = ε − √(1−ᾱ_t)·s·∇ log p(y|x_t),
-    x̂₀ = clip((x − √(1−ᾱ_t)·ε') / √ᾱ_t), x_prev = √ᾱ_prev·x̂₀ + √(1−ᾱ_prev)·ε'; ᾱ from the linear betas."""
+    x̂₀ = clip((x − √(1−ᾱ_t)·ε') / √ᾱ_t), x_prev = √ᾱ_prev·x̂₀ + √(1−ᾱ_prev)·ε';
+    ᾱ from the linear betas."""
     unet, classifier = model.unet.double(), model.classifier.double()
     betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
     alpha_bar = torch.cumprod(1 - betas, 0)

@@ -60,8 +60,8 @@ class DenoisingUnet(nn.Module):
     upsample_conv=True, downsample_cfg=..., upsample_cfg=..., attention_res=[16, 8], pretrained=None)``.
 
     ``forward(x_t, t, label=None)`` returns ``{'sample': N×out_channels×H×W}``. ``use_fp16`` (MMagic casts
-    the convolutions to half) is accepted and leaves the weights in float32: half precision is ``--amp``'s. MMagic's Stable-Diffusion
-    layout (``unet_type='stable'``) is diffusers' ``UNet2DConditionModel`` in mgx."""
+    the convolutions to half) is accepted and leaves the weights in float32: half precision is ``--amp``'s.
+    MMagic's Stable-Diffusion layout (``unet_type='stable'``) is diffusers' ``UNet2DConditionModel`` in mgx."""
 
     def __init__(self, image_size: Any, in_channels: int = 3, out_channels: int | None = None,
                  base_channels: int = 128, resblocks_per_downsample: int = 3, num_timesteps: int = 1000,
