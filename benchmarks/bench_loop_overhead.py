@@ -71,14 +71,15 @@ class StepTimer:
 
     @hookimpl
     def mgx_after_train_iter(self, run, iteration, batch, outputs):
-        self.times.append(time.perf_counter())
+        self.times.append((time.perf_counter(), time.process_time()))
 
 
-def step_times(times: list[float]) -> list[float]:
-    """Durations (ms) of the steps after warm-up: the first WARMUP steps and the first
-    WARMUP_S seconds are left out (start-up work such as the tracking helper's imports)."""
-    first = next(i for i, t in enumerate(times) if i >= WARMUP and t - times[0] >= WARMUP_S)
-    return [1000 * (b - a) for a, b in zip(times[first:], times[first + 1:])]
+def step_times(times: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(wall, CPU) durations (ms) of the steps after warm-up: the first WARMUP steps and the first
+    WARMUP_S seconds are left out (start-up work such as the tracking helper's imports). CPU is
+    this process's (all its threads; the tracking helper process is not counted)."""
+    first = next(i for i, t in enumerate(times) if i >= WARMUP and t[0] - times[0][0] >= WARMUP_S)
+    return [(1000 * (b[0] - a[0]), 1000 * (b[1] - a[1])) for a, b in zip(times[first:], times[first + 1:])]
 
 
 TIMER = StepTimer()
@@ -107,7 +108,7 @@ def raw_loop(kind: str, iters: int) -> list[float]:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
     order = torch.randperm(len(labels), generator=generator)
-    position, logged, times = 0, [], [time.perf_counter()]
+    position, logged, times = 0, [], [(time.perf_counter(), time.process_time())]
     for step in range(iters):
         if position + BATCH > len(order):
             order, position = torch.randperm(len(labels), generator=generator), 0
@@ -120,7 +121,7 @@ def raw_loop(kind: str, iters: int) -> list[float]:
         optimizer.step()
         if (step + 1) % 10 == 0:
             logged.append(loss.item())
-        times.append(time.perf_counter())
+        times.append((time.perf_counter(), time.process_time()))
     return step_times(times)
 
 
@@ -155,23 +156,28 @@ VARIANTS = {
 }
 
 
-def summarize(name: str, rounds: list[list[float]], raw: list[list[float]]) -> str:
-    """Throughput (mean step) and median-step ratios to the raw loop, medians over rounds;
-    stall = time a step spent beyond 3x the round's median step, per step."""
-    def per_round(fn, data):
-        return [fn(durations) for durations in data]
-
-    mean = per_round(statistics.fmean, rounds)
-    median = per_round(statistics.median, rounds)
-    stall = [sum(max(0.0, d - 3 * m) for d in durations) / len(durations)
-             for durations, m in zip(rounds, median)]
+def summarize(name: str, rounds: list[list[tuple[float, float]]], raw: list[list[tuple[float, float]]]) -> str:
+    """Per round: mean, median and CPU step; stall = wall time a step spent beyond 3x the round's
+    median step. Ratios to the raw loop are taken round by round (the raw round beside it) and their
+    median over rounds printed, with the spread: throughput (mean wall step), median wall step, and
+    CPU (this process's CPU time a step, which other jobs on the machine do not inflate)."""
+    walls = [[wall for wall, _ in durations] for durations in rounds]
+    mean = [statistics.fmean(durations) for durations in walls]
+    median = [statistics.median(durations) for durations in walls]
+    cpu = [statistics.fmean(c for _, c in durations) for durations in rounds]
+    stall = [sum(max(0.0, d - 3 * m) for d in durations) / len(durations) for durations, m in zip(walls, median)]
     text = f"  {name:20s} mean step {statistics.median(mean):6.3f} ms  median step {statistics.median(median):6.3f} ms" \
-           f"  stall {statistics.median(stall):6.3f} ms/step"
+           f"  CPU {statistics.median(cpu):6.3f} ms  stall {statistics.median(stall):6.3f} ms/step"
     if raw is not rounds:
-        ratio = [r / m for r, m in zip(per_round(statistics.fmean, raw), mean)]
-        ratio_median = [r / m for r, m in zip(per_round(statistics.median, raw), median)]
-        text += (f"  throughput ratio to raw {statistics.median(ratio):.3f} [{min(ratio):.3f}..{max(ratio):.3f}]"
-                 f"  median-step ratio {statistics.median(ratio_median):.3f}")
+        raw_walls = [[wall for wall, _ in durations] for durations in raw]
+        ratios = {
+            "throughput": [statistics.fmean(r) / m for r, m in zip(raw_walls, mean)],
+            "median-step": [statistics.median(r) / m for r, m in zip(raw_walls, median)],
+            "CPU": [statistics.fmean(c for _, c in r) / m for r, m in zip(raw, cpu)],
+        }
+        text += "\n  " + " " * 20 + "  ratios to raw: " + "  ".join(
+            f"{label} {statistics.median(values):.3f} [{min(values):.3f}..{max(values):.3f}]"
+            for label, values in ratios.items())
     return text
 
 
@@ -180,7 +186,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--iters", type=int, default=1500)
     parser.add_argument("--conv-iters", type=int, default=250)
+    parser.add_argument("--kinds", default="mlp,conv", help="models to run: mlp, conv or both")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"comma-separated subset of {list(VARIANTS)} (raw is always run)")
     args = parser.parse_args()
+    variants = ["raw"] + [name for name in args.variants.split(",") if name in VARIANTS and name != "raw"]
 
     import logging
 
@@ -192,19 +202,21 @@ def main() -> None:
     logging.getLogger("mgx").disabled = True
     workspace = Path(tempfile.mkdtemp(prefix="mgx-bench-loop-"))
     os.chdir(workspace)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.rounds} rounds, "
-          f"warm-up: the first {WARMUP} steps and {WARMUP_S:.0f} s excluded")
-    for kind, iters in (("mlp", args.iters), ("conv", args.conv_iters)):
-        results: dict[str, list[list[float]]] = {name: [] for name in VARIANTS}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.rounds} rounds "
+          f"(order alternating ABBA), warm-up: the first {WARMUP} steps and {WARMUP_S:.0f} s excluded; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    iterations = {"mlp": args.iters, "conv": args.conv_iters}
+    for kind in args.kinds.split(","):
+        results: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in variants}
         for round_index in range(args.rounds):
-            order = list(VARIANTS) if round_index % 2 == 0 else list(reversed(VARIANTS))  # alternate
+            order = variants if round_index % 2 == 0 else list(reversed(variants))  # alternate
             for name in order:
                 tracking = VARIANTS[name]
-                durations = raw_loop(kind, iters) if tracking is None else mgx_loop(kind, iters, workspace,
-                                                                                     manager, tracking)
+                durations = raw_loop(kind, iterations[kind]) if tracking is None else \
+                    mgx_loop(kind, iterations[kind], workspace, manager, tracking)
                 results[name].append(durations)
         print(f"{kind}:")
-        for name in VARIANTS:
+        for name in variants:
             print(summarize(name, results[name], results["raw"]))
         sys.stdout.flush()
 
