@@ -80,3 +80,12 @@ def test_read_image_matches_pillow_conversion(tmp_path) -> None:
                 expected = _pillow_reference(path, color_type, order)
                 assert result.dtype == expected.dtype and np.array_equal(result, expected), (name, color_type, order)
                 assert result.flags.writeable and result.flags.c_contiguous
+
+
+def test_set_values_copies_containers_and_keeps_numbers() -> None:
+    dictionary = dict(scale=4, name="x", ratio=0.5, nested=dict(sizes=[1, 2]), missing=None)
+    transform = build(dict(type="SetValues", dictionary=dictionary), "transform")
+    first, second = transform({"img_path": "a.png"}), transform({})
+    assert {key: first[key] for key in dictionary} == dictionary and first["img_path"] == "a.png"
+    first["nested"]["sizes"].append(3)
+    assert second["nested"] == dict(sizes=[1, 2]) and dictionary["nested"] == dict(sizes=[1, 2])
