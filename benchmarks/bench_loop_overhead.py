@@ -81,7 +81,9 @@ def step_times(times: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
     WARMUP steps and the first WARMUP_S seconds are left out (start-up work such as the tracking
     helper's imports). Process CPU counts all this process's threads (mgx's tracking writer and
     system-metrics threads too; the tracking helper process is not counted); thread CPU the loop's."""
-    first = next(i for i, t in enumerate(times) if i >= WARMUP and t[0] - times[0][0] >= WARMUP_S)
+    first = next((i for i, t in enumerate(times) if i >= WARMUP and t[0] - times[0][0] >= WARMUP_S), WARMUP)
+    if first >= len(times) - 1:
+        raise SystemExit(f"--iters must be above the {WARMUP} warm-up steps (got {len(times) - 1})")
     return [tuple(1000 * (y - x) for x, y in zip(a, b)) for a, b in zip(times[first:], times[first + 1:])]
 
 
