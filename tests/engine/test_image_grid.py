@@ -1,5 +1,6 @@
 """Sample grids are written without torchvision (whose import pulls in torch._dynamo, ~1.5 s per
-`mgx run test`) and equal torchvision's ``make_grid`` + ``save_image`` pixel for pixel."""
+`mgx run test`) and equal torchvision's ``make_grid`` + ``save_image`` pixel for pixel; an `mgx`
+process imports neither torchvision nor scikit-learn where it needs neither."""
 from __future__ import annotations
 
 import subprocess
@@ -36,10 +37,15 @@ def test_grid_and_png_equal_torchvisions(tmp_path, shape, nrow):
     assert same_pixels(tmp_path / "mgx_batch.png", tmp_path / "torchvision_batch.png")
 
 
-def test_validation_writes_grids_without_importing_torchvision(tmp_path):
-    probe = ("import sys, torch; from mgx.core.evaluation import validation; "
+def test_plugins_a_digits_dataset_and_a_grid_import_neither_torchvision_nor_sklearn(tmp_path):
+    """What every `mgx run test` of a digits config does (load the plugins, build DigitsDataset, write
+    the sample grid) imports neither torchvision (it pulls in torch._dynamo, ~1.5 s of CPU) nor
+    scikit-learn (~1.4 s)."""
+    probe = ("import sys, torch; from mgx.cli.context import plugin_manager; from mgx.core.registry import build; "
+             "from mgx.core.evaluation import validation; plugin_manager(); "
+             "build(dict(type='DigitsDataset', image_size=8), 'dataset'); "
              "validation.save_png(validation.columns_grid([torch.zeros(2, 3, 4, 4), torch.ones(2, 1, 4, 4)]), "
-             "sys.argv[1]); print(sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision'))")
+             "sys.argv[1]); print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'sklearn')))")
     done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "grid.png")], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
