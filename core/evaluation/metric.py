@@ -251,9 +251,32 @@ class MetricContext:
             sample_seed(self.seed, index) ^ LABEL_STREAM)) for index in indices]
         return torch.cat(rows).to(self.device)
 
+    def dataset_labels(self, indices: Iterable[int]) -> Any:
+        """The conditional input of each sample index for a metric with ``need_cond_input=True``: the
+        ``gt_label`` of an evaluation-set sample drawn at random (MMagic's rule), the draw seeded by the
+        index (the same on any number of ranks). Labels stack into a tensor (N, or N×D for vectors)."""
+        import torch
+
+        dataset = getattr(self.dataloader, "dataset", None)
+        if dataset is None or not len(dataset):
+            raise ConfigError("a metric with need_cond_input=True draws its conditional inputs from the evaluation "
+                              "dataset's gt_label, but this evaluation has no dataset")
+        read = getattr(dataset, "raw_sample", None) or dataset.__getitem__  # raw_sample: no image decoding
+        rows = []
+        for index in indices:
+            draw = torch.randint(len(dataset), (1,), generator=torch.Generator().manual_seed(
+                sample_seed(self.seed, index) ^ DATASET_LABEL_STREAM))
+            sample = read(int(draw))
+            if "gt_label" not in sample:
+                raise ConfigError(f"need_cond_input=True: the evaluation dataset's samples have no gt_label "
+                                  f"(fields: {sorted(sample)})")
+            rows.append(torch.as_tensor(sample["gt_label"]))
+        return torch.stack(rows).to(self.device)
+
     def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
-        """Images of the given global sample indices, RGB float in [0, 255]. A class-conditional model
-        (``num_classes`` > 0) gets ``labels``, by default drawn per index (:meth:`labels`)."""
+        """Images of the given global sample indices, RGB float in [0, 255]. ``labels`` (class indices or
+        other conditional inputs) go to the model's ``sample``; a class-conditional model
+        (``num_classes`` > 0) otherwise gets labels drawn per index (:meth:`labels`)."""
         import torch
 
         model = self.model_for(sample_model)
@@ -263,14 +286,17 @@ class MetricContext:
         noise = self.noise(indices, int(model.latent_dim))
         num_classes = int(getattr(model, "num_classes", 0) or 0)
         kwargs = {}
-        if num_classes > 0:
-            kwargs["labels"] = self.labels(indices, num_classes) if labels is None else labels
+        if labels is not None:
+            kwargs["labels"] = labels
+        elif num_classes > 0:
+            kwargs["labels"] = self.labels(indices, num_classes)
         with torch.inference_mode(), autocast(self.device, self.amp):
             images = model.sample(noise=noise, **kwargs)
         return to_pixel_range(images.float())
 
 
 LABEL_STREAM = 0x5DEECE66D  # separates the label draws from the noise draws of the same index
+DATASET_LABEL_STREAM = 0x2545F491  # and the draws of dataset samples (need_cond_input) from both
 
 
 def sample_seed(seed: int, index: int) -> int:

@@ -201,8 +201,10 @@ def _resolve_save_best(policy: CheckpointPolicy, eval_sets: list, logger: Any) -
     resolved = preflight.resolve_save_best(policy.save_best, eval_sets)
     if resolved != policy.save_best:
         if logger is not None:
+            why = "the first metric key (MMEngine's 'auto')" if policy.save_best == "auto" else \
+                f"the only key ending in '/{policy.save_best}'"
             logger.info(f"default_hooks.checkpoint.save_best={policy.save_best!r} is no metric key; it is taken "
-                        f"as {resolved!r}, the only key ending in '/{policy.save_best}'")
+                        f"as {resolved!r}, {why}")
         policy.save_best = resolved
 
 
@@ -407,8 +409,11 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
 
 def _save_test_samples(session: RunSession, validator: Validator, model: Any) -> None:
     """A restoration model's test pass shows its first batch as in validation: the grid (MLflow image
-    'samples') and, for clips, the GIF of the first clip (artifact under samples/)."""
-    if hasattr(model, "sample") or callable(getattr(model, "prompt_grids", None)):
+    'samples') and, for clips, the GIF of the first clip (artifact under samples/). A generative model
+    shows its sample grid only when it says it is evaluated rather than trained (``samples_at_test``)."""
+    if callable(getattr(model, "prompt_grids", None)):
+        return
+    if hasattr(model, "sample") and not getattr(model, "samples_at_test", False):
         return  # generative models: their grids come from training's validation (sampling costs time)
     grid = validator.save_sample_grid(session.work_dir / "samples" / "test.png")
     if grid is None:
