@@ -22,7 +22,7 @@ import copy
 
 from pathlib import Path
 
-from . import diffusion, faces, frames, images, matting  # noqa: F401  (their @writer registrations)
+from . import diffusion, faces, frames, guided, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
 from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,
@@ -103,8 +103,9 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     sizes = sizes or Sizes()
     if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
         sizes.count = max(sizes.count, PR_MIN_IMAGES)
-    trial = Trial(test_only=not cfg.get("train_dataloader"),
-                  pretrained=(cfg.get("model") or {}).get("type") in diffusion.PRETRAINED_MODELS)
+    kind = (cfg.get("model") or {}).get("type")
+    trial = Trial(test_only=not cfg.get("train_dataloader") or kind in guided.SAMPLING_ONLY,
+                  pretrained=kind in diffusion.PRETRAINED_MODELS)
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
     for path, dataset in _relocated_datasets(cfg, root):
@@ -115,6 +116,7 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     trial.options += stand_in_pretrained(_with_model_options(cfg, trial.options), weights)
     trial.options += stand_in_pretrained_arguments(cfg, weights)
     trial.options += diffusion.stand_in_pipeline_options(cfg, weights)
+    trial.options += guided.guided_diffusion_options(cfg) + guided.disco_diffusion_options(cfg, weights)
     trial.options += faces.stand_in_feature_losses(cfg, weights) + faces.stand_in_face_detector(loaders(cfg))
     trial.env.update(write_stand_in_weights(
         weights, perceptual_vgg19=any(uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),

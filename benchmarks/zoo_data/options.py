@@ -240,18 +240,21 @@ def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> lis
     return options
 
 
-def metric_size_options(cfg: dict, side: int) -> list[str]:
-    """Metrics that fix an image shape (SWD's ``image_shape``) at the trial's side."""
+def metric_dicts(cfg: dict) -> Iterator[tuple[str, dict]]:
+    """(--cfg-options path, metric dict) of every metric of the val/test evaluators."""
     from mgx.core.config.evaluators import evaluator_entries
 
-    options = []
     for key in EVALUATORS:
         for entry in evaluator_entries(cfg.get(key), key):
             for path, metric in zip(entry.metric_paths, entry.metrics):
-                if isinstance(metric, dict) and metric.get("type") == "SWD" and "image_shape" in metric:
-                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
-                    options.append(f"{dotted}.image_shape=(3,{side},{side})")
-    return options
+                if isinstance(metric, dict):
+                    yield re.sub(r"\[(\d+)\]", r".\1", path), metric
+
+
+def metric_size_options(cfg: dict, side: int) -> list[str]:
+    """Metrics that fix an image shape (SWD's ``image_shape``) at the trial's side."""
+    return [f"{path}.image_shape=(3,{side},{side})" for path, metric in metric_dicts(cfg)
+            if metric.get("type") == "SWD" and "image_shape" in metric]
 
 
 def frame_options(path: str, dataset: dict) -> list[str]:
@@ -269,8 +272,6 @@ def frame_options(path: str, dataset: dict) -> list[str]:
 def run_options(cfg: dict) -> list[str]:
     """Batch sizes, two iterations (one epoch for an epoch-based loop) with a validation at the end,
     and ``fake_nums`` of every metric that has one."""
-    from mgx.core.config.evaluators import evaluator_entries
-
     options = [f"{path}.batch_size={TRIAL_BATCH}" for path, _ in loaders(cfg)]
     train_cfg = cfg.get("train_cfg") or {}
     if not cfg.get("train_dataloader"):
@@ -279,10 +280,4 @@ def run_options(cfg: dict) -> list[str]:
         options += ["train_cfg.max_epochs=1", "train_cfg.val_interval=1"]
     else:
         options += ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]
-    for key in EVALUATORS:
-        for entry in evaluator_entries(cfg.get(key), key):
-            for path, metric in zip(entry.metric_paths, entry.metrics):
-                if isinstance(metric, dict) and "fake_nums" in metric:
-                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
-                    options.append(f"{dotted}.fake_nums={TRIAL_FAKE_NUMS}")
-    return options
+    return options + [f"{path}.fake_nums={TRIAL_FAKE_NUMS}" for path, metric in metric_dicts(cfg) if "fake_nums" in metric]

@@ -20,7 +20,7 @@ def stand_in_checkpoint(config: Path, options: list[str], path: Path) -> Path:
     cfg = to_plain(load_config(str(config), [o for o in options if o.startswith("model.")]))
     torch.manual_seed(0)
     model = build(cfg["model"], "model").train()
-    if callable(getattr(model, "sample", None)):
+    if callable(getattr(model, "sample", None)) and _has_running_state(model):
         with torch.no_grad():
             for _ in range(5):
                 for which in ("orig", "ema"):
@@ -28,6 +28,13 @@ def stand_in_checkpoint(config: Path, options: list[str], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict()}, path)
     return path
+
+
+def _has_running_state(model: torch.nn.Module) -> bool:
+    """Batch-norm statistics or spectral-norm vectors, which sampling in training mode settles (a
+    diffusion model has neither, and sampling it takes many network passes)."""
+    return any(isinstance(module, torch.nn.modules.batchnorm._BatchNorm) for module in model.modules()) or any(
+        name.endswith("_u") for name, _ in model.named_buffers())
 
 
 def _pretrained(value: Any, path: str) -> Iterator[tuple[str, dict]]:

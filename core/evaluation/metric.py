@@ -149,8 +149,13 @@ class GenerativeMetric(BaseMetric):
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, real_key: str = "gt_img",
                  fake_key: str | None = None, need_cond_input: bool = False, sample_model: str = "ema",
-                 prefix: str | None = None) -> None:
+                 prefix: str | None = None, sample_kwargs: dict | None = None) -> None:
         super().__init__(prefix)
+        if sample_kwargs is not None and not isinstance(sample_kwargs, dict):
+            raise ConfigError(f"metric {type(self).__name__}: sample_kwargs must be a dict of the model's sample() "
+                              f"arguments, got {sample_kwargs!r}")
+        # MMagic's sample_kwargs: extra arguments of the model's sample() for this metric's images
+        self.sample_kwargs = dict(sample_kwargs or {})
         if fake_nums is None:
             raise ConfigError(f"metric {type(self).__name__} needs fake_nums (how many images to generate), "
                               f"e.g. dict(type={type(self).__name__!r}, fake_nums=50000)")
@@ -273,10 +278,11 @@ class MetricContext:
             rows.append(torch.as_tensor(sample["gt_label"]))
         return torch.stack(rows).to(self.device)
 
-    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
-        """Images of the given global sample indices, RGB float in [0, 255]. ``labels`` (class indices or
-        other conditional inputs) go to the model's ``sample``; a class-conditional model
-        (``num_classes`` > 0) otherwise gets labels drawn per index (:meth:`labels`)."""
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None,
+                 sample_kwargs: dict | None = None) -> Any:
+        """Images of the given global sample indices, RGB float in [0, 255]. A class-conditional model
+        (``num_classes`` > 0) gets ``labels``, by default drawn per index (:meth:`labels`);
+        ``sample_kwargs`` (a metric's) go to the model's ``sample``."""
         import torch
 
         model = self.model_for(sample_model)
@@ -291,7 +297,7 @@ class MetricContext:
         elif num_classes > 0:
             kwargs["labels"] = self.labels(indices, num_classes)
         with torch.inference_mode(), autocast(self.device, self.amp):
-            images = model.sample(noise=noise, **kwargs)
+            images = model.sample(noise=noise, **kwargs, **(sample_kwargs or {}))
         return to_pixel_range(images.float())
 
 

@@ -59,9 +59,10 @@ def _stoppable(loader: Any) -> Any:
 class _StoppableContext(MetricContext):
     """A metric context whose image generation checks for a stop request before each batch."""
 
-    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None,
+                 sample_kwargs: dict | None = None) -> Any:
         _check_stop()
-        return super().generate(indices, sample_model, labels)
+        return super().generate(indices, sample_model, labels, sample_kwargs)
 
 
 @dataclass

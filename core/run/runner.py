@@ -330,12 +330,15 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 
 def _tested_weights(cfg: Config, checkpoint: Path | None, model: Any) -> tuple[dict | None, CheckpointMeta, Any]:
-    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint only a model whose
-    weights all come from its config (``model.weights_from_config``: a pretrained pipeline) is tested."""
+    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint, the config's
+    ``load_from`` is tested (as MMagic's test does), else only a model whose weights all come from its
+    config (``model.weights_from_config``: a pretrained pipeline)."""
+    if checkpoint is None and cfg.get("load_from"):
+        checkpoint = Path(str(cfg["load_from"])).expanduser()
     if checkpoint is None:
         if not getattr(model, "weights_from_config", False):
-            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT; {type(model).__name__}'s weights "
-                              "come from training, not from its config")
+            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT (or load_from=); "
+                              f"{type(model).__name__}'s weights come from training, not from its config")
         return None, CheckpointMeta(), None
     loaded = load_checkpoint(checkpoint)
     state = CheckpointState.from_dict(loaded, str(checkpoint))
