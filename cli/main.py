@@ -113,7 +113,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="mgx")
+    import gc
+
+    try:
+        cli(prog_name="mgx")
+    finally:
+        # Free what a run left in reference cycles (sharded modules hold a process group and its
+        # pending work) while the interpreter is whole: freed during shutdown, gloo's worker threads
+        # reach for a finalizing interpreter and the process aborts after a successful run.
+        gc.collect()
 
 
 if __name__ == "__main__":

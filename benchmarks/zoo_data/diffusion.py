@@ -21,6 +21,12 @@ UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, bl
             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16, attention_head_dim=2,
             norm_num_groups=4)
+# Stable Diffusion 1.5's block layout (3 cross-attention down blocks, 2 transformers each; a cross-attention
+# middle block; 3 cross-attention up blocks, 3 each: 16 transformers in all) at tiny widths, for configs
+# that name its transformers one by one (ViCo's image_cross_layers)
+UNET_SD15_LAYOUT = dict(UNET, layers_per_block=2, block_out_channels=(4, 4, 8, 8),
+                        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
 # conditioning images at the image size, brought to the latent size by one stride-2 convolution
 CONTROLNET = dict(in_channels=4, layers_per_block=1, block_out_channels=(8, 16),
                   down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), cross_attention_dim=16,
@@ -48,9 +54,10 @@ def write_tokenizer_files(folder: Path) -> int:
     return len(tokens)
 
 
-def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
+def build_tiny_clip(folder: Path, seed: int = 1, projection_dim: int = 8) -> Path:
     """``folder`` holding a tiny random ``transformers.CLIPModel`` (16-px images) and its tokenizer, as
-    ``CLIPScore(clip_model=folder)`` loads them."""
+    ``CLIPScore(clip_model=folder)`` loads them (FastComposer's image encoder: ``projection_dim`` 16, the
+    text encoder's width)."""
     import torch
     from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
@@ -60,15 +67,17 @@ def build_tiny_clip(folder: Path, seed: int = 1) -> Path:
     vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=16,
                   patch_size=8)
     torch.manual_seed(seed)
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(str(folder))
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)).save_pretrained(str(folder))
     CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"),
                   model_max_length=TOKEN_LENGTH).save_pretrained(str(folder))
     return folder
 
 
-def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Path:
+def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False, sd15_layout: bool = False,
+                        unet: dict | None = None) -> Path:
     """``root`` as a diffusers pipeline folder of tiny random parts (an inpainting UNet, 4 + 1 + 4 input
-    channels, with ``inpaint``); returns ``root``."""
+    channels, with ``inpaint``; Stable Diffusion 1.5's block layout with ``sd15_layout``; ``unet``: the
+    UNet's arguments instead of either); returns ``root``."""
     import torch
     from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -79,7 +88,8 @@ def build_tiny_pipeline(root: Path, seed: int = 0, inpaint: bool = False) -> Pat
                               model_max_length=TOKEN_LENGTH)
     tokenizer.save_pretrained(str(root / "tokenizer"))
     CLIPTextModel(CLIPTextConfig(**text_encoder_config(vocab_size))).save_pretrained(str(root / "text_encoder"))
-    UNet2DConditionModel(**dict(UNET, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
+    unet = unet or (UNET_SD15_LAYOUT if sd15_layout else UNET)
+    UNet2DConditionModel(**dict(unet, in_channels=9 if inpaint else 4)).save_pretrained(str(root / "unet"))
     AutoencoderKL(**VAE).save_pretrained(str(root / "vae"))
     DDPMScheduler(**SCHEDULER).save_pretrained(str(root / "scheduler"))
     ControlNetModel(**CONTROLNET).save_pretrained(str(root / "controlnet"))
@@ -137,7 +147,8 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # the diffusion models whose weights all come from their config: an inference-only config of one is
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
-                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline")
+                     "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo",
+                     "FastComposer", "AnimateDiff")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 
@@ -159,13 +170,17 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if not _mentions(model, ("from_pretrained", "pretrained_model_name_or_path")):
         return []
     kind = model.get("type")
+    if kind == "AnimateDiff":
+        from .animatediff import animatediff_options
+
+        return animatediff_options(model, folder)
     if kind in ("StableDiffusionXL", "DiffusionPipeline"):
         root = _tiny(folder, "tiny_sdxl", build_tiny_sdxl_pipeline)
         paths = sdxl_path_options(root) + [f"model.from_pretrained={root}"]
     else:
-        inpaint = kind == "StableDiffusionInpaint"
-        root = _tiny(folder, "tiny_sd_inpaint" if inpaint else "tiny_sd",
-                     lambda where: build_tiny_pipeline(where, inpaint=inpaint))
+        inpaint, sd15 = kind == "StableDiffusionInpaint", kind == "ViCo"  # (ViCo names SD 1.5's transformers)
+        root = _tiny(folder, "tiny_sd_inpaint" if inpaint else "tiny_sd15" if sd15 else "tiny_sd",
+                     lambda where: build_tiny_pipeline(where, inpaint=inpaint, sd15_layout=sd15))
         paths = model_path_options(root) + [f"model.controlnet.{key}={root}" for key in ("from_pretrained", "from_config")]
     options = [option for option in paths if _has_path(model, option.split("=", 1)[0].split(".")[1:])]
     if isinstance(model.get("controlnet"), dict):
@@ -173,6 +188,10 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
     if kind not in PRETRAINED_MODELS:
         return options + (["model.num_inference_steps=2"] if "num_inference_steps" in model else [])
     options += SAMPLING
+    if kind == "FastComposer":
+        return options + fastcomposer_options(model, root, folder)
+    if kind == "ViCo" and model.get("val_prompts") and not model.get("val_image_reference"):
+        options.append(f"model.val_image_reference={write_trial_image(folder / 'trial_reference.png')}")
     if not model.get("val_prompts") and not (cfg.get("test_evaluator") or cfg.get("val_evaluator")):
         options.append(TRIAL_PROMPTS)
         image = write_trial_image(folder / "trial_control.png")
@@ -180,6 +199,30 @@ def stand_in_pipeline_options(cfg: dict, folder: Path) -> list[str]:
             options.append(f"model.val_controls={image}")
         if kind == "StableDiffusionInpaint":
             options.append(f"model.val_images={image}")
+    return options
+
+
+def fastcomposer_options(model: dict, root: Path, folder: Path) -> list[str]:
+    """FastComposer's other downloads stood in for (``pretrained_cfg``: the SD folder whose tokenizer gains
+    ``img``, a tiny CLIP whose projection is the text width, and its published fine-tuned weights, here
+    a random fusion MLP in MMagic's keys), and one prompt with one subject to sample."""
+    import torch
+
+    from mgx.plugins.models.fastcomposer.modules import FastComposerPostfuseModule
+
+    clip = folder / "tiny_clip16"
+    if not (clip / "config.json").is_file():
+        build_tiny_clip(clip, projection_dim=16)
+    weights = folder / "fastcomposer-random.bin"
+    if not weights.is_file():
+        torch.manual_seed(3)
+        fuse = FastComposerPostfuseModule(16).state_dict()
+        torch.save({f"postfuse_module.{key}": value for key, value in fuse.items()}, weights)
+    options = [f"model.pretrained_cfg.pretrained_model_name_or_path={root}", f"model.pretrained_cfg.image_encoder={clip}",
+               f"model.pretrained_cfg.finetuned_model_path={weights}"]
+    if not model.get("val_prompts"):
+        subject = write_trial_image(folder / "trial_control.png")
+        options += ["model.val_prompts=['a circle img on a table']", f"model.val_reference_images=['{subject}']"]
     return options
 
 

@@ -74,11 +74,19 @@ def init_distributed(timeout_s: float | None = None, backend: str | None = None)
 def destroy_distributed(wait_for_peers: bool = False) -> None:
     """Leave the process group. With ``wait_for_peers`` (a run every rank finished) first
     wait for all ranks: a rank that tears down gloo while a peer still writes its results
-    can make that peer abort (seen as SIGABRT, "terminate called without an active exception")."""
+    can make that peer abort (seen as SIGABRT, "terminate called without an active exception").
+
+    Garbage is collected on both sides of the teardown: sharded (FSDP2) modules keep the group and
+    its pending work alive through reference cycles, and a gloo group first freed during interpreter
+    shutdown makes its worker threads reach for a finalizing interpreter, which also aborts."""
+    import gc
+
     if is_initialized():
+        gc.collect()
         if wait_for_peers:
             _dist().barrier()
         _dist().destroy_process_group()
+        gc.collect()
 
 
 def barrier() -> None:

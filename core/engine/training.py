@@ -275,6 +275,9 @@ class Trainer:
             for key, path in self.validator.save_prompt_grids(run.work_dir / "samples", run.iteration):
                 if run.tracker is not None:
                     run.tracker.log_image(path, key=key, step=run.iteration)
+            for animation in self.validator.prompt_animations:  # text-to-video: each prompt's first clip
+                if run.tracker is not None:
+                    run.tracker.log_artifact(animation, f"samples/{animation.parent.name}")
         self.hooks.mgx_after_val(run=run, metrics=metrics)
         self.schedulers.after_validation(metrics)
         self._maybe_save_best(metrics)

@@ -102,6 +102,7 @@ class Validator:
         self.seed = seed
         self.work_dir = work_dir
         self.sample_animation: Path | None = None  # the GIF save_sample_grid wrote for a clip
+        self.prompt_animations: list[Path] = []  # the GIFs save_prompt_grids wrote for clips (text-to-video)
 
     def context(self, eval_set: EvalSet | None, amp: bool | None = None) -> MetricContext:
         loader = eval_set.loader if eval_set else None
@@ -185,7 +186,9 @@ class Validator:
         """For a text-to-image model (``prompt_grids(seed) -> {prompt: N×C×H×W in [-1, 1]}``, EMA weights
         when present): one PNG per prompt, ``folder/<prompt slug>/iter_<step>.png``, sampled from the
         same seed every time so a prompt's images can be compared across steps. Returns (key, path) pairs;
-        the key (``samples/<slug>``) is the MLflow image key."""
+        the key (``samples/<slug>``) is the MLflow image key. Text-to-video (N×T×C×H×W clips): the PNG
+        has one row of frames per clip, and the first clip's GIF (``iter_<step>.gif``) is listed in
+        ``prompt_animations``."""
         import torch
         from torchvision.utils import make_grid, save_image
 
@@ -200,11 +203,17 @@ class Validator:
         finally:
             model.train(was_training)
         saved = []
+        self.prompt_animations = []
         for prompt, images in grids.items():
             slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", prompt).strip("_")[:80] or "prompt"
             path = folder / slug / f"iter_{step:07d}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_image(make_grid(((images.float().cpu() + 1) / 2).clamp(0, 1), nrow=8, padding=2), path)
+            pixels = ((images.float().cpu() + 1) / 2).clamp(0, 1)
+            if pixels.dim() == 5:  # clips (N×T×C×H×W): a row of frames per clip, and the first clip's GIF
+                self.prompt_animations.append(write_clip_gif(pixels[0] * 255, path.with_suffix(".gif")))
+                save_image(make_grid(pixels.flatten(0, 1), nrow=pixels.shape[1], padding=2), path)
+            else:
+                save_image(make_grid(pixels, nrow=8, padding=2), path)
             saved.append((f"samples/{slug}", path))
         return saved
 

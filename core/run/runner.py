@@ -399,6 +399,10 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
             session.logger.info(f"sample grid {path}")
             if session.tracker is not None:
                 session.tracker.log_image(path, key=key, step=run.iteration)
+        for animation in validator.prompt_animations:  # text-to-video: each prompt's first clip
+            session.logger.info(f"sample clip {animation}")
+            if session.tracker is not None:
+                session.tracker.log_artifact(animation, f"samples/{animation.parent.name}")
         _save_test_samples(session, validator, model)
     return metrics
 

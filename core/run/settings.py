@@ -129,7 +129,7 @@ class RunSettings:
             deterministic=bool(options.deterministic or randomness.get("deterministic", False)),
             diff_rank_seed=bool(randomness.get("diff_rank_seed", False)),
             seed_flag=options.seed,
-            config_seed=randomness.get("seed"),
+            config_seed=_config_seed(randomness.get("seed")),
             tracking=tracking_settings(cfg, options.tracking, options.config_path),
             launcher=options.launcher,
             out=Path(options.out) if options.out is not None else None,
@@ -141,6 +141,16 @@ class RunSettings:
         if self.seed_flag is not None:
             return self.seed_flag
         return resumed_seed if resumed_seed is not None else self.config_seed
+
+
+def _config_seed(seed: Any) -> Any:
+    """``randomness.seed``; a list (MMagic's AnimateDiff configs give one seed per prompt) seeds the run with its
+    first."""
+    if isinstance(seed, (list, tuple)):
+        if not seed or isinstance(seed[0], bool) or not isinstance(seed[0], int):
+            raise ConfigError(f"randomness.seed: a list of seeds must start with an int, got {seed!r}")
+        return seed[0]
+    return seed
 
 
 __all__ = ["RunOptions", "RunSettings", "check_tracking_uri", "resolve_resume", "resolve_work_dir", "test_work_dir",

@@ -89,6 +89,13 @@ def test_seed_order_flag_then_resumed_run_then_config(tmp_path):
     assert _settings(tmp_path, "a = 1\n").seed(resumed_seed=None) is None
 
 
+def test_a_list_of_seeds_seeds_the_run_with_its_first(tmp_path):
+    # MMagic's AnimateDiff configs give one seed per prompt, some above 2**63
+    assert _settings(tmp_path, "randomness = dict(seed=[10917152860782582783, 6])\n").seed() == 10917152860782582783
+    with pytest.raises(ConfigError, match="randomness.seed"):
+        _settings(tmp_path, "randomness = dict(seed=['a'])\n")
+
+
 def test_bad_resume_value_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="resume must be True, False or a checkpoint path"):
         _settings(tmp_path, "resume = 3\n")
