@@ -9,12 +9,14 @@ SQLite writes run in a helper process); mgx with the writes on a thread of the
 training process (``tracking=dict(batch_process=False)``); mgx without tracking.
 
     python benchmarks/bench_loop_overhead.py [--rounds 5] [--iters 1500] [--conv-iters 250]
-    BENCH_THREADS=1 python benchmarks/bench_loop_overhead.py   # leave a core free for the helper
+    BENCH_THREADS=1 python benchmarks/bench_loop_overhead.py --kinds mlp --variants 'mgx;mgx, --no-track'
 
-Prints per variant the mean and median step, the stall time (time steps spend
-beyond 3x the median step: GIL or CPU taken by background work) and the ratios
-to the raw loop (goals: throughput ≥ 0.98 for the small conv net, ≥ 0.90 for the
-tiny MLP, i.e. ≤ 0.1 ms of framework time a step).
+Prints per variant the mean and median wall step, the CPU time a step (the process's, all threads;
+and the training thread's median step), the stall time (time steps spend beyond 3x the median
+step: GIL or CPU taken by background work) and the ratios to the raw loop round by round, median
+and spread over rounds (goal: ≥ 0.95 for the tiny MLP, tracking on). On a machine shared with other
+jobs the wall-clock ratios swing by ±0.3 between rounds; the CPU ratios are the ones that resolve a
+few per cent (one torch thread: BENCH_THREADS=1, so no OpenMP thread spins on the CPU clock).
 """
 from __future__ import annotations
 
@@ -71,14 +73,18 @@ class StepTimer:
 
     @hookimpl
     def mgx_after_train_iter(self, run, iteration, batch, outputs):
-        self.times.append(time.perf_counter())
+        self.times.append((time.perf_counter(), time.process_time(), time.thread_time()))
 
 
-def step_times(times: list[float]) -> list[float]:
-    """Durations (ms) of the steps after warm-up: the first WARMUP steps and the first
-    WARMUP_S seconds are left out (start-up work such as the tracking helper's imports)."""
-    first = next(i for i, t in enumerate(times) if i >= WARMUP and t - times[0] >= WARMUP_S)
-    return [1000 * (b - a) for a, b in zip(times[first:], times[first + 1:])]
+def step_times(times: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """(wall, process CPU, training-thread CPU) durations (ms) of the steps after warm-up: the first
+    WARMUP steps and the first WARMUP_S seconds are left out (start-up work such as the tracking
+    helper's imports). Process CPU counts all this process's threads (mgx's tracking writer and
+    system-metrics threads too; the tracking helper process is not counted); thread CPU the loop's."""
+    first = next((i for i, t in enumerate(times) if i >= WARMUP and t[0] - times[0][0] >= WARMUP_S), WARMUP)
+    if first >= len(times) - 1:
+        raise SystemExit(f"--iters must be above the {WARMUP} warm-up steps (got {len(times) - 1})")
+    return [tuple(1000 * (y - x) for x, y in zip(a, b)) for a, b in zip(times[first:], times[first + 1:])]
 
 
 TIMER = StepTimer()
@@ -107,7 +113,7 @@ def raw_loop(kind: str, iters: int) -> list[float]:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
     order = torch.randperm(len(labels), generator=generator)
-    position, logged, times = 0, [], [time.perf_counter()]
+    position, logged, times = 0, [], [(time.perf_counter(), time.process_time(), time.thread_time())]
     for step in range(iters):
         if position + BATCH > len(order):
             order, position = torch.randperm(len(labels), generator=generator), 0
@@ -120,7 +126,7 @@ def raw_loop(kind: str, iters: int) -> list[float]:
         optimizer.step()
         if (step + 1) % 10 == 0:
             logged.append(loss.item())
-        times.append(time.perf_counter())
+        times.append((time.perf_counter(), time.process_time(), time.thread_time()))
     return step_times(times)
 
 
@@ -141,7 +147,9 @@ def mgx_loop(kind: str, iters: int, workspace: Path, manager, tracking: dict) ->
         "randomness": {"seed": 0},
     }, filename=f"bench_{kind}.py")
     TIMER.__init__()
-    options = RunOptions(config_path=Path(f"bench_{kind}.py"), work_dir=workspace / f"work_{kind}",
+    config_path = workspace / f"bench_{kind}.py"  # tracking uploads the config file, as for a real run
+    config_path.write_text(f"# bench_loop_overhead.py's {kind} run (its config is built in the script)\n")
+    options = RunOptions(config_path=config_path, work_dir=workspace / f"work_{kind}",
                          tracking={"workspace": workspace, "experiment": "bench", **tracking})
     train(cfg, options, manager)
     return step_times(TIMER.times)
@@ -155,23 +163,32 @@ VARIANTS = {
 }
 
 
-def summarize(name: str, rounds: list[list[float]], raw: list[list[float]]) -> str:
-    """Throughput (mean step) and median-step ratios to the raw loop, medians over rounds;
-    stall = time a step spent beyond 3x the round's median step, per step."""
-    def per_round(fn, data):
-        return [fn(durations) for durations in data]
+def summarize(name: str, rounds: list[list[tuple[float, ...]]], raw: list[list[tuple[float, ...]]]) -> str:
+    """Per round: mean and median wall step, process and thread CPU a step; stall = wall time a step
+    spent beyond 3x the round's median step. Ratios to the raw loop are taken round by round (the
+    raw round beside it), their median over rounds printed with the spread: throughput (mean wall
+    step), median wall step, process CPU and training-thread CPU (CPU time is what other jobs on
+    a shared machine do not inflate)."""
+    def column(data, index, fn):
+        return [fn([step[index] for step in durations]) for durations in data]
 
-    mean = per_round(statistics.fmean, rounds)
-    median = per_round(statistics.median, rounds)
-    stall = [sum(max(0.0, d - 3 * m) for d in durations) / len(durations)
+    mean, median = column(rounds, 0, statistics.fmean), column(rounds, 0, statistics.median)
+    # process CPU: the mean (background threads work in bursts); training-thread CPU: the median step
+    # (a step that another job's time slice interrupts pays for refilled caches)
+    cpu, thread = column(rounds, 1, statistics.fmean), column(rounds, 2, statistics.median)
+    stall = [sum(max(0.0, step[0] - 3 * m) for step in durations) / len(durations)
              for durations, m in zip(rounds, median)]
     text = f"  {name:20s} mean step {statistics.median(mean):6.3f} ms  median step {statistics.median(median):6.3f} ms" \
+           f"  CPU {statistics.median(cpu):6.3f} ms (thread, median step {statistics.median(thread):6.3f})" \
            f"  stall {statistics.median(stall):6.3f} ms/step"
     if raw is not rounds:
-        ratio = [r / m for r, m in zip(per_round(statistics.fmean, raw), mean)]
-        ratio_median = [r / m for r, m in zip(per_round(statistics.median, raw), median)]
-        text += (f"  throughput ratio to raw {statistics.median(ratio):.3f} [{min(ratio):.3f}..{max(ratio):.3f}]"
-                 f"  median-step ratio {statistics.median(ratio_median):.3f}")
+        ratios = {"throughput": (0, statistics.fmean, mean), "median-step": (0, statistics.median, median),
+                  "CPU": (1, statistics.fmean, cpu), "thread CPU (median step)": (2, statistics.median, thread)}
+        parts = []
+        for label, (index, fn, mine) in ratios.items():
+            values = [r / m for r, m in zip(column(raw, index, fn), mine)]
+            parts.append(f"{label} {statistics.median(values):.3f} [{min(values):.3f}..{max(values):.3f}]")
+        text += "\n  " + " " * 20 + "  ratios to raw: " + "  ".join(parts)
     return text
 
 
@@ -180,7 +197,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--iters", type=int, default=1500)
     parser.add_argument("--conv-iters", type=int, default=250)
+    parser.add_argument("--kinds", default="mlp,conv", help="models to run: mlp, conv or both")
+    parser.add_argument("--variants", default=";".join(VARIANTS),
+                        help=f"';'-separated subset of {list(VARIANTS)} (raw is always run)")
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.variants.split(";")]
+    unknown = [name for name in chosen if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    variants = ["raw"] + [name for name in VARIANTS if name in chosen and name != "raw"]
 
     import logging
 
@@ -192,19 +217,21 @@ def main() -> None:
     logging.getLogger("mgx").disabled = True
     workspace = Path(tempfile.mkdtemp(prefix="mgx-bench-loop-"))
     os.chdir(workspace)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.rounds} rounds, "
-          f"warm-up: the first {WARMUP} steps and {WARMUP_S:.0f} s excluded")
-    for kind, iters in (("mlp", args.iters), ("conv", args.conv_iters)):
-        results: dict[str, list[list[float]]] = {name: [] for name in VARIANTS}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.rounds} rounds "
+          f"(order alternating ABBA), warm-up: the first {WARMUP} steps and {WARMUP_S:.0f} s excluded; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    iterations = {"mlp": args.iters, "conv": args.conv_iters}
+    for kind in args.kinds.split(","):
+        results: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in variants}
         for round_index in range(args.rounds):
-            order = list(VARIANTS) if round_index % 2 == 0 else list(reversed(VARIANTS))  # alternate
+            order = variants if round_index % 2 == 0 else list(reversed(variants))  # alternate
             for name in order:
                 tracking = VARIANTS[name]
-                durations = raw_loop(kind, iters) if tracking is None else mgx_loop(kind, iters, workspace,
-                                                                                     manager, tracking)
+                durations = raw_loop(kind, iterations[kind]) if tracking is None else \
+                    mgx_loop(kind, iterations[kind], workspace, manager, tracking)
                 results[name].append(durations)
         print(f"{kind}:")
-        for name in VARIANTS:
+        for name in variants:
             print(summarize(name, results[name], results["raw"]))
         sys.stdout.flush()
 

@@ -113,7 +113,7 @@ def _last_checkpoint(work: Path) -> Path | None:
 def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool, weights: Path,
               tiny: bool = False) -> Result:
     """Train 2 iterations and test the last checkpoint of ``config`` in a fresh folder under ``root``."""
-    from mgx.benchmarks.zoo_data import NoWriter, Sizes, image_side, prepare_trial, tiny_options
+    from mgx.benchmarks.zoo_data import NoWriter, Sizes, image_side, prepare_trial, smallest_input, tiny_options
     from mgx.core.config import load_config, to_plain
 
     result = Result(family, str(config.relative_to(config.parents[1])))
@@ -122,6 +122,7 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
     try:
         sizes = Sizes(crop=16, image=16, count=2) if fast else Sizes()
         cfg, widths = load_config(config), []
+        sizes.image = max(sizes.image, smallest_input(to_plain(cfg)))
         if tiny:  # the layout kept, the channels cut: the config's own widths would take minutes per config
             sizes.image = image_side(to_plain(cfg), sizes.image)
             widths = tiny_options(to_plain(cfg), sizes.image)
@@ -132,7 +133,13 @@ def run_trial(config: Path, root: Path, family: str, timeout: float, fast: bool,
             # a published checkpoint to fine-tune (StyleGAN3's ADA configs): stood in for, as every download
             from mgx.benchmarks.zoo_data import stand_in_checkpoint
 
-            trial.options.append(f"load_from={stand_in_checkpoint(config, trial.options, folder / 'load_from.pth')}")
+            saved = {key: os.environ.get(key) for key in trial.env}
+            os.environ.update(trial.env)  # building the model may read stand-in weights (DeblurGANv2's backbone)
+            try:
+                trial.options.append(f"load_from={stand_in_checkpoint(config, trial.options, folder / 'load_from.pth')}")
+            finally:
+                for key, value in saved.items():
+                    os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
     except NoWriter as exc:
         result.error = str(exc)
         return result

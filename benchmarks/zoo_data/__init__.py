@@ -18,9 +18,11 @@ family registers its writer with ``@writer("TypeName")`` in a module imported he
 """
 from __future__ import annotations
 
+import copy
+
 from pathlib import Path
 
-from . import diffusion, faces, frames, images, matting  # noqa: F401  (their @writer registrations)
+from . import diffusion, faces, frames, guided, images, matting  # noqa: F401  (their @writer registrations)
 from .base import WRITERS, NoWriter, Sizes, Trial, save_image, smooth_image, under, write_dataset, writer
 from .colorization import colorization_options
 from .images import (write_cifar10, write_conditional_dataset, write_images, write_pair_images,
@@ -29,7 +31,7 @@ from .masks import write_mask_sets
 from .options import EVALUATORS, dataset_scale, loaders, run_options, size_options
 from .stand_ins import (FakeNvidiaInception, FakeNvidiaVGG16, has_setting, stand_in_checkpoint, stand_in_pretrained,
                         stand_in_pretrained_arguments, uses, write_stand_in_weights)
-from .widths import image_side, tiny_options
+from .widths import image_side, smallest_input, tiny_options
 
 PR_MIN_IMAGES = 4  # PrecisionAndRecall's default k=3 needs more real images than that
 
@@ -78,6 +80,18 @@ def write_config_data(cfg: dict, root: Path, sizes: Sizes | None = None) -> list
     return written + write_mask_sets(cfg, root, sizes.image)
 
 
+def _with_model_options(cfg: dict, options: list[str]) -> dict:
+    """``cfg``'s plain copy with the trial's model overrides (network sides) applied: the stand-ins for
+    pretrained parts must fit the networks the trial builds."""
+    from mgx.core.config import apply_option, to_plain
+
+    plain = copy.deepcopy(to_plain(cfg))
+    for option in options:
+        if option.startswith("model."):
+            apply_option(plain, option)
+    return plain
+
+
 def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Path | None = None) -> Trial:
     """Write the data ``cfg`` reads under ``root`` and return the overrides and environment of its trial.
 
@@ -89,8 +103,9 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     sizes = sizes or Sizes()
     if any(uses(cfg.get(key), "PrecisionAndRecall") for key in EVALUATORS):  # its k-NN radii need > k reals
         sizes.count = max(sizes.count, PR_MIN_IMAGES)
-    trial = Trial(test_only=not cfg.get("train_dataloader"),
-                  pretrained=(cfg.get("model") or {}).get("type") in diffusion.PRETRAINED_MODELS)
+    kind = (cfg.get("model") or {}).get("type")
+    trial = Trial(test_only=not cfg.get("train_dataloader") or kind in guided.SAMPLING_ONLY,
+                  pretrained=kind in diffusion.PRETRAINED_MODELS)
     trial.options += size_options(cfg, sizes)
     trial.options += run_options(cfg)
     for path, dataset in _relocated_datasets(cfg, root):
@@ -98,17 +113,20 @@ def prepare_trial(cfg: dict, root: Path, sizes: Sizes | None = None, weights: Pa
     trial.written += write_config_data(cfg, root, sizes)
     trial.options += colorization_options(cfg, root, sizes)
     weights = weights or root / "weights"
-    trial.options += stand_in_pretrained(cfg, weights)
+    trial.options += stand_in_pretrained(_with_model_options(cfg, trial.options), weights)
     trial.options += stand_in_pretrained_arguments(cfg, weights)
     trial.options += diffusion.stand_in_pipeline_options(cfg, weights)
+    trial.options += guided.guided_diffusion_options(cfg) + guided.disco_diffusion_options(cfg, weights)
     trial.options += faces.stand_in_feature_losses(cfg, weights) + faces.stand_in_face_detector(loaders(cfg))
     trial.env.update(write_stand_in_weights(
         weights, perceptual_vgg19=any(uses(cfg.get("model"), name) for name in ("PerceptualLoss", "LTE")),
-        pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS)))
+        pytorch_inception=any(has_setting(cfg.get(key), "inception_style", "pytorch") for key in EVALUATORS),
+        perceptual_vgg16=has_setting(cfg.get("model"), "vgg_type", "vgg16"),
+        inception_resnet_v2=has_setting(cfg.get("model"), "backbone", "fpninception")))
     return trial
 
 
-__all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "image_side",
+__all__ = ["FakeNvidiaInception", "FakeNvidiaVGG16", "NoWriter", "Sizes", "Trial", "WRITERS", "image_side", "smallest_input",
            "largest_crop_border",
            "prepare_trial", "run_options", "save_image", "size_options", "smooth_image", "stand_in_checkpoint",
            "stand_in_pretrained", "tiny_options", "write_cifar10", "write_conditional_dataset", "write_dataset",

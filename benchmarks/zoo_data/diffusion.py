@@ -148,7 +148,7 @@ def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
 # tested without a checkpoint (`mgx run test CFG`)
 PRETRAINED_MODELS = ("StableDiffusion", "StableDiffusionInpaint", "StableDiffusionXL", "ControlStableDiffusion",
                      "ControlStableDiffusionImg2Img", "DreamBooth", "TextualInversion", "DiffusionPipeline", "ViCo",
-                     "FastComposer", "AnimateDiff")
+                     "FastComposer", "AnimateDiff", "DiscoDiffusion", "disco", "dd")
 SAMPLING = ["model.num_inference_steps=2", "model.num_images_per_prompt=1"]
 TRIAL_PROMPTS = "model.val_prompts=['a photo of a red circle']"
 

@@ -2,6 +2,7 @@
 translation folders, CIFAR-10's pickles and ImageNet-style class folders."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,21 @@ def write_cifar10(dataset: dict, root: Path, sizes: Sizes, num_classes: int = 10
 def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: int = 3) -> Path:
     """MMagic's BasicConditionalDataset / ImageNet: ``data_root/data_prefix/class<i>/<j>.png`` (not square,
     so the long-edge crops crop) and, when the config names one, ``ann_file`` listing
-    ``class<i>/<j>.png i`` (ImageNet's ``meta/train.txt``)."""
+    ``class<i>/<j>.png i`` (ImageNet's ``meta/train.txt``). A ``.json`` ann_file is EG3D's
+    ``dataset.json``: square ``img<k>.png`` images, each labelled with a camera (:func:`camera_label`)."""
     data_root = under(root, dataset.get("data_root"))
     prefix = dataset.get("data_prefix") or ""
     images = under(data_root, prefix if isinstance(prefix, str) else next(iter(prefix.values()), ""))
     rng = np.random.default_rng(4)
+    if str(dataset.get("ann_file") or "").endswith(".json"):
+        labels = {}
+        for index in range(sizes.count):
+            save_image(smooth_image(rng, sizes.image, sizes.image), images / f"img{index:08d}.png")
+            labels[f"img{index:08d}.png"] = camera_label(rng)
+        ann = under(data_root, dataset["ann_file"])
+        ann.parent.mkdir(parents=True, exist_ok=True)
+        ann.write_text(json.dumps(labels))
+        return images
     lines = []
     for label in range(classes):
         for index in range(max(1, sizes.count // classes)):
@@ -118,6 +129,23 @@ def write_conditional_dataset(dataset: dict, root: Path, sizes: Sizes, classes: 
         ann.parent.mkdir(parents=True, exist_ok=True)
         ann.write_text("".join(lines))
     return images
+
+
+def camera_label(rng: np.random.Generator, radius: float = 2.7, focal: float = 4.2647) -> list[float]:
+    """EG3D's camera label: the flattened 4×4 camera-to-world matrix of a camera ``radius`` from the origin,
+    looking at it from near the +z axis (yaw and pitch within ±0.3 rad), then the flattened 3×3 intrinsics
+    ``[[focal, 0, 0.5], [0, focal, 0.5], [0, 0, 1]]`` (FFHQ's focal length in units of the image side)."""
+    yaw, pitch = rng.uniform(-0.3, 0.3, 2)
+    origin = radius * np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
+    forward = -origin / np.linalg.norm(origin)
+    right = -np.cross([0.0, 1.0, 0.0], forward)
+    right /= np.linalg.norm(right)
+    up = np.cross(forward, right)
+    cam2world = np.eye(4)
+    cam2world[:3, :3] = np.stack([right, up, forward], axis=1)
+    cam2world[:3, 3] = origin
+    intrinsics = [focal, 0.0, 0.5, 0.0, focal, 0.5, 0.0, 0.0, 1.0]
+    return [float(v) for v in cam2world.reshape(-1)] + intrinsics
 
 
 @writer("GrowScaleImgDataset")

@@ -32,11 +32,17 @@ def dataset_scale(cfg: dict, dataset: dict) -> int:
         if isinstance(step, dict) and isinstance((step.get("dictionary") or {}).get("scale"), int):
             return step["dictionary"]["scale"]
     generator = (cfg.get("model") or {}).get("generator") or {}
-    for value in (cfg.get("scale"), generator.get("upscale_factor"), generator.get("scale")):
+    for value in (cfg.get("scale"), generator.get("upscale_factor"), generator.get("scale"), _prior_scale(generator)):
         if isinstance(value, int) and value > 0:
             return value
     match = re.search(r"[xX](\d)", " ".join(prefixes(dataset).values()))
     return int(match.group(1)) if match else 1
+
+
+def _prior_scale(generator: dict) -> int | None:
+    """A generative-prior super-resolver's scale (GLEAN: out_size / in_size, both fixed by the network)."""
+    sides = generator.get("in_size"), generator.get("out_size")
+    return sides[1] // sides[0] if all(isinstance(side, int) and side > 0 for side in sides) else None
 
 
 def _fixed_input(cfg: dict) -> int | None:
@@ -122,8 +128,21 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     if "num_upblocks" in (model.get("train_settings") or {}):  # MSPIE: reals are (4 + s)·2^num_upblocks px
         options.append(f"model.train_settings.num_upblocks={max(sizes.image.bit_length() - 3, 0)}")
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
-    if "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
+    if _prior_scale(generator):  # GLEAN: the ground truth is out_size, the input in_size (a power of two ≥ 4)
+        scale = _prior_scale(generator)
+        degraded = any("RandomResize" in repr(loader.get("dataset") or {}) for _, loader in loaders(cfg))
+        sizes.image = max(sizes.image, 4 * scale, DEGRADATION_CROP if degraded else 0)  # (see degradation_options)
+        options += [f"model.generator.in_size={sizes.image // scale}", f"model.generator.out_size={sizes.image}"]
+        if "in_size" in disc:
+            options.append(f"model.discriminator.in_size={sizes.image}")
+    elif "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
         options += [f"model.generator.out_size={sizes.image}", f"model.discriminator.in_size={sizes.image}"]
+    if generator.get("type") in ("TriplaneGenerator", "EG3DGenerator"):
+        # EG3D: rendered at half the side and super-resolved ×2; tri-planes of twice the side
+        half = sizes.image // 2
+        options += [f"model.generator.out_size={sizes.image}", f"model.generator.sr_in_size={half}",
+                    f"model.generator.neural_rendering_resolution={half}",
+                    f"model.generator.triplane_size={2 * sizes.image}"]
     if "nkimgs_per_scale" in model:  # progressive growing (PGGAN, StyleGANv1): one iteration at half the side,
         # then the side, so that the test samples at the networks' full scale
         if "out_scale" in generator and "in_scale" in disc:
@@ -137,6 +156,8 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         else:
             crop = max(sizes.crop, DEGRADATION_CROP)
+            if "RandomResize" in repr(dataset.get("pipeline")):  # the ground truth is cut to `crop` first
+                sizes.image = max(sizes.image, crop + (-crop) % scale)
             options += degradation_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [],
                                            crop + (-crop) % scale, scale)
         options += frame_options(path, dataset)
@@ -198,7 +219,7 @@ DEGRADATION_CROP = 64
 
 
 def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> list[str]:
-    """A pipeline that degrades its ground truth on the fly (Real-ESRGAN, RealBasicVSR): its FixedCrop at
+    """A pipeline that degrades its ground truth on the fly (Real-ESRGAN, RealBasicVSR): its (Fixed)Crop at
     ``crop`` and each RandomResize to a fixed ``target_size`` (also inside DegradationsWithShuffle's
     groups) at ``crop / scale``, the low-quality side the network's ×scale output must match."""
     options = []
@@ -208,7 +229,7 @@ def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> lis
             for index, item in enumerate(step):
                 visit(f"{here}.{index}", item)
         elif isinstance(step, dict):
-            if step.get("type") == "FixedCrop" and "crop_size" in step:
+            if step.get("type") in ("FixedCrop", "Crop") and "crop_size" in step:
                 options.append(f"{here}.crop_size=({crop},{crop})")
             elif step.get("type") == "RandomResize" and "target_size" in (step.get("params") or {}):
                 options.append(f"{here}.params.target_size=({crop // scale},{crop // scale})")
@@ -219,18 +240,21 @@ def degradation_options(path: str, pipeline: list, crop: int, scale: int) -> lis
     return options
 
 
-def metric_size_options(cfg: dict, side: int) -> list[str]:
-    """Metrics that fix an image shape (SWD's ``image_shape``) at the trial's side."""
+def metric_dicts(cfg: dict) -> Iterator[tuple[str, dict]]:
+    """(--cfg-options path, metric dict) of every metric of the val/test evaluators."""
     from mgx.core.config.evaluators import evaluator_entries
 
-    options = []
     for key in EVALUATORS:
         for entry in evaluator_entries(cfg.get(key), key):
             for path, metric in zip(entry.metric_paths, entry.metrics):
-                if isinstance(metric, dict) and metric.get("type") == "SWD" and "image_shape" in metric:
-                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
-                    options.append(f"{dotted}.image_shape=(3,{side},{side})")
-    return options
+                if isinstance(metric, dict):
+                    yield re.sub(r"\[(\d+)\]", r".\1", path), metric
+
+
+def metric_size_options(cfg: dict, side: int) -> list[str]:
+    """Metrics that fix an image shape (SWD's ``image_shape``) at the trial's side."""
+    return [f"{path}.image_shape=(3,{side},{side})" for path, metric in metric_dicts(cfg)
+            if metric.get("type") == "SWD" and "image_shape" in metric]
 
 
 def frame_options(path: str, dataset: dict) -> list[str]:
@@ -248,8 +272,6 @@ def frame_options(path: str, dataset: dict) -> list[str]:
 def run_options(cfg: dict) -> list[str]:
     """Batch sizes, two iterations (one epoch for an epoch-based loop) with a validation at the end,
     and ``fake_nums`` of every metric that has one."""
-    from mgx.core.config.evaluators import evaluator_entries
-
     options = [f"{path}.batch_size={TRIAL_BATCH}" for path, _ in loaders(cfg)]
     train_cfg = cfg.get("train_cfg") or {}
     if not cfg.get("train_dataloader"):
@@ -258,10 +280,4 @@ def run_options(cfg: dict) -> list[str]:
         options += ["train_cfg.max_epochs=1", "train_cfg.val_interval=1"]
     else:
         options += ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]
-    for key in EVALUATORS:
-        for entry in evaluator_entries(cfg.get(key), key):
-            for path, metric in zip(entry.metric_paths, entry.metrics):
-                if isinstance(metric, dict) and "fake_nums" in metric:
-                    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
-                    options.append(f"{dotted}.fake_nums={TRIAL_FAKE_NUMS}")
-    return options
+    return options + [f"{path}.fake_nums={TRIAL_FAKE_NUMS}" for path, metric in metric_dicts(cfg) if "fake_nums" in metric]

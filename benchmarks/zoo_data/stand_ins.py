@@ -20,7 +20,7 @@ def stand_in_checkpoint(config: Path, options: list[str], path: Path) -> Path:
     cfg = to_plain(load_config(str(config), [o for o in options if o.startswith("model.")]))
     torch.manual_seed(0)
     model = build(cfg["model"], "model").train()
-    if callable(getattr(model, "sample", None)):
+    if callable(getattr(model, "sample", None)) and _has_running_state(model):
         with torch.no_grad():
             for _ in range(5):
                 for which in ("orig", "ema"):
@@ -28,6 +28,13 @@ def stand_in_checkpoint(config: Path, options: list[str], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict()}, path)
     return path
+
+
+def _has_running_state(model: torch.nn.Module) -> bool:
+    """Batch-norm statistics or spectral-norm vectors, which sampling in training mode settles (a
+    diffusion model has neither, and sampling it takes many network passes)."""
+    return any(isinstance(module, torch.nn.modules.batchnorm._BatchNorm) for module in model.modules()) or any(
+        name.endswith("_u") for name, _ in model.named_buffers())
 
 
 def _pretrained(value: Any, path: str) -> Iterator[tuple[str, dict]]:
@@ -39,19 +46,27 @@ def _pretrained(value: Any, path: str) -> Iterator[tuple[str, dict]]:
             yield from _pretrained(item, f"{path}.{key}")
 
 
+# networks whose init_cfg checkpoint holds one of their parts (GLEAN: a StyleGAN2 generator for its latent bank)
+PRETRAINED_PART = {"GLEANStyleGANv2": "generator"}
+
+
 def stand_in_pretrained(cfg: dict, folder: Path) -> list[str]:
     """For every ``init_cfg=dict(type='Pretrained', checkpoint=URL)`` of a registered network: the
-    network built with random weights, saved in MMEngine's layout (``state_dict``, keys under the
-    init_cfg's ``prefix``), and the override pointing ``checkpoint`` at it."""
+    network (or the part of it the checkpoint holds) built with random weights, saved in MMEngine's
+    layout (``state_dict``, keys under the init_cfg's ``prefix`` and its dot), and the override pointing
+    ``checkpoint`` at it."""
     from mgx.core.registry import build
 
     options = []
     for path, component in _pretrained(cfg.get("model"), "model"):
         init = component["init_cfg"]
         network = build({k: v for k, v in component.items() if k != "init_cfg"}, "model")
+        if component["type"] in PRETRAINED_PART:
+            network = getattr(network, PRETRAINED_PART[component["type"]])
         target = folder / f"{path.replace('.', '_')}-random.pth"
         folder.mkdir(parents=True, exist_ok=True)
         prefix = init.get("prefix") or ""
+        prefix = prefix if not prefix or prefix.endswith(".") else prefix + "."
         torch.save({"state_dict": {prefix + key: value for key, value in network.state_dict().items()}}, target)
         options.append(f"{path}.init_cfg.checkpoint={target}")
     return options
@@ -87,8 +102,8 @@ def write_random_vgg(path: Path, vgg_type: str) -> Path:
     return path
 
 
-def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch_inception: bool = False
-                           ) -> dict[str, str]:
+def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch_inception: bool = False,
+                           perceptual_vgg16: bool = False, inception_resnet_v2: bool = False) -> dict[str, str]:
     """Stand-ins for the metrics' (and PerceptualLoss's) downloaded networks; the environment that
     points mgx at them. Written once per folder."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,6 +117,8 @@ def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch
         env[variable] = str(folder / name)
     if perceptual_vgg19:
         env["MGX_VGG19_TORCHVISION_PATH"] = str(write_random_vgg(folder / "vgg19-random.pth", "vgg19"))
+    if perceptual_vgg16:  # PerceptualLoss(vgg_type='vgg16'): GLEAN's
+        env["MGX_VGG16_TORCHVISION_PATH"] = str(write_random_vgg(folder / "vgg16-random.pth", "vgg16"))
     if pytorch_inception:  # FID with inception_style='PyTorch': pytorch-fid's network, random
         inception = folder / "pt_inception-random.pth"
         if not inception.exists():
@@ -109,6 +126,13 @@ def write_stand_in_weights(folder: Path, perceptual_vgg19: bool = False, pytorch
 
             torch.save(FIDInceptionV3(load_weights=False).state_dict(), inception)
         env["MGX_INCEPTION_PYTORCH_PATH"] = str(inception)
+    if inception_resnet_v2:  # DeblurGANv2's FPNInception backbone: the 1001-class ImageNet file's layout, random
+        backbone = folder / "inceptionresnetv2-random.pth"
+        if not backbone.exists():
+            from mgx.plugins.models.deblurganv2.backbones import InceptionResNetV2
+
+            torch.save(InceptionResNetV2(num_classes=1001).state_dict(), backbone)
+        env["MGX_INCEPTIONRESNETV2_PATH"] = str(backbone)
     return env
 
 

@@ -76,6 +76,9 @@ TINY: dict[str, TinyWidths] = {
     "SNGANGenerator": _sngan, "SAGANGenerator": _sngan,
     "BigGANGenerator": _biggan, "BigGANDeepGenerator": _biggan,
     "BasicVSRNet": VIDEO, "BasicVSRPlusPlusNet": VIDEO, "IconVSRNet": VIDEO, "RealBasicVSRNet": _real_basicvsr,
+    "GLEANStyleGANv2": _fixed("model.generator.style_channels=16", "model.generator.num_mlps=2",
+                              "model.generator.rrdb_channels=4", "model.generator.num_rrdbs=1",
+                              "model.discriminator.channel_multiplier=1"),
     "TTSRNet": _fixed("model.generator.mid_channels=4", "model.generator.num_blocks=(1,1,1,1)"),
     "DICNet": _fixed("model.generator.mid_channels=4", "model.generator.num_blocks=1",
                      "model.generator.hg_mid_channels=8", "model.generator.num_steps=2",
@@ -84,6 +87,11 @@ TINY: dict[str, TinyWidths] = {
                       "model.generator.num_blocks_after_align=1"),
     "CAINNet": _fixed("model.generator.num_block_groups=1", "model.generator.num_block_layers=1",
                       "model.generator.depth=2", "model.generator.reduction=4"),
+    "TriplaneGenerator": _fixed("model.generator.style_channels=16", "model.generator.noise_size=16",
+                                "model.generator.channel_max=16", "model.generator.triplane_channels=4",
+                                "model.generator.sr_in_channels=8", "model.generator.sr_hidden_channels=8",
+                                "model.generator.sr_out_channels=8",
+                                "model.generator.renderer_cfg.decoder_cfg.hidden_channels=8"),
     "FLAVRNet": _fixed("model.generator.mid_channels_list=[16,8,8,8]", "model.generator.encoder_layers_list=[1,1,1,1]"),
 }
 
@@ -99,6 +107,15 @@ def image_side(cfg: dict, default: int) -> int:
     if kind.startswith("BigGAN"):
         return max(32, 1 << BIGGAN_STAGES[generator["output_scale"]])
     return max(default, 32)
+
+
+def smallest_input(cfg: dict) -> int:
+    """The least image side the config's generator takes (1 when any): DeblurGANv2's Inception FPN needs
+    96 px (its unpadded stem and two stride-2 reductions leave nothing of a smaller image)."""
+    generator = (cfg.get("model") or {}).get("generator") or {}
+    if generator.get("type") == "DeblurGanV2Generator" and str(generator.get("backbone", "")).startswith("FPNInception"):
+        return 96
+    return 1
 
 
 def tiny_options(cfg: dict, size: int) -> list[str]:

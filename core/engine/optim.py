@@ -72,7 +72,8 @@ class OptimWrapper:
             yield
 
     def backward(self, loss: Any) -> None:
-        loss = loss / self.accumulative_counts
+        if self.accumulative_counts != 1:  # x / 1 == x: without accumulation no division node a step
+            loss = loss / self.accumulative_counts
         (self.scaler.scale(loss) if self.scaler else loss).backward()
 
     def step(self) -> None:

@@ -121,17 +121,23 @@ class Evaluator:
     def _feed_fakes(self, ctx: MetricContext, metrics: list[BaseMetric]) -> None:
         import torch
 
-        groups: dict[str, list[BaseMetric]] = {}
-        for metric in metrics:
-            groups.setdefault(metric.sample_model, []).append(metric)
-        for sample_model, group in groups.items():
+        groups: dict[tuple, list[BaseMetric]] = {}
+        for metric in metrics:  # metrics that sample alike share the images
+            sample_kwargs = getattr(metric, "sample_kwargs", None) or {}
+            # need_cond_input: conditional inputs from the evaluation set's labels (MMagic's rule)
+            from_dataset = bool(getattr(metric, "need_cond_input", False))
+            groups.setdefault((metric.sample_model, from_dataset, repr(sorted(sample_kwargs.items()))),
+                              []).append(metric)
+        for (sample_model, from_dataset, _), group in groups.items():
+            sample_kwargs = getattr(group[0], "sample_kwargs", None) or {}
             total = max(metric.fake_nums for metric in group)
             mine = list(distributed.shard_indices(total))
             stage = f"{', '.join(_display_name(m) for m in group)}: generated images ({sample_model})"
             for start in range(0, len(mine), ctx.batch_size):
                 progress.report(stage, start, len(mine))
                 indices = mine[start:start + ctx.batch_size]
-                images = ctx.generate(indices, sample_model)
+                labels = ctx.dataset_labels(indices) if from_dataset else None
+                images = ctx.generate(indices, sample_model, labels, sample_kwargs=sample_kwargs)
                 index_tensor = torch.as_tensor(indices)
                 for metric in group:
                     keep = index_tensor < metric.fake_nums

@@ -149,8 +149,13 @@ class GenerativeMetric(BaseMetric):
 
     def __init__(self, fake_nums: int | None = None, real_nums: int = -1, real_key: str = "gt_img",
                  fake_key: str | None = None, need_cond_input: bool = False, sample_model: str = "ema",
-                 prefix: str | None = None) -> None:
+                 prefix: str | None = None, sample_kwargs: dict | None = None) -> None:
         super().__init__(prefix)
+        if sample_kwargs is not None and not isinstance(sample_kwargs, dict):
+            raise ConfigError(f"metric {type(self).__name__}: sample_kwargs must be a dict of the model's sample() "
+                              f"arguments, got {sample_kwargs!r}")
+        # MMagic's sample_kwargs: extra arguments of the model's sample() for this metric's images
+        self.sample_kwargs = dict(sample_kwargs or {})
         if fake_nums is None:
             raise ConfigError(f"metric {type(self).__name__} needs fake_nums (how many images to generate), "
                               f"e.g. dict(type={type(self).__name__!r}, fake_nums=50000)")
@@ -251,9 +256,33 @@ class MetricContext:
             sample_seed(self.seed, index) ^ LABEL_STREAM)) for index in indices]
         return torch.cat(rows).to(self.device)
 
-    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
+    def dataset_labels(self, indices: Iterable[int]) -> Any:
+        """The conditional input of each sample index for a metric with ``need_cond_input=True``: the
+        ``gt_label`` of an evaluation-set sample drawn at random (MMagic's rule), the draw seeded by the
+        index (the same on any number of ranks). Labels stack into a tensor (N, or N×D for vectors)."""
+        import torch
+
+        dataset = getattr(self.dataloader, "dataset", None)
+        if dataset is None or not len(dataset):
+            raise ConfigError("a metric with need_cond_input=True draws its conditional inputs from the evaluation "
+                              "dataset's gt_label, but this evaluation has no dataset")
+        read = getattr(dataset, "raw_sample", None) or dataset.__getitem__  # raw_sample: no image decoding
+        rows = []
+        for index in indices:
+            draw = torch.randint(len(dataset), (1,), generator=torch.Generator().manual_seed(
+                sample_seed(self.seed, index) ^ DATASET_LABEL_STREAM))
+            sample = read(int(draw))
+            if "gt_label" not in sample:
+                raise ConfigError(f"need_cond_input=True: the evaluation dataset's samples have no gt_label "
+                                  f"(fields: {sorted(sample)})")
+            rows.append(torch.as_tensor(sample["gt_label"]))
+        return torch.stack(rows).to(self.device)
+
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None,
+                 sample_kwargs: dict | None = None) -> Any:
         """Images of the given global sample indices, RGB float in [0, 255]. A class-conditional model
-        (``num_classes`` > 0) gets ``labels``, by default drawn per index (:meth:`labels`)."""
+        (``num_classes`` > 0) gets ``labels``, by default drawn per index (:meth:`labels`);
+        ``sample_kwargs`` (a metric's) go to the model's ``sample``."""
         import torch
 
         model = self.model_for(sample_model)
@@ -263,14 +292,17 @@ class MetricContext:
         noise = self.noise(indices, int(model.latent_dim))
         num_classes = int(getattr(model, "num_classes", 0) or 0)
         kwargs = {}
-        if num_classes > 0:
-            kwargs["labels"] = self.labels(indices, num_classes) if labels is None else labels
+        if labels is not None:
+            kwargs["labels"] = labels
+        elif num_classes > 0:
+            kwargs["labels"] = self.labels(indices, num_classes)
         with torch.inference_mode(), autocast(self.device, self.amp):
-            images = model.sample(noise=noise, **kwargs)
+            images = model.sample(noise=noise, **kwargs, **(sample_kwargs or {}))
         return to_pixel_range(images.float())
 
 
 LABEL_STREAM = 0x5DEECE66D  # separates the label draws from the noise draws of the same index
+DATASET_LABEL_STREAM = 0x2545F491  # and the draws of dataset samples (need_cond_input) from both
 
 
 def sample_seed(seed: int, index: int) -> int:

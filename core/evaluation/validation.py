@@ -17,6 +17,7 @@ from mgx.core.engine.data import to_device
 from mgx.core.errors import ConfigError, MgxError
 from mgx.core.evaluation.clip_samples import clip_rows, write_clip_gif
 from mgx.core.evaluation.evaluator import Evaluator, MetricContext
+from mgx.core.evaluation.image_grid import make_grid, save_png
 
 GRID_SIZE = 64
 GRID_SEED = 2024
@@ -58,9 +59,10 @@ def _stoppable(loader: Any) -> Any:
 class _StoppableContext(MetricContext):
     """A metric context whose image generation checks for a stop request before each batch."""
 
-    def generate(self, indices: list[int], sample_model: str, labels: Any = None) -> Any:
+    def generate(self, indices: list[int], sample_model: str, labels: Any = None,
+                 sample_kwargs: dict | None = None) -> Any:
         _check_stop()
-        return super().generate(indices, sample_model, labels)
+        return super().generate(indices, sample_model, labels, sample_kwargs)
 
 
 @dataclass
@@ -144,7 +146,6 @@ class Validator:
         predictions next to the ground truth for paired models. Returns the PNG path, or None. For clips,
         ``sample_animation`` is then the GIF of the first clip (else None)."""
         import torch
-        from torchvision.utils import make_grid, save_image
 
         self.sample_animation = None
 
@@ -179,7 +180,7 @@ class Validator:
         finally:
             self.model.train(was_training)
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
+        save_png(grid, path)
         return path
 
     def save_prompt_grids(self, folder: Path, step: int) -> list[tuple[str, Path]]:
@@ -190,7 +191,6 @@ class Validator:
         has one row of frames per clip, and the first clip's GIF (``iter_<step>.gif``) is listed in
         ``prompt_animations``."""
         import torch
-        from torchvision.utils import make_grid, save_image
 
         model = self.ema.module if self.ema is not None else self.model
         if not callable(getattr(model, "prompt_grids", None)):
@@ -211,9 +211,9 @@ class Validator:
             pixels = ((images.float().cpu() + 1) / 2).clamp(0, 1)
             if pixels.dim() == 5:  # clips (N×T×C×H×W): a row of frames per clip, and the first clip's GIF
                 self.prompt_animations.append(write_clip_gif(pixels[0] * 255, path.with_suffix(".gif")))
-                save_image(make_grid(pixels.flatten(0, 1), nrow=pixels.shape[1], padding=2), path)
+                save_png(make_grid(pixels.flatten(0, 1), nrow=pixels.shape[1], padding=2), path)
             else:
-                save_image(make_grid(pixels, nrow=8, padding=2), path)
+                save_png(make_grid(pixels, nrow=8, padding=2), path)
             saved.append((f"samples/{slug}", path))
         return saved
 
@@ -245,7 +245,7 @@ def first_clip(batch: dict) -> dict:
 
 def paired_grid(batch: dict, outputs: dict) -> Any:
     """Up to 8 rows of [input (bicubic-upsampled), prediction, ground truth], all at the ground truth's size
-    (the prediction's when there is no ground truth), in [0, 1] for save_image. Clips: the first clip's
+    (the prediction's when there is no ground truth), in [0, 1] for save_png. Clips: the first clip's
     frames, a row each."""
     import torch
     from torch.nn import functional as F
@@ -274,7 +274,6 @@ def columns_grid(columns: list) -> Any:
     """Rows of [column 0, column 1, …] for up to 8 samples; each column N×C×H×W in [0, 255], one size
     (a model's ``grid_columns(batch, outputs)`` gives them for its own layout)."""
     import torch
-    from torchvision.utils import make_grid
 
     rows = min(PAIRED_GRID_ROWS, *[len(c) for c in columns])
     columns = [c[:rows].detach().float().cpu().clamp(0, 255) / 255.0 for c in columns]

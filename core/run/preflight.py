@@ -175,10 +175,13 @@ def resolve_save_best(save_best: str | None, eval_sets: list) -> str | None:
     metric with ``prefix='McMaster'`` logs ``McMaster/PSNR`` (MMEngine's CheckpointHook then stops
     with ``KeyError: 'PSNR'`` at the first validation); a name no metric produces that ends exactly
     one declared key after a ``/`` means that key. Anything else is returned as given (the
-    pre-flight reports it, with the candidates when several keys end in it)."""
+    pre-flight reports it, with the candidates when several keys end in it). MMEngine's
+    ``save_best='auto'`` means the first key of the first metric (DeblurGANv2's configs)."""
     if not save_best or not eval_sets:
         return save_best
     declared, _, _ = _declared_keys(eval_sets)
+    if save_best == "auto" and "auto" not in declared and declared:
+        return next(iter(declared))
     if save_best in declared:
         return save_best
     matches = _suffix_matches(save_best, declared)

@@ -201,8 +201,10 @@ def _resolve_save_best(policy: CheckpointPolicy, eval_sets: list, logger: Any) -
     resolved = preflight.resolve_save_best(policy.save_best, eval_sets)
     if resolved != policy.save_best:
         if logger is not None:
+            why = "the first metric key (MMEngine's 'auto')" if policy.save_best == "auto" else \
+                f"the only key ending in '/{policy.save_best}'"
             logger.info(f"default_hooks.checkpoint.save_best={policy.save_best!r} is no metric key; it is taken "
-                        f"as {resolved!r}, the only key ending in '/{policy.save_best}'")
+                        f"as {resolved!r}, {why}")
         policy.save_best = resolved
 
 
@@ -330,12 +332,15 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
 
 
 def _tested_weights(cfg: Config, checkpoint: Path | None, model: Any) -> tuple[dict | None, CheckpointMeta, Any]:
-    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint only a model whose
-    weights all come from its config (``model.weights_from_config``: a pretrained pipeline) is tested."""
+    """(loaded checkpoint, its meta, EMA) for ``mgx run test``. Without a checkpoint, the config's
+    ``load_from`` is tested (as MMagic's test does), else only a model whose weights all come from its
+    config (``model.weights_from_config``: a pretrained pipeline)."""
+    if checkpoint is None and cfg.get("load_from"):
+        checkpoint = Path(str(cfg["load_from"])).expanduser()
     if checkpoint is None:
         if not getattr(model, "weights_from_config", False):
-            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT; {type(model).__name__}'s weights "
-                              "come from training, not from its config")
+            raise ConfigError(f"mgx run test {cfg.filename}: give a CHECKPOINT (or load_from=); "
+                              f"{type(model).__name__}'s weights come from training, not from its config")
         return None, CheckpointMeta(), None
     loaded = load_checkpoint(checkpoint)
     state = CheckpointState.from_dict(loaded, str(checkpoint))
@@ -409,8 +414,11 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
 
 def _save_test_samples(session: RunSession, validator: Validator, model: Any) -> None:
     """A restoration model's test pass shows its first batch as in validation: the grid (MLflow image
-    'samples') and, for clips, the GIF of the first clip (artifact under samples/)."""
-    if hasattr(model, "sample") or callable(getattr(model, "prompt_grids", None)):
+    'samples') and, for clips, the GIF of the first clip (artifact under samples/). A generative model
+    shows its sample grid only when it says it is evaluated rather than trained (``samples_at_test``)."""
+    if callable(getattr(model, "prompt_grids", None)):
+        return
+    if hasattr(model, "sample") and not getattr(model, "samples_at_test", False):
         return  # generative models: their grids come from training's validation (sampling costs time)
     grid = validator.save_sample_grid(session.work_dir / "samples" / "test.png")
     if grid is None:

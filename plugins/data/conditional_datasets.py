@@ -26,12 +26,18 @@ def _joined(data_root: str | None, prefix: str) -> Path:
     return path
 
 
+def _is_vector(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+
+
 class BasicConditionalDataset(PipelineDataset):
     """MMagic's ``BasicConditionalDataset``: images under ``data_root``/``data_prefix`` with class labels.
 
     Without ``ann_file`` each sub-folder is a class (sorted names -> 0, 1, ...), its images (any depth)
     the samples; with ``ann_file`` (read under ``data_root``) a ``.txt`` of ``relative/path.png LABEL``
-    lines or a ``.json`` ``{path: label}``. A sample is ``gt_path`` (also ``img_path``, so MMagic's
+    lines or a ``.json`` ``{path: label}`` (a label there may be a list of numbers: a float32 vector, as
+    EG3D's cameras). A sample is ``gt_path`` (also ``img_path``, so MMagic's
     ``LoadImageFromFile(key='img')`` pipelines read the same file) and ``gt_label``.
     ``metainfo['classes']`` / ``classes`` name the classes; ``test_mode``, ``lazy_init`` accepted.
     """
@@ -70,9 +76,13 @@ class BasicConditionalDataset(PipelineDataset):
             raise ConfigError(f"{who}: ann_file must be a .txt or .json file, got {str(path)!r}")
         samples = []
         for number, pair in enumerate(pairs, 1):
+            if len(pair) == 2 and _is_vector(pair[1]) and path.suffix == ".json":
+                # a label that is a list of numbers (EG3D's camera: 16 + 9 numbers per image)
+                samples.append((self.image_root / pair[0], np.asarray(pair[1], dtype=np.float32)))
+                continue
             if len(pair) != 2 or not str(pair[1]).lstrip("-").isdigit():
                 raise ConfigError(f"{who}: {path} entry {number} must be 'relative/path LABEL' with an integer "
-                                  f"label, got {pair!r}")
+                                  f"label (or, in a .json, a list of numbers), got {pair!r}")
             samples.append((self.image_root / pair[0], int(pair[1])))
         if not samples:
             raise ConfigError(f"{who}: ann_file {str(path)!r} lists no images")

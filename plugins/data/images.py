@@ -51,6 +51,16 @@ def map_frames(sample: dict, key: str, who: str, transform: Callable[[list], lis
     sample[key] = outputs if isinstance(value, list) else outputs[0]
 
 
+def flipped(image: np.ndarray, axis: int) -> np.ndarray:
+    """``np.flip(image, axis).copy()``. A horizontal flip of a C-contiguous H×W×C array moves each pixel's C
+    values as one element (a void view): numpy's strided copy of 3-byte runs is twice as slow."""
+    if axis == 1 and image.ndim == 3 and image.flags.c_contiguous and image.size and image.dtype.fields is None \
+            and image.dtype != object:
+        pixels = image.view(np.dtype((np.void, image.shape[2] * image.itemsize)))
+        return pixels[:, ::-1].copy().view(image.dtype).reshape(image.shape)
+    return np.flip(image, axis=axis).copy()
+
+
 def check_backend(backend: Any, who: str) -> str:
     """mmcv's ``backend``: None means its global default, which is 'cv2'."""
     backend = "cv2" if backend is None else backend
@@ -195,19 +205,19 @@ def read_image(path: str | Path, color_type: str = "color", channel_order: str =
                 # 16-bit gray: OpenCV's colour/grayscale reads keep the high byte (Pillow would saturate)
                 image = Image.fromarray((np.asarray(handle).astype(np.uint16) >> 8).astype(np.uint8))
                 image = image.convert("RGB" if color_type == "color" else "L")
-            elif color_type == "color":
-                image = handle.convert("RGB")
-            elif color_type == "grayscale":
-                image = handle.convert("L")
+            elif color_type in ("color", "grayscale"):
+                target = "RGB" if color_type == "color" else "L"
+                # a file already in the target mode is used as decoded (convert() would copy it)
+                image = handle if handle.mode == target else handle.convert(target)
             else:
-                image = handle.copy()
+                image = handle
+            if image.mode == "P":
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            array = np.asarray(image)  # inside `with`: a closed file's image can not be read
     except FileNotFoundError:
         raise MgxError(f"image file not found: {path}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise MgxError(f"cannot decode image {path}: {exc}. Remove or replace the file") from None
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    array = np.asarray(image)
     if array.dtype == np.int32 and image.mode.startswith("I"):  # 16-bit PNGs decode as mode I
         array = array.astype(np.uint16)
     if array.dtype == bool:

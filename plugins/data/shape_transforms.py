@@ -9,7 +9,7 @@ import numpy as np
 
 from mgx.core.errors import ConfigError
 
-from .images import check_backend, check_interpolation, require_image, resize_image
+from .images import check_backend, check_interpolation, flipped, require_image, resize_image
 from .transform_utils import keys_arg, positive_int_arg, probability_arg, sample_rng, selected
 
 
@@ -142,8 +142,8 @@ class Flip:
             for key in keys:
                 value = sample.get(key)
                 frames = value if isinstance(value, list) else [require_image(sample, key, "Flip")]
-                flipped = [np.flip(frame, axis=axis).copy() for frame in frames]
-                sample[key] = flipped if isinstance(value, list) else flipped[0]
+                frames = [flipped(frame, axis) for frame in frames]
+                sample[key] = frames if isinstance(value, list) else frames[0]
         sample.setdefault("flip_infos", []).append(
             dict(keys=list(keys), direction=self.direction, ratio=self.flip_ratio, flip=flip))
         return sample

@@ -3,6 +3,7 @@
 Transforms are callables ``dict -> dict`` built from a dataset's ``pipeline``;
 until ``PackInputs``, images are numpy H×W×C arrays.
 """
+from .albu_transforms import ALBU_TRANSFORMS
 from .augment_transforms import ColorJitter, RandomResizedCrop, RandomRotation
 from .blur import RandomBlur
 from .coordinates import GenerateCoordinateAndCell
@@ -39,6 +40,6 @@ ALL_TRANSFORMS = (
     GenerateTrimap, GenerateTrimapWithDistTransform, FormatTrimap, TransformTrimap, RescaleToZeroOne,
     MergeFgAndBg, CompositeFg, RandomLoadResizeBg, PerturbBg, RandomJitter, RandomAffine, CropAroundUnknown,
     CropAroundCenter, GenerateSeg, GenerateSoftSeg,
-)
+) + ALBU_TRANSFORMS
 
 __all__ = [t.__name__ for t in ALL_TRANSFORMS] + ["ALL_TRANSFORMS"]

@@ -12,6 +12,9 @@ from .images import require_image
 from .transform_utils import keys_arg, selected
 
 
+ATOMIC = (int, float, str, bytes, bool, type(None))
+
+
 class SetValues:
     """``sample.update(deepcopy(dictionary))`` — e.g. ``dictionary=dict(scale=4)`` for SR pipelines."""
 
@@ -21,7 +24,9 @@ class SetValues:
         self.dictionary = dictionary
 
     def __call__(self, sample: dict) -> dict:
-        sample.update(copy.deepcopy(self.dictionary))
+        # deepcopy returns numbers and strings themselves: only containers need its (per-sample) cost
+        sample.update({key: value if isinstance(value, ATOMIC) else copy.deepcopy(value)
+                       for key, value in self.dictionary.items()})
         return sample
 
 

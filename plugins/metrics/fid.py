@@ -99,9 +99,10 @@ class FrechetInceptionDistance(_FIDState, GenerativeMetric):
                  inception_path: str | None = None, inception_pkl: str | None = None,
                  fake_key: str | None = None, real_key: str = "gt_img", need_cond_input: bool = False,
                  sample_model: str = "orig", prefix: str | None = None, feature_extractor=None,
-                 convention: str = "official") -> None:
+                 convention: str = "official", sample_kwargs: dict | None = None) -> None:
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, real_key=real_key, fake_key=fake_key,
-                         need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix)
+                         need_cond_input=need_cond_input, sample_model=sample_model, prefix=prefix,
+                         sample_kwargs=sample_kwargs)
         self._init_fid(inception_style, inception_path, inception_pkl, feature_extractor, convention)
 
     def setup(self, ctx) -> None:

@@ -42,3 +42,13 @@ def mgx_register_run_hooks(register):
     register(ExponentialMovingAverageHook)
     register(PGGANFetchDataHook)
     register(PickleDataHook)
+
+
+@hookimpl
+def mgx_before_train_epoch(run, epoch):
+    # a model that changes with the epoch (DeblurGanV2 releases its frozen backbone) says so by
+    # defining before_train_epoch(epoch); called on every rank, also on resume
+    model = getattr(run.model, "module", run.model)
+    hook = getattr(model, "before_train_epoch", None)
+    if callable(hook):
+        hook(epoch)

@@ -114,6 +114,20 @@ def test_digits_dataset_shapes_splits_and_determinism():
         build(dict(type="DigitsDataset", split="test"), "dataset")
 
 
+
+def test_digits_are_scikit_learns():
+    """DigitsDataset reads scikit-learn's digits file itself (importing sklearn costs ~1.4 s of CPU in
+    every `mgx` process; tests/engine/test_image_grid.py checks a run does not import it): the same
+    images and labels as ``load_digits``."""
+    from sklearn.datasets import load_digits
+
+    from mgx.plugins.data.datasets import _load_digits
+
+    images, labels = _load_digits()
+    digits = load_digits()
+    assert images.dtype == digits.images.dtype and np.array_equal(images, digits.images)
+    assert np.array_equal(labels, digits.target)
+
 def test_torchvision_dataset_without_data_says_to_download(tmp_path):
     with pytest.raises(ConfigError, match="download=True"):
         build(dict(type="TorchvisionDataset", name="CIFAR10", root=str(tmp_path)), "dataset")

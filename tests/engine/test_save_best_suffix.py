@@ -46,3 +46,9 @@ def test_the_preflight_names_the_candidates_when_several_keys_end_in_the_name() 
             "name one of them in full") in message
     message = _problems("SNR", _sets("McMaster"))
     assert "save_best='SNR' but no metric of val_evaluator produces it; they produce: McMaster/PSNR" in message
+
+
+def test_auto_is_the_first_metric_key_as_in_mmengine() -> None:
+    # DeblurGANv2's configs: save_best='auto' with metrics PSNR, SSIM
+    assert preflight.resolve_save_best("auto", _sets(None)) == "PSNR"
+    assert preflight.resolve_save_best("auto", _sets("Set5", "Set14")) == "Set5/PSNR"

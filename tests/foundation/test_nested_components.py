@@ -48,11 +48,11 @@ def test_a_run_refuses_them_together_before_the_work_dir_exists(invoke, tmp_path
 
 
 def test_an_argument_the_generator_does_not_take_is_named_before_start_up(invoke, tmp_path: Path) -> None:
-    # MMagic's DragGAN configs give StyleGANv2Generator fixed_noise=True, which it does not take
+    # an argument StyleGANv2Generator does not take (DragGAN's fixed_noise it now does)
     work = tmp_path / "work"
-    options = ["--cfg-options", "model.generator.fixed_noise=True"]
+    options = ["--cfg-options", "model.generator.warp_speed=True"]
     config = str(REPO / "configs" / "stylegan2_digits.py")
-    expected = "model.generator: model 'StyleGANv2Generator' got unknown argument(s) fixed_noise; it accepts: "
+    expected = "model.generator: model 'StyleGANv2Generator' got unknown argument(s) warp_speed; it accepts: "
     shown = invoke(["config", "show", "--check", config, *options])
     assert shown.exit_code == 2 and expected in shown.output, shown.output
     trained = invoke(["run", "train", config, "--no-track", "--work-dir", str(work), *options])

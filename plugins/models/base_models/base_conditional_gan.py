@@ -56,7 +56,52 @@ class ConditionalSampler:
         return self.owner.generate(self.generator, num, noise, labels)
 
 
-class BaseConditionalGAN(nn.Module):
+class ConditionalSampling:
+    """Sampling of a model with ``generator`` (and ``generator_ema`` or None) that ``generate``s images from
+    noise and conditional inputs: BaseConditionalGAN's class labels, EG3D's cameras."""
+
+    def sampling_model(self, sample_model: str = "ema") -> ConditionalSampler:
+        """The generator metrics sample from: the moving average for 'ema' (when configured), else the trained one."""
+        if sample_model not in ("ema", "orig"):
+            raise ConfigError(f"{type(self).__name__}: sample_model must be 'ema' or 'orig', got {sample_model!r}")
+        if sample_model == "ema" and self.generator_ema is not None:
+            return ConditionalSampler(self, self.generator_ema.module)
+        return ConditionalSampler(self, _plain(self.generator))
+
+    def sampling_noise(self, num: int | None, noise: torch.Tensor | None) -> torch.Tensor:
+        """``noise`` as float32 N×noise_size on the model's device; N(0, 1) draws of ``num`` rows when None."""
+        who = f"{type(self).__name__}.sample"
+        device = module_device(self)
+        if noise is None:
+            if num is None or num < 1:
+                raise MgxError(f"{who} needs num ≥ 1 or noise, got num={num!r}")
+            noise = torch.randn(num, self.noise_size, device=device)
+        noise = noise.to(device=device, dtype=torch.float32).reshape(noise.shape[0], -1)
+        if noise.shape[1] != self.noise_size or (num is not None and num != noise.shape[0]):
+            raise MgxError(f"{who}: noise must be {num or 'N'}×{self.noise_size}, got {tuple(noise.shape)}")
+        return noise
+
+    @torch.no_grad()
+    def sample(self, num: int | None = None, *, noise: torch.Tensor | None = None,
+               labels: torch.Tensor | None = None, sample_model: str = "ema") -> torch.Tensor:
+        """``num`` images N×C×H×W in [-1, 1] under the conditional inputs ``labels`` (drawn when None)."""
+        return self.sampling_model(sample_model).sample(num, noise=noise, labels=labels)
+
+    def val_labels(self, batch: dict) -> torch.Tensor | None:
+        """The conditional inputs of a validation batch (None: drawn)."""
+        raise NotImplementedError
+
+    def val_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``{'fake_img': N samples in [0, 255]}`` for the batch's size N, under its conditional inputs when it has them."""
+        sized = [v for v in batch.values() if isinstance(v, torch.Tensor) and v.dim() > 0] \
+            if isinstance(batch, dict) else []
+        if not sized:
+            raise MgxError(f"{type(self).__name__}.val_step needs a batch with a tensor to take its size from")
+        labels = self.val_labels(batch)
+        return {"fake_img": (self.sample(int(sized[0].shape[0]), labels=labels, sample_model="orig") + 1) * 127.5}
+
+
+class BaseConditionalGAN(ConditionalSampling, nn.Module):
     GENERATOR_TYPES: tuple[str, ...] = ()
     DISCRIMINATOR_TYPES: tuple[str, ...] = ()
 
@@ -212,26 +257,12 @@ class BaseConditionalGAN(nn.Module):
 
     # -- sampling ----------------------------------------------------------------------------
 
-    def sampling_model(self, sample_model: str = "ema") -> ConditionalSampler:
-        """The generator metrics sample from: the moving average for 'ema' (when configured), else the trained one."""
-        if sample_model not in ("ema", "orig"):
-            raise ConfigError(f"{type(self).__name__}: sample_model must be 'ema' or 'orig', got {sample_model!r}")
-        if sample_model == "ema" and self.generator_ema is not None:
-            return ConditionalSampler(self, self.generator_ema.module)
-        return ConditionalSampler(self, _plain(self.generator))
-
     def generate(self, generator: nn.Module, num: int | None, noise: torch.Tensor | None,
                  labels: torch.Tensor | None) -> torch.Tensor:
         """Images in [-1, 1] (RGB) from ``generator``; noise N(0, 1) and uniform labels where not given."""
         who = f"{type(self).__name__}.sample"
         device = module_device(self)
-        if noise is None:
-            if num is None or num < 1:
-                raise MgxError(f"{who} needs num ≥ 1 or noise, got num={num!r}")
-            noise = torch.randn(num, self.noise_size, device=device)
-        noise = noise.to(device=device, dtype=torch.float32).reshape(noise.shape[0], -1)
-        if noise.shape[1] != self.noise_size or (num is not None and num != noise.shape[0]):
-            raise MgxError(f"{who}: noise must be {num or 'N'}×{self.noise_size}, got {tuple(noise.shape)}")
+        noise = self.sampling_noise(num, noise)
         if labels is None:
             labels = self.random_labels(noise.shape[0], device)
         elif self.num_classes:
@@ -241,20 +272,8 @@ class BaseConditionalGAN(nn.Module):
         images = self.data_preprocessor.destruct(generator(noise, label=labels))
         return (images / 127.5 - 1.0).clamp_(-1.0, 1.0)
 
-    @torch.no_grad()
-    def sample(self, num: int | None = None, *, noise: torch.Tensor | None = None,
-               labels: torch.Tensor | None = None, sample_model: str = "ema") -> torch.Tensor:
-        """``num`` images N×C×H×W in [-1, 1] of classes ``labels`` (uniform at random when None)."""
-        return self.sampling_model(sample_model).sample(num, noise=noise, labels=labels)
-
-    def val_step(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``{'fake_img': N samples in [0, 255]}`` for the batch's size N, of the batch's classes when it has them."""
-        sized = [v for v in batch.values() if isinstance(v, torch.Tensor) and v.dim() > 0] \
-            if isinstance(batch, dict) else []
-        if not sized:
-            raise MgxError(f"{type(self).__name__}.val_step needs a batch with a tensor to take its size from")
-        labels = batch.get("gt_label") if self.num_classes else None
-        return {"fake_img": (self.sample(int(sized[0].shape[0]), labels=labels, sample_model="orig") + 1) * 127.5}
+    def val_labels(self, batch: dict) -> torch.Tensor | None:
+        return batch.get("gt_label") if self.num_classes else None
 
     def adapt_loaded_weights(self, weights: dict) -> dict:
         """MMagic's checkpoint keys are mgx's (its EMA is ``generator_ema.module.*`` + ``generator_ema.steps``);
@@ -272,4 +291,4 @@ class BaseConditionalGAN(nn.Module):
         return weights
 
 
-__all__ = ["BaseConditionalGAN", "ConditionalSampler"]
+__all__ = ["BaseConditionalGAN", "ConditionalSampler", "ConditionalSampling"]

@@ -7,9 +7,10 @@ import math
 
 import torch
 from torch import nn
-from torchvision.ops import deform_conv2d
 
 from mgx.core.errors import ConfigError
+
+from ..ops.deform_conv import deform_conv2d
 
 
 class SecondOrderDeformableAlignment(nn.Module):

@@ -1,5 +1,6 @@
 """Every loss a config names by ``type`` (MMagic's ``models/losses``): pixel losses, ``GANLoss`` and
 ``PerceptualLoss``; and MMagic's ``gradient_penalty_loss`` function (WGAN-GP). A new family's loss goes here when another family could use it."""
+from .adv_loss import AdvLoss
 from .composition_loss import CharbonnierCompLoss, L1CompositionLoss, MSECompositionLoss
 from .feature_loss import LightCNNFeatureLoss
 from .gan_loss import GANLoss
@@ -14,9 +15,9 @@ def components() -> list:
     """Every loss, registered as a model-kind component (MMagic keeps losses in MODELS)."""
     return [L1Loss, MSELoss, CharbonnierLoss, PSNRLoss, GANLoss, PerceptualLoss, MaskedTVLoss, DiscShiftLoss,
             GradientPenaltyLoss, HuberLoss, L1CompositionLoss, MSECompositionLoss, CharbonnierCompLoss,
-            LightCNNFeatureLoss, TransferalPerceptualLoss]
+            LightCNNFeatureLoss, TransferalPerceptualLoss, AdvLoss]
 
 
-__all__ = ["CharbonnierCompLoss", "CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss",
+__all__ = ["AdvLoss", "CharbonnierCompLoss", "CharbonnierLoss", "DiscShiftLoss", "GANLoss", "GradientPenaltyLoss", "HuberLoss",
            "L1CompositionLoss", "L1Loss", "LightCNNFeatureLoss", "MSECompositionLoss", "MSELoss", "MaskedTVLoss", "PSNRLoss", "PerceptualLoss",
            "TransferalPerceptualLoss", "components", "gradient_penalty_loss"]

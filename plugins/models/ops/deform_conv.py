@@ -12,9 +12,16 @@ import math
 
 import torch
 from torch import nn
-from torchvision.ops import deform_conv2d
 
 from mgx.core.errors import ConfigError
+
+
+def deform_conv2d(*args, **kwargs) -> torch.Tensor:
+    """``torchvision.ops.deform_conv2d``, imported on the first call: importing torchvision pulls in
+    torch._dynamo (~1.5 s of CPU), which every process that loads the models plugin would pay otherwise."""
+    from torchvision.ops import deform_conv2d as torchvision_deform_conv2d
+
+    return torchvision_deform_conv2d(*args, **kwargs)
 
 
 class DeformConv2d(nn.Module):

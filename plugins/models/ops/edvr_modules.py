@@ -8,10 +8,10 @@ import math
 
 import torch
 from torch import nn
-from torchvision.ops import deform_conv2d
 
 from mgx.core.errors import ConfigError
 
+from .deform_conv import deform_conv2d
 from .sr_layers import ResidualBlockNoBN, leaky_conv, stack
 
 

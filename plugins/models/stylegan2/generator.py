@@ -38,14 +38,12 @@ class StyleGANv2Generator(nn.Module):
                  lr_mlp: float = 0.01, default_style_mode: str = "mix", eval_style_mode: str = "single",
                  norm_eps: float = 1e-6, mix_prob: float = 0.9, channel_max: int = 512, bgr2rgb: bool = False,
                  cond_size: int | None = None, fp16_enabled: bool = False, num_fp16_scales: int = 0,
-                 update_mean_latent_with_ema: bool = False, pretrained: dict | None = None) -> None:
+                 update_mean_latent_with_ema: bool = False, w_avg_beta: float = 0.998, fixed_noise: bool = False,
+                 pretrained: dict | None = None) -> None:
         super().__init__()
         who = "StyleGANv2Generator"
         if cond_size:
             raise ConfigError(f"{who}: conditional generation (cond_size={cond_size!r}) is not supported")
-        if update_mean_latent_with_ema:
-            raise ConfigError(f"{who}: update_mean_latent_with_ema is not supported; truncation uses the mean of "
-                              f"4096 mapped latents")
         if pretrained is not None:
             raise ConfigError(f"{who}: pretrained= is not supported; use load_from= with an MMagic checkpoint")
         for name, value in (("default_style_mode", default_style_mode), ("eval_style_mode", eval_style_mode)):
@@ -88,6 +86,12 @@ class StyleGANv2Generator(nn.Module):
         for index in range(self.num_injected_noises):
             size = 2 ** ((index + 5) // 2)
             self.register_buffer(f"injected_noise_{index}", torch.randn(1, 1, size, size))
+        # MMagic (DragGAN's configs): the 4×4 layer's fresh noise is drawn from seed 1024 on every call
+        self.first_noise_fixed = bool(fixed_noise)
+        if update_mean_latent_with_ema:
+            # mean W tracked by EMA (a buffer MMagic's checkpoints carry) replaces the sampled mean
+            self.register_buffer("w_avg", torch.zeros(style_channels))
+            self.w_avg_beta = w_avg_beta
 
     # -- pieces ------------------------------------------------------------------
 
@@ -120,7 +124,10 @@ class StyleGANv2Generator(nn.Module):
 
     @torch.no_grad()
     def get_mean_latent(self, num_samples: int = 4096) -> torch.Tensor:
-        """Mean W over ``num_samples`` latents drawn with a fixed seed (deterministic on every rank)."""
+        """Mean W over ``num_samples`` latents drawn with a fixed seed (deterministic on every rank), or
+        the EMA-tracked ``w_avg`` with ``update_mean_latent_with_ema``."""
+        if hasattr(self, "w_avg"):
+            return self.w_avg[None]
         z = torch.randn(num_samples, self.noise_size, generator=torch.Generator().manual_seed(MEAN_LATENT_SEED))
         return self.style_mapping(z.to(self.device)).mean(dim=0, keepdim=True)
 
@@ -136,31 +143,42 @@ class StyleGANv2Generator(nn.Module):
         return torch.cat([first, second], dim=1)
 
     def synthesis(self, latent: torch.Tensor, injected_noise: list | None = None, add_noise: bool = True,
-                  transform: torch.Tensor | None = None) -> torch.Tensor:
-        """N×num_latents×C latents -> images; ``injected_noise`` entries may be None (fresh noise)."""
-        noise = injected_noise if injected_noise is not None else [None] * self.num_injected_noises
+                  transform: torch.Tensor | None = None, return_features: bool = False):
+        """N×num_latents×C latents -> images; ``injected_noise`` entries may be None (fresh noise).
+        ``return_features``: also each resolution's last feature map (DragGAN's point tracking)."""
+        noise = list(injected_noise) if injected_noise is not None else [None] * self.num_injected_noises
         out = self.head_input(latent.shape[0], transform).to(latent.dtype)
+        if noise[0] is None and self.first_noise_fixed:
+            seeded = torch.Generator().manual_seed(1024)
+            noise[0] = torch.randn(out.shape[0], 1, *out.shape[2:], generator=seeded).to(out.device)
         out = self.conv1(out, latent[:, 0], noise=noise[0], add_noise=add_noise)
+        features = [out] if return_features else None
         skip = self.to_rgb1(out, latent[:, 1])
         index = 1
         for up_conv, conv, noise1, noise2, to_rgb in zip(self.convs[::2], self.convs[1::2], noise[1::2],
                                                          noise[2::2], self.to_rgbs):
             out = up_conv(out, latent[:, index], noise=noise1, add_noise=add_noise)
             out = conv(out, latent[:, index + 1], noise=noise2, add_noise=add_noise)
+            if features is not None:
+                features.append(out)
             skip = to_rgb(out, latent[:, index + 2], skip)
             index += 2
         image = skip.float()
-        return image.flip(1) if self.bgr2rgb else image
+        image = image.flip(1) if self.bgr2rgb else image
+        return (image, features) if return_features else image
 
     # -- MMagic's call ----------------------------------------------------------
 
     def forward(self, styles=None, num_batches: int = -1, return_noise: bool = False, return_latents: bool = False,
                 inject_index: int | None = None, truncation: float = 1.0, truncation_latent=None,
                 input_is_latent: bool = False, injected_noise: list | None = None, add_noise: bool = True,
-                randomize_noise: bool = True, transform=None):
+                randomize_noise: bool = True, transform=None, update_ws: bool = False,
+                return_features: bool = False, feat_idx: int = 5, return_latent_only: bool = False):
         """MMagic's generator call: ``styles`` a tensor, a list of 1–2 tensors (style mixing), a
         callable ``f(shape)``, or None (Gaussian noise, with mixing by ``mix_prob`` in 'mix' mode).
-        Returns the image, or ``dict(fake_img, latent, inject_index, noise_batch)``."""
+        Returns the image, or ``dict(fake_img, latent, inject_index, noise_batch)`` (plus ``feats``, the
+        ``feat_idx``-th feature map, with ``return_features``). ``update_ws`` moves ``w_avg`` towards the
+        batch's mean W in training, as MMagic's (its train step never asks for it)."""
         dim = self.style_channels if input_is_latent else self.noise_size
         device = self.device
         if isinstance(styles, torch.Tensor):
@@ -179,6 +197,8 @@ class StyleGANv2Generator(nn.Module):
         noise_batch = None if input_is_latent else styles
         if not input_is_latent:
             styles = [self.style_mapping(style) for style in styles]
+        if hasattr(self, "w_avg") and self.training and update_ws:
+            self.w_avg.copy_(styles[0].detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         if truncation < 1:
             mean = self.get_mean_latent() if truncation_latent is None else truncation_latent
             styles = [mean + truncation * (style - mean) for style in styles]
@@ -187,9 +207,17 @@ class StyleGANv2Generator(nn.Module):
         elif inject_index is None:
             inject_index = random.randint(1, self.num_latents - 1)
         latent = self.broadcast_latent(styles, inject_index)
+        if return_latent_only:
+            return latent
         if injected_noise is None and not randomize_noise:
             injected_noise = self.fixed_noise()
-        image = self.synthesis(latent, injected_noise, add_noise, transform)
+        features_wanted = return_features and (return_latents or return_noise)
+        image = self.synthesis(latent, injected_noise, add_noise, transform, return_features=features_wanted)
+        if features_wanted:
+            image, features = image
         if return_latents or return_noise:
-            return dict(fake_img=image, latent=latent, inject_index=inject_index, noise_batch=noise_batch)
+            out = dict(fake_img=image, latent=latent, inject_index=inject_index, noise_batch=noise_batch)
+            if features_wanted:
+                out["feats"] = features[feat_idx]
+            return out
         return image

@@ -50,11 +50,14 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, truncation: float = 1.0,
                 num_truncation_layer: int | None = None, update_emas: bool = False) -> torch.Tensor:
-        x = z.to(torch.float32)
-        x = x * (x.square().mean(1, keepdim=True) + 1e-8).rsqrt()
+        x = None
+        if self.noise_size:  # 0: a mapping of the label alone (EG3D's DualDiscriminator)
+            x = z.to(torch.float32)
+            x = x * (x.square().mean(1, keepdim=True) + 1e-8).rsqrt()
         if self.cond_size:
             y = self.embed(label.to(torch.float32))
-            x = torch.cat([x, y * (y.square().mean(1, keepdim=True) + 1e-8).rsqrt()], dim=1)
+            y = y * (y.square().mean(1, keepdim=True) + 1e-8).rsqrt()
+            x = y if x is None else torch.cat([x, y], dim=1)
         for index in range(self.num_layers):
             x = getattr(self, f"fc{index}")(x)
         if update_emas and self.w_avg_beta is not None:
