@@ -40,12 +40,12 @@ def _plan(config: str, grid_items, random_count, sample_seed, cfg_items):
     return plan, cfg
 
 
-def _tracking(cfg, tracking_uri: str | None, experiment: str | None):
+def _tracking(cfg, config: str, tracking_uri: str | None, experiment: str | None):
     from mgx.core.run.settings import tracking_settings
     from mgx.core.tracking import configure_http_env
     from mgx.core.tracking.store import get_or_create_experiment, prepare_store
 
-    settings = tracking_settings(cfg, {"tracking_uri": tracking_uri, "experiment": experiment})
+    settings = tracking_settings(cfg, {"tracking_uri": tracking_uri, "experiment": experiment}, config)
     if not settings.enabled:
         raise ConfigError("a sweep is recorded in MLflow (parent and child runs); the config sets "
                           "tracking.enabled=False: remove it for the sweep")
@@ -121,7 +121,7 @@ def sweep(config: str, grid_items, random_count, sample_seed, launcher, max_para
     folder = Path(work_dir) if work_dir else plan.default_folder(Path("work_dirs"))
     folder = folder.resolve()
     check_folder_holds(folder, plan)
-    client, uri, experiment_name, experiment_id = _tracking(cfg, tracking_uri, experiment)
+    client, uri, experiment_name, experiment_id = _tracking(cfg, config, tracking_uri, experiment)
     parent = open_parent_run(client, experiment_id, plan, folder, launcher_name)
     write_state(folder, {**read_state(folder), "name": plan.name, "sweep_id": plan.sweep_id,
                          "parent_run_id": parent, "tracking_uri": uri,

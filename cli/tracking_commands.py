@@ -117,17 +117,36 @@ def ui(workspace: str | None, port: int, host: str, experiment: str | None) -> N
     base = f"http://{host}:{port}"
     try:
         wait_healthy(base, process, timeout_s=90, log_path=log_path)
-        # MLflow 3's UI opens in its GenAI view unless told otherwise (a browser-wide switch): the
-        # link asks for the model-training view, which the experiment's mlflow.experimentKind tag names.
-        # the link on a line of its own: a terminal keeps it clickable only when it is not wrapped
-        click.echo("MLflow UI (Ctrl-C stops it):")
-        click.echo(f"  {base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning", color=False)
+        # Each link alone on its line: a terminal keeps a link clickable only when it is not wrapped.
+        for heading, link in _ui_links(uri, base, experiment_id):
+            click.echo(heading)
+            click.echo(f"  {link}", color=False)
         click.echo(wrap_to_terminal(f"server log: {log_path}"))
         process.wait()
     except KeyboardInterrupt:
         pass
     finally:
         stop_server(process)
+
+
+def _ui_links(uri: str, base: str, experiment_id: str) -> list[tuple[str, str]]:
+    """(heading, URL) of the runs page (its layout stored first), the newest run and a comparison
+    of the newest runs, all in the model-training view."""
+    from mgx.core.tracking.ui_view import compare_page_url, publish_runs_view, run_page_url, runs_page_url
+
+    client = _client(uri)
+    publish_runs_view(client, experiment_id)
+    links = [("MLflow UI (Ctrl-C stops it):", runs_page_url(base, experiment_id))]
+    newest = [run.info.run_id for run in client.search_runs([experiment_id], max_results=COMPARED_RUNS,
+                                                              order_by=["attributes.start_time DESC"])]
+    if newest:
+        links.append(("newest run:", run_page_url(base, experiment_id, newest[0])))
+    if len(newest) > 1:
+        links.append((f"the {len(newest)} newest runs compared:", compare_page_url(base, experiment_id, newest)))
+    return links
+
+
+COMPARED_RUNS = 5  # runs on the comparison page `mgx ui` links
 
 
 def _landing_experiment(client, name: str | None) -> str:

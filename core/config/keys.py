@@ -63,6 +63,7 @@ TOP_LEVEL_KEYS: dict[str, Key] = {
     "channels_last": Key("used", "True: a convolutional model and its batches in channels-last format"),
     "tracking": Key("used", "MLflow settings (docs/tracking.md)"),
     "tracking_uri": Key("used", "MLflow tracking URI"),
+    "experiment_name": Key("used", "MLflow experiment of the run (--experiment and tracking.experiment win)"),
     "launcher": Key("ignored", "the launcher is chosen with --launcher"),
     "dist_params": Key("ignored", "MMCV 1.x key; use env_cfg.dist_cfg"),
     "mp_start_method": Key("ignored", "MMCV 1.x key; use env_cfg.mp_cfg"),

@@ -320,7 +320,9 @@ def _summary(run: RunContext, trainer: Trainer, status: str, policy: CheckpointP
             lines.append(f"last validation: {format_metrics(run.latest_metrics)}")
         lines.append(f"checkpoints in {run.work_dir} (latest: {result.last_checkpoint.name if result.last_checkpoint else '-'})")
         if result.tracking_run_id:
-            lines.append(f"MLflow run {result.tracking_run_id}")
+            from mgx.core.tracking.ui_view import run_announcement
+
+            lines.extend(run_announcement(run.tracker))
         for line in lines:
             run.logger.info(line)
     return result
@@ -437,7 +439,10 @@ def _write_test_results(session: RunSession, checkpoint: Path | None, metrics: d
     if session.tracker is not None:
         session.tracker.log_metrics(metrics, step=session.run.iteration)
         session.tracker.log_artifact(Path(out), "test")
-        session.logger.info(f"MLflow run {session.tracker.run_id}")
+        from mgx.core.tracking.ui_view import run_announcement
+
+        for line in run_announcement(session.tracker):
+            session.logger.info(line)
 
 
 __all__ = ["RunOptions", "RunResult", "train", "test", "resolve_work_dir", "MgxError"]

@@ -65,13 +65,28 @@ def resolve_resume(from_command_line: str | None, cfg: Mapping[str, Any]) -> str
     return None
 
 
-def tracking_settings(cfg: Config | None, flags: Mapping[str, Any]) -> Any:
+def tracking_settings(cfg: Config | None, flags: Mapping[str, Any], config_path: Path | str | None = None) -> Any:
     """MLflow settings: the flags' layer (``RunOptions.tracking``) over the config's (``tracking_uri``,
-    ``tracking=dict(...)``); without a config (the launching process) the flags alone."""
+    ``tracking=dict(...)``); without a config (the launching process) the flags alone.
+
+    The experiment, so that runs of one config are together in the UI: ``--experiment`` >
+    ``tracking.experiment`` > the config's ``experiment_name`` (MMEngine's key) > the config file's stem.
+    """
     from mgx.core.tracking.settings import TrackingSettings
 
     config_layer = {"tracking_uri": cfg.get("tracking_uri"), **dict(cfg.get("tracking") or {})} if cfg else {}
-    return TrackingSettings.from_layers(flags, config_layer)
+    default_layer = {"experiment": default_experiment(cfg, config_path)}
+    return TrackingSettings.from_layers(flags, config_layer, default_layer)
+
+
+def default_experiment(cfg: Config | None, config_path: Path | str | None) -> str | None:
+    """The config's ``experiment_name``, else the config file's stem (None: neither is known)."""
+    name = cfg.get("experiment_name") if cfg else None
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"experiment_name must be a non-empty string (the MLflow experiment), got {name!r}")
+        return name.strip()
+    return Path(config_path).stem if config_path else None
 
 
 def check_tracking_uri(cfg: Config | None, options: RunOptions) -> None:
@@ -115,7 +130,7 @@ class RunSettings:
             diff_rank_seed=bool(randomness.get("diff_rank_seed", False)),
             seed_flag=options.seed,
             config_seed=_config_seed(randomness.get("seed")),
-            tracking=tracking_settings(cfg, options.tracking),
+            tracking=tracking_settings(cfg, options.tracking, options.config_path),
             launcher=options.launcher,
             out=Path(options.out) if options.out is not None else None,
             run_tags=dict(options.run_tags),

@@ -123,7 +123,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    (run,) = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert run.info.status == "KILLED", "a stop signal outside Slurm ends the MLflow run as KILLED"
     resumed = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--resume",
                       "--cfg-options", f"train_cfg.max_iters={stopped_at + 2}", cwd=tmp_path)

@@ -18,8 +18,11 @@ def _client(tmp_path: Path):
     return MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
 
 
-def _runs(tmp_path: Path, experiment: str = "Default") -> list:
+def _runs(tmp_path: Path, experiment: str | None = None) -> list:
+    """The runs of ``experiment`` (None: of every experiment) in the workspace's store."""
     client = _client(tmp_path)
+    if experiment is None:
+        return client.search_runs([e.experiment_id for e in client.search_experiments()])
     found = client.get_experiment_by_name(experiment)
     return client.search_runs([found.experiment_id]) if found is not None else []
 

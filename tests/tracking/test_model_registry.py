@@ -69,7 +69,7 @@ def test_registered_dcgan_loads_serves_and_evaluates(tmp_path):
     assert "registered as models:/tiny-gan/1" in trained.stderr
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri, registry_uri=uri)
-    (run,) = client.search_runs(["0"])
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     best = next((tmp_path / "wd").glob("best_*.pth"))
     best_state = load_state(best)
     best_step = best_state["meta"]["iteration"]
@@ -103,7 +103,7 @@ def test_registered_dcgan_loads_serves_and_evaluates(tmp_path):
     assert tested.returncode == 0, tested.stderr
     results = json.loads((tmp_path / "eval/test_results.json").read_text())
     assert results["metrics"]["SWD/avg"] == pytest.approx(best_state["meta"]["best_score"], rel=1e-6)
-    test_run = next(r for r in client.search_runs(["0"]) if r.data.tags.get("mgx.mode") == "test")
+    test_run = next(r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.data.tags.get("mgx.mode") == "test")
     assert test_run.data.tags["mgx.model_uri"] == "models:/tiny-gan/1"
     assert test_run.data.tags["mgx.train_run_id"] == run.info.run_id
 
@@ -145,7 +145,9 @@ def test_invalid_registry_name_and_unknown_model_exit_2(tmp_path):
     from mgx.core.tracking.store import ensure_sqlite_store
 
     ensure_sqlite_store(tmp_path / "mlflow.db")
-    assert MlflowClient(uri).search_runs(["0"]) == []  # no run was opened, so none is left RUNNING
+    client = MlflowClient(uri)
+    # no run was opened, so none is left RUNNING
+    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
     unknown = run_mgx("run", "test", str(config), "--model", "models:/absent/1", "--tracking-uri", uri,
                       cwd=tmp_path)
     assert unknown.returncode == 2 and "--model models:/absent/1: not found" in unknown.stderr

@@ -29,12 +29,16 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
                           cwd=tmp_path)
         assert trained.returncode == 0, trained.stderr
         client = MlflowClient(url, registry_uri=url)
-        (source,) = client.search_runs(["0"])
+        (source,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
 
         loaded = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, "models:/srv-gan/1", str(tmp_path / "w.pt")],
                                 cwd=tmp_path, env=mgx_env(MLFLOW_TRACKING_URI=url), capture_output=True, text=True,
                                 timeout=180)
         assert loaded.returncode == 0, loaded.stderr + "\n--- training stderr ---\n" + trained.stderr
+        # the training printed its run's page on the server, in the model-training view
+        printed = trained.stdout + trained.stderr
+        assert (f"{url}/#/experiments/{source.info.experiment_id}/runs/{source.info.run_id}"
+                "?workflowType=machine_learning") in printed, printed[-2000:]
         assert json.loads(loaded.stdout.strip().splitlines()[-1])["class"] == "DCGAN"
         best_state = load_state(next((tmp_path / "src").glob("best_*.pth")))
         for key, value in torch.load(tmp_path / "w.pt", weights_only=True).items():
@@ -45,7 +49,7 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
         assert rerun.returncode == 0, rerun.stderr
         assert_identical(load_state(tmp_path / "src/iter_4.pth")["model"],
                          load_state(tmp_path / "rerun/iter_4.pth")["model"])
-        rebuilt = next(r for r in client.search_runs(["0"]) if r.info.run_id != source.info.run_id)
+        rebuilt = next(r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.info.run_id != source.info.run_id)
         assert rebuilt.data.tags["mgx.source_run_id"] == source.info.run_id
 
         resumed = run_mgx("run", "train", "--resume-run", source.info.run_id[:8], "--tracking-uri", url,
@@ -58,6 +62,6 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
             steps = [m.step for m in client.get_metric_history(source.info.run_id, key)]
             assert len(steps) == len(set(steps)), f"{key}: {sorted(steps)}"
         assert max(m.step for m in client.get_metric_history(source.info.run_id, "SWD/avg")) == 6
-        assert len(client.search_runs(["0"])) == 2  # the resume opened no third run
+        assert len(client.search_runs([e.experiment_id for e in client.search_experiments()])) == 2  # the resume opened no third run
     finally:
         server.stop()

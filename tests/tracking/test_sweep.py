@@ -187,7 +187,8 @@ def test_mlflow_ui_shows_the_children_nested_under_the_parent(swept):
     runs = _runs(workspace)
     parent = next(r for r in runs if r.data.tags.get("mgx.sweep") == "parent")
     children = [r for r in runs if r is not parent]
-    process, url = start_ui(workspace, free_port(), cwd=workspace)
+    process, links = start_ui(workspace, free_port(), cwd=workspace)
+    url = links["MLflow UI (Ctrl-C stops it):"]
     try:
         shots = ARTIFACTS_DIR / "sweeps"
         dom = _render(chromium, url, shots / "sweep_runs_page.png")
