@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from mgx.core.engine.checkpoint_state import weights_of
 from mgx.core.errors import ConfigError
 
 from ..base_models.pretrained import local_checkpoint
@@ -64,7 +65,7 @@ def _read(path: str, owner: str) -> dict:
         state = torch.load(local, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a weights file, or one that needs arbitrary unpickling
         raise ConfigError(f"{owner}: cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    state = weights_of(state) if isinstance(state, dict) else state
     if not isinstance(state, dict):
         raise ConfigError(f"{owner}: {path} holds no state dict")
     return state
