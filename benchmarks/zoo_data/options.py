@@ -42,7 +42,9 @@ def dataset_scale(cfg: dict, dataset: dict) -> int:
 def _prior_scale(generator: dict) -> int | None:
     """A generative-prior super-resolver's scale (GLEAN: out_size / in_size, both fixed by the network)."""
     sides = generator.get("in_size"), generator.get("out_size")
-    return sides[1] // sides[0] if all(isinstance(side, int) and side > 0 for side in sides) else None
+    if all(isinstance(side, int) and side > 0 for side in sides) and sides[1] > sides[0]:
+        return sides[1] // sides[0]
+    return None
 
 
 def _fixed_input(cfg: dict) -> int | None:
