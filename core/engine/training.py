@@ -272,12 +272,7 @@ class Trainer:
                 run.tracker.log_image(grid, key="samples", step=run.iteration)
                 if self.validator.sample_animation is not None:
                     run.tracker.log_artifact(self.validator.sample_animation, "samples")
-            for key, path in self.validator.save_prompt_grids(run.work_dir / "samples", run.iteration):
-                if run.tracker is not None:
-                    run.tracker.log_image(path, key=key, step=run.iteration)
-            for animation in self.validator.prompt_animations:  # text-to-video: each prompt's first clip
-                if run.tracker is not None:
-                    run.tracker.log_artifact(animation, f"samples/{animation.parent.name}")
+            self.validator.log_prompt_samples(run.work_dir / "samples", run.iteration, run.tracker)
         self.hooks.mgx_after_val(run=run, metrics=metrics)
         self.schedulers.after_validation(metrics)
         self._maybe_save_best(metrics)

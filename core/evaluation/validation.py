@@ -183,6 +183,21 @@ class Validator:
         save_png(grid, path)
         return path
 
+    def log_prompt_samples(self, folder: Path, step: int, tracker: Any, logger: Any = None) -> None:
+        """:meth:`save_prompt_grids`, then each grid logged as the MLflow image ``samples/<slug>`` and each
+        clip's GIF as an artifact under ``samples/<slug>/`` (``tracker`` None: files only); ``logger``
+        names each file written."""
+        for key, path in self.save_prompt_grids(folder, step):
+            if logger is not None:
+                logger.info(f"sample grid {path}")
+            if tracker is not None:
+                tracker.log_image(path, key=key, step=step)
+        for animation in self.prompt_animations:  # text-to-video: each prompt's first clip
+            if logger is not None:
+                logger.info(f"sample clip {animation}")
+            if tracker is not None:
+                tracker.log_artifact(animation, f"samples/{animation.parent.name}")
+
     def save_prompt_grids(self, folder: Path, step: int) -> list[tuple[str, Path]]:
         """For a text-to-image model (``prompt_grids(seed) -> {prompt: N×C×H×W in [-1, 1]}``, EMA weights
         when present): one PNG per prompt, ``folder/<prompt slug>/iter_<step>.png``, sampled from the

@@ -400,14 +400,7 @@ def _evaluate(session: RunSession, test_loop: EvalLoop, eval_sets: list[EvalSet]
     hooks.mgx_after_test(run=run, metrics=metrics)
     if run.is_main:
         session.logger.info(f"Test  {format_metrics(metrics)}  ({time.perf_counter() - started:.1f} s)")
-        for key, path in validator.save_prompt_grids(session.work_dir / "samples", run.iteration):
-            session.logger.info(f"sample grid {path}")
-            if session.tracker is not None:
-                session.tracker.log_image(path, key=key, step=run.iteration)
-        for animation in validator.prompt_animations:  # text-to-video: each prompt's first clip
-            session.logger.info(f"sample clip {animation}")
-            if session.tracker is not None:
-                session.tracker.log_artifact(animation, f"samples/{animation.parent.name}")
+        validator.log_prompt_samples(session.work_dir / "samples", run.iteration, session.tracker, session.logger)
         _save_test_samples(session, validator, model)
     return metrics
 
