@@ -47,6 +47,12 @@ def _prior_scale(generator: dict) -> int | None:
     return None
 
 
+def _degrades_on_the_fly(dataset: dict) -> bool:
+    """A pipeline that degrades its ground truth to fixed sides (a RandomResize: Real-ESRGAN, GLEAN's
+    in128out1024), which :func:`degradation_options` rescales to the trial's crop."""
+    return "RandomResize" in repr(dataset.get("pipeline"))
+
+
 def _fixed_input(cfg: dict) -> int | None:
     """The input side a discriminator fixes (MMagic's ModifiedVGG: 128), which training crops must match."""
     disc = (cfg.get("model") or {}).get("discriminator") or {}
@@ -130,11 +136,11 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
     if "num_upblocks" in (model.get("train_settings") or {}):  # MSPIE: reals are (4 + s)·2^num_upblocks px
         options.append(f"model.train_settings.num_upblocks={max(sizes.image.bit_length() - 3, 0)}")
     generator, disc = model.get("generator") or {}, model.get("discriminator") or {}
-    if _prior_scale(generator):  # GLEAN: the ground truth is out_size, the input in_size (a power of two ≥ 4)
-        scale = _prior_scale(generator)
-        degraded = any("RandomResize" in repr(loader.get("dataset") or {}) for _, loader in loaders(cfg))
-        sizes.image = max(sizes.image, 4 * scale, DEGRADATION_CROP if degraded else 0)  # (see degradation_options)
-        options += [f"model.generator.in_size={sizes.image // scale}", f"model.generator.out_size={sizes.image}"]
+    prior_scale = _prior_scale(generator)
+    if prior_scale:  # GLEAN: the ground truth is out_size, the input in_size (a power of two ≥ 4)
+        degraded = any(_degrades_on_the_fly(loader.get("dataset") or {}) for _, loader in loaders(cfg))
+        sizes.image = max(sizes.image, 4 * prior_scale, DEGRADATION_CROP if degraded else 0)  # (see degradation_options)
+        options += [f"model.generator.in_size={sizes.image // prior_scale}", f"model.generator.out_size={sizes.image}"]
         if "in_size" in disc:
             options.append(f"model.discriminator.in_size={sizes.image}")
     elif "out_size" in generator and "in_size" in disc:  # StyleGAN-like: the image side is the networks'
@@ -158,7 +164,7 @@ def size_options(cfg: dict, sizes: Sizes) -> list[str]:
                                         training=path.startswith("train"))
         else:
             crop = max(sizes.crop, DEGRADATION_CROP)
-            if "RandomResize" in repr(dataset.get("pipeline")):  # the ground truth is cut to `crop` first
+            if _degrades_on_the_fly(dataset):  # the ground truth is cut to `crop` first
                 sizes.image = max(sizes.image, crop + (-crop) % scale)
             options += degradation_options(f"{path}.dataset.pipeline", dataset.get("pipeline") or [],
                                            crop + (-crop) % scale, scale)
