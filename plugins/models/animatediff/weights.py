@@ -18,12 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from mgx.core.engine.checkpoint_state import weights_of
 from mgx.core.errors import ConfigError
 
-from ..base_models.pretrained import local_checkpoint
+from ..base_models.pretrained import local_checkpoint, read_weights_file
+from ..stable_diffusion.mmagic_keys import text_model_level_as_own
 
 MOTION = ".motion_modules."
 # MMagic's (original AnimateDiff's) names inside a motion module → diffusers' UNetMotionModel's
@@ -31,7 +29,6 @@ RENAMES = ((".temporal_transformer.", "."), (".attention_blocks.0.pos_encoder.pe
            (".attention_blocks.0.", ".attn1."), (".attention_blocks.1.", ".attn2."),
            (".norms.0.", ".norm1."), (".norms.1.", ".norm2."), (".ff_norm.", ".norm3."))
 SECOND_POSITIONS = ".attention_blocks.1.pos_encoder.pe"
-TEXT_MODEL = "text_model."
 
 
 def motion_key(key: str) -> str | None:
@@ -56,16 +53,7 @@ def convert_motion_state(state: dict) -> dict:
 
 
 def _read(path: str, owner: str) -> dict:
-    local = local_checkpoint(str(path))
-    try:
-        if local.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            return load_file(local)
-        state = torch.load(local, map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a weights file, or one that needs arbitrary unpickling
-        raise ConfigError(f"{owner}: cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    state = weights_of(state) if isinstance(state, dict) else state
+    state = read_weights_file(local_checkpoint(str(path)), owner)
     if not isinstance(state, dict):
         raise ConfigError(f"{owner}: {path} holds no state dict")
     return state
@@ -110,8 +98,7 @@ def load_dreambooth(model: Any, cfg: Any, owner: str = "model.dream_booth_lora_c
           f"{owner}: {path} (UNet, model.diffusion_model.*)")
     text = convert_ldm_clip_checkpoint(state)
     own_text = model.text_encoder.state_dict()
-    if not any(key.startswith(TEXT_MODEL) for key in own_text):  # transformers 5 drops the text_model level
-        text = {key[len(TEXT_MODEL):] if key.startswith(TEXT_MODEL) else key: value for key, value in text.items()}
+    text = {text_model_level_as_own(key, own_text): value for key, value in text.items()}
     text = {key: value for key, value in text.items() if key in own_text or not key.endswith("position_ids")}
     _load(model.text_encoder, text, {key for key in own_text if key.endswith("position_ids")},
           f"{owner}: {path} (text encoder, cond_stage_model.transformer.*)")

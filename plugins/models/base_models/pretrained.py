@@ -74,8 +74,13 @@ def load_pretrained(module: nn.Module, init_cfg: dict, who: str) -> None:
 
 
 def read_weights_file(path: str, who: str) -> dict:
-    """The weights in a PyTorch file: an mgx checkpoint, an MMEngine one, or a bare state dict."""
+    """The weights in a PyTorch file (an mgx checkpoint, an MMEngine one, or a bare state dict) or in a
+    ``.safetensors`` file."""
     try:
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a PyTorch file, or one that needs arbitrary unpickling
         raise ConfigError(f"{who}: cannot read pretrained checkpoint {path} ({type(exc).__name__}: "

@@ -8,7 +8,7 @@ import re
 from typing import Any, Iterable
 
 WRAPPED = re.compile(r"^(vae|unet|text_encoder)\.model\.")
-TEXT_MODEL = "text_encoder.text_model."
+TEXT_MODEL = "text_model."
 
 
 def mmagic_keys_as_own(weights: dict[str, Any], own_keys: Iterable[str]) -> dict[str, Any]:
@@ -18,9 +18,15 @@ def mmagic_keys_as_own(weights: dict[str, Any], own_keys: Iterable[str]) -> dict
     adapted = {}
     for key, value in weights.items():
         key = WRAPPED.sub(r"\1.", key)
-        if key not in own and key.startswith("text_encoder."):
-            other = key.replace(TEXT_MODEL, "text_encoder.", 1) if key.startswith(TEXT_MODEL) else \
-                key.replace("text_encoder.", TEXT_MODEL, 1)
-            key = other if other in own else key
-        adapted[key] = value
+        adapted[text_model_level_as_own(key, own, "text_encoder.") if key.startswith("text_encoder.") else key] = value
     return adapted
+
+
+def text_model_level_as_own(key: str, own: Any, prefix: str = "") -> str:
+    """A CLIP text model's ``key`` (under ``prefix``) with its ``text_model.`` level added or dropped when
+    only that form is one of ``own`` (a set or state dict of keys); else ``key`` as it is."""
+    if key in own:
+        return key
+    level = prefix + TEXT_MODEL
+    other = prefix + key[len(level):] if key.startswith(level) else level + key[len(prefix):]
+    return other if other in own else key
