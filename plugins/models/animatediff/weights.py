@@ -20,7 +20,7 @@ from typing import Any
 
 from mgx.core.errors import ConfigError
 
-from ..base_models.pretrained import local_checkpoint, read_weights_file
+from ..base_models.pretrained import check_fit, local_checkpoint, read_weights_file
 from ..stable_diffusion.mmagic_keys import text_model_level_as_own
 
 MOTION = ".motion_modules."
@@ -78,8 +78,8 @@ def load_motion_modules(unet: Any, cfg: Any, owner: str = "model.motion_module_c
     state = convert_motion_state(_read(path, owner))
     # the 2-D weights come from Stable Diffusion; a file without position tables keeps the computed ones
     others = {key for key in unet.state_dict() if MOTION not in key or key.endswith(".pos_embed.pe")}
-    _load(unet, state, others, f"{owner}: {path}", "the UNet's motion modules (check motion_module_mid_block and "
-          "motion_module_kwargs)")
+    _load(unet, state, others, f"{owner}: {path} (motion modules: check motion_module_mid_block and "
+          f"motion_module_kwargs)")
     return len(state)
 
 
@@ -91,26 +91,21 @@ def load_dreambooth(model: Any, cfg: Any, owner: str = "model.dream_booth_lora_c
 
     path = checked_path(cfg, owner)
     state = _read(path, owner)
+    what = f"{owner}: {path} (is it a Stable Diffusion 1.x checkpoint?): its"
     vae = convert_ldm_vae_checkpoint(state, dict(model.vae.config))
-    _load(model.vae, vae, set(), f"{owner}: {path} (VAE, first_stage_model.*)")
+    _load(model.vae, vae, set(), f"{what} VAE (first_stage_model.*)")
     unet = convert_ldm_unet_checkpoint(state, dict(model.unet.config))
     _load(model.unet, unet, {key for key in model.unet.state_dict() if MOTION in key},
-          f"{owner}: {path} (UNet, model.diffusion_model.*)")
+          f"{what} UNet (model.diffusion_model.*)")
     text = convert_ldm_clip_checkpoint(state)
     own_text = model.text_encoder.state_dict()
     text = {text_model_level_as_own(key, own_text): value for key, value in text.items()}
     text = {key: value for key, value in text.items() if key in own_text or not key.endswith("position_ids")}
     _load(model.text_encoder, text, {key for key in own_text if key.endswith("position_ids")},
-          f"{owner}: {path} (text encoder, cond_stage_model.transformer.*)")
+          f"{what} text encoder (cond_stage_model.transformer.*)")
 
 
-def _load(module: Any, weights: dict, may_miss: set, what: str,
-          fits: str = "the configured model (is it a Stable Diffusion 1.x checkpoint?)") -> None:
-    own = module.state_dict()
-    missing = sorted(set(own) - set(weights) - may_miss)
-    unexpected = sorted(set(weights) - set(own))
-    wrong = sorted(key for key in set(weights) & set(own) if weights[key].shape != own[key].shape)
-    if missing or unexpected or wrong:
-        raise ConfigError(f"{what} does not fit {fits}: missing {missing[:4]} ({len(missing)}), unexpected "
-                          f"{unexpected[:4]} ({len(unexpected)}), other shapes {wrong[:4]}")
+def _load(module: Any, weights: dict, may_miss: set, what: str) -> None:
+    """``weights`` into ``module``, whose ``may_miss`` keys may be absent (they come from elsewhere)."""
+    check_fit(module, weights, what, tuple(may_miss))
     module.load_state_dict(weights, strict=False)
