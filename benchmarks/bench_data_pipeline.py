@@ -10,9 +10,10 @@ Like with like: both decode with Pillow (`Image.open` + RGB, uint8 H×W×3), cro
 sizes at aligned random places, flip both images together with probability 0.5, hand out C×H×W
 uint8 tensors and collate with torch's `default_collate` in the worker. What mgx does beyond the
 reference, as MMagic does: it records each sample's metadata (paths, original shapes, channel
-order, colour type, `sample_idx`, `scale`) and collates it too, draws each transform's randomness
-from its own seeded generator (reproducible in any worker), and copies each transform's output
-(no array aliases another field).
+order, colour type, `sample_idx`, `scale`) and collates it too (`mgx.core.engine.collate`: the
+numbers travel from the worker pickled with the batch, not as tensors of their own), draws each
+transform's randomness from its own seeded generator (reproducible in any worker), and copies
+each transform's output (no array aliases another field).
 
 Both run at 1 and 2 worker processes, alternating (ABAB...) in this one process for several
 rounds. Per round and loader: images/s (wall clock, what a training sees) and CPU ms per image

@@ -35,6 +35,6 @@ class PipelineDataset:
 
     def get_batch(self, indices: Sequence[int]) -> dict:
         """A collated batch; mgx's loaders fetch whole batches through this (see mgx.core.engine.data)."""
-        from torch.utils.data import default_collate
+        from mgx.core.engine.collate import collate
 
-        return default_collate([self[index] for index in indices])
+        return collate([self[index] for index in indices])

@@ -101,7 +101,7 @@ PUBLIC_CORE_MODULES = frozenset({
     "mgx.core.evaluation", "mgx.core.evaluation.metric",
     "mgx.core.distributed", "mgx.core.distributed.collectives", "mgx.core.distributed.launch",
     "mgx.core.engine.loops", "mgx.core.engine.optim", "mgx.core.engine.checkpoint_state", "mgx.core.run.context",
-    "mgx.core.engine.speed",
+    "mgx.core.engine.speed", "mgx.core.engine.collate",
 })
 
 MAX_MODULE_LINES = 500

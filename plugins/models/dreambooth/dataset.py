@@ -42,6 +42,6 @@ class DreamBoothDataset:
         return sample
 
     def get_batch(self, indices: Sequence[int]) -> dict:
-        from torch.utils.data import default_collate
+        from mgx.core.engine.collate import collate
 
-        return default_collate([self[index] for index in indices])
+        return collate([self[index] for index in indices])
