@@ -256,3 +256,29 @@ class PluginManager:
         self._pm.unregister(module)
         self._plugins.pop(name, None)
         self._recollect()
+
+
+def per_step_caller(caller: Any) -> Any:
+    """A hook caller for a hook that fires every iteration: None when no plugin implements it;
+    the implementations called one after another (pluggy's order) when none is a wrapper and
+    pluggy's tracing is off — pluggy's own call machinery costs ~7 µs, a per-cent of a small
+    model's step; otherwise ``caller`` itself. Results are not collected: per-step hooks return
+    nothing. Implementations registered later are not seen (a run registers its hooks first)."""
+    get_hookimpls = getattr(caller, "get_hookimpls", None)
+    if get_hookimpls is None:
+        return caller
+    implementations = get_hookimpls()
+    if not implementations:
+        return None
+    manager = getattr(getattr(caller, "_hookexec", None), "__self__", None)
+    plain_call = getattr(getattr(pluggy, "_callers", None), "_multicall", None)  # pluggy's untraced executor
+    traced = plain_call is None or getattr(manager, "_inner_hookexec", None) is not plain_call
+    if traced or any(impl.hookwrapper or impl.wrapper for impl in implementations):
+        return caller
+    calls = [(impl.function, tuple(impl.argnames)) for impl in reversed(implementations)]
+
+    def call_each(**kwargs: Any) -> None:
+        for function, argnames in calls:
+            function(*[kwargs[name] for name in argnames])
+
+    return call_each

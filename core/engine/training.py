@@ -23,6 +23,7 @@ from mgx.core.run.progress import Progress, evaluation_progress
 from mgx.core.run.record import checkpoint_meta, checkpoints_of_run
 from mgx.core.engine.loops import EvalLoop, ValLoop
 from mgx.core.evaluation.validation import ValidationStopped, Validator
+from mgx.core.plugins import per_step_caller
 
 MAX_UNCHECKED_STEPS = 1000  # losses held as tensors before they are read at the latest
 STOP_CHECK_EVERY = 10  # iterations between cross-rank checks of the preemption flag
@@ -120,12 +121,8 @@ class Trainer:
 
     def _implemented_iter_hooks(self) -> tuple[Any, Any]:
         """The per-iteration hook callers, None for one no plugin implements (a call per step saved)."""
-        callers = []
-        for name in ("mgx_before_train_iter", "mgx_after_train_iter"):
-            caller = getattr(self.hooks, name)
-            get_hookimpls = getattr(caller, "get_hookimpls", None)
-            callers.append(caller if get_hookimpls is None or get_hookimpls() else None)
-        return callers[0], callers[1]
+        return (per_step_caller(self.hooks.mgx_before_train_iter),
+                per_step_caller(self.hooks.mgx_after_train_iter))
 
     def session_state(self) -> SessionState:
         """The logging window (losses summed since the last log line) and whether a validation is owed:
@@ -206,11 +203,22 @@ class Trainer:
         import torch
 
         steps, self._unchecked = self._unchecked, []
+        keys = [key for losses in steps for key in losses]
         flat = [value for losses in steps for value in losses.values()]
         if not flat:
             return
         device = flat[0].device
-        numbers = iter(torch.stack([value.to(device) for value in flat]).tolist())
+        if device.type == "cpu":  # nothing to wait for: reading each is cheaper than stacking (~1 vs ~5 µs)
+            numbers = [value.item() for value in flat]
+        else:  # one device-to-host copy for all of them
+            numbers = torch.stack([value.to(device) for value in flat]).tolist()
+        if not all(map(math.isfinite, numbers)):
+            self._stop_at_first_non_finite(steps, iter(numbers))
+        window = self._window
+        for key, value in zip(keys, numbers):  # step by step: the sums a resumed run repeats exactly
+            window[key] = window.get(key, 0.0) + value
+
+    def _stop_at_first_non_finite(self, steps: list[dict], numbers: Iterator[float]) -> None:
         first_iteration = self.run.iteration - len(steps) + 1
         for offset, losses in enumerate(steps):
             values = {key: next(numbers) for key in losses}
@@ -220,8 +228,6 @@ class Trainer:
                     f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at iteration {first_iteration + offset}: "
                     f"training stopped. The last good checkpoint is kept; lower the learning rate, enable "
                     f"clip_grad, or check the data")
-            for key, value in values.items():
-                self._window[key] = self._window.get(key, 0.0) + value
 
     def end_of_epoch(self, epoch: int) -> None:
         self.schedulers.step_epoch()

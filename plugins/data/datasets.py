@@ -93,21 +93,30 @@ class DigitsDataset(PipelineDataset):
     def get_batch(self, indices: Sequence[int]) -> dict:
         """With a pipeline of just PackInputs, index the in-memory images as one array: the same
         batch per-sample collation would give, without its per-sample cost."""
+        arrays = self._packed_arrays
+        if arrays is None:
+            arrays = self._packed_arrays = self._arrays_for_whole_batches()
+        if not arrays:
+            return super().get_batch(indices)
+        import torch
+
+        images_chw, labels = arrays
+        positions = np.asarray(indices, dtype=np.int64) % len(self)
+        source = self.indices[positions]
+        # numpy's gather: ~30× faster than torch advanced indexing of a uint8 tensor (0.02 vs 0.5 ms)
+        images = torch.from_numpy(images_chw[source])
+        return {"inputs": images, "gt_img": images, "label": torch.from_numpy(labels[source]),
+                "sample_idx": torch.from_numpy(positions)}
+
+    _packed_arrays: tuple | None = None  # (N×C×H×W images, labels) once the pipeline is known to allow it; () if not
+
+    def _arrays_for_whole_batches(self) -> tuple:
         from .formatting import PackInputs
 
         pack = self.pipeline[0] if len(self.pipeline) == 1 else None
         if not (type(pack) is PackInputs and pack.default_keys and not pack.data_keys and not pack.meta_keys):
-            return super().get_batch(indices)
-        import torch
-
-        positions = np.asarray(indices, dtype=np.int64) % len(self)
-        source = self.indices[positions]
-        if getattr(self, "_chw", None) is None:  # N×C×H×W once, so a batch is one gather
-            self._chw = np.ascontiguousarray(self.images.transpose(0, 3, 1, 2))
-        # numpy's gather: ~30× faster than torch advanced indexing of a uint8 tensor (0.02 vs 0.5 ms)
-        images = torch.from_numpy(self._chw[source])
-        return {"inputs": images, "gt_img": images, "label": torch.from_numpy(self.labels[source]),
-                "sample_idx": torch.from_numpy(positions)}
+            return ()
+        return np.ascontiguousarray(self.images.transpose(0, 3, 1, 2)), self.labels
 
 
 def _to_rgb_array(image: Any) -> np.ndarray:

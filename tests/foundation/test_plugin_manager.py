@@ -325,3 +325,58 @@ def test_every_registration_hook_feeds_its_kind(plugin_modules, restore_registry
         assert manager.registry.names(kind) == [name]
         built = build(dict(type=name, tag=kind), kind)
         assert (type(built).__name__, built.tag) == (name if kind != "launcher" else "EveryLauncher", kind)
+
+
+class _IterRecorder:
+    def __init__(self, calls, label):
+        self.calls, self.label = calls, label
+
+    @hookimpl
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        self.calls.append((self.label, iteration, outputs))
+
+
+class _FirstRecorder(_IterRecorder):
+    @hookimpl(tryfirst=True)
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        self.calls.append((self.label, iteration, outputs))
+
+
+class _IterWrapper:
+    @hookimpl(wrapper=True)
+    def mgx_after_train_iter(self, run, iteration, batch, outputs):
+        return (yield)
+
+
+def test_per_step_caller_calls_the_implementations_as_pluggy_does():
+    from mgx.core.plugins import per_step_caller
+
+    manager = PluginManager(()).activate()
+    assert per_step_caller(manager.hook.mgx_after_train_iter) is None  # nobody listens: no call at all
+    calls = []
+    for label, kind in (("a", _IterRecorder), ("b", _FirstRecorder), ("c", _IterRecorder)):
+        manager.register_run_hook(kind(calls, label), name=label)
+    caller = manager.hook.mgx_after_train_iter
+    fast = per_step_caller(caller)
+    assert fast is not caller
+    fast(run=None, iteration=7, batch={}, outputs={"loss": 1.0})
+    direct, calls[:] = list(calls), []
+    caller(run=None, iteration=7, batch={}, outputs={"loss": 1.0})
+    assert direct == calls == [(label, 7, {"loss": 1.0}) for label in "bca"]  # tryfirst, then last registered first
+
+
+def test_per_step_caller_leaves_wrappers_and_tracing_to_pluggy():
+    from mgx.core.plugins import per_step_caller
+
+    manager = PluginManager(()).activate()
+    recorder = _IterRecorder([], "a")
+    manager.register_run_hook(recorder, name="recorder")
+    manager.register_run_hook(_IterWrapper(), name="wrapper")
+    assert per_step_caller(manager.hook.mgx_after_train_iter) is manager.hook.mgx_after_train_iter
+    manager.unregister(manager._pm.get_plugin("wrapper"))
+    undo = manager._pm.add_hookcall_monitoring(lambda *a: None, lambda *a: None)
+    try:
+        assert per_step_caller(manager.hook.mgx_after_train_iter) is manager.hook.mgx_after_train_iter
+    finally:
+        undo()
+    assert per_step_caller(manager.hook.mgx_after_train_iter) is not manager.hook.mgx_after_train_iter
