@@ -5,8 +5,11 @@ is shared and noisy; a fresh process may be in a fast or a slow state, so only
 same-process ratios mean anything). All log the loss every 10 steps: the raw
 loop keeps ``loss.item()`` in a list, mgx sends interval means to MLflow
 (SQLite store in a temp workspace). Variants: the raw loop; mgx as shipped (the
-SQLite writes run in a helper process); mgx with the writes on a thread of the
-training process (``tracking=dict(batch_process=False)``); mgx without tracking.
+SQLite writes run in a helper process where a core is free of torch's threads, e.g.
+BENCH_THREADS=1 on 2 cores, else on a thread; its CPU is not this process's and is not
+counted); mgx with the writes on a thread of the training process
+(``tracking=dict(batch_process=False)``); mgx with them always in the helper process
+(``batch_process=True``); mgx without tracking.
 
     python benchmarks/bench_loop_overhead.py [--rounds 5] [--iters 1500] [--conv-iters 250]
     BENCH_THREADS=1 python benchmarks/bench_loop_overhead.py --kinds mlp --variants 'mgx;mgx, --no-track'
@@ -159,6 +162,7 @@ VARIANTS = {
     "raw": None,
     "mgx": {"enabled": True},  # the default: SQLite writes in the tracking helper process
     "mgx, writer thread": {"enabled": True, "batch_process": False},
+    "mgx, helper process": {"enabled": True, "batch_process": True},
     "mgx, --no-track": {"enabled": False},
 }
 

@@ -8,8 +8,9 @@ a step (``benchmarks/bench_loop_overhead.py``). In a helper process the same wor
 runs beside training instead of between its steps.
 
 The helper (:func:`main`, started with the pipe's file descriptors and the store URI)
-reads pickled requests from a pipe and answers each with ``("ok",)`` or the
-error. Errors come back as what ``operations.classify_error`` sorts: an
+imports MLflow, opens the store and says ``("ready",)``; until then this process
+writes the batches itself. It reads pickled requests from a pipe and answers each
+with ``("ok",)`` or the error. Errors come back as what ``operations.classify_error`` sorts: an
 ``MlflowException`` with the same error code and message, or an ``OSError``
 (transient) for anything else, the helper's death included — the writer then
 retries and the next call starts a new helper. The helper ignores SIGINT and
@@ -41,11 +42,19 @@ class OutOfProcessBatches:
         self._process: subprocess.Popen | None = None
         self._requests = None
         self._replies = None
+        self._ready: threading.Event | None = None  # set once the helper has imported MLflow
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
 
     def log_batch(self, run_id: str, metrics: Iterable = (), params: Iterable = (), tags: Iterable = ()) -> None:
+        metrics, params, tags = list(metrics), list(params), list(tags)
+        with self._lock:
+            self._ensure_started()
+            helper_ready = self._ready.is_set()
+        if not helper_ready:  # still importing MLflow (seconds): this process, which has it loaded, writes meanwhile
+            self.client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
+            return
         request = (run_id,
                    [(m.key, m.value, m.timestamp, m.step) for m in metrics],
                    [(p.key, p.value) for p in params],
@@ -63,10 +72,23 @@ class OutOfProcessBatches:
             return
         _raise_reply(reply)
 
-    def close(self) -> None:
-        """Let the helper exit (it finishes the call in progress first)."""
+    def start(self) -> None:
+        """Start the helper now. It imports MLflow and opens the store first (seconds); until it says
+        so, ``log_batch`` writes from this process, so no write (a checkpoint's, with its short
+        store budget) waits for that, and a short run never does."""
         with self._lock:
-            self._stop(wait=True)
+            self._ensure_started()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` s for a started helper to say it is ready (False: not yet, or
+        none started). Writes never wait for this; tests and tools that need the helper do."""
+        ready = self._ready
+        return ready is not None and ready.wait(timeout)
+
+    def close(self) -> None:
+        """Let the helper exit (it finishes the call in progress first); one still starting is ended."""
+        with self._lock:
+            self._stop(wait=self._ready is not None and self._ready.is_set())
 
     def kill(self) -> None:
         """End the helper now, even mid-call (SQLite rolls the open transaction back).
@@ -91,6 +113,9 @@ class OutOfProcessBatches:
             os.close(from_child_write)
         self._requests = os.fdopen(to_child_write, "wb")
         self._replies = os.fdopen(from_child_read, "rb")
+        self._ready = threading.Event()
+        threading.Thread(target=_await_ready, args=(self._replies, self._ready), name="mgx-tracking-helper-start",
+                         daemon=True).start()
 
     def _stop(self, wait: bool = False) -> None:
         for stream in (self._requests, self._replies):
@@ -111,6 +136,17 @@ class OutOfProcessBatches:
             if process.poll() is None:
                 process.kill()
             process.wait()
+
+
+def _await_ready(replies: Any, ready: threading.Event) -> None:
+    """Read the helper's first message, ("ready",); a helper that dies first also ends the wait
+    (the next call through it then fails, and is retried with a new helper)."""
+    try:
+        pickle.load(replies)
+    except Exception:  # noqa: BLE001 - EOF, a closed pipe: the call after this reports it
+        pass
+    finally:
+        ready.set()
 
 
 def _raise_reply(reply: tuple) -> None:
@@ -134,7 +170,13 @@ def _serve(read_fd: int, write_fd: int, tracking_uri: str) -> None:
     from mlflow.exceptions import MlflowException
 
     client = MlflowClient(tracking_uri)
+    try:  # open the store (engine, schema check: most of the start-up) before saying ready
+        client.search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - the calls themselves report what is wrong with the store
+        pass
     with os.fdopen(read_fd, "rb") as requests, os.fdopen(write_fd, "wb") as replies:
+        pickle.dump(("ready",), replies, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.flush()
         while True:
             try:
                 run_id, metrics, params, tags = pickle.load(requests)

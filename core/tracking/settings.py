@@ -8,6 +8,7 @@ config and calls :meth:`TrackingSettings.from_layers`.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -72,10 +73,11 @@ class TrackingSettings:
         writer too), stalled the training thread for 0.75-0.9 s (measured).
     batch_process: with a ``sqlite:`` store, run the writer's ``log_batch`` calls in a
         helper process (see ``mgx.core.tracking.batch_process``), so MLflow's SQLAlchemy
-        work never takes the GIL from the training thread. ``"auto"`` (default): on
-        machines with 4 or more cores, where the helper finds a core of its own; on 2
-        cores it would take CPU from torch's threads instead (measured), so the writes
-        stay on a thread there.
+        work never takes the GIL from the training thread. ``"auto"`` (default): where
+        the helper finds a core of its own - 4 or more cores, or torch's threads
+        (``torch.set_num_threads``, ``OMP_NUM_THREADS``) times the processes on this node
+        fewer than the cores; on 2 cores that torch's threads use, it would take CPU from
+        them instead (measured), so the writes stay on a thread there.
     log_model: at the end of a finished training, log the best checkpoint's network (EMA
         weights when the config evaluates ``sample_model='ema'``) as an MLflow model of the run
         (see ``mgx.core.tracking.model_registry``).
@@ -106,7 +108,12 @@ class TrackingSettings:
         if not uri.startswith("sqlite:"):
             return False
         if self.batch_process == "auto":
-            return (os.cpu_count() or 1) >= 4
+            cores = os.cpu_count() or 1
+            torch = sys.modules.get("torch")  # never imported for this
+            if cores >= 4 or torch is None:
+                return cores >= 4
+            busy = torch.get_num_threads() * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun sets it
+            return busy < cores
         return bool(self.batch_process)
 
     def __post_init__(self) -> None:

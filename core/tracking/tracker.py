@@ -70,6 +70,7 @@ class Tracker:
         self._tmp: Path | None = None
         self._closed = False
         self._put = None
+        self._put_metrics = None
         self._batch_client: OutOfProcessBatches | None = None
         self.run_name: str | None = settings.run_name
 
@@ -162,9 +163,11 @@ class Tracker:
         writer_client = client
         if self.settings.writes_in_helper_process(self.tracking_uri):
             writer_client = self._batch_client = OutOfProcessBatches(client, self.tracking_uri)
+            self._batch_client.start()  # imports MLflow beside the model's set-up; this process writes till then
         self._writer = MetricWriter(writer_client, state, self.settings.flush_interval_s)
         self._uploader = ArtifactUploader(client, state)
         self._put = self._writer.queue.put
+        self._put_metrics = self._writer.put_metrics
         self._writer.start()
         self._uploader.start()
 
@@ -261,8 +264,8 @@ class Tracker:
 
         Pass Python floats (a tensor is read on the writer thread).
         """
-        if self._put is not None:
-            self._put(("m", dict(values), step, time.time_ns() // 1_000_000))
+        if self._put_metrics is not None:
+            self._put_metrics(dict(values), step, time.time_ns() // 1_000_000)
 
     def log_params(self, params: Mapping[str, object]) -> None:
         """Queue params (values over MLflow's limit are truncated with a marker)."""

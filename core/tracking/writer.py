@@ -85,7 +85,8 @@ def _retrying(call, state: RunState, what: str, stop: threading.Event | None = N
 
 class MetricWriter(threading.Thread):
     """Takes ("m", values, step, ts), ("p", params), ("t", tags), ("flush", event),
-    ("end", status|None, end_time, event) and ("stop",) from its queue."""
+    ("end", status|None, end_time, event) and ("stop",) from its queue, and metric values from
+    ``put_metrics`` (which does not wake it)."""
 
     def __init__(self, client, state: RunState, flush_interval_s: float):
         super().__init__(name="mgx-tracking-writer", daemon=True)
@@ -93,6 +94,7 @@ class MetricWriter(threading.Thread):
         self.state = state
         self.flush_interval_s = flush_interval_s
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.metric_rows: collections.deque = collections.deque()  # (values, step, ts, monotonic time)
         self._lock = threading.Lock()  # guards the pending/in-flight lists against abandon()
         self.pending_metrics: list[tuple] = []
         self.pending_params: dict[str, str] = {}
@@ -134,6 +136,8 @@ class MetricWriter(threading.Thread):
                     item = self.queue.get_nowait()
                 except queue.Empty:
                     item = None
+            # after the control items: metric values logged before a flush/end was queued are in by now
+            self._absorb_metric_rows()
             has_pending = self.pending_metrics or self.pending_params or self.pending_tags
             try:
                 if has_pending and (events or end or stop or len(self.pending_metrics) >= ops.MAX_METRICS_PER_CALL
@@ -153,14 +157,29 @@ class MetricWriter(threading.Thread):
                 self.state.spool.close()  # unlock: `mgx sync` may take the file now
                 return
 
-    def _wait_s(self) -> float | None:
+    def _wait_s(self) -> float:
         if self.pending_metrics or self.pending_params or self.pending_tags:
             return max(0.0, self._oldest_pending + self.flush_interval_s - time.monotonic())
         if self.state.offline:
-            return max(0.05, self.state.last_probe + self.state.retry_s - time.monotonic())
-        return None
+            return max(0.05, min(self.flush_interval_s, self.state.last_probe + self.state.retry_s - time.monotonic()))
+        return self.flush_interval_s  # metric rows arrive without waking this thread
 
-    def _absorb_metrics(self, values: dict, step: int, timestamp: int) -> None:
+    def put_metrics(self, values: dict, step: int, timestamp: int) -> None:
+        """Hand over metric values without waking the writer: woken at every log line, it took
+        the GIL from the training step each time (a per-cent of a small model's step, measured
+        with ``benchmarks/bench_loop_overhead.py``). It takes them within ``flush_interval_s``,
+        and at once before a flush, the run's end or a divert."""
+        self.metric_rows.append((values, step, timestamp, time.monotonic()))
+
+    def _absorb_metric_rows(self) -> None:
+        while True:
+            try:
+                values, step, timestamp, logged_at = self.metric_rows.popleft()
+            except IndexError:
+                return
+            self._absorb_metrics(values, step, timestamp, logged_at)
+
+    def _absorb_metrics(self, values: dict, step: int, timestamp: int, logged_at: float | None = None) -> None:
         rows = []
         for key, value in values.items():
             try:
@@ -171,7 +190,7 @@ class MetricWriter(threading.Thread):
                     self.state.report(f"metric {key!r}: value {value!r} is not a number; not logged")
         with self._lock:
             if not (self.pending_metrics or self.pending_params or self.pending_tags):
-                self._oldest_pending = time.monotonic()
+                self._oldest_pending = time.monotonic() if logged_at is None else logged_at
             self.pending_metrics.extend(rows)
 
     # -- writing ------------------------------------------------------------------------------
@@ -234,6 +253,7 @@ class MetricWriter(threading.Thread):
     def _absorb_queued(self) -> list[tuple]:
         """Move every queued metric, param and tag into the pending batches (from the calling
         thread); returns the queued control items (flush/end/stop), in their order."""
+        self._absorb_metric_rows()
         controls = []
         while True:
             try:
