@@ -93,8 +93,11 @@ def test_a_train_cfg_type_that_is_no_training_loop_is_a_config_error() -> None:
 
 
 def test_the_pre_flight_checks_the_loop_types_the_command_builds() -> None:
+    from mgx.core.plugins import PluginManager
     from mgx.core.run.preflight import component_types
+    from mgx.plugins import DEFAULT_PLUGINS
 
+    PluginManager(DEFAULT_PLUGINS).activate()  # type names are looked up (aliases) in the active registry
     cfg = dict(train_cfg=dict(type="StepsLoop", steps=2), val_cfg=dict(type="GenValLoop"), test_cfg=dict(type="T"))
     assert [path for path, _, _ in component_types(cfg, "train")] == ["train_cfg.type", "val_cfg.type"]
     assert [path for path, _, _ in component_types(cfg, "test")] == ["test_cfg.type"]

@@ -12,27 +12,14 @@ import pytest
 import torch
 
 from engine_helpers import mgx_command, mgx_env, run_mgx, write_tiny_config
+from mlflow_runs import every_run
+from nested_equal import assert_identical
 
 MAX_ITERS = 16
 
 
 def _final_state(work_dir: Path) -> dict:
     return torch.load(work_dir / f"iter_{MAX_ITERS}.pth", map_location="cpu", weights_only=True)
-
-
-def _assert_identical(a, b, where: str = "") -> None:
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), f"tensors differ at {where}"
-    elif isinstance(a, dict):
-        assert set(a) == set(b), f"keys differ at {where}: {set(a) ^ set(b)}"
-        for key in a:
-            _assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for index, (x, y) in enumerate(zip(a, b)):
-            _assert_identical(x, y, f"{where}[{index}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 def _straight_run(tmp_path: Path, config: Path) -> dict:
@@ -60,7 +47,7 @@ def _resume_and_compare(tmp_path: Path, config: Path, work_dir: Path, expected: 
     assert "resumed from" in resumed.stderr
     final = _final_state(work_dir)
     for part in ("model", "ema", "optimizers", "schedulers"):
-        _assert_identical(final[part], expected[part], part)
+        assert_identical(final[part], expected[part], part)
     assert final["meta"]["iteration"] == expected["meta"]["iteration"] == MAX_ITERS
 
 
@@ -123,7 +110,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (run,) = every_run(client)
     assert run.info.status == "KILLED", "a stop signal outside Slurm ends the MLflow run as KILLED"
     resumed = run_mgx("run", "train", str(config), "--work-dir", str(work_dir), "--resume",
                       "--cfg-options", f"train_cfg.max_iters={stopped_at + 2}", cwd=tmp_path)

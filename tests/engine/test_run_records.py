@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from engine_helpers import run_mgx, write_tiny_config
+from mlflow_runs import every_run
 
 
 def _client(tmp_path: Path):
@@ -22,7 +23,7 @@ def _runs(tmp_path: Path, experiment: str | None = None) -> list:
     """The runs of ``experiment`` (None: of every experiment) in the workspace's store."""
     client = _client(tmp_path)
     if experiment is None:
-        return client.search_runs([e.experiment_id for e in client.search_experiments()])
+        return every_run(client)
     found = client.get_experiment_by_name(experiment)
     return client.search_runs([found.experiment_id]) if found is not None else []
 

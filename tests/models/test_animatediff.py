@@ -20,6 +20,7 @@ from mgx.benchmarks.zoo_data.animatediff import (FRAMES, animatediff_options, bu
 from mgx.core.errors import ConfigError  # noqa: E402
 from mgx.plugins.models.animatediff.unet import UNet3DConditionMotionModel  # noqa: E402
 from mgx.plugins.models.animatediff.weights import convert_motion_state, load_dreambooth, load_motion_modules  # noqa: E402
+from mlflow_runs import every_run  # noqa: E402
 
 MOTION = dict(num_attention_heads=8, num_transformer_block=1, attention_block_types=["Temporal_Self", "Temporal_Self"],
               temporal_position_encoding=True, temporal_position_encoding_max_len=24, temporal_attention_dim_div=1)
@@ -160,7 +161,7 @@ def test_toonyou_config_samples_a_clip_and_logs_its_frames_and_gif_to_mlflow(tmp
     with Image.open(folder / "iter_0000000.gif") as gif:
         assert gif.n_frames == FRAMES and gif.size == (16, 16)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (run,) = every_run(client)
     artifacts = [item.path for item in client.list_artifacts(run.info.run_id, "samples/a_cat")]
     assert "samples/a_cat/iter_0000000.gif" in artifacts, artifacts
     assert client.list_artifacts(run.info.run_id, "images"), "the frame grid is an MLflow image"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from nested_equal import assert_identical
+
 CONFIG = """
 scale = 4
 model = dict(
@@ -41,21 +43,6 @@ def _mgx(*args, cwd):
                           timeout=400, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
 
 
-def _same(a, b, where=""):
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert set(a) == set(b), where
-        for key in a:
-            _same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for index, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{where}[{index}]")
-    else:
-        assert a == b, where
-
-
 @pytest.mark.slow  # two short `mgx run train` processes
 @pytest.mark.timeout(600)
 def test_esrgan_resume_is_bit_identical(tmp_path: Path):
@@ -76,4 +63,4 @@ def test_esrgan_resume_is_bit_identical(tmp_path: Path):
     final = torch.load(resumed_dir / "iter_7.pth", weights_only=True)
     assert int(final["model"]["step_counter"]) == 7
     for part in ("model", "optimizers", "schedulers"):
-        _same(final[part], expected[part], part)
+        assert_identical(final[part], expected[part], part)

@@ -29,6 +29,7 @@ from mgx.plugins.models.real_basicvsr.real_basicvsr_net import RealBasicVSRNet
 sys.path.insert(0, str(Path(__file__).parent))
 from mgx_subprocess import run_mgx  # noqa: E402
 from test_basicvsr import _resblocks_keys, mmagic_basicvsr_keys  # noqa: E402
+from mlflow_runs import every_run  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "mmagic" / "configs" / "real_basicvsr"
 PREPROCESSOR = dict(type="DataPreprocessor", mean=[0.0] * 3, std=[255.0] * 3)
@@ -206,7 +207,7 @@ def test_mmagic_real_basicvsr_config_trains_and_tests_with_its_clip_in_mlflow(tm
         assert gif.n_frames == 3 and gif.size == (2 * 192, 192)
     # the training run in the workspace's MLflow store: the validation grid as an image, the clip's GIF
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (run,) = every_run(client)
     artifacts = _artifacts(client, run.info.run_id)
     assert any(path.startswith("images/") for path in artifacts), artifacts
     assert "samples/iter_0000002.gif" in artifacts, artifacts

@@ -12,29 +12,13 @@ if str(ENGINE_TESTS) not in sys.path:
     sys.path.insert(0, str(ENGINE_TESTS))
 
 from engine_helpers import mgx_command, mgx_env, run_mgx, write_tiny_config  # noqa: E402
+from nested_equal import assert_identical  # noqa: E402 (shared with the engine tests)
 
 
 def load_state(path: Path) -> dict:
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def assert_identical(a, b, where: str = "") -> None:
-    import torch
-
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), f"tensors differ at {where}"
-    elif isinstance(a, dict):
-        assert set(a) == set(b), f"keys differ at {where}: {set(a) ^ set(b)}"
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for index, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{index}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 def train_then_sigterm(cwd: Path, config: Path, work_dir: Path, after_iteration: int, *extra: str) -> str:

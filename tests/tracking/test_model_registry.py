@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mgx.core.tracking.generator_pyfunc import latent, parse_request
 from mgx.core.tracking.server import free_port
 
+from mlflow_runs import every_run
 from run_record_helpers import load_state, mgx_env, run_mgx, write_tiny_config
 
 LOAD_SCRIPT = """
@@ -69,7 +70,7 @@ def test_registered_dcgan_loads_serves_and_evaluates(tmp_path):
     assert "registered as models:/tiny-gan/1" in trained.stderr
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri, registry_uri=uri)
-    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (run,) = every_run(client)
     best = next((tmp_path / "wd").glob("best_*.pth"))
     best_state = load_state(best)
     best_step = best_state["meta"]["iteration"]
@@ -103,7 +104,7 @@ def test_registered_dcgan_loads_serves_and_evaluates(tmp_path):
     assert tested.returncode == 0, tested.stderr
     results = json.loads((tmp_path / "eval/test_results.json").read_text())
     assert results["metrics"]["SWD/avg"] == pytest.approx(best_state["meta"]["best_score"], rel=1e-6)
-    test_run = next(r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.data.tags.get("mgx.mode") == "test")
+    test_run = next(r for r in every_run(client) if r.data.tags.get("mgx.mode") == "test")
     assert test_run.data.tags["mgx.model_uri"] == "models:/tiny-gan/1"
     assert test_run.data.tags["mgx.train_run_id"] == run.info.run_id
 
@@ -147,7 +148,7 @@ def test_invalid_registry_name_and_unknown_model_exit_2(tmp_path):
     ensure_sqlite_store(tmp_path / "mlflow.db")
     client = MlflowClient(uri)
     # no run was opened, so none is left RUNNING
-    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
+    assert every_run(client) == []
     unknown = run_mgx("run", "test", str(config), "--model", "models:/absent/1", "--tracking-uri", uri,
                       cwd=tmp_path)
     assert unknown.returncode == 2 and "--model models:/absent/1: not found" in unknown.stderr

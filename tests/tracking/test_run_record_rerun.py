@@ -10,6 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from run_record_helpers import assert_identical, load_state, run_mgx, train_then_sigterm, write_tiny_config
+from mlflow_runs import every_run
 
 
 def _client(tmp_path: Path) -> MlflowClient:
@@ -17,7 +18,7 @@ def _client(tmp_path: Path) -> MlflowClient:
 
 
 def _runs(client: MlflowClient) -> list:
-    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return every_run(client)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 from run_record_helpers import assert_identical, load_state, mgx_env, run_mgx, write_tiny_config
 from test_model_registry import LOAD_SCRIPT
 from tracking_helpers import LocalServer
+from mlflow_runs import every_run
 
 
 @pytest.mark.slow
@@ -29,7 +30,7 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
                           cwd=tmp_path)
         assert trained.returncode == 0, trained.stderr
         client = MlflowClient(url, registry_uri=url)
-        (source,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        (source,) = every_run(client)
 
         loaded = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, "models:/srv-gan/1", str(tmp_path / "w.pt")],
                                 cwd=tmp_path, env=mgx_env(MLFLOW_TRACKING_URI=url), capture_output=True, text=True,
@@ -49,7 +50,7 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
         assert rerun.returncode == 0, rerun.stderr
         assert_identical(load_state(tmp_path / "src/iter_4.pth")["model"],
                          load_state(tmp_path / "rerun/iter_4.pth")["model"])
-        rebuilt = next(r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.info.run_id != source.info.run_id)
+        rebuilt = next(r for r in every_run(client) if r.info.run_id != source.info.run_id)
         assert rebuilt.data.tags["mgx.source_run_id"] == source.info.run_id
 
         resumed = run_mgx("run", "train", "--resume-run", source.info.run_id[:8], "--tracking-uri", url,
@@ -62,6 +63,6 @@ def test_register_rerun_and_resume_through_a_tracking_server(tmp_path):
             steps = [m.step for m in client.get_metric_history(source.info.run_id, key)]
             assert len(steps) == len(set(steps)), f"{key}: {sorted(steps)}"
         assert max(m.step for m in client.get_metric_history(source.info.run_id, "SWD/avg")) == 6
-        assert len(client.search_runs([e.experiment_id for e in client.search_experiments()])) == 2  # the resume opened no third run
+        assert len(every_run(client)) == 2  # the resume opened no third run
     finally:
         server.stop()

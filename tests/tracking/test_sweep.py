@@ -20,6 +20,7 @@ from mgx.plugins.launchers.slurm_array import array_spec
 ENGINE_TESTS = Path(__file__).resolve().parents[1] / "engine"
 sys.path.insert(0, str(ENGINE_TESTS))
 from engine_helpers import write_tiny_config  # noqa: E402
+from mlflow_runs import every_run
 
 LR = "optim_wrapper.generator.optimizer.lr"
 BATCH = "train_dataloader.batch_size"
@@ -39,7 +40,7 @@ def _runs(workspace: Path):
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
-    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return every_run(client)
 
 
 # -- planning ---------------------------------------------------------------------------
