@@ -13,7 +13,7 @@ from mgx.core.engine.checkpoint import load_model_weights, weights_of
 from mgx.core.registry import build
 
 from gan_zoo_helpers import CONFIGS, evaluate_checkpoint, run_ok
-from test_editors_resume import _same
+from nested_equal import assert_identical
 
 CONFIG = CONFIGS / "aot_gan" / "aot-gan_smpgan_4xb4_places-512x512.py"
 
@@ -150,7 +150,7 @@ def test_config_trains_resumes_bit_identically_and_tests_alike_on_one_and_two_pr
             "--resume", str(resumed / "iter_2.pth"), "--cfg-options", *options], tmp_path, monkeypatch)
     expected, final = (torch.load(path / "iter_4.pth", weights_only=True) for path in (straight, resumed))
     for part in ("model", "optimizers"):
-        _same(final[part], expected[part], part)
+        assert_identical(final[part], expected[part], part)
     results = {name: evaluate_checkpoint(CONFIG, straight / "iter_4.pth", tmp_path / name, options, monkeypatch,
                                          launch) for name, launch in (("one", ()), ("two", ("--launcher", "dist",
                                                                                            "--gpus", "2")))}

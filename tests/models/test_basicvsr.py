@@ -19,7 +19,7 @@ from mgx.plugins.models.basicvsr_plusplus_net import SecondOrderDeformableAlignm
 from mgx.plugins.models.ops.flow import SPyNet, flow_warp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_editors_resume import _same  # noqa: E402
+from nested_equal import assert_identical  # noqa: E402
 from mgx.benchmarks.zoo_data.frames import write_decompression_clips, write_video_layouts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -427,7 +427,7 @@ def test_basicvsr_pp_resume_is_bit_identical(tmp_path):
     assert all(torch.equal(middle["model"][k], initial_spynet[k[len("generator.spynet."):]]) for k in spynet)
     assert any(not torch.equal(final["model"][k], middle["model"][k]) for k in spynet)  # thawed at 4
     for part in ("model", "optimizers", "schedulers"):
-        _same(final[part], expected[part], part)
+        assert_identical(final[part], expected[part], part)
 
 
 def test_video_psnr_averages_frames_per_clip_then_clips():
