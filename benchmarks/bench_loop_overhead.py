@@ -39,7 +39,7 @@ from mgx.core.hookspecs import hookimpl
 
 BATCH = 64
 WARMUP = 50
-WARMUP_S = 2.0
+WARMUP_S = 4.0  # the tracking helper process imports MLflow in its first seconds (this process writes till then)
 
 
 class Classifier(nn.Module):
