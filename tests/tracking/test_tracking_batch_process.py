@@ -21,14 +21,20 @@ from mgx.core.tracking.store import prepare_store
 from tracking_helpers import fast_settings
 
 
-@pytest.fixture
-def store(tmp_path):
+def _run_and_helper(tmp_path):
+    """A SQLite store with one run, and a started helper for it: (client, run id, batches)."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     prepare_store(uri)
     client = MlflowClient(uri)
     run_id = client.create_run(client.create_experiment("helper")).info.run_id
     batches = OutOfProcessBatches(client, uri)
     batches.start()
+    return client, run_id, batches
+
+
+@pytest.fixture
+def store(tmp_path):
+    client, run_id, batches = _run_and_helper(tmp_path)
     assert batches.wait_ready(60)  # these tests are about the helper's calls (till then this process writes)
     yield client, run_id, batches
     batches.close()
@@ -164,12 +170,7 @@ def test_metric_values_reach_the_writer_without_waking_it_and_before_a_flush(wor
 
 @pytest.mark.timeout(120)
 def test_this_process_writes_while_the_helper_starts_and_a_starting_helper_is_ended(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    prepare_store(uri)
-    client = MlflowClient(uri)
-    run_id = client.create_run(client.create_experiment("starting")).info.run_id
-    batches = OutOfProcessBatches(client, uri)
-    batches.start()
+    client, run_id, batches = _run_and_helper(tmp_path)
     helper = batches._process
     os.kill(helper.pid, signal.SIGSTOP)  # held before it can say ready
     try:
