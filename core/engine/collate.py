@@ -16,6 +16,7 @@ differences in how it is made:
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -53,22 +54,17 @@ def _in_worker() -> bool:
     return get_worker_info() is not None
 
 
-_COLLATE_MAP: dict | None = None
-
-
+@functools.cache
 def _collate_map() -> dict:
     """torch's default map, with int/float/bool collated as ``default_collate`` does (int64,
     float64, bool tensors) but deferred in workers."""
-    global _COLLATE_MAP
-    if _COLLATE_MAP is None:
-        from torch.utils.data._utils.collate import default_collate_fn_map
+    from torch.utils.data._utils.collate import default_collate_fn_map
 
-        own = {bool: _numbers(np.bool_, default_collate_fn_map[int]),
-               int: _numbers(np.int64, default_collate_fn_map[int]),
-               float: _numbers(np.float64, default_collate_fn_map[float])}
-        # bool first: it is an int subclass, and torch's lookup walks the map in order
-        _COLLATE_MAP = {**own, **{k: v for k, v in default_collate_fn_map.items() if k not in own}}
-    return _COLLATE_MAP
+    own = {bool: _numbers(np.bool_, default_collate_fn_map[int]),
+           int: _numbers(np.int64, default_collate_fn_map[int]),
+           float: _numbers(np.float64, default_collate_fn_map[float])}
+    # bool first: it is an int subclass, and torch's lookup walks the map in order
+    return {**own, **{k: v for k, v in default_collate_fn_map.items() if k not in own}}
 
 
 def collate(samples: Sequence[Any]) -> Any:

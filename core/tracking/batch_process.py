@@ -51,26 +51,24 @@ class OutOfProcessBatches:
         metrics, params, tags = list(metrics), list(params), list(tags)
         with self._lock:
             self._ensure_started()
-            helper_ready = self._ready.is_set()
-        if not helper_ready:  # still importing MLflow (seconds): this process, which has it loaded, writes meanwhile
+            reply = self._call_helper((run_id,
+                                       [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+                                       [(p.key, p.value) for p in params],
+                                       [(t.key, t.value) for t in tags])) if self._ready.is_set() else None
+        if reply is None:  # still importing MLflow (seconds): this process, which has it loaded, writes meanwhile
             self.client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
-            return
-        request = (run_id,
-                   [(m.key, m.value, m.timestamp, m.step) for m in metrics],
-                   [(p.key, p.value) for p in params],
-                   [(t.key, t.value) for t in tags])
-        with self._lock:
-            try:
-                self._ensure_started()
-                pickle.dump(request, self._requests, protocol=pickle.HIGHEST_PROTOCOL)
-                self._requests.flush()
-                reply = pickle.load(self._replies)  # blocks in read(): the GIL is free meanwhile
-            except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                self._stop()
-                raise BatchProcessError(f"tracking helper process failed: {type(exc).__name__}: {exc}") from None
-        if reply[0] == "ok":
-            return
-        _raise_reply(reply)
+        elif reply[0] != "ok":
+            _raise_reply(reply)
+
+    def _call_helper(self, request: tuple) -> tuple:
+        """Send one request to the ready helper and return its reply (hold the lock)."""
+        try:
+            pickle.dump(request, self._requests, protocol=pickle.HIGHEST_PROTOCOL)
+            self._requests.flush()
+            return pickle.load(self._replies)  # blocks in read(): the GIL is free meanwhile
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self._stop()
+            raise BatchProcessError(f"tracking helper process failed: {type(exc).__name__}: {exc}") from None
 
     def start(self) -> None:
         """Start the helper now. It imports MLflow and opens the store first (seconds); until it says

@@ -1,7 +1,8 @@
 """``Tracker``: one MLflow run of an mgx job, written from background threads.
 
-Rank 0 only. The training thread only enqueues (``log_metrics`` costs a dict copy
-and a queue put); a writer thread batches into ``log_batch``, an uploader thread
+Rank 0 only. The training thread only hands records over (``log_metrics`` costs a dict
+copy and an append that does not wake the writer); a writer thread batches into
+``log_batch``, an uploader thread
 sends files. If the store fails, records go to ``<work_dir>/mlflow_spool/`` and
 the run goes on; they are replayed when the store answers, at the next
 ``Tracker.start`` in the work dir, or by ``mgx sync``.

@@ -84,9 +84,8 @@ def _retrying(call, state: RunState, what: str, stop: threading.Event | None = N
 
 
 class MetricWriter(threading.Thread):
-    """Takes ("m", values, step, ts), ("p", params), ("t", tags), ("flush", event),
-    ("end", status|None, end_time, event) and ("stop",) from its queue, and metric values from
-    ``put_metrics`` (which does not wake it)."""
+    """Takes ("p", params), ("t", tags), ("flush", event), ("end", status|None, end_time, event)
+    and ("stop",) from its queue, and metric values from ``put_metrics`` (which does not wake it)."""
 
     def __init__(self, client, state: RunState, flush_interval_s: float):
         super().__init__(name="mgx-tracking-writer", daemon=True)
@@ -116,9 +115,7 @@ class MetricWriter(threading.Thread):
             events, end, stop = [], None, False
             while item is not None:
                 kind = item[0]
-                if kind == "m":
-                    self._absorb_metrics(item[1], item[2], item[3])
-                elif kind == "p":
+                if kind == "p":
                     with self._lock:
                         self.pending_params.update(item[1])
                 elif kind == "t":
@@ -179,7 +176,7 @@ class MetricWriter(threading.Thread):
                 return
             self._absorb_metrics(values, step, timestamp, logged_at)
 
-    def _absorb_metrics(self, values: dict, step: int, timestamp: int, logged_at: float | None = None) -> None:
+    def _absorb_metrics(self, values: dict, step: int, timestamp: int, logged_at: float) -> None:
         rows = []
         for key, value in values.items():
             try:
@@ -190,7 +187,7 @@ class MetricWriter(threading.Thread):
                     self.state.report(f"metric {key!r}: value {value!r} is not a number; not logged")
         with self._lock:
             if not (self.pending_metrics or self.pending_params or self.pending_tags):
-                self._oldest_pending = time.monotonic() if logged_at is None else logged_at
+                self._oldest_pending = logged_at
             self.pending_metrics.extend(rows)
 
     # -- writing ------------------------------------------------------------------------------
@@ -251,7 +248,7 @@ class MetricWriter(threading.Thread):
                 self._inflight_diverted = False
 
     def _absorb_queued(self) -> list[tuple]:
-        """Move every queued metric, param and tag into the pending batches (from the calling
+        """Move every handed-over metric value and queued param and tag into the pending batches (from the calling
         thread); returns the queued control items (flush/end/stop), in their order."""
         self._absorb_metric_rows()
         controls = []
@@ -260,9 +257,7 @@ class MetricWriter(threading.Thread):
                 item = self.queue.get_nowait()
             except queue.Empty:
                 return controls
-            if item[0] == "m":
-                self._absorb_metrics(item[1], item[2], item[3])
-            elif item[0] == "p":
+            if item[0] == "p":
                 with self._lock:
                     self.pending_params.update(item[1])
             elif item[0] == "t":
