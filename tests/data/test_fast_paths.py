@@ -1,5 +1,5 @@
 """The data path's faster implementations give exactly what the plain numpy/Pillow definitions give:
-``flipped`` (Flip's horizontal flip through a per-pixel view) and ``read_image`` (no convert() copy
+``flipped`` (Flip's horizontal flip through torch's kernel or a per-pixel view) and ``read_image`` (no convert() copy
 when the file is already in the asked mode)."""
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def _arrays():
     yield contiguous[:, :, ::-1]  # negative strides
     yield np.zeros((0, 4, 3), dtype=np.uint8)
     yield rng.random((2, 3, 4, 3)).astype(np.float32)  # a stack of frames
+    read_only = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    read_only.setflags(write=False)
+    yield read_only
+    yield rng.random((4, 5, 3)) > 0.5  # bool
 
 
 @pytest.mark.parametrize("axis", [0, 1])
