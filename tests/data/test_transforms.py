@@ -71,6 +71,27 @@ def test_flip_is_reproducible_from_sample_idx_and_epoch():
     assert 0 < sum(global_draws) < 50  # no epoch/seed field: the global RNG decides each time
 
 
+def test_without_epoch_or_seed_transforms_draw_from_numpys_global_rng_itself():
+    """MMagic's rule: numpy's global state, so ``numpy.random.seed`` repeats the draws (PyTorch seeds
+    it in each worker) and each draw advances it as MMagic's direct ``np.random`` calls do."""
+    crop = transform(type="Crop", keys="img", crop_size=(2, 2), random_crop=True)
+    base = np.arange(10 * 10 * 3, dtype=np.uint8).reshape(10, 10, 3)
+
+    def boxes(seed):
+        np.random.seed(seed)
+        return [crop({"img": base, "sample_idx": 0})["img_crop_bbox"] for _ in range(20)]
+
+    first = boxes(7)
+    assert first == boxes(7) and first != boxes(8) and len({tuple(box) for box in first}) > 5
+    np.random.seed(7)
+    expected = np.random.Generator(np.random.MT19937(0))  # the same stream, drawn by hand
+    expected.bit_generator.state = np.random.get_bit_generator().state
+    x, y = int(expected.integers(0, 9)), int(expected.integers(0, 9))
+    assert crop({"img": base})["img_crop_bbox"] == [x, y, 2, 2]
+    after, wanted = np.random.get_bit_generator().state["state"], expected.bit_generator.state["state"]
+    assert np.array_equal(after["key"], wanted["key"]) and after["pos"] == wanted["pos"]
+
+
 def test_normalize_gives_float32():
     out = transform(type="Normalize", mean=[127.5] * 3, std=[127.5] * 3)({"img": np.full((2, 2, 3), 255, np.uint8)})
     assert out["img"].dtype == np.float32 and np.allclose(out["img"], 1.0)
