@@ -33,7 +33,8 @@ def _names(value: Any, argument: str) -> tuple[str, ...]:
 
 
 def _is_frames(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) > 0 and all(is_image(v) for v in value)
+    # the first element decides most (shapes, flip records) without a generator
+    return isinstance(value, (list, tuple)) and len(value) > 0 and is_image(value[0]) and all(map(is_image, value))
 
 
 def _is_tensor(value: Any) -> bool:
@@ -42,6 +43,8 @@ def _is_tensor(value: Any) -> bool:
 
 def _is_packable(value: Any) -> bool:
     """An image, a list of frames, or a tensor a transform already made (kept as it is, as MMagic does)."""
+    if isinstance(value, (str, int, float)) or value is None:  # most of a sample's fields: decided at once
+        return False
     return is_image(value) or _is_frames(value) or (_is_tensor(value) and value.dim() >= 2)
 
 
@@ -77,17 +80,17 @@ class PackInputs:
 
     def _tensor(self, sample: dict, key: str) -> Any:
         value = sample[key]
+        bgr = sample.get(f"{key}_channel_order") == "bgr"
+        if is_image(value):
+            return image_to_tensor(value, bgr)
         if _is_tensor(value):
             return value
-        bgr = sample.get(f"{key}_channel_order") == "bgr"
         if _is_frames(value) and len(value) == 1:  # one frame (a Vimeo-90K centre GT) packs as an image, as in MMagic
             return image_to_tensor(value[0], bgr)
         if _is_frames(value):
             import torch
 
             return torch.stack([image_to_tensor(frame, bgr) for frame in value])
-        if is_image(value):
-            return image_to_tensor(value, bgr)
         raise MgxError(f"PackInputs: field {key!r} is not a numpy image (got {type(value).__name__})")
 
     def roles(self, sample: dict) -> tuple[list[str], str | None]:
