@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -56,7 +57,11 @@ def test_a_worker_defers_numbers_and_finish_batch_makes_the_tensors(monkeypatch)
     assert isinstance(in_worker["sample_idx"], HostNumbers) and isinstance(in_worker["ori_img_shape"][0], HostNumbers)
     assert isinstance(in_worker["inputs"], torch.Tensor)  # images stay tensors (shared memory is right for them)
     travelled = pickle.loads(pickle.dumps(in_worker))  # what the worker's queue does
-    assert_same(finish_batch(travelled), default_collate(samples))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when it wraps a read-only array
+        finished = finish_batch(travelled)
+    assert_same(finished, default_collate(samples))
+    finished["sample_idx"] += 1  # a tensor of its own, writable
 
 
 def test_finish_batch_returns_a_batch_without_deferred_numbers_as_it_is():
