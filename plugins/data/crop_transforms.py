@@ -82,19 +82,21 @@ class PairedRandomCrop:
         self.lq_key, self.gt_key = lq_key, gt_key
         self.scale = None if scale is None else positive_int_arg(scale, "scale", "PairedRandomCrop")
 
+    def _files(self, sample: dict) -> str:
+        return f"({sample.get(f'{self.lq_key}_path', self.lq_key)}, {sample.get(f'{self.gt_key}_path', self.gt_key)})"
+
     def __call__(self, sample: dict) -> dict:
         scale = _sample_scale(sample, self.scale, "PairedRandomCrop")
         lq_patch = self.gt_patch_size // scale
         lqs, lq_list = _frames(sample, self.lq_key, "PairedRandomCrop")
         gts, gt_list = _frames(sample, self.gt_key, "PairedRandomCrop")
         (h_lq, w_lq), (h_gt, w_gt) = lqs[0].shape[:2], gts[0].shape[:2]
-        where = f"({sample.get(f'{self.lq_key}_path', self.lq_key)}, {sample.get(f'{self.gt_key}_path', self.gt_key)})"
         if h_gt != h_lq * scale or w_gt != w_lq * scale:
             raise MgxError(f"PairedRandomCrop: scale mismatch: GT ({h_gt}, {w_gt}) is not {scale}× LQ "
-                           f"({h_lq}, {w_lq}) {where}")
+                           f"({h_lq}, {w_lq}) {self._files(sample)}")
         if h_lq < lq_patch or w_lq < lq_patch:
             raise MgxError(f"PairedRandomCrop: LQ ({h_lq}, {w_lq}) is smaller than the patch ({lq_patch}, {lq_patch}) "
-                           f"{where}")
+                           f"{self._files(sample)}")
         rng = sample_rng(sample, self)
         top, left = int(rng.integers(0, h_lq - lq_patch + 1)), int(rng.integers(0, w_lq - lq_patch + 1))
         lqs = [v[top:top + lq_patch, left:left + lq_patch, ...].copy() for v in lqs]
