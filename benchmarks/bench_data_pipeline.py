@@ -11,9 +11,10 @@ sizes at aligned random places, flip both images together with probability 0.5, 
 uint8 tensors and collate with torch's `default_collate` in the worker. What mgx does beyond the
 reference, as MMagic does: it records each sample's metadata (paths, original shapes, channel
 order, colour type, `sample_idx`, `scale`) and collates it too (`mgx.core.engine.collate`: the
-numbers travel from the worker pickled with the batch, not as tensors of their own), draws each
-transform's randomness from its own seeded generator (reproducible in any worker), and copies
-each transform's output (no array aliases another field).
+numbers travel from the worker pickled with the batch, not as tensors of their own), checks each
+transform's input (shapes, scale, field types, naming the files when they do not fit), and copies
+each transform's output (no array aliases another field). Randomness: both draw from numpy's
+global RNG, which PyTorch seeds per worker (these samples carry no `seed`/`epoch` field).
 
 Both run at 1 and 2 worker processes, alternating (ABAB...) in this one process for several
 rounds. Per round and loader: images/s (wall clock, what a training sees) and CPU ms per image
