@@ -79,7 +79,8 @@ class LazyGroup(click.Group):
         return super().main(expand_cfg_options(args), *posargs, **kwargs)
 
     def invoke(self, ctx: click.Context):
-        """MgxError -> ``error: <message>`` on stderr and its exit code (2 for config errors)."""
+        """MgxError -> ``error: <message>`` on stderr and its exit code (2 for config errors);
+        Ctrl-C -> exit code 130, as a shell reports it (click's own would print "Aborted!", exit 1)."""
         try:
             return super().invoke(ctx)
         except MgxError as exc:
@@ -87,6 +88,11 @@ class LazyGroup(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            click.echo("interrupted", err=True)  # what was stopped and what was kept is logged above
+            ctx.exit(130)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -145,9 +145,22 @@ class RunSession:
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
         status = status_of(exc) if exc is not None else (self.status or "FINISHED")
         if isinstance(exc, KeyboardInterrupt) and self.run is not None:
-            self.logger.warning(f"interrupted at iteration {self.run.iteration}")
+            self.logger.warning(self._interrupted_message())
         self._teardown(status)
         return False
+
+    def _interrupted_message(self) -> str:
+        """What Ctrl-C leaves: nothing is saved at the interruption (SIGTERM saves; Ctrl-C is asked
+        to stop now), so the message names the checkpoint a --resume would continue from."""
+        from mgx.core.engine.checkpoint import read_marker
+
+        message = f"interrupted at iteration {self.run.iteration}"
+        if self.mode != "train":
+            return message
+        last = read_marker(self.work_dir)
+        if last is not None and last.exists():
+            return f"{message}; the last checkpoint is {last} (continue from it with --resume)"
+        return f"{message}; no checkpoint was saved yet"
 
     def _teardown(self, status: str) -> None:
         try:

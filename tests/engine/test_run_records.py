@@ -243,3 +243,24 @@ def test_killed_while_closing_a_finished_training_resume_closes_its_mlflow_run(t
     again = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume", cwd=tmp_path)
     assert again.returncode == 0 and "already finished at iteration 4" in again.stderr, again.stderr
     assert _client(tmp_path).get_run(closed.info.run_id).info.end_time == closed.info.end_time
+
+
+@pytest.mark.timeout(600)
+def test_ctrl_c_ends_the_run_killed_with_exit_code_130_and_names_the_checkpoint_to_resume(tmp_path: Path) -> None:
+    # a real SIGINT (Ctrl-C) after iteration 5, checkpoints every 2: nothing saved at the interruption
+    config, work, stopped = _signalled_training(tmp_path, 5, "SIGINT",
+                                                max_iters=100, val_interval=1000, ckpt_interval=2)
+    assert stopped.returncode == 130, stopped.stderr
+    last = work / "iter_4.pth"
+    assert f"interrupted at iteration 5; the last checkpoint is {last} (continue from it with --resume)" \
+        in stopped.stderr
+    assert stopped.stderr.rstrip().endswith("interrupted")
+    assert "Aborted!" not in stopped.stderr and "Traceback" not in stopped.stderr
+    assert (work / "last_checkpoint").read_text().strip() == "iter_4.pth"
+    (run,) = _runs(tmp_path)
+    assert run.info.status == "KILLED"
+
+    resumed = run_mgx("run", "train", str(config), "--work-dir", str(work), "--resume",
+                      "--cfg-options", "train_cfg.max_iters=6", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from {last} at iteration 4" in resumed.stderr
