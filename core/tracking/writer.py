@@ -114,19 +114,14 @@ class MetricWriter(threading.Thread):
                 item = None
             events, end, stop = [], None, False
             while item is not None:
-                kind = item[0]
-                if kind == "p":
-                    with self._lock:
-                        self.pending_params.update(item[1])
-                elif kind == "t":
-                    with self._lock:
-                        self.pending_tags.update(item[1])
-                elif kind == "flush":
-                    events.append(item[1])
-                elif kind == "end":
-                    end = item
-                elif kind == "stop":
-                    stop = True
+                if not self._absorb_record(item):
+                    kind = item[0]
+                    if kind == "flush":
+                        events.append(item[1])
+                    elif kind == "end":
+                        end = item
+                    elif kind == "stop":
+                        stop = True
                 if len(self.pending_metrics) >= ops.MAX_METRICS_PER_CALL * 5 or events or end or stop:
                     break  # write now; more items stay queued for the next round
                 try:
@@ -257,14 +252,17 @@ class MetricWriter(threading.Thread):
                 item = self.queue.get_nowait()
             except queue.Empty:
                 return controls
-            if item[0] == "p":
-                with self._lock:
-                    self.pending_params.update(item[1])
-            elif item[0] == "t":
-                with self._lock:
-                    self.pending_tags.update(item[1])
-            else:
+            if not self._absorb_record(item):
                 controls.append(item)
+
+    def _absorb_record(self, item: tuple) -> bool:
+        """A queued ("p", params) or ("t", tags) into the pending batches; False for a control item."""
+        kind = item[0]
+        if kind not in ("p", "t"):
+            return False
+        with self._lock:
+            (self.pending_params if kind == "p" else self.pending_tags).update(item[1])
+        return True
 
     def divert(self, reason: str) -> int:
         """Called by the training thread when the store does not answer in time: go offline and
