@@ -109,9 +109,11 @@ class TrackingSettings:
             return False
         if self.batch_process == "auto":
             cores = os.cpu_count() or 1
+            if cores >= 4:
+                return True
             torch = sys.modules.get("torch")  # never imported for this
-            if cores >= 4 or torch is None:
-                return cores >= 4
+            if torch is None:
+                return False
             busy = torch.get_num_threads() * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun sets it
             return busy < cores
         return bool(self.batch_process)
